@@ -1,0 +1,124 @@
+"""Every AWS resource name of the pipeline comes from here: ``<component>-<suffix>``.
+
+The stack, the local pipeline and ordersctl all call these functions, so a queue
+is called the same thing in Terraform, in the emulator and in the CLI.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+PROJECT = "orders"
+
+#: Lowercase letters, digits and single hyphens; starts with a letter, ends with
+#: a letter or digit. Valid in every AWS name this stack creates (SQS, Lambda,
+#: IAM, DynamoDB, SNS, CloudWatch, KMS alias) and in Terraform workspace names.
+SUFFIX_PATTERN = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*$")
+SUFFIX_MAX_LENGTH = 24
+
+# The tightest AWS limits that apply to names built here.
+LAMBDA_NAME_MAX = 64
+IAM_ROLE_NAME_MAX = 64
+SQS_NAME_MAX = 80
+
+
+def resource_name(component: str, suffix: str) -> str:
+    """Return ``<component>-<suffix>``, the one naming rule of the project."""
+    return f"{component}-{suffix}"
+
+
+def stack_name(suffix: str) -> str:
+    """Return the CDKTF stack name for an environment, e.g. ``orders-dev``."""
+    return resource_name(PROJECT, suffix)
+
+
+@dataclass(frozen=True)
+class ResourceNames:
+    """All physical names for one environment suffix."""
+
+    suffix: str
+
+    @property
+    def stack(self) -> str:
+        """CDKTF stack (and Terraform workspace) name."""
+        return stack_name(self.suffix)
+
+    @property
+    def order_queue(self) -> str:
+        """SQS order queue."""
+        return resource_name("order-queue", self.suffix)
+
+    @property
+    def order_dlq(self) -> str:
+        """SQS dead-letter queue of the order queue."""
+        return resource_name("order-dlq", self.suffix)
+
+    @property
+    def orders_table(self) -> str:
+        """DynamoDB orders table."""
+        return resource_name("orders-table", self.suffix)
+
+    @property
+    def order_events_topic(self) -> str:
+        """SNS topic the processor publishes OrderProcessed events to."""
+        return resource_name("order-events", self.suffix)
+
+    @property
+    def alarm_topic(self) -> str:
+        """SNS topic CloudWatch alarms publish to."""
+        return resource_name("order-alarms", self.suffix)
+
+    @property
+    def api(self) -> str:
+        """API Gateway REST API."""
+        return resource_name("orders-api", self.suffix)
+
+    @property
+    def api_handler_function(self) -> str:
+        """API-handler Lambda function."""
+        return resource_name("orders-api-handler", self.suffix)
+
+    @property
+    def order_processor_function(self) -> str:
+        """Order-processor Lambda function."""
+        return resource_name("order-processor", self.suffix)
+
+    @property
+    def kms_alias(self) -> str:
+        """Alias of the pipeline's customer-managed KMS key."""
+        return "alias/" + resource_name("orders-key", self.suffix)
+
+    @property
+    def dashboard(self) -> str:
+        """CloudWatch dashboard."""
+        return resource_name("orders-dashboard", self.suffix)
+
+    def role(self, function_name: str) -> str:
+        """IAM role name of a function (``<function>-role``)."""
+        return f"{function_name}-role"
+
+    def alarm(self, what: str) -> str:
+        """CloudWatch alarm name, e.g. ``alarm("processor-errors")``."""
+        return resource_name(f"orders-{what}", self.suffix)
+
+    def lambda_log_group(self, function_name: str) -> str:
+        """The log group Lambda writes to; created explicitly by the stack."""
+        return f"/aws/lambda/{function_name}"
+
+    @property
+    def api_access_log_group(self) -> str:
+        """Log group of API Gateway access logs."""
+        return f"/aws/apigateway/{self.api}/access"
+
+    def length_problems(self) -> list[tuple[str, str, int]]:
+        """Names longer than their AWS limit, as (what, name, limit)."""
+        checks = [
+            ("Lambda function name", self.api_handler_function, LAMBDA_NAME_MAX),
+            ("Lambda function name", self.order_processor_function, LAMBDA_NAME_MAX),
+            ("IAM role name", self.role(self.api_handler_function), IAM_ROLE_NAME_MAX),
+            ("IAM role name", self.role(self.order_processor_function), IAM_ROLE_NAME_MAX),
+            ("SQS queue name", self.order_queue, SQS_NAME_MAX),
+            ("SQS queue name", self.order_dlq, SQS_NAME_MAX),
+        ]
+        return [(what, name, limit) for what, name, limit in checks if len(name) > limit]
