@@ -1,0 +1,1 @@
+"""Stacks compose the constructs of ``constructs_lib`` into deployable units."""

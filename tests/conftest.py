@@ -1,0 +1,57 @@
+"""Session-wide fixtures: the app is synthesized ONCE per test session."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HANDLERS = ROOT / "handlers"
+for path in (str(ROOT), str(HANDLERS)):
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+# Tests never talk to AWS: fake credentials and a region, before boto3 is imported.
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_SESSION_TOKEN", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("AWS_REGION", "us-east-1")
+os.environ.pop("AWS_PROFILE", None)
+
+
+@pytest.fixture(scope="session")
+def synth_dir(tmp_path_factory) -> Path:
+    """Synthesize every environment's stack once; return the cdktf.out-like directory."""
+    from main import build_app
+
+    outdir = tmp_path_factory.mktemp("cdktf.out")
+    environ = {k: v for k, v in os.environ.items() if k != "ENVIRONMENT_SUFFIX"}
+    app = build_app(outdir=str(outdir), environ=environ)
+    app.synth()
+    return outdir
+
+
+@pytest.fixture(scope="session")
+def stacks(synth_dir) -> dict[str, dict]:
+    """Every synthesized stack, by name (``orders-dev``, ``orders-staging``, ``orders-prod``)."""
+    out = {}
+    for stack_dir in sorted((synth_dir / "stacks").iterdir()):
+        out[stack_dir.name] = json.loads((stack_dir / "cdk.tf.json").read_text())
+    return out
+
+
+@pytest.fixture(scope="session")
+def dev(stacks) -> dict:
+    """The dev stack's cdk.tf.json, parsed."""
+    return stacks["orders-dev"]
+
+
+@pytest.fixture(scope="session")
+def prod(stacks) -> dict:
+    """The prod stack's cdk.tf.json, parsed."""
+    return stacks["orders-prod"]
