@@ -68,6 +68,7 @@ IMPORT_MODE = _install_lean_package()
 from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount  # noqa: E402
 from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey  # noqa: E402
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment  # noqa: E402
+from cdktf_cdktf_provider_aws.api_gateway_gateway_response import ApiGatewayGatewayResponse  # noqa: E402
 from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration  # noqa: E402
 from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod  # noqa: E402
 from cdktf_cdktf_provider_aws.api_gateway_method_settings import (  # noqa: E402
@@ -107,6 +108,7 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (  # noqa: E402
 )
 from cdktf_cdktf_provider_aws.iam_role import IamRole  # noqa: E402
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy  # noqa: E402
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment  # noqa: E402
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias  # noqa: E402
 from cdktf_cdktf_provider_aws.kms_key import KmsKey  # noqa: E402
 from cdktf_cdktf_provider_aws.lambda_event_source_mapping import (  # noqa: E402
