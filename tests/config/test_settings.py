@@ -1,0 +1,113 @@
+"""PipelineConfig validation: every bad setting is named, with the value given and the fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline_config import ApiAuthorization, ConfigError, PipelineConfig
+from pipeline_config.environments import ENVIRONMENTS, config_for, load_configs, selected_suffixes
+
+
+def problems_of(**settings) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        PipelineConfig(**settings)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_defaults_are_valid_and_documented_values():
+    config = PipelineConfig()
+    assert config.environment_suffix == "dev"
+    assert config.processor_reserved_concurrency == 100
+    assert config.max_receive_count == 3
+    assert config.dlq_message_retention_seconds == 14 * 24 * 3600
+    assert config.batch_size == 10 and config.batching_window_seconds == 5
+    assert config.queue_visibility_timeout_seconds >= 6 * config.processor_timeout_seconds
+    assert config.log_retention_days == 7
+    assert config.api_authorization is ApiAuthorization.AWS_IAM
+    assert config.effective_event_source_maximum_concurrency == 100
+
+
+@pytest.mark.parametrize("suffix", ["Dev", "dev_1", "1dev", "dev-", "de--v", "", "dev!", "ünï"])
+def test_suffix_with_characters_aws_rejects(suffix):
+    (message,) = problems_of(environment_suffix=suffix)
+    assert message.startswith("environment_suffix:")
+    assert repr(suffix) in message
+    assert "Fix:" in message
+
+
+def test_suffix_too_long_names_the_limit():
+    (message,) = problems_of(environment_suffix="a" * 25)
+    assert "25 characters" in message and "24" in message and "shorten" in message
+
+
+def test_visibility_timeout_too_short():
+    (message,) = problems_of(processor_timeout_seconds=60, queue_visibility_timeout_seconds=300)
+    assert message.startswith("queue_visibility_timeout_seconds:")
+    assert "6 x processor_timeout_seconds = 360" in message and "(given 300)" in message
+    assert "raise it to 360" in message
+
+
+def test_maximum_concurrency_above_reserved_concurrency():
+    (message,) = problems_of(processor_reserved_concurrency=20, event_source_maximum_concurrency=50)
+    assert message.startswith("event_source_maximum_concurrency:")
+    assert "(20)" in message and "(given 50)" in message and "set it to 20 or less" in message
+
+
+def test_reserved_concurrency_can_be_turned_off():
+    config = PipelineConfig(processor_reserved_concurrency=None)
+    assert config.effective_event_source_maximum_concurrency is None
+    # An explicit maximum concurrency is still allowed without a reservation.
+    assert PipelineConfig(processor_reserved_concurrency=None, event_source_maximum_concurrency=5).effective_event_source_maximum_concurrency == 5
+
+
+def test_dlq_retention_must_exceed_queue_retention():
+    (message,) = problems_of(queue_message_retention_seconds=1_209_600, dlq_message_retention_seconds=1_209_600)
+    assert message.startswith("dlq_message_retention_seconds:")
+
+
+def test_every_problem_is_reported_at_once():
+    problems = problems_of(
+        environment_suffix="BAD",
+        log_retention_days=8,
+        batch_size=0,
+        alarm_email="not-an-email",
+        api_authorization="basic",
+        tags={"Project": "x"},
+    )
+    settings = [p.split(":", 1)[0] for p in problems]
+    assert settings == ["environment_suffix", "log_retention_days", "batch_size", "api_authorization", "alarm_email", "tags"]
+
+
+def test_authorization_aliases():
+    assert PipelineConfig(api_authorization="api_key").api_authorization is ApiAuthorization.API_KEY
+    assert PipelineConfig(api_authorization="none").api_authorization is ApiAuthorization.NONE
+    assert PipelineConfig(api_authorization="iam").api_authorization is ApiAuthorization.AWS_IAM
+
+
+def test_prod_like_defaults():
+    prod = config_for("prod")
+    dev = config_for("dev")
+    assert prod.effective_table_deletion_protection and not dev.effective_table_deletion_protection
+    assert not prod.effective_api_data_trace_enabled
+    # Explicit settings beat the prod-like default.
+    assert config_for("prod", api_data_trace_enabled=True).effective_api_data_trace_enabled
+
+
+def test_unknown_setting_is_rejected_with_its_name():
+    with pytest.raises(ConfigError, match="reserved_concurency: is not a setting"):
+        config_for("dev", reserved_concurency=5)
+
+
+def test_environment_selection():
+    assert selected_suffixes({}) == list(ENVIRONMENTS)
+    assert selected_suffixes({"ENVIRONMENT_SUFFIX": "pr-7"}) == ["pr-7"]
+    assert selected_suffixes({}, {"environmentSuffix": "staging"}) == ["staging"]
+    # The environment variable wins over the context.
+    assert selected_suffixes({"ENVIRONMENT_SUFFIX": "qa"}, {"environmentSuffix": "staging"}) == ["qa"]
+    (pr,) = load_configs({"ENVIRONMENT_SUFFIX": "pr-7"})
+    assert pr.names.order_queue == "order-queue-pr-7"
+
+
+def test_invalid_selected_suffix_fails_with_the_setting_named():
+    with pytest.raises(ConfigError, match="environment_suffix"):
+        load_configs({"ENVIRONMENT_SUFFIX": "PR_7"})

@@ -1,0 +1,50 @@
+"""The framework and the provider are imported in exactly one place each, so a move stays cheap."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCE_DIRS = ("main.py", "stacks", "constructs_lib", "pipeline_config", "handlers", "local_pipeline", "ordersctl", "bench")
+ALLOWED = {
+    "cdktf": {"constructs_lib/framework.py"},
+    "constructs": {"constructs_lib/framework.py"},
+    "cdktf_cdktf_provider_aws": {"constructs_lib/provider.py"},
+}
+
+
+def python_files():
+    for entry in SOURCE_DIRS:
+        path = ROOT / entry
+        if path.is_file():
+            yield path
+        elif path.is_dir():
+            yield from (p for p in path.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def imported_roots(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    roots = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def test_framework_and_provider_imports_stay_in_their_modules():
+    offenders = []
+    for path in python_files():
+        rel = path.relative_to(ROOT).as_posix()
+        for root in imported_roots(path) & set(ALLOWED):
+            if rel not in ALLOWED[root]:
+                offenders.append(f"{rel} imports {root}")
+    assert offenders == [], "import these through constructs_lib.framework / constructs_lib.provider: " + "; ".join(offenders)
+
+
+def test_the_boundary_check_sees_real_imports(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text("from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue\nimport cdktf\n")
+    assert imported_roots(probe) >= {"cdktf_cdktf_provider_aws", "cdktf"}

@@ -1,0 +1,84 @@
+"""The lean provider import: fast path on, switchable off, falls back, and changes no byte of output."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_python(code: str, env_extra: dict[str, str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("CDKTF_EAGER_PROVIDER_IMPORT", "ENVIRONMENT_SUFFIX")}
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+MODE_PROBE = (
+    "import sys, constructs_lib.provider as p;"
+    "print(p.IMPORT_MODE);"
+    "print(sum(1 for m in sys.modules if m.startswith('cdktf_cdktf_provider_aws.')))"
+)
+
+
+def test_lean_mode_loads_only_the_submodules_used():
+    result = run_python(MODE_PROBE)
+    assert result.returncode == 0, result.stderr
+    mode, loaded = result.stdout.split()
+    assert mode == "lean"
+    # ~40 resource submodules plus _jsii, not the ~2,200 of the eager package __init__.
+    assert int(loaded) < 100
+
+
+def test_environment_variable_switches_to_the_stock_import():
+    result = run_python(MODE_PROBE, {"CDKTF_EAGER_PROVIDER_IMPORT": "1"})
+    assert result.returncode == 0, result.stderr
+    mode, loaded = result.stdout.split()
+    assert mode == "eager"
+    assert int(loaded) > 2000
+
+
+def test_unrecognised_package_layout_falls_back_to_the_stock_import(tmp_path):
+    # A fake provider package whose __init__ lacks the marker we rely on.
+    fake = tmp_path / "cdktf_cdktf_provider_aws"
+    (fake / "_jsii").mkdir(parents=True)
+    (fake / "_jsii" / "__init__.py").write_text("")
+    (fake / "__init__.py").write_text("LOADED_EAGERLY = True\nclass Surprise: pass\n")
+    # Run only the loader part of the module: the fake package has no real submodules.
+    code = (
+        f"import sys; sys.path.insert(0, {str(tmp_path)!r});"
+        "src = open('constructs_lib/provider.py').read().split('# --- the provider classes')[0];"
+        "ns = {'__name__': 'probe'}; exec(compile(src, 'provider.py', 'exec'), ns);"
+        "print(ns['IMPORT_MODE']); import cdktf_cdktf_provider_aws as pkg; print(getattr(pkg, 'LOADED_EAGERLY', False))"
+    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    mode, eager_init_ran = result.stdout.split("\n")[:2]
+    assert mode.startswith("eager: package __init__")
+    assert eager_init_ran == "True"
+
+
+@pytest.mark.timeout(900)
+def test_synthesized_json_is_identical_with_and_without_the_lean_import(tmp_path):
+    outputs = {}
+    for label, extra in (("lean", {}), ("eager", {"CDKTF_EAGER_PROVIDER_IMPORT": "1"})):
+        outdir = tmp_path / label
+        code = f"from main import build_app; build_app(outdir={str(outdir)!r}).synth()"
+        result = run_python(code, extra)
+        assert result.returncode == 0, result.stderr
+        outputs[label] = outdir
+    lean_stacks = sorted(p.name for p in (outputs["lean"] / "stacks").iterdir())
+    eager_stacks = sorted(p.name for p in (outputs["eager"] / "stacks").iterdir())
+    assert lean_stacks == eager_stacks and len(lean_stacks) == 3
+    for stack in lean_stacks:
+        lean = (outputs["lean"] / "stacks" / stack / "cdk.tf.json").read_bytes()
+        eager = (outputs["eager"] / "stacks" / stack / "cdk.tf.json").read_bytes()
+        assert lean == eager, f"{stack}: synthesized JSON differs between lean and eager provider import"
+        assert json.loads(lean)["resource"], "an empty stack would make this comparison meaningless"
+    assert filecmp.cmp(outputs["lean"] / "manifest.json", outputs["eager"] / "manifest.json", shallow=False)
