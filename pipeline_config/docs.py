@@ -1,0 +1,57 @@
+"""Render the configuration reference (README table) from ``PipelineConfig`` itself.
+
+``python -m pipeline_config.docs`` prints the table; a test fails when the README's
+copy drifts from the code, so the documented defaults are always the real ones.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+
+from pipeline_config.environments import ENVIRONMENTS
+from pipeline_config.settings import PipelineConfig
+
+
+def field_docs() -> dict[str, str]:
+    """Each field's docstring (the string literal right after it in the class body)."""
+    tree = ast.parse(inspect.getsource(PipelineConfig))
+    body = tree.body[0].body
+    docs: dict[str, str] = {}
+    for node, following in zip(body, body[1:]):
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            if isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant) and isinstance(following.value.value, str):
+                docs[node.target.id] = " ".join(following.value.value.split())
+    return docs
+
+
+def _default(field: dataclasses.Field) -> str:
+    if field.default is not dataclasses.MISSING:
+        value = field.default
+        return f"`{value.value}`" if hasattr(value, "value") else f"`{value!r}`"
+    return "`{}`"
+
+
+def config_table() -> str:
+    """Markdown table: setting, default, meaning."""
+    docs = field_docs()
+    rows = ["| setting | default | what it does |", "|---|---|---|"]
+    for field in dataclasses.fields(PipelineConfig):
+        rows.append(f"| `{field.name}` | {_default(field)} | {docs.get(field.name, '')} |")
+    return "\n".join(rows)
+
+
+def environments_table() -> str:
+    """Markdown table of the environments and what each overrides."""
+    rows = ["| environment (stack) | overrides of the defaults |", "|---|---|"]
+    for suffix, overrides in ENVIRONMENTS.items():
+        text = ", ".join(f"`{k}={v!r}`" for k, v in overrides.items()) or "none: the defaults"
+        rows.append(f"| `{suffix}` (`orders-{suffix}`) | {text} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(config_table())
+    print()
+    print(environments_table())
