@@ -1,0 +1,340 @@
+"""``PipelineAlarms``: the CloudWatch alarms that page the on-call for the order pipeline.
+
+One alarm per concern (processor errors, processor throttles, DLQ messages, queue
+backlog, stalled queue, API-handler errors, API 5XX). Every alarm notifies the alarm
+topic both when it fires and when it recovers, and its description tells the on-call
+what it means and which runbook section to open (``docs/runbook.md``, merged into the
+README under the same anchors).
+
+The alarm definitions are built by a pure function (``alarm_specs``), so their
+metrics, thresholds and wording can be tested without a synth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from constructs_lib.framework import Construct, is_unresolved
+from constructs_lib.provider import CloudwatchMetricAlarm
+from pipeline_config.errors import ConfigError, ConfigProblem
+from pipeline_config.naming import ResourceNames
+
+#: Where the runbook lives. The lead merges docs/runbook.md into the README with the
+#: same ``<a id=...>`` anchors, so a description's pointer works in either file.
+RUNBOOK_LOCATION = "README.md (section 'Alarm runbook'; source: docs/runbook.md)"
+
+# CloudWatch's own limits on an alarm: a period is 10, 20, 30 s (high resolution) or a
+# multiple of 60 s, and period x evaluation periods may not exceed one day.
+_HIGH_RESOLUTION_PERIODS = (10, 20, 30)
+_MAX_EVALUATION_WINDOW_SECONDS = 24 * 3600
+_MAX_EVALUATION_PERIODS = 100
+_MAX_THRESHOLD = 100_000_000
+# SQS keeps a message at most 14 days, so an older "oldest message" cannot exist.
+_MAX_MESSAGE_AGE_SECONDS = 14 * 24 * 3600
+
+# treat_missing_data values, with the reason each alarm uses the one it does.
+#: Lambda and API Gateway publish Errors/Throttles/5XXError only while there is
+#: traffic: no data point means no invocation, hence no error. Anything else would
+#: leave a quiet environment in INSUFFICIENT_DATA or, worse, in ALARM.
+MISSING_AS_OK = "notBreaching"
+#: SQS publishes queue metrics only for "active" queues (touched, or holding messages,
+#: within the last six hours). A DLQ whose messages nobody touches can stop reporting;
+#: "ignore" keeps the alarm in ALARM through that gap instead of sending a false
+#: "recovered" (OK) notification while failed orders still sit in the queue.
+MISSING_KEEPS_STATE = "ignore"
+
+GREATER_OR_EQUAL = "GreaterThanOrEqualToThreshold"
+GREATER = "GreaterThanThreshold"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineAlarmsProps:
+    """What ``PipelineAlarms`` watches, and when it pages."""
+
+    names: ResourceNames | None = None
+    """Physical names of the environment; alarm names come from ``names.alarm(...)``.
+    Required: left out, validation fails."""
+    alarm_topic_arn: str = ""
+    """SNS topic notified on ALARM and on OK. Required."""
+    processor_function_name: str = ""
+    """Order-processor Lambda function name (may be a token). Required."""
+    api_handler_function_name: str = ""
+    """API-handler Lambda function name (may be a token). Required."""
+    queue_name: str = ""
+    """Order queue name (may be a token). Required."""
+    dlq_name: str = ""
+    """Dead-letter queue name (may be a token). Required."""
+    api_name: str = ""
+    """REST API name: the ``ApiName`` dimension of AWS/ApiGateway metrics. Required."""
+    api_stage_name: str = ""
+    """REST API stage: the ``Stage`` dimension. Required."""
+    period_seconds: int = 60
+    """Metric period of every alarm: 10, 20, 30 or a multiple of 60."""
+    evaluation_periods: int = 1
+    """Consecutive breaching periods before an alarm fires (1 pages on the first one)."""
+    processor_errors_threshold: int = 1
+    """Processor errors per period that page."""
+    processor_throttles_threshold: int = 1
+    """Processor throttles per period that page."""
+    api_handler_errors_threshold: int = 1
+    """API-handler errors per period that page."""
+    api_5xx_threshold: int = 1
+    """API 5XX responses per period that page."""
+    queue_depth_threshold: int = 1000
+    """Visible messages in the order queue that page (a backlog)."""
+    queue_oldest_message_age_seconds_threshold: int = 300
+    """Age in seconds of the oldest queued order that pages (processing stalled)."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Extra tags on every alarm (the provider's default tags apply anyway)."""
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    """One alarm, as plain data: what it watches, when it fires, what it tells the on-call."""
+
+    key: str
+    """Stable key (also the construct id and the ``names.alarm`` component)."""
+    namespace: str
+    metric_name: str
+    dimensions: Mapping[str, str]
+    statistic: str
+    comparison_operator: str
+    threshold: int
+    treat_missing_data: str
+    summary: str
+    """What the alarm means, in one sentence for the on-call."""
+
+    @property
+    def runbook_anchor(self) -> str:
+        """The anchor of this alarm's runbook section (``alarm-<key>``)."""
+        return f"alarm-{self.key}"
+
+    def description(self) -> str:
+        """The alarm description: meaning, first step, and the runbook pointer."""
+        return f"{self.summary} Runbook: {RUNBOOK_LOCATION}, #{self.runbook_anchor}."
+
+
+def validate_props(props: PipelineAlarmsProps) -> list[ConfigProblem]:
+    """Every problem with ``props``, so they can be raised together. Tokens are skipped."""
+    problems: list[ConfigProblem] = []
+
+    if not isinstance(props.names, ResourceNames):
+        problems.append(ConfigProblem("names", props.names, "is required", "pass config.names (a ResourceNames)"))
+    for setting in (
+        "alarm_topic_arn",
+        "processor_function_name",
+        "api_handler_function_name",
+        "queue_name",
+        "dlq_name",
+        "api_name",
+        "api_stage_name",
+    ):
+        value = getattr(props, setting)
+        if not isinstance(value, str) or (not is_unresolved(value) and not value.strip()):
+            problems.append(ConfigProblem(setting, value, "is required (a non-empty string or token)", f"pass the {setting.replace('_', ' ')}"))
+
+    period = props.period_seconds
+    period_ok = _is_whole(period) and (period in _HIGH_RESOLUTION_PERIODS or (period >= 60 and period % 60 == 0))
+    if not period_ok:
+        problems.append(
+            ConfigProblem("period_seconds", period, "must be 10, 20, 30 or a multiple of 60 (a CloudWatch rule)", "set e.g. 60")
+        )
+    evaluations = props.evaluation_periods
+    evaluations_ok = _is_whole(evaluations) and 1 <= evaluations <= _MAX_EVALUATION_PERIODS
+    if not evaluations_ok:
+        problems.append(
+            ConfigProblem(
+                "evaluation_periods", evaluations, f"must be a whole number between 1 and {_MAX_EVALUATION_PERIODS}", "set e.g. 1"
+            )
+        )
+    if period_ok and evaluations_ok and period * evaluations > _MAX_EVALUATION_WINDOW_SECONDS:
+        problems.append(
+            ConfigProblem(
+                "evaluation_periods",
+                evaluations,
+                f"x period_seconds ({period}) = {period * evaluations} s exceeds CloudWatch's one-day evaluation window",
+                f"use at most {_MAX_EVALUATION_WINDOW_SECONDS // period} evaluation periods, or a shorter period",
+            )
+        )
+
+    for setting, high in (
+        ("processor_errors_threshold", _MAX_THRESHOLD),
+        ("processor_throttles_threshold", _MAX_THRESHOLD),
+        ("api_handler_errors_threshold", _MAX_THRESHOLD),
+        ("api_5xx_threshold", _MAX_THRESHOLD),
+        ("queue_depth_threshold", _MAX_THRESHOLD),
+        ("queue_oldest_message_age_seconds_threshold", _MAX_MESSAGE_AGE_SECONDS),
+    ):
+        value = getattr(props, setting)
+        # 0 with ">=" would fire on every period, so 1 is the lowest useful threshold.
+        if not (_is_whole(value) and 1 <= value <= high):
+            problems.append(
+                ConfigProblem(setting, value, f"must be a whole number between 1 and {high}", f"set {setting} to a value in [1, {high}]")
+            )
+    if not isinstance(props.tags, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in props.tags.items()):
+        problems.append(ConfigProblem("tags", props.tags, "must map strings to strings", "give e.g. {'Team': 'orders'}"))
+    return problems
+
+
+def _is_whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def alarm_specs(props: PipelineAlarmsProps) -> list[AlarmSpec]:
+    """The alarms ``props`` asks for, in paging-priority order (pure; no cdktf objects)."""
+    processor = {"FunctionName": props.processor_function_name}
+    api_handler = {"FunctionName": props.api_handler_function_name}
+    window = _window(props)
+    return [
+        AlarmSpec(
+            key="dlq-messages",
+            namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": props.dlq_name},
+            statistic="Maximum",
+            comparison_operator=GREATER,
+            threshold=0,
+            treat_missing_data=MISSING_KEEPS_STATE,
+            summary=(
+                "Orders failed processing repeatedly and were moved to the dead-letter queue; they are NOT in the "
+                "orders table and will be lost when DLQ retention ends. Find the cause in the processor logs, fix it, "
+                "then redrive (python -m ordersctl redrive)."
+            ),
+        ),
+        AlarmSpec(
+            key="processor-errors",
+            namespace="AWS/Lambda",
+            metric_name="Errors",
+            dimensions=processor,
+            statistic="Sum",
+            comparison_operator=GREATER_OR_EQUAL,
+            threshold=props.processor_errors_threshold,
+            treat_missing_data=MISSING_AS_OK,
+            summary=(
+                f"The order processor failed >= {props.processor_errors_threshold} invocation(s) {window} "
+                "(crash, timeout or unhandled exception); its batches are retried and may end in the DLQ. "
+                "Check the processor's logs for ERROR lines."
+            ),
+        ),
+        AlarmSpec(
+            key="processor-throttles",
+            namespace="AWS/Lambda",
+            metric_name="Throttles",
+            dimensions=processor,
+            statistic="Sum",
+            comparison_operator=GREATER_OR_EQUAL,
+            threshold=props.processor_throttles_threshold,
+            treat_missing_data=MISSING_AS_OK,
+            summary=(
+                f"The order processor was throttled >= {props.processor_throttles_threshold} time(s) {window}: "
+                "reserved or account concurrency is exhausted, so orders wait in the queue."
+            ),
+        ),
+        AlarmSpec(
+            key="queue-oldest-message-age",
+            namespace="AWS/SQS",
+            metric_name="ApproximateAgeOfOldestMessage",
+            dimensions={"QueueName": props.queue_name},
+            statistic="Maximum",
+            comparison_operator=GREATER_OR_EQUAL,
+            threshold=props.queue_oldest_message_age_seconds_threshold,
+            treat_missing_data=MISSING_KEEPS_STATE,
+            summary=(
+                f"An order has waited >= {props.queue_oldest_message_age_seconds_threshold} s in the order queue: "
+                "processing is stalled or failing (check the event source mapping and processor errors)."
+            ),
+        ),
+        AlarmSpec(
+            key="queue-depth",
+            namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": props.queue_name},
+            statistic="Maximum",
+            comparison_operator=GREATER_OR_EQUAL,
+            threshold=props.queue_depth_threshold,
+            treat_missing_data=MISSING_KEEPS_STATE,
+            summary=(
+                f"The order queue holds >= {props.queue_depth_threshold} waiting orders: orders arrive faster "
+                "than the processor handles them (traffic spike, throttling or slow downstream)."
+            ),
+        ),
+        AlarmSpec(
+            key="api-handler-errors",
+            namespace="AWS/Lambda",
+            metric_name="Errors",
+            dimensions=api_handler,
+            statistic="Sum",
+            comparison_operator=GREATER_OR_EQUAL,
+            threshold=props.api_handler_errors_threshold,
+            treat_missing_data=MISSING_AS_OK,
+            summary=(
+                f"The API handler failed >= {props.api_handler_errors_threshold} invocation(s) {window}; "
+                "callers got 5XX and their orders were NOT accepted. Check the API handler's logs."
+            ),
+        ),
+        AlarmSpec(
+            key="api-5xx",
+            namespace="AWS/ApiGateway",
+            metric_name="5XXError",
+            dimensions={"ApiName": props.api_name, "Stage": props.api_stage_name},
+            statistic="Sum",
+            comparison_operator=GREATER_OR_EQUAL,
+            threshold=props.api_5xx_threshold,
+            treat_missing_data=MISSING_AS_OK,
+            summary=(
+                f"The orders API returned >= {props.api_5xx_threshold} 5XX response(s) {window}; callers' orders "
+                "were rejected. Check the API access log and the API handler's errors."
+            ),
+        ),
+    ]
+
+
+def _window(props: PipelineAlarmsProps) -> str:
+    periods = props.evaluation_periods
+    return f"in each of {periods} period(s) of {props.period_seconds} s" if periods != 1 else f"within {props.period_seconds} s"
+
+
+class PipelineAlarms(Construct):
+    """CloudWatch alarms on the pipeline's Lambda functions, queues and API, notifying one SNS topic."""
+
+    def __init__(self, scope: Construct, id: str, props: PipelineAlarmsProps) -> None:
+        problems = validate_props(props)
+        if problems:
+            raise ConfigError(problems, context=f"PipelineAlarms '{id}' props")
+        super().__init__(scope, id)
+        self.props = props
+        names: ResourceNames = props.names  # type: ignore[assignment]  # checked above
+
+        #: The plain-data definitions, in paging-priority order.
+        self.specs: list[AlarmSpec] = alarm_specs(props)
+        #: Alarm resources by key (``processor-errors``, ``dlq-messages``, ...).
+        self.alarms: dict[str, CloudwatchMetricAlarm] = {}
+        #: Physical alarm names by key, e.g. ``orders-processor-errors-dev``.
+        self.alarm_names: dict[str, str] = {}
+        for spec in self.specs:
+            name = names.alarm(spec.key)
+            self.alarm_names[spec.key] = name
+            self.alarms[spec.key] = CloudwatchMetricAlarm(
+                self,
+                spec.key,
+                alarm_name=name,
+                alarm_description=spec.description(),
+                namespace=spec.namespace,
+                metric_name=spec.metric_name,
+                dimensions=dict(spec.dimensions),
+                statistic=spec.statistic,
+                period=props.period_seconds,
+                evaluation_periods=props.evaluation_periods,
+                # Every breaching period counts: with N evaluation periods, N of N must breach.
+                datapoints_to_alarm=props.evaluation_periods,
+                comparison_operator=spec.comparison_operator,
+                threshold=spec.threshold,
+                treat_missing_data=spec.treat_missing_data,
+                # OK actions too, so the on-call learns from the same channel that it recovered.
+                alarm_actions=[props.alarm_topic_arn],
+                ok_actions=[props.alarm_topic_arn],
+                tags=dict(props.tags) or None,
+            )
+        #: ARNs (tokens) of every alarm, in paging-priority order; for dashboards.
+        self.alarm_arns: list[str] = [alarm.arn for alarm in self.alarms.values()]
