@@ -1,0 +1,558 @@
+"""``OrdersRestApi``: the public REST API (API Gateway v1) in front of the API-handler Lambda.
+
+It owns everything between a caller and the handler: the routes and their Lambda
+proxy integrations, request validation of ``POST /orders`` against THE order
+schema, the caller authentication (IAM, API key + usage plan, or none), the
+stage with JSON access logs and X-Ray, stage-wide throttling, the deployment
+(redeployed whenever the definition changes), the account-level CloudWatch role
+and the Lambda permission that lets exactly this API invoke the handler.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from constructs_lib.framework import Construct, TerraformResourceLifecycle, is_unresolved
+from constructs_lib.provider import (
+    ApiGatewayAccount,
+    ApiGatewayApiKey,
+    ApiGatewayDeployment,
+    ApiGatewayGatewayResponse,
+    ApiGatewayIntegration,
+    ApiGatewayMethod,
+    ApiGatewayMethodSettings,
+    ApiGatewayMethodSettingsSettings,
+    ApiGatewayModel,
+    ApiGatewayRequestValidator,
+    ApiGatewayResource,
+    ApiGatewayRestApi,
+    ApiGatewayRestApiEndpointConfiguration,
+    ApiGatewayStage,
+    ApiGatewayStageAccessLogSettings,
+    ApiGatewayUsagePlan,
+    ApiGatewayUsagePlanApiStages,
+    ApiGatewayUsagePlanKey,
+    ApiGatewayUsagePlanQuotaSettings,
+    ApiGatewayUsagePlanThrottleSettings,
+    CloudwatchLogGroup,
+    DataAwsPartition,
+    IamRole,
+    IamRolePolicyAttachment,
+    LambdaPermission,
+)
+from pipeline_config import ApiAuthorization, ConfigError
+from pipeline_config.errors import ConfigProblem
+
+# --------------------------------------------------------------------------- defaults
+DEFAULT_STAGE_NAME = "v1"
+DEFAULT_THROTTLE_RATE_LIMIT = 100.0
+DEFAULT_THROTTLE_BURST_LIMIT = 200
+DEFAULT_QUOTA_LIMIT_PER_DAY = 100_000
+DEFAULT_LOG_RETENTION_DAYS = 14
+#: The model's name in API Gateway (alphanumeric only, unique per API).
+ORDER_MODEL_NAME = "CreateOrder"
+ENDPOINT_TYPE = "REGIONAL"
+API_GATEWAY_PRINCIPAL = "apigateway.amazonaws.com"
+#: AWS managed policy API Gateway needs to write execution and access logs.
+PUSH_TO_CLOUDWATCH_POLICY_PATH = "iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+
+#: API Gateway stage names: letters, digits, hyphens and underscores, at most 128.
+STAGE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+#: The only retention values CloudWatch Logs accepts.
+VALID_LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+#: One JSON object per request (Logs Insights parses it); each value is a ``$context`` variable.
+ACCESS_LOG_FORMAT: dict[str, str] = {
+    "requestId": "$context.requestId",
+    "extendedRequestId": "$context.extendedRequestId",
+    "ip": "$context.identity.sourceIp",
+    "caller": "$context.identity.caller",
+    "user": "$context.identity.user",
+    "userArn": "$context.identity.userArn",
+    "apiKeyId": "$context.identity.apiKeyId",
+    "requestTime": "$context.requestTime",
+    "requestTimeEpoch": "$context.requestTimeEpoch",
+    "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "path": "$context.path",
+    "status": "$context.status",
+    "protocol": "$context.protocol",
+    "responseLength": "$context.responseLength",
+    "responseLatency": "$context.responseLatency",
+    "integrationLatency": "$context.integration.latency",
+    "integrationStatus": "$context.integration.status",
+    "integrationError": "$context.integration.error",
+    "errorMessage": "$context.error.message",
+    "errorType": "$context.error.responseType",
+    "xrayTraceId": "$context.xrayTraceId",
+}
+#: Every value is quoted, numbers too: API Gateway writes ``-`` for an empty
+#: variable, and a bare ``-`` would make the line invalid JSON.
+ACCESS_LOG_FORMAT_JSON = json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":"))
+
+#: JSON bodies of API Gateway's own errors (auth failures, validation errors,
+#: throttling), so clients always get JSON, with the request id to quote to support.
+GATEWAY_RESPONSE_TEMPLATE = (
+    '{"message":$context.error.messageString,'
+    '"error":"$context.error.responseType",'
+    '"validationErrors":"$context.error.validationErrorString",'
+    '"requestId":"$context.requestId"}'
+)
+GATEWAY_RESPONSE_TYPES = ("DEFAULT_4XX", "DEFAULT_5XX")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route of the API: an HTTP method on a path, proxied to the handler."""
+
+    id: str
+    """Stable construct-id fragment (part of the public contract)."""
+    http_method: str
+    path: str
+    """Path with ``{param}`` placeholders, e.g. ``/orders/{orderId}``."""
+    validate_body: bool = False
+    """Validate the JSON body against the order model."""
+
+    @property
+    def path_parameters(self) -> tuple[str, ...]:
+        """Names of the ``{param}`` placeholders, in order."""
+        return tuple(re.findall(r"\{([A-Za-z0-9_]+)\}", self.path))
+
+    @property
+    def source_arn_path(self) -> str:
+        """The path as it appears in an execute-api ARN (``{param}`` -> ``*``)."""
+        return re.sub(r"\{[A-Za-z0-9_]+\}", "*", self.path)
+
+
+#: The API's routes. Adding one here adds its resources, method, integration,
+#: permission and a redeployment (it changes the definition hash).
+ROUTES: tuple[Route, ...] = (
+    Route("post-orders", "POST", "/orders", validate_body=True),
+    Route("get-order", "GET", "/orders/{orderId}"),
+    Route("get-customer-orders", "GET", "/customers/{customerId}/orders"),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrdersRestApiProps:
+    """Settings of ``OrdersRestApi``; every field has a default (``api_name``, the handler
+    and the schema must be given for a useful API and are checked)."""
+
+    api_name: str = ""
+    """Name of the REST API (required; e.g. ``orders-api-dev``). Also the prefix of the
+    API key, usage plan and CloudWatch role names."""
+    handler_function_name: str = ""
+    """Name of the API-handler Lambda (required): the Lambda permission is granted on it."""
+    handler_invoke_arn: str = ""
+    """Invoke ARN of the API-handler Lambda (required): every route proxies to it."""
+    order_schema: Mapping[str, Any] = field(default_factory=dict)
+    """The order JSON schema (draft 4) as a dict (required): ``POST /orders`` bodies are
+    validated against it. Pass what the stack loads from ``handlers/schemas/order.schema.json``."""
+    authorization: ApiAuthorization = ApiAuthorization.AWS_IAM
+    """``AWS_IAM`` (default: SigV4-signed callers), ``API_KEY`` (``x-api-key`` header, with a
+    usage plan) or ``NONE`` (open API, only for throw-away sandboxes)."""
+    stage_name: str = DEFAULT_STAGE_NAME
+    """Stage name, part of the invoke URL (default ``v1``)."""
+    throttle_rate_limit: float = DEFAULT_THROTTLE_RATE_LIMIT
+    """Stage-wide steady-state requests per second (default 100); also the usage plan's."""
+    throttle_burst_limit: int = DEFAULT_THROTTLE_BURST_LIMIT
+    """Stage-wide burst (default 200); also the usage plan's."""
+    quota_limit_per_day: int = DEFAULT_QUOTA_LIMIT_PER_DAY
+    """Requests per day per API key (default 100,000; ``API_KEY`` authorization only)."""
+    data_trace_enabled: bool = False
+    """Log full requests and responses in execution logs (default off: they hold customer data)."""
+    access_log_group_name: str | None = None
+    """Log group of the access logs; default ``/aws/apigateway/<api_name>/access``."""
+    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    """Retention of the access log group (default 14; a value CloudWatch accepts)."""
+    log_kms_key_arn: str | None = None
+    """KMS key encrypting the access log group; default ``None``: CloudWatch's own encryption.
+    The key policy must allow the ``logs.<region>.amazonaws.com`` principal."""
+    manage_account: bool = True
+    """Create the region-wide ``aws_api_gateway_account`` and its CloudWatch role (default on).
+    It is a singleton per account and region: turn this off in every stack but one."""
+    cloudwatch_role_name: str | None = None
+    """Name of the account-level CloudWatch role; default ``<api_name>-apigw-cloudwatch``."""
+
+    def problems(self) -> list[ConfigProblem]:
+        """Every invalid setting (unresolved tokens are skipped: they are known only at apply)."""
+        problems: list[ConfigProblem] = []
+
+        def required(setting: str, value: object, fix: str) -> None:
+            if is_unresolved(value):
+                return
+            if not isinstance(value, str) or not value.strip():
+                problems.append(ConfigProblem(setting, value, "is required", fix))
+
+        required("api_name", self.api_name, "pass the REST API name, e.g. config.names.api")
+        required("handler_function_name", self.handler_function_name, "pass the API-handler function's name")
+        required("handler_invoke_arn", self.handler_invoke_arn, "pass the API-handler function's invoke_arn")
+
+        if not isinstance(self.authorization, ApiAuthorization):
+            try:
+                ApiAuthorization.parse(self.authorization)  # type: ignore[arg-type]
+            except ValueError:
+                problems.append(
+                    ConfigProblem("authorization", self.authorization, "is not an authorization mode", "use AWS_IAM, API_KEY or NONE")
+                )
+
+        if not is_unresolved(self.stage_name) and not (
+            isinstance(self.stage_name, str) and STAGE_NAME_PATTERN.match(self.stage_name)
+        ):
+            problems.append(
+                ConfigProblem(
+                    "stage_name",
+                    self.stage_name,
+                    "is not a valid API Gateway stage name",
+                    "use 1-128 letters, digits, hyphens or underscores, e.g. 'v1'",
+                )
+            )
+
+        rate = self.throttle_rate_limit
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
+            problems.append(
+                ConfigProblem("throttle_rate_limit", rate, "must be a positive number of requests per second", "use e.g. 100")
+            )
+        burst = self.throttle_burst_limit
+        if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
+            problems.append(ConfigProblem("throttle_burst_limit", burst, "must be an integer >= 1", "use e.g. 200"))
+        quota = self.quota_limit_per_day
+        if isinstance(quota, bool) or not isinstance(quota, int) or quota < 1:
+            problems.append(
+                ConfigProblem("quota_limit_per_day", quota, "must be an integer >= 1 (requests per key per day)", "use e.g. 100000")
+            )
+
+        schema = self.order_schema
+        if not isinstance(schema, Mapping) or schema.get("type") != "object":
+            shown = schema if not isinstance(schema, Mapping) else {"type": schema.get("type")}
+            problems.append(
+                ConfigProblem(
+                    "order_schema",
+                    shown,
+                    'must be a JSON schema dict with "type": "object"',
+                    "pass json.loads() of handlers/schemas/order.schema.json",
+                )
+            )
+        else:
+            try:
+                json.dumps(schema)
+            except (TypeError, ValueError) as error:
+                problems.append(ConfigProblem("order_schema", type(schema).__name__, f"is not JSON-serialisable ({error})", "pass plain JSON data"))
+
+        days = self.log_retention_days
+        if not is_unresolved(days) and days not in VALID_LOG_RETENTION_DAYS:
+            problems.append(
+                ConfigProblem(
+                    "log_retention_days",
+                    days,
+                    "is not a retention CloudWatch Logs accepts",
+                    f"use one of {', '.join(map(str, VALID_LOG_RETENTION_DAYS))}",
+                )
+            )
+        for setting in ("access_log_group_name", "cloudwatch_role_name", "log_kms_key_arn"):
+            value = getattr(self, setting)
+            if value is not None and not is_unresolved(value) and (not isinstance(value, str) or not value.strip()):
+                problems.append(ConfigProblem(setting, value, "must be a non-empty string or None", "leave it out to use the default"))
+        return problems
+
+
+def api_definition(props: OrdersRestApiProps) -> dict[str, Any]:
+    """The canonical API definition the deployment trigger hashes (routes, auth, integrations, model, validator).
+
+    Unresolved tokens (e.g. the handler's invoke ARN) are replaced by a fixed
+    placeholder so the hash is stable across synths; the invoke ARN itself is a
+    separate trigger so a new function still redeploys.
+    """
+    authorization = ApiAuthorization.parse(props.authorization)
+    return {
+        "endpoint": ENDPOINT_TYPE,
+        "authorization": _method_authorization(authorization),
+        "api_key_required": authorization is ApiAuthorization.API_KEY,
+        "routes": [
+            {
+                "method": route.http_method,
+                "path": route.path,
+                "path_parameters": list(route.path_parameters),
+                "integration": {"type": "AWS_PROXY", "integration_http_method": "POST", "uri": "<handler_invoke_arn>"},
+                "validated_body_model": ORDER_MODEL_NAME if route.validate_body else None,
+            }
+            for route in ROUTES
+        ],
+        "model": {"name": ORDER_MODEL_NAME, "content_type": "application/json", "schema": props.order_schema},
+        "validator": {"validate_request_body": True, "validate_request_parameters": True},
+        "gateway_responses": {kind: GATEWAY_RESPONSE_TEMPLATE for kind in GATEWAY_RESPONSE_TYPES},
+    }
+
+
+def definition_hash(definition: Mapping[str, Any]) -> str:
+    """SHA-256 of the definition's canonical JSON (sorted keys, no whitespace)."""
+    canonical = json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def terraform_literal(text: str) -> str:
+    """Escape Terraform's template markers so ``text`` reaches AWS verbatim.
+
+    A schema ``pattern`` may well contain ``${`` or ``%{``; unescaped, Terraform
+    would try to interpolate it and fail (or, worse, substitute something).
+    """
+    return text.replace("${", "$${").replace("%{", "%%{")
+
+
+def _method_authorization(authorization: ApiAuthorization) -> str:
+    # API keys are not an authorizer: with API_KEY the method is "NONE" + api_key_required.
+    return "AWS_IAM" if authorization is ApiAuthorization.AWS_IAM else "NONE"
+
+
+class OrdersRestApi(Construct):
+    """REST API (REGIONAL) with Lambda proxy routes, request validation, auth, logging and throttling."""
+
+    def __init__(self, scope: Construct, id: str, props: OrdersRestApiProps) -> None:
+        super().__init__(scope, id)
+        problems = props.problems()
+        if problems:
+            raise ConfigError(problems, context=f"OrdersRestApi {id!r} props")
+        authorization = ApiAuthorization.parse(props.authorization)
+        self.props = props
+        self.authorization = authorization
+
+        self.rest_api = ApiGatewayRestApi(
+            self,
+            "rest-api",
+            name=props.api_name,
+            description="Order pipeline API: POST /orders, GET /orders/{orderId}, GET /customers/{customerId}/orders.",
+            endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=[ENDPOINT_TYPE]),
+            api_key_source="HEADER" if authorization is ApiAuthorization.API_KEY else None,
+        )
+        rest_api_id = self.rest_api.id
+
+        self.order_model = ApiGatewayModel(
+            self,
+            "order-model",
+            rest_api_id=rest_api_id,
+            name=ORDER_MODEL_NAME,
+            content_type="application/json",
+            description="Body of POST /orders (handlers/schemas/order.schema.json).",
+            schema=terraform_literal(json.dumps(props.order_schema, sort_keys=True)),
+        )
+        self.request_validator = ApiGatewayRequestValidator(
+            self,
+            "request-validator",
+            rest_api_id=rest_api_id,
+            name=f"{props.api_name}-body-and-params",
+            validate_request_body=True,
+            validate_request_parameters=True,
+        )
+
+        # Path tree: one aws_api_gateway_resource per distinct path segment prefix.
+        path_resources: dict[str, ApiGatewayResource] = {}
+
+        def resource_for(path: str) -> str:
+            parent_id = self.rest_api.root_resource_id
+            prefix = ""
+            for segment in path.strip("/").split("/"):
+                prefix = f"{prefix}/{segment}"
+                if prefix not in path_resources:
+                    construct_id = "resource" + re.sub(r"[{}]", "", prefix).replace("/", "-")
+                    path_resources[prefix] = ApiGatewayResource(
+                        self, construct_id, rest_api_id=rest_api_id, parent_id=parent_id, path_part=segment
+                    )
+                parent_id = path_resources[prefix].id
+            return parent_id
+
+        method_authorization = _method_authorization(authorization)
+        api_key_required = authorization is ApiAuthorization.API_KEY
+        self.methods: dict[str, ApiGatewayMethod] = {}
+        self.integrations: dict[str, ApiGatewayIntegration] = {}
+        for route in ROUTES:
+            resource_id = resource_for(route.path)
+            method = ApiGatewayMethod(
+                self,
+                f"method-{route.id}",
+                rest_api_id=rest_api_id,
+                resource_id=resource_id,
+                http_method=route.http_method,
+                authorization=method_authorization,
+                api_key_required=api_key_required,
+                request_parameters={f"method.request.path.{name}": True for name in route.path_parameters} or None,
+                request_models={"application/json": self.order_model.name} if route.validate_body else None,
+                request_validator_id=self.request_validator.id if route.validate_body else None,
+            )
+            self.methods[route.id] = method
+            self.integrations[route.id] = ApiGatewayIntegration(
+                self,
+                f"integration-{route.id}",
+                rest_api_id=rest_api_id,
+                resource_id=resource_id,
+                http_method=method.http_method,
+                type="AWS_PROXY",
+                # Lambda is always invoked with POST, whatever the client's method.
+                integration_http_method="POST",
+                uri=props.handler_invoke_arn,
+            )
+        self.path_resources = path_resources
+
+        self.gateway_responses = [
+            ApiGatewayGatewayResponse(
+                self,
+                f"gateway-response-{kind.lower().replace('_', '-')}",
+                rest_api_id=rest_api_id,
+                response_type=kind,
+                response_templates={"application/json": GATEWAY_RESPONSE_TEMPLATE},
+            )
+            for kind in GATEWAY_RESPONSE_TYPES
+        ]
+
+        # A deployment is a snapshot: API Gateway serves the old one until a new one is
+        # made. The hash of the definition makes any change to routes, auth, model or
+        # validator replace it; create_before_destroy keeps the stage pointing at a
+        # live deployment during the swap.
+        self.redeployment_hash = definition_hash(api_definition(props))
+        self.deployment = ApiGatewayDeployment(
+            self,
+            "deployment",
+            rest_api_id=rest_api_id,
+            description="Managed by cdktf; replaced whenever the API definition changes.",
+            triggers={"redeployment": self.redeployment_hash, "handler_invoke_arn": props.handler_invoke_arn},
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+            depends_on=[
+                *self.methods.values(),
+                *self.integrations.values(),
+                *self.gateway_responses,
+                self.order_model,
+                self.request_validator,
+            ],
+        )
+
+        # --- account-level CloudWatch role (region-wide singleton) -----------------------
+        self.account: ApiGatewayAccount | None = None
+        self.cloudwatch_role: IamRole | None = None
+        if props.manage_account:
+            # aws_api_gateway_account is ONE setting per AWS account and region: every stack
+            # that manages it overwrites the others' role. Let exactly one stack own it
+            # (manage_account=False everywhere else).
+            partition = DataAwsPartition(self, "partition")
+            self.cloudwatch_role = IamRole(
+                self,
+                "cloudwatch-role",
+                name=props.cloudwatch_role_name or f"{props.api_name}-apigw-cloudwatch",
+                description="Lets API Gateway write execution and access logs (account-level setting).",
+                assume_role_policy=json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {"Effect": "Allow", "Principal": {"Service": API_GATEWAY_PRINCIPAL}, "Action": "sts:AssumeRole"}
+                        ],
+                    }
+                ),
+            )
+            policy_attachment = IamRolePolicyAttachment(
+                self,
+                "cloudwatch-role-policy",
+                role=self.cloudwatch_role.name,
+                policy_arn=f"arn:{partition.partition}:{PUSH_TO_CLOUDWATCH_POLICY_PATH}",
+            )
+            self.account = ApiGatewayAccount(
+                self,
+                "account",
+                cloudwatch_role_arn=self.cloudwatch_role.arn,
+                # API Gateway checks the role's permissions when the setting is made; without
+                # the attachment in place the first apply fails with "role ARN does not have
+                # required permissions".
+                depends_on=[policy_attachment],
+            )
+
+        # --- stage with JSON access logs -------------------------------------------------------
+        self.access_log_group = CloudwatchLogGroup(
+            self,
+            "access-logs",
+            name=props.access_log_group_name or f"/aws/apigateway/{props.api_name}/access",
+            retention_in_days=props.log_retention_days,
+            kms_key_id=props.log_kms_key_arn,
+        )
+        # Execution logging needs the account's CloudWatch role to exist first.
+        after_account = [self.account] if self.account is not None else None
+        self.stage = ApiGatewayStage(
+            self,
+            "stage",
+            rest_api_id=rest_api_id,
+            deployment_id=self.deployment.id,
+            stage_name=props.stage_name,
+            xray_tracing_enabled=True,
+            access_log_settings=ApiGatewayStageAccessLogSettings(
+                destination_arn=self.access_log_group.arn,
+                format=ACCESS_LOG_FORMAT_JSON,
+            ),
+            depends_on=after_account,
+        )
+        self.method_settings = ApiGatewayMethodSettings(
+            self,
+            "method-settings",
+            rest_api_id=rest_api_id,
+            stage_name=self.stage.stage_name,
+            method_path="*/*",
+            settings=ApiGatewayMethodSettingsSettings(
+                logging_level="INFO",
+                metrics_enabled=True,
+                # Data trace writes full request and response bodies (names, addresses,
+                # order contents) to execution logs; prod-like configs turn it off.
+                data_trace_enabled=props.data_trace_enabled,
+                throttling_rate_limit=props.throttle_rate_limit,
+                throttling_burst_limit=props.throttle_burst_limit,
+            ),
+            depends_on=after_account,
+        )
+
+        # --- API key + usage plan ----------------------------------------------------------------
+        self.api_key: ApiGatewayApiKey | None = None
+        self.usage_plan: ApiGatewayUsagePlan | None = None
+        if authorization is ApiAuthorization.API_KEY:
+            self.api_key = ApiGatewayApiKey(
+                self, "api-key", name=f"{props.api_name}-key", description="Key of the orders API clients.", enabled=True
+            )
+            self.usage_plan = ApiGatewayUsagePlan(
+                self,
+                "usage-plan",
+                name=f"{props.api_name}-usage-plan",
+                description="Throttle and daily quota per API key.",
+                api_stages=[ApiGatewayUsagePlanApiStages(api_id=rest_api_id, stage=self.stage.stage_name)],
+                throttle_settings=ApiGatewayUsagePlanThrottleSettings(
+                    rate_limit=props.throttle_rate_limit, burst_limit=props.throttle_burst_limit
+                ),
+                quota_settings=ApiGatewayUsagePlanQuotaSettings(limit=props.quota_limit_per_day, period="DAY"),
+            )
+            ApiGatewayUsagePlanKey(
+                self, "usage-plan-key", key_id=self.api_key.id, key_type="API_KEY", usage_plan_id=self.usage_plan.id
+            )
+
+        # --- permission: only this API, this stage, these routes may invoke the handler --------
+        self.permissions = [
+            LambdaPermission(
+                self,
+                f"invoke-permission-{route.id}",
+                statement_id=f"AllowApiGateway-{route.id}",
+                action="lambda:InvokeFunction",
+                function_name=props.handler_function_name,
+                principal=API_GATEWAY_PRINCIPAL,
+                source_arn=f"{self.rest_api.execution_arn}/{props.stage_name}/{route.http_method}{route.source_arn_path}",
+            )
+            for route in ROUTES
+        ]
+
+        # --- public attributes -------------------------------------------------------------------
+        self.rest_api_id: str = rest_api_id
+        self.execution_arn: str = self.rest_api.execution_arn
+        self.stage_name: str = props.stage_name
+        self.invoke_url: str = self.stage.invoke_url
+        self.deployment_id: str = self.deployment.id
+        self.access_log_group_name: str = self.access_log_group.name
+        self.access_log_group_arn: str = self.access_log_group.arn
+        self.api_key_id: str | None = self.api_key.id if self.api_key is not None else None
+        self.usage_plan_id: str | None = self.usage_plan.id if self.usage_plan is not None else None
+        self.cloudwatch_role_arn: str | None = self.cloudwatch_role.arn if self.cloudwatch_role is not None else None
