@@ -1,13 +1,196 @@
-"""Terraform state backend of a stack. The local backend is the default.
+"""Terraform state backend of a stack, chosen by environment variables.
 
-(Issue 5 adds the S3 and Terraform Cloud backends here.)
+``TF_STATE_BACKEND`` picks the kind (default ``local``):
+
+* ``local``: cdktf's default local state file, ``terraform.<stack>.tfstate`` in the
+  project root (``TF_STATE_LOCAL_PATH`` overrides the path). Fine for one person.
+* ``s3``: ``TF_STATE_BUCKET`` (required), ``TF_STATE_REGION`` (default: the stack's
+  region), ``TF_STATE_KEY_PREFIX`` (default ``order-pipeline``) giving the key
+  ``<prefix>/<stack>/terraform.tfstate``, ``TF_STATE_KMS_KEY_ID`` (optional SSE-KMS key).
+  State is always encrypted. Locking uses S3's native lock file (``use_lockfile``,
+  Terraform >= 1.10) unless ``TF_STATE_S3_LOCKFILE=false``; ``TF_STATE_LOCK_TABLE``
+  adds a DynamoDB lock table (both may be on while migrating from one to the other).
+* ``cloud``: HCP Terraform / Terraform Enterprise, one workspace per stack named after
+  it. ``TF_CLOUD_ORGANIZATION`` (required), ``TF_CLOUD_PROJECT`` and
+  ``TF_CLOUD_HOSTNAME`` (default ``app.terraform.io``) are Terraform's own variable
+  names. The token is read by Terraform itself from ``TF_TOKEN_<host>``
+  (``TF_TOKEN_app_terraform_io``); it never goes into code or the synthesized JSON.
+
+Credentials are never read here: the S3 backend takes them from the standard AWS
+credential chain (in CI: the OIDC-assumed role) when Terraform runs.
 """
 
 from __future__ import annotations
 
-from pipeline_config import PipelineConfig
+import os
+import re
+from dataclasses import dataclass
+from typing import Mapping
+
+from pipeline_config import ConfigError, PipelineConfig
+from pipeline_config.errors import ConfigProblem
+
+BACKEND_ENV_VAR = "TF_STATE_BACKEND"
+BACKEND_KINDS = ("local", "s3", "cloud")
+# Accepted spellings of the kinds, so `TF_STATE_BACKEND=hcp` does what its user meant.
+_KIND_ALIASES = {"": "local", "local": "local", "s3": "s3", "cloud": "cloud", "hcp": "cloud", "tfc": "cloud", "remote": "cloud"}
+DEFAULT_KEY_PREFIX = "order-pipeline"
+DEFAULT_CLOUD_HOSTNAME = "app.terraform.io"
+
+# S3 general-purpose bucket names: 3-63 lowercase letters, digits, dots and hyphens,
+# starting and ending with a letter or digit.
+_BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_KEY_PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$")
+_DYNAMODB_TABLE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+_CLOUD_ORG_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+_HOSTNAME_PATTERN = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
 
 
-def configure_backend(stack, config: PipelineConfig) -> None:
-    """Attach the configured backend to ``stack``; the local backend needs nothing."""
-    return None
+@dataclass(frozen=True, kw_only=True)
+class BackendSettings:
+    """Where and how one environment keeps its Terraform state (validated)."""
+
+    kind: str = "local"
+    """``local``, ``s3`` or ``cloud``. Left out: local state."""
+    local_path: str | None = None
+    """Local state file. ``None``: cdktf's default ``terraform.<stack>.tfstate`` in the project root."""
+    s3_bucket: str | None = None
+    """State bucket (S3 only; required there)."""
+    s3_region: str | None = None
+    """Region of the state bucket. ``None``: the stack's region."""
+    s3_key_prefix: str = DEFAULT_KEY_PREFIX
+    """Key prefix; the state key is ``<prefix>/<stack>/terraform.tfstate``."""
+    s3_kms_key_id: str | None = None
+    """KMS key for SSE-KMS of the state object. ``None``: the bucket's default encryption (still encrypted)."""
+    s3_use_lockfile: bool = True
+    """S3-native state locking (Terraform >= 1.10). Turn off only for older Terraform with a lock table."""
+    s3_lock_table: str | None = None
+    """DynamoDB lock table. ``None``: no table (the lock file does the locking)."""
+    cloud_organization: str | None = None
+    """HCP Terraform organization (cloud only; required there)."""
+    cloud_hostname: str = DEFAULT_CLOUD_HOSTNAME
+    """HCP Terraform / Terraform Enterprise host."""
+    cloud_project: str | None = None
+    """HCP Terraform project of the workspaces. ``None``: the organization's default project."""
+
+    def state_key(self, stack_name: str) -> str:
+        """The S3 object key of one stack's state."""
+        return f"{self.s3_key_prefix}/{stack_name}/terraform.tfstate"
+
+    @property
+    def cloud_token_env_var(self) -> str:
+        """The variable Terraform reads the HCP Terraform token from (e.g. ``TF_TOKEN_app_terraform_io``)."""
+        return "TF_TOKEN_" + self.cloud_hostname.replace(".", "_").replace("-", "__")
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool, problems: list[ConfigProblem]) -> bool:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    problems.append(ConfigProblem(name, raw, "must be true or false", f"set {name}=true or {name}=false, or unset it"))
+    return default
+
+
+def _opt(environ: Mapping[str, str], name: str) -> str | None:
+    value = environ.get(name)
+    return value.strip() if value is not None and value.strip() != "" else None
+
+
+def backend_settings_from_env(environ: Mapping[str, str] | None = None) -> BackendSettings:
+    """Read and validate the ``TF_STATE_*`` / ``TF_CLOUD_*`` variables; every problem raised at once."""
+    environ = os.environ if environ is None else environ
+    problems: list[ConfigProblem] = []
+    raw_kind = environ.get(BACKEND_ENV_VAR, "")
+    kind = _KIND_ALIASES.get(raw_kind.strip().lower())
+    if kind is None:
+        raise ConfigError(
+            [ConfigProblem(BACKEND_ENV_VAR, raw_kind, f"is not a state backend ({', '.join(BACKEND_KINDS)})", f"set {BACKEND_ENV_VAR} to local (default), s3 or cloud")],
+            context="Terraform state backend configuration",
+        )
+
+    if kind == "local":
+        return BackendSettings(kind="local", local_path=_opt(environ, "TF_STATE_LOCAL_PATH"))
+
+    if kind == "s3":
+        bucket = _opt(environ, "TF_STATE_BUCKET")
+        if bucket is None:
+            problems.append(ConfigProblem("TF_STATE_BUCKET", environ.get("TF_STATE_BUCKET"), "is required when TF_STATE_BACKEND=s3", "set TF_STATE_BUCKET to the name of an existing, versioned state bucket"))
+        elif not _BUCKET_PATTERN.match(bucket) or ".." in bucket:
+            problems.append(ConfigProblem("TF_STATE_BUCKET", bucket, "is not a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)", "give the bucket name only, e.g. 'acme-terraform-state' (no s3:// or ARN)"))
+        region = _opt(environ, "TF_STATE_REGION")
+        if region is not None and not _REGION_PATTERN.match(region):
+            problems.append(ConfigProblem("TF_STATE_REGION", region, "is not an AWS region name", "use the bucket's region, e.g. 'us-east-1', or unset it to use the stack's region"))
+        prefix = environ.get("TF_STATE_KEY_PREFIX")
+        prefix = DEFAULT_KEY_PREFIX if prefix is None or prefix.strip() == "" else prefix.strip().strip("/")
+        if not _KEY_PREFIX_PATTERN.match(prefix) or any(part in (".", "..") for part in prefix.split("/")):
+            problems.append(ConfigProblem("TF_STATE_KEY_PREFIX", environ.get("TF_STATE_KEY_PREFIX"), "must be slash-separated segments of letters, digits and !_.*'()-", f"use e.g. '{DEFAULT_KEY_PREFIX}' or 'team/orders'"))
+        lock_table = _opt(environ, "TF_STATE_LOCK_TABLE")
+        if lock_table is not None and not _DYNAMODB_TABLE_PATTERN.match(lock_table):
+            problems.append(ConfigProblem("TF_STATE_LOCK_TABLE", lock_table, "is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)", "give the lock table's name (partition key LockID), or unset it to lock with the S3 lock file"))
+        use_lockfile = _flag(environ, "TF_STATE_S3_LOCKFILE", True, problems)
+        if not use_lockfile and lock_table is None:
+            problems.append(ConfigProblem("TF_STATE_S3_LOCKFILE", environ.get("TF_STATE_S3_LOCKFILE"), "turns off the only state lock (no TF_STATE_LOCK_TABLE); concurrent applies could corrupt the state", "leave TF_STATE_S3_LOCKFILE on, or set TF_STATE_LOCK_TABLE"))
+        if problems:
+            raise ConfigError(problems, context="Terraform state backend configuration")
+        return BackendSettings(
+            kind="s3",
+            s3_bucket=bucket,
+            s3_region=region,
+            s3_key_prefix=prefix,
+            s3_kms_key_id=_opt(environ, "TF_STATE_KMS_KEY_ID"),
+            s3_use_lockfile=use_lockfile,
+            s3_lock_table=lock_table,
+        )
+
+    organization = _opt(environ, "TF_CLOUD_ORGANIZATION")
+    if organization is None:
+        problems.append(ConfigProblem("TF_CLOUD_ORGANIZATION", environ.get("TF_CLOUD_ORGANIZATION"), "is required when TF_STATE_BACKEND=cloud", "set TF_CLOUD_ORGANIZATION to your HCP Terraform organization name"))
+    elif not _CLOUD_ORG_PATTERN.match(organization):
+        problems.append(ConfigProblem("TF_CLOUD_ORGANIZATION", organization, "is not an organization name (letters, digits, _ and -)", "copy the name from HCP Terraform's organization settings"))
+    hostname = _opt(environ, "TF_CLOUD_HOSTNAME") or DEFAULT_CLOUD_HOSTNAME
+    if not _HOSTNAME_PATTERN.match(hostname):
+        problems.append(ConfigProblem("TF_CLOUD_HOSTNAME", hostname, "is not a host name", f"give the host only, e.g. '{DEFAULT_CLOUD_HOSTNAME}' (no https://), or unset it"))
+    if problems:
+        raise ConfigError(problems, context="Terraform state backend configuration")
+    return BackendSettings(kind="cloud", cloud_organization=organization, cloud_hostname=hostname, cloud_project=_opt(environ, "TF_CLOUD_PROJECT"))
+
+
+def configure_backend(stack, config: PipelineConfig, environ: Mapping[str, str] | None = None) -> BackendSettings:
+    """Attach the backend chosen by the environment to ``stack``; return the settings used."""
+    # Imported here so the pure settings above stay importable without starting jsii.
+    from constructs_lib.framework import CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend
+
+    settings = backend_settings_from_env(environ)
+    stack_name = config.names.stack
+    if settings.kind == "local":
+        if settings.local_path is not None:
+            LocalBackend(stack, path=settings.local_path)
+    elif settings.kind == "s3":
+        S3Backend(
+            stack,
+            bucket=settings.s3_bucket,
+            key=settings.state_key(stack_name),
+            region=settings.s3_region or config.region,
+            encrypt=True,
+            kms_key_id=settings.s3_kms_key_id,
+            dynamodb_table=settings.s3_lock_table,
+        )
+        if settings.s3_use_lockfile:
+            # cdktf 0.21's S3Backend predates Terraform 1.10's S3-native locking.
+            stack.add_override("terraform.backend.s3.use_lockfile", True)
+    else:
+        CloudBackend(
+            stack,
+            organization=settings.cloud_organization,
+            hostname=None if settings.cloud_hostname == DEFAULT_CLOUD_HOSTNAME else settings.cloud_hostname,
+            workspaces=NamedCloudWorkspace(stack_name, settings.cloud_project),
+        )
+    return settings

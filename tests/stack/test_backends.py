@@ -1,0 +1,181 @@
+"""State backends: settings parsed from the environment, and the synthesized ``terraform`` block."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from pipeline_config import ConfigError
+from stacks.backends import BackendSettings, backend_settings_from_env
+
+SECRET_KEY = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYSECRETKEY"
+SESSION_TOKEN = "FwoGZXIvYXdzEXAMPLESESSIONTOKEN0123456789"
+TFC_TOKEN = "abcDEF123.atlasv1.SECRETTOKENVALUE0123456789"
+
+
+def _synth(tmp_path_factory, extra: dict[str, str]) -> tuple[dict, str]:
+    """Synthesize orders-dev with ``extra`` in the environment; return (doc, raw text)."""
+    from main import build_app
+
+    environ = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("TF_STATE_", "TF_CLOUD_"))},
+        "ENVIRONMENT_SUFFIX": "dev",
+        # Credentials a CI job would have in its environment: they must never reach the JSON.
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_SESSION_TOKEN": SESSION_TOKEN,
+        "TF_TOKEN_app_terraform_io": TFC_TOKEN,
+        **extra,
+    }
+    outdir = tmp_path_factory.mktemp("backend")
+    # The stack reads the backend variables from os.environ (like `cdktf synth` does).
+    with pytest.MonkeyPatch.context() as mp:
+        for key in [k for k in os.environ if k.startswith(("TF_STATE_", "TF_CLOUD_"))]:
+            mp.delenv(key)
+        for key, value in environ.items():
+            mp.setenv(key, value)
+        app = build_app(outdir=str(outdir), environ=environ)
+        app.synth()
+    stack_dirs = sorted((outdir / "stacks").iterdir())
+    assert [d.name for d in stack_dirs] == ["orders-dev"]
+    text = (stack_dirs[0] / "cdk.tf.json").read_text()
+    return json.loads(text), text
+
+
+@pytest.fixture(scope="module")
+def s3_synth(tmp_path_factory):
+    """orders-dev synthesized with the S3 backend (lock file locking)."""
+    return _synth(
+        tmp_path_factory,
+        {"TF_STATE_BACKEND": "s3", "TF_STATE_BUCKET": "acme-terraform-state", "TF_STATE_REGION": "eu-west-1", "TF_STATE_KEY_PREFIX": "/teams/orders/"},
+    )
+
+
+@pytest.fixture(scope="module")
+def cloud_synth(tmp_path_factory):
+    """orders-dev synthesized with the HCP Terraform backend."""
+    return _synth(tmp_path_factory, {"TF_STATE_BACKEND": "cloud", "TF_CLOUD_ORGANIZATION": "acme", "TF_CLOUD_PROJECT": "orders"})
+
+
+# ---------------------------------------------------------------------------- synthesized JSON
+def test_default_is_local_state(dev):
+    assert set(dev["terraform"]["backend"]) == {"local"}
+    assert dev["terraform"]["backend"]["local"]["path"].endswith("terraform.orders-dev.tfstate")
+    assert "cloud" not in dev["terraform"]
+
+
+def test_s3_backend_keys_state_per_stack_encrypts_and_locks(s3_synth):
+    doc, _ = s3_synth
+    backend = doc["terraform"]["backend"]
+    assert set(backend) == {"s3"}
+    s3 = backend["s3"]
+    assert s3["bucket"] == "acme-terraform-state"
+    assert s3["key"] == "teams/orders/orders-dev/terraform.tfstate"
+    assert s3["region"] == "eu-west-1"
+    assert s3["encrypt"] is True
+    assert s3["use_lockfile"] is True
+    assert "dynamodb_table" not in s3
+
+
+def test_cloud_backend_uses_one_named_workspace_per_stack(cloud_synth):
+    doc, _ = cloud_synth
+    assert "backend" not in doc["terraform"]
+    cloud = doc["terraform"]["cloud"]
+    assert cloud["organization"] == "acme"
+    assert cloud["workspaces"] == {"name": "orders-dev", "project": "orders"}
+    assert "token" not in cloud
+
+
+@pytest.mark.parametrize("which", ["s3_synth", "cloud_synth"])
+def test_no_credentials_in_synthesized_json(which, request):
+    doc, text = request.getfixturevalue(which)
+    for secret in (SECRET_KEY, SESSION_TOKEN, TFC_TOKEN):
+        assert secret not in text
+    backend_block = json.dumps(doc["terraform"])
+    for key in ('"access_key"', '"secret_key"', '"token"', '"sse_customer_key"'):
+        assert key not in backend_block
+
+
+def test_dynamodb_lock_table_and_kms_key_are_passed_through(tmp_path):
+    """A bare stack is enough to check the lock-table variant (no second full synth)."""
+    from constructs_lib.framework import App, TerraformStack
+    from pipeline_config.environments import config_for
+    from stacks.backends import configure_backend
+
+    config = config_for("staging")
+    app = App(outdir=str(tmp_path))
+    stack = TerraformStack(app, config.names.stack)
+    configure_backend(
+        stack,
+        config,
+        {"TF_STATE_BACKEND": "s3", "TF_STATE_BUCKET": "acme-state", "TF_STATE_LOCK_TABLE": "terraform-locks", "TF_STATE_S3_LOCKFILE": "false", "TF_STATE_KMS_KEY_ID": "alias/terraform-state"},
+    )
+    app.synth()
+    s3 = json.loads((tmp_path / "stacks" / "orders-staging" / "cdk.tf.json").read_text())["terraform"]["backend"]["s3"]
+    assert s3["dynamodb_table"] == "terraform-locks"
+    assert "use_lockfile" not in s3
+    assert s3["kms_key_id"] == "alias/terraform-state"
+    assert s3["key"] == "order-pipeline/orders-staging/terraform.tfstate"
+    assert s3["region"] == config.region  # defaults to the stack's region
+
+
+def test_bad_backend_settings_stop_build_app(monkeypatch):
+    from main import build_app
+
+    monkeypatch.setenv("TF_STATE_BACKEND", "s3")
+    monkeypatch.delenv("TF_STATE_BUCKET", raising=False)
+    with pytest.raises(ConfigError, match="TF_STATE_BUCKET"):
+        build_app(outdir=None, environ={"ENVIRONMENT_SUFFIX": "dev"})
+
+
+# ---------------------------------------------------------------------------- pure settings
+def test_unset_means_local():
+    assert backend_settings_from_env({}) == BackendSettings()
+    assert backend_settings_from_env({"TF_STATE_BACKEND": " Local "}).kind == "local"
+
+
+@pytest.mark.parametrize("alias", ["hcp", "TFC", "cloud"])
+def test_cloud_aliases(alias):
+    settings = backend_settings_from_env({"TF_STATE_BACKEND": alias, "TF_CLOUD_ORGANIZATION": "acme"})
+    assert settings.kind == "cloud"
+    assert settings.cloud_token_env_var == "TF_TOKEN_app_terraform_io"
+
+
+def test_token_variable_follows_terraform_host_naming():
+    settings = backend_settings_from_env({"TF_STATE_BACKEND": "cloud", "TF_CLOUD_ORGANIZATION": "acme", "TF_CLOUD_HOSTNAME": "tfe.my-corp.example"})
+    assert settings.cloud_token_env_var == "TF_TOKEN_tfe_my__corp_example"
+
+
+def test_unknown_kind_names_variable_value_and_choices():
+    with pytest.raises(ConfigError) as error:
+        backend_settings_from_env({"TF_STATE_BACKEND": "gcs"})
+    message = str(error.value)
+    assert "TF_STATE_BACKEND" in message and "'gcs'" in message and "s3" in message and "cloud" in message
+
+
+def test_every_s3_problem_is_reported_at_once():
+    with pytest.raises(ConfigError) as error:
+        backend_settings_from_env(
+            {"TF_STATE_BACKEND": "s3", "TF_STATE_BUCKET": "s3://Acme_State", "TF_STATE_REGION": "europe", "TF_STATE_KEY_PREFIX": "a/../b", "TF_STATE_LOCK_TABLE": "x"}
+        )
+    settings = [p.setting for p in error.value.problems]
+    assert settings == ["TF_STATE_BUCKET", "TF_STATE_REGION", "TF_STATE_KEY_PREFIX", "TF_STATE_LOCK_TABLE"]
+    assert "'s3://Acme_State'" in str(error.value)
+
+
+def test_missing_bucket_and_disabled_lock_are_errors():
+    with pytest.raises(ConfigError) as error:
+        backend_settings_from_env({"TF_STATE_BACKEND": "s3", "TF_STATE_S3_LOCKFILE": "false"})
+    assert [p.setting for p in error.value.problems] == ["TF_STATE_BUCKET", "TF_STATE_S3_LOCKFILE"]
+
+
+def test_lockfile_flag_must_be_boolean():
+    with pytest.raises(ConfigError, match="TF_STATE_S3_LOCKFILE.*must be true or false"):
+        backend_settings_from_env({"TF_STATE_BACKEND": "s3", "TF_STATE_BUCKET": "acme-state", "TF_STATE_S3_LOCKFILE": "maybe"})
+
+
+def test_cloud_needs_an_organization_and_a_bare_hostname():
+    with pytest.raises(ConfigError) as error:
+        backend_settings_from_env({"TF_STATE_BACKEND": "cloud", "TF_CLOUD_HOSTNAME": "https://app.terraform.io"})
+    assert [p.setting for p in error.value.problems] == ["TF_CLOUD_ORGANIZATION", "TF_CLOUD_HOSTNAME"]
