@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from pipeline_config import ConfigError
-from pipeline_config.environments import SUFFIX_CONTEXT_KEY, load_configs
+from pipeline_config.environments import OVERRIDES_CONTEXT_KEY, SUFFIX_CONTEXT_KEY, load_configs
 
 
 def build_app(outdir: str | None = None, environ=None):
@@ -20,8 +20,8 @@ def build_app(outdir: str | None = None, environ=None):
     from stacks.order_pipeline_stack import OrderPipelineStack
 
     app = App(outdir=outdir) if outdir else App()
-    context_suffix = app.node.try_get_context(SUFFIX_CONTEXT_KEY)
-    configs = load_configs(environ, {SUFFIX_CONTEXT_KEY: context_suffix} if context_suffix else None)
+    context = {key: app.node.try_get_context(key) for key in (SUFFIX_CONTEXT_KEY, OVERRIDES_CONTEXT_KEY)}
+    configs = load_configs(environ, {k: v for k, v in context.items() if v is not None})
     for config in configs:
         OrderPipelineStack(app, config.names.stack, config=config)
     return app

@@ -37,6 +37,9 @@ ENVIRONMENTS: dict[str, dict[str, Any]] = {
 DEFAULT_ENVIRONMENT = "dev"
 SUFFIX_ENV_VAR = "ENVIRONMENT_SUFFIX"
 SUFFIX_CONTEXT_KEY = "environmentSuffix"
+#: cdktf context key holding per-environment overrides, e.g. in cdktf.json:
+#: ``"context": {"orderPipeline": {"prod": {"alarm_email": "oncall@example.com"}}}``
+OVERRIDES_CONTEXT_KEY = "orderPipeline"
 
 
 def config_for(suffix: str, **overrides: Any) -> PipelineConfig:
@@ -65,9 +68,14 @@ def load_configs(environ: Mapping[str, str] | None = None, context: Mapping[str,
     """Validated configs of every environment to synthesize; all problems raised together."""
     configs: list[PipelineConfig] = []
     problems: list[ConfigProblem] = []
+    overrides = (context or {}).get(OVERRIDES_CONTEXT_KEY) or {}
+    if not isinstance(overrides, Mapping) or not all(isinstance(v, Mapping) for v in overrides.values()):
+        raise ConfigError(
+            [ConfigProblem(f"context.{OVERRIDES_CONTEXT_KEY}", overrides, "must map environment suffixes to objects of settings", 'use e.g. {"prod": {"alarm_email": "oncall@example.com"}}')]
+        )
     for suffix in selected_suffixes(environ, context):
         try:
-            configs.append(config_for(suffix))
+            configs.append(config_for(suffix, **dict(overrides.get(suffix, {}))))
         except ConfigError as error:
             problems.extend(error.problems)
     if problems:

@@ -111,3 +111,17 @@ def test_environment_selection():
 def test_invalid_selected_suffix_fails_with_the_setting_named():
     with pytest.raises(ConfigError, match="environment_suffix"):
         load_configs({"ENVIRONMENT_SUFFIX": "PR_7"})
+
+
+def test_context_overrides_apply_per_environment():
+    configs = load_configs({}, {"orderPipeline": {"prod": {"alarm_email": "oncall@example.com"}}})
+    by_suffix = {c.environment_suffix: c for c in configs}
+    assert by_suffix["prod"].alarm_email == "oncall@example.com"
+    assert by_suffix["dev"].alarm_email is None
+
+
+def test_context_overrides_are_validated():
+    with pytest.raises(ConfigError, match="processor_timeout_seconds"):
+        load_configs({"ENVIRONMENT_SUFFIX": "dev"}, {"orderPipeline": {"dev": {"processor_timeout_seconds": 0}}})
+    with pytest.raises(ConfigError, match="context.orderPipeline"):
+        load_configs({}, {"orderPipeline": ["dev"]})
