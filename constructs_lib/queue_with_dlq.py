@@ -1,0 +1,164 @@
+"""``QueueWithDeadLetterQueue``: an encrypted, TLS-only SQS queue and the dead-letter queue it redrives to."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from constructs_lib.framework import Construct, is_unresolved
+from constructs_lib.provider import SqsQueue, SqsQueuePolicy, SqsQueueRedriveAllowPolicy, SqsQueueRedrivePolicy
+from pipeline_config.errors import ConfigError, ConfigProblem
+
+#: Long polling: the maximum wait, fewer empty receives (and lower cost).
+RECEIVE_WAIT_TIME_SECONDS = 20
+#: How long SQS reuses a KMS data key: 5 minutes keeps KMS calls (and cost) low.
+KMS_DATA_KEY_REUSE_SECONDS = 300
+SQS_MAX_RETENTION_SECONDS = 1_209_600
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueWithDeadLetterQueueProps:
+    """Settings of ``QueueWithDeadLetterQueue``."""
+
+    queue_name: str = "order-queue"
+    """Name of the source queue. Default ``order-queue``; the stack passes ``ResourceNames.order_queue``."""
+    dlq_name: str | None = None
+    """Name of the dead-letter queue. ``None``: ``<queue_name>-dlq``."""
+    visibility_timeout_seconds: int = 180
+    """Visibility timeout of the source queue (0..43200). Keep it >= 6 x the consumer's timeout."""
+    message_retention_seconds: int = 4 * 24 * 3600
+    """Retention of the source queue (60..1209600 s). Default 4 days."""
+    dlq_message_retention_seconds: int = SQS_MAX_RETENTION_SECONDS
+    """Retention of the DLQ (60..1209600 s), default 14 days. Must be longer than the source
+    queue's: SQS keeps a message's original enqueue timestamp when it moves it to the DLQ."""
+    max_receive_count: int = 3
+    """Receives before SQS moves a message to the DLQ (1..1000)."""
+    kms_key_arn: str | None = None
+    """Customer-managed KMS key for SSE. ``None``: SQS-managed SSE (SSE-SQS)."""
+
+
+class QueueWithDeadLetterQueue(Construct):
+    """Source queue + DLQ, redrive through standalone resources, SSE, long polling and a TLS-only policy."""
+
+    def __init__(self, scope: Construct, id: str, props: QueueWithDeadLetterQueueProps | None = None) -> None:
+        super().__init__(scope, id)
+        props = props or QueueWithDeadLetterQueueProps()
+        _validate(props)
+        dlq_name = props.dlq_name or f"{props.queue_name}-dlq"
+
+        if props.kms_key_arn is not None:
+            encryption = {"kms_master_key_id": props.kms_key_arn, "kms_data_key_reuse_period_seconds": KMS_DATA_KEY_REUSE_SECONDS}
+        else:
+            encryption = {"sqs_managed_sse_enabled": True}
+
+        dlq = SqsQueue(
+            self,
+            "dlq",
+            name=dlq_name,
+            message_retention_seconds=props.dlq_message_retention_seconds,
+            receive_wait_time_seconds=RECEIVE_WAIT_TIME_SECONDS,
+            **encryption,
+        )
+        queue = SqsQueue(
+            self,
+            "queue",
+            name=props.queue_name,
+            visibility_timeout_seconds=props.visibility_timeout_seconds,
+            message_retention_seconds=props.message_retention_seconds,
+            receive_wait_time_seconds=RECEIVE_WAIT_TIME_SECONDS,
+            **encryption,
+        )
+        # Redrive through the standalone resources, not the queues' inline redrive_policy /
+        # redrive_allow_policy arguments: inline, each queue would refer to the other and
+        # Terraform reports a dependency cycle.
+        SqsQueueRedrivePolicy(
+            self,
+            "redrive-policy",
+            queue_url=queue.url,
+            redrive_policy=json.dumps({"deadLetterTargetArn": dlq.arn, "maxReceiveCount": props.max_receive_count}),
+        )
+        SqsQueueRedriveAllowPolicy(
+            self,
+            "redrive-allow-policy",
+            queue_url=dlq.url,
+            redrive_allow_policy=json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [queue.arn]}),
+        )
+        for policy_id, target in (("queue-policy", queue), ("dlq-policy", dlq)):
+            SqsQueuePolicy(self, policy_id, queue_url=target.url, policy=json.dumps(_tls_only_policy(target.arn)))
+
+        self.queue: SqsQueue = queue
+        self.dead_letter_queue: SqsQueue = dlq
+        self.queue_url: str = queue.url
+        self.queue_arn: str = queue.arn
+        self.queue_name: str = props.queue_name
+        self.dlq_url: str = dlq.url
+        self.dlq_arn: str = dlq.arn
+        self.dlq_name: str = dlq_name
+        self.visibility_timeout_seconds: int = props.visibility_timeout_seconds
+
+    def grant_send_statements(self) -> list[dict]:
+        """IAM statements to send messages to the source queue (nothing else)."""
+        return [{"Sid": "SendToOrderQueue", "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [self.queue_arn]}]
+
+    def grant_consume_statements(self) -> list[dict]:
+        """IAM statements a Lambda event source needs to consume the source queue."""
+        return [
+            {
+                "Sid": "ConsumeOrderQueue",
+                "Effect": "Allow",
+                "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+                "Resource": [self.queue_arn],
+            }
+        ]
+
+
+def _tls_only_policy(queue_arn: str) -> dict:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "sqs:*",
+                "Resource": queue_arn,
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+
+
+def _validate(props: QueueWithDeadLetterQueueProps) -> None:
+    problems: list[ConfigProblem] = []
+
+    def int_range(setting: str, low: int, high: int) -> bool:
+        value = getattr(props, setting)
+        if is_unresolved(value):
+            return False
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            problems.append(ConfigProblem(setting, value, f"must be a whole number between {low} and {high}", f"set {setting} to a value in [{low}, {high}]"))
+            return False
+        return True
+
+    for setting in ("queue_name", "dlq_name"):
+        value = getattr(props, setting)
+        if value is None and setting == "dlq_name":
+            continue
+        if not isinstance(value, str) or not value or (not is_unresolved(value) and len(value) > 80):
+            problems.append(ConfigProblem(setting, value, "must be a non-empty queue name of at most 80 characters", f"give {setting} a shorter name"))
+    int_range("visibility_timeout_seconds", 0, 43_200)
+    queue_ok = int_range("message_retention_seconds", 60, SQS_MAX_RETENTION_SECONDS)
+    dlq_ok = int_range("dlq_message_retention_seconds", 60, SQS_MAX_RETENTION_SECONDS)
+    if queue_ok and dlq_ok and props.dlq_message_retention_seconds <= props.message_retention_seconds:
+        problems.append(
+            ConfigProblem(
+                "dlq_message_retention_seconds",
+                props.dlq_message_retention_seconds,
+                f"must be longer than message_retention_seconds ({props.message_retention_seconds}); SQS keeps the "
+                "original enqueue time, so failed messages would expire from the DLQ early",
+                f"raise it above {props.message_retention_seconds} (max {SQS_MAX_RETENTION_SECONDS}) or lower message_retention_seconds",
+            )
+        )
+    int_range("max_receive_count", 1, 1000)
+    if problems:
+        raise ConfigError(problems, context="QueueWithDeadLetterQueue props")
