@@ -259,9 +259,12 @@ def table_widgets(props: OrdersDashboardProps) -> list[Widget]:
             **common,
         ),
         metric_widget(
-            "Errors from table requests",
+            "Duplicate deliveries and client errors",
             [
-                metric("AWS/DynamoDB", "SystemErrors", dims, label="system errors (5XX)"),
+                # The processor's conditional put fails on a redelivered order: expected at a
+                # low rate. DynamoDB counts these here and NOT in UserErrors.
+                metric("AWS/DynamoDB", "ConditionalCheckFailedRequests", dims, label="conditional-write conflicts"),
+                # UserErrors has no table dimension: it is the account's 4XX total in the region.
                 metric("AWS/DynamoDB", "UserErrors", {}, label="user errors (4XX, account-wide)"),
             ],
             stat="Sum",

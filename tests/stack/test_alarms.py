@@ -1,0 +1,232 @@
+"""PipelineAlarms: what the synthesized alarms watch, when they fire, whom they notify; and prop validation."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from pipeline_config import ConfigError, ResourceNames
+from pipeline_config.environments import config_for
+from tests.tfjson import find, ref, resources
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNBOOK = ROOT / "docs" / "runbook.md"
+ALARM = "aws_cloudwatch_metric_alarm"
+
+# key -> (namespace, metric, statistic, comparison, treat_missing_data)
+EXPECTED = {
+    "processor-errors": ("AWS/Lambda", "Errors", "Sum", "GreaterThanOrEqualToThreshold", "notBreaching"),
+    "processor-throttles": ("AWS/Lambda", "Throttles", "Sum", "GreaterThanOrEqualToThreshold", "notBreaching"),
+    "api-handler-errors": ("AWS/Lambda", "Errors", "Sum", "GreaterThanOrEqualToThreshold", "notBreaching"),
+    "dlq-messages": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "GreaterThanThreshold", "ignore"),
+    "queue-depth": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "GreaterThanOrEqualToThreshold", "ignore"),
+    "queue-oldest-message-age": ("AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum", "GreaterThanOrEqualToThreshold", "ignore"),
+    "api-5xx": ("AWS/ApiGateway", "5XXError", "Sum", "GreaterThanOrEqualToThreshold", "notBreaching"),
+}
+# key -> the config field its threshold comes from (None: fixed)
+THRESHOLD_SETTING = {
+    "processor-errors": "processor_errors_threshold",
+    "processor-throttles": "processor_throttles_threshold",
+    "api-handler-errors": "api_handler_errors_threshold",
+    "dlq-messages": None,
+    "queue-depth": "queue_depth_threshold",
+    "queue-oldest-message-age": "queue_oldest_message_age_seconds_threshold",
+    "api-5xx": "api_5xx_threshold",
+}
+SUFFIXES = ("dev", "staging", "prod")
+
+
+def refers_to(doc: dict, value: str, rtype: str, attr: str, **match: str) -> bool:
+    """``value`` is the plain name ``match`` holds, or a ${rtype.<that resource>.attr} reference to it."""
+    logical, _ = find(doc, rtype, **match)
+    return value == ref(rtype, logical, attr) or value in match.values()
+
+
+def alarm_by_key(doc: dict, suffix: str, key: str) -> dict:
+    """The alarm named ``names.alarm(key)`` in one stack."""
+    return find(doc, ALARM, alarm_name=ResourceNames(suffix).alarm(key))[1]
+
+
+@pytest.fixture(params=SUFFIXES)
+def env(request, stacks):
+    """(suffix, synthesized stack, its config) for every environment."""
+    suffix = request.param
+    return suffix, stacks[f"orders-{suffix}"], config_for(suffix)
+
+
+# ----------------------------------------------------------------------- synthesized stacks
+def test_exactly_the_listed_alarms_exist_with_their_names(env):
+    suffix, doc, _ = env
+    names = sorted(r["alarm_name"] for r in resources(doc, ALARM).values())
+    assert names == sorted(ResourceNames(suffix).alarm(key) for key in EXPECTED)
+
+
+@pytest.mark.parametrize("key", sorted(EXPECTED))
+def test_alarm_watches_the_right_metric_and_compares_the_right_way(dev, key):
+    namespace, metric, statistic, comparison, missing = EXPECTED[key]
+    alarm = alarm_by_key(dev, "dev", key)
+    assert (alarm["namespace"], alarm["metric_name"], alarm["statistic"]) == (namespace, metric, statistic)
+    assert alarm["comparison_operator"] == comparison
+    assert alarm["treat_missing_data"] == missing
+
+
+def test_lambda_alarms_watch_the_right_function(dev):
+    fn = "aws_lambda_function"
+    for key, function in (
+        ("processor-errors", "order-processor-dev"),
+        ("processor-throttles", "order-processor-dev"),
+        ("api-handler-errors", "orders-api-handler-dev"),
+    ):
+        dims = alarm_by_key(dev, "dev", key)["dimensions"]
+        assert set(dims) == {"FunctionName"}, key
+        assert refers_to(dev, dims["FunctionName"], fn, "function_name", function_name=function), (key, dims)
+
+
+def test_queue_alarms_watch_the_right_queue(dev):
+    for key, queue in (
+        ("dlq-messages", "order-dlq-dev"),
+        ("queue-depth", "order-queue-dev"),
+        ("queue-oldest-message-age", "order-queue-dev"),
+    ):
+        dims = alarm_by_key(dev, "dev", key)["dimensions"]
+        assert set(dims) == {"QueueName"}, key
+        assert refers_to(dev, dims["QueueName"], "aws_sqs_queue", "name", name=queue), (key, dims)
+
+
+def test_api_5xx_alarm_watches_the_deployed_stage(dev):
+    dims = alarm_by_key(dev, "dev", "api-5xx")["dimensions"]
+    assert set(dims) == {"ApiName", "Stage"}
+    assert refers_to(dev, dims["ApiName"], "aws_api_gateway_rest_api", "name", name="orders-api-dev")
+    (stage_logical, stage), = resources(dev, "aws_api_gateway_stage").items()
+    assert dims["Stage"] in (stage["stage_name"], ref("aws_api_gateway_stage", stage_logical, "stage_name"))
+
+
+def test_thresholds_and_periods_come_from_config(env):
+    suffix, doc, config = env
+    for key, setting in THRESHOLD_SETTING.items():
+        alarm = alarm_by_key(doc, suffix, key)
+        expected = 0 if setting is None else getattr(config, setting)
+        assert alarm["threshold"] == expected, (suffix, key)
+        assert alarm["period"] == config.alarm_period_seconds
+        assert alarm["evaluation_periods"] == config.alarm_evaluation_periods
+        assert alarm["datapoints_to_alarm"] == config.alarm_evaluation_periods
+
+
+def test_environments_that_configure_a_different_backlog_threshold_get_it(stacks):
+    # staging sets 500 in pipeline_config/environments.py, dev keeps the default.
+    assert config_for("staging").queue_depth_threshold != config_for("dev").queue_depth_threshold
+    dev_threshold = alarm_by_key(stacks["orders-dev"], "dev", "queue-depth")["threshold"]
+    staging_threshold = alarm_by_key(stacks["orders-staging"], "staging", "queue-depth")["threshold"]
+    assert (dev_threshold, staging_threshold) == (config_for("dev").queue_depth_threshold, config_for("staging").queue_depth_threshold)
+
+
+def test_every_alarm_notifies_the_alarm_topic_on_alarm_and_on_ok(env):
+    suffix, doc, _ = env
+    topic_logical, _ = find(doc, "aws_sns_topic", name=f"order-alarms-{suffix}")
+    topic_arn = ref("aws_sns_topic", topic_logical, "arn")
+    for alarm in resources(doc, ALARM).values():
+        assert alarm["alarm_actions"] == [topic_arn], alarm["alarm_name"]
+        assert alarm["ok_actions"] == [topic_arn], alarm["alarm_name"]
+
+
+def test_descriptions_point_at_an_existing_runbook_section(dev):
+    anchors = set(re.findall(r'<a id="([^"]+)"', RUNBOOK.read_text(encoding="utf-8")))
+    for alarm in resources(dev, ALARM).values():
+        description = alarm["alarm_description"]
+        assert len(description) <= 1024, alarm["alarm_name"]  # CloudWatch's limit
+        pointers = re.findall(r"#(alarm-[a-z0-9-]+)", description)
+        assert pointers and set(pointers) <= anchors, (alarm["alarm_name"], pointers)
+
+
+# ----------------------------------------------------------------------- the construct alone
+def _valid_props(**overrides):
+    from constructs_lib.alarms import PipelineAlarmsProps
+
+    base = dict(
+        names=ResourceNames("dev"),
+        alarm_topic_arn="arn:aws:sns:us-east-1:123456789012:order-alarms-dev",
+        processor_function_name="order-processor-dev",
+        api_handler_function_name="orders-api-handler-dev",
+        queue_name="order-queue-dev",
+        dlq_name="order-dlq-dev",
+        api_name="orders-api-dev",
+        api_stage_name="v1",
+    )
+    return PipelineAlarmsProps(**{**base, **overrides})
+
+
+def test_valid_props_have_no_problems():
+    from constructs_lib.alarms import validate_props
+
+    assert validate_props(_valid_props()) == []
+
+
+def test_every_problem_is_reported_at_once_naming_setting_value_and_fix():
+    from constructs_lib.alarms import PipelineAlarms
+    from constructs_lib.framework import App
+
+    props = _valid_props(
+        names=None,
+        alarm_topic_arn="",
+        period_seconds=45,
+        evaluation_periods=0,
+        processor_errors_threshold=0,
+        queue_depth_threshold=-5,
+        queue_oldest_message_age_seconds_threshold=30 * 24 * 3600,
+        api_5xx_threshold=True,
+    )
+    with pytest.raises(ConfigError) as raised:
+        PipelineAlarms(App(), "alarms", props)
+    settings = [p.setting for p in raised.value.problems]
+    assert settings == [
+        "names",
+        "alarm_topic_arn",
+        "period_seconds",
+        "evaluation_periods",
+        "processor_errors_threshold",
+        "api_5xx_threshold",
+        "queue_depth_threshold",
+        "queue_oldest_message_age_seconds_threshold",
+    ]
+    message = str(raised.value)
+    assert "period_seconds: must be 10, 20, 30 or a multiple of 60" in message and "(given 45)" in message
+    assert "(given -5)" in message and "Fix:" in message
+
+
+def test_evaluation_window_longer_than_a_day_is_rejected():
+    from constructs_lib.alarms import validate_props
+
+    problems = validate_props(_valid_props(period_seconds=3600, evaluation_periods=25))
+    assert [(p.setting, p.value) for p in problems] == [("evaluation_periods", 25)]
+    assert "24" in problems[0].fix  # "use at most 24 evaluation periods"
+
+
+def test_unresolved_tokens_are_not_validated_as_names():
+    from constructs_lib.alarms import validate_props
+
+    token = "${TfToken[TOKEN.42]}"
+    assert validate_props(_valid_props(processor_function_name=token, alarm_topic_arn=token)) == []
+
+
+def test_overridden_props_reach_the_synthesized_alarms(tmp_path):
+    from constructs_lib.alarms import PipelineAlarms
+    from constructs_lib.framework import App, TerraformStack
+
+    app = App(outdir=str(tmp_path))
+    stack = TerraformStack(app, "alarms-only")
+    alarms = PipelineAlarms(
+        stack, "alarms", _valid_props(period_seconds=300, evaluation_periods=3, queue_depth_threshold=7, tags={"Team": "orders"})
+    )
+    app.synth()
+    doc = json.loads(next(tmp_path.rglob("cdk.tf.json")).read_text())
+    depth = find(doc, ALARM, alarm_name="orders-queue-depth-dev")[1]
+    assert (depth["threshold"], depth["period"], depth["evaluation_periods"], depth["datapoints_to_alarm"]) == (7, 300, 3, 3)
+    assert depth["tags"] == {"Team": "orders"}
+    assert "in each of 3 period(s) of 300 s" in find(doc, ALARM, alarm_name="orders-processor-errors-dev")[1]["alarm_description"]
+    # The typed attributes agree with what was synthesized.
+    assert set(alarms.alarms) == set(alarms.alarm_names) == set(EXPECTED)
+    assert alarms.alarm_names["queue-depth"] == "orders-queue-depth-dev"
+    assert len(alarms.alarm_arns) == len(EXPECTED) == len(resources(doc, ALARM))
