@@ -1,0 +1,405 @@
+"""OrdersRestApi: properties of the synthesized REST API (dev/prod stacks + small scratch stacks)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline_config import ApiAuthorization, ConfigError
+from pipeline_config.environments import config_for
+from tests.tfjson import find, only, ref, refs_in, resources
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_FILE = ROOT / "handlers" / "schemas" / "order.schema.json"
+EXPECTED_ROUTES = {
+    ("POST", "/orders"),
+    ("GET", "/orders/{orderId}"),
+    ("GET", "/customers/{customerId}/orders"),
+}
+PUSH_POLICY_SUFFIX = ":iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+
+
+def order_schema() -> dict:
+    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+
+
+def unescape_terraform(text: str) -> str:
+    """Undo Terraform's ``$${``/``%%{`` escapes (what AWS finally receives)."""
+    return text.replace("$${", "${").replace("%%{", "%{")
+
+
+def route_of(doc: dict, method: dict) -> tuple[str, str]:
+    """(HTTP method, full path) of a method, walking its resource's parents up to the root."""
+    by_ref = {ref("aws_api_gateway_resource", name, "id"): r for name, r in resources(doc, "aws_api_gateway_resource").items()}
+    parts = []
+    current = method["resource_id"]
+    while current in by_ref:
+        parts.append(by_ref[current]["path_part"])
+        current = by_ref[current]["parent_id"]
+    rest_api_name, _ = only(doc, "aws_api_gateway_rest_api")
+    assert current == ref("aws_api_gateway_rest_api", rest_api_name, "root_resource_id"), "path does not end at the API root"
+    return method["http_method"], "/" + "/".join(reversed(parts))
+
+
+def methods_by_route(doc: dict) -> dict[tuple[str, str], tuple[str, dict]]:
+    return {route_of(doc, m): (name, m) for name, m in resources(doc, "aws_api_gateway_method").items()}
+
+
+def api_handler(doc: dict, suffix: str) -> str:
+    name, _ = find(doc, "aws_lambda_function", function_name=f"orders-api-handler-{suffix}")
+    return name
+
+
+# ------------------------------------------------------------------ scratch stacks (built once)
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory) -> dict[str, dict]:
+    """Three small stacks holding only the API, synthesized in ONE app: API_KEY without the
+    account singleton, NONE, and AWS_IAM with a changed schema."""
+    from constructs_lib.framework import App, TerraformStack
+    from constructs_lib.provider import AwsProvider
+    from constructs_lib.rest_api import OrdersRestApi, OrdersRestApiProps
+
+    outdir = tmp_path_factory.mktemp("rest-api-scratch")
+    app = App(outdir=str(outdir))
+    changed_schema = order_schema()
+    changed_schema["properties"]["note"] = {"type": "string", "maxLength": 200}
+    variants = {
+        "apikey": dict(authorization=ApiAuthorization.API_KEY, manage_account=False, quota_limit_per_day=5000,
+                       throttle_rate_limit=10.0, throttle_burst_limit=20),
+        "open": dict(authorization=ApiAuthorization.NONE),
+        "schema-changed": dict(order_schema=changed_schema),
+    }
+    for stack_id, overrides in variants.items():
+        stack = TerraformStack(app, stack_id)
+        AwsProvider(stack, "aws", region="us-east-1")
+        props = dict(
+            api_name=f"orders-api-{stack_id}",
+            handler_function_name="orders-api-handler-x",
+            handler_invoke_arn="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/fn/invocations",
+            order_schema=order_schema(),
+        )
+        props.update(overrides)
+        OrdersRestApi(stack, "orders-api", OrdersRestApiProps(**props))
+    app.synth()
+    return {sid: json.loads((outdir / "stacks" / sid / "cdk.tf.json").read_text()) for sid in variants}
+
+
+# ------------------------------------------------------------------ routes and integrations
+def test_endpoint_is_regional(dev):
+    _, api = only(dev, "aws_api_gateway_rest_api")
+    assert api["endpoint_configuration"]["types"] == ["REGIONAL"]
+    assert api["name"] == "orders-api-dev"
+
+
+def test_exactly_the_three_routes_exist(dev):
+    assert set(methods_by_route(dev)) == EXPECTED_ROUTES
+
+
+def test_every_route_is_a_lambda_proxy_to_the_api_handler(dev):
+    handler = api_handler(dev, "dev")
+    integrations = resources(dev, "aws_api_gateway_integration")
+    assert len(integrations) == len(EXPECTED_ROUTES)
+    by_method = {(i["resource_id"], i["http_method"]): i for i in integrations.values()}
+    for route, (name, method) in methods_by_route(dev).items():
+        integration = by_method[(method["resource_id"], ref("aws_api_gateway_method", name, "http_method"))]
+        assert integration["type"] == "AWS_PROXY", route
+        assert integration["integration_http_method"] == "POST", route
+        assert integration["uri"] == ref("aws_lambda_function", handler, "invoke_arn"), route
+
+
+def test_path_parameters_are_required(dev):
+    routes = methods_by_route(dev)
+    assert routes[("GET", "/orders/{orderId}")][1]["request_parameters"] == {"method.request.path.orderId": True}
+    assert routes[("GET", "/customers/{customerId}/orders")][1]["request_parameters"] == {
+        "method.request.path.customerId": True
+    }
+    assert not routes[("POST", "/orders")][1].get("request_parameters")
+
+
+# ------------------------------------------------------------------ request validation
+def test_post_orders_body_is_validated_against_the_schema_file(dev):
+    model_name, model = only(dev, "aws_api_gateway_model")
+    assert model["content_type"] == "application/json"
+    assert json.loads(unescape_terraform(model["schema"])) == order_schema()
+
+    validator_name, validator = only(dev, "aws_api_gateway_request_validator")
+    assert validator["validate_request_body"] is True
+    assert validator["validate_request_parameters"] is True
+
+    _, post = methods_by_route(dev)[("POST", "/orders")]
+    assert post["request_models"] == {"application/json": ref("aws_api_gateway_model", model_name, "name")}
+    assert post["request_validator_id"] == ref("aws_api_gateway_request_validator", validator_name, "id")
+
+
+def test_template_markers_in_the_schema_are_escaped_for_terraform():
+    from constructs_lib.rest_api import terraform_literal
+
+    assert terraform_literal('{"pattern":"^a${b}%{c}$"}') == '{"pattern":"^a$${b}%%{c}$"}'
+    assert unescape_terraform(terraform_literal("x${y}%{z}")) == "x${y}%{z}"
+
+
+# ------------------------------------------------------------------ authorization
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_aws_iam_is_the_default_on_every_method(env, request):
+    doc = request.getfixturevalue(env)
+    for route, (_, method) in methods_by_route(doc).items():
+        assert method["authorization"] == "AWS_IAM", route
+        assert not method.get("api_key_required"), route
+    for rtype in ("aws_api_gateway_api_key", "aws_api_gateway_usage_plan", "aws_api_gateway_usage_plan_key"):
+        assert resources(doc, rtype) == {}, rtype
+
+
+def test_api_key_mode_requires_a_key_with_usage_plan_throttle_and_daily_quota(scratch):
+    doc = scratch["apikey"]
+    assert set(methods_by_route(doc)) == EXPECTED_ROUTES
+    for route, (_, method) in methods_by_route(doc).items():
+        assert method["authorization"] == "NONE", route
+        assert method["api_key_required"] is True, route
+
+    key_name, _ = only(doc, "aws_api_gateway_api_key")
+    plan_name, plan = only(doc, "aws_api_gateway_usage_plan")
+    api_name, _ = only(doc, "aws_api_gateway_rest_api")
+    stage_name, _ = only(doc, "aws_api_gateway_stage")
+    assert plan["api_stages"] == [
+        {"api_id": ref("aws_api_gateway_rest_api", api_name, "id"), "stage": ref("aws_api_gateway_stage", stage_name, "stage_name")}
+    ]
+    assert plan["throttle_settings"] == {"rate_limit": 10, "burst_limit": 20}
+    assert plan["quota_settings"] == {"limit": 5000, "period": "DAY"}
+    _, plan_key = only(doc, "aws_api_gateway_usage_plan_key")
+    assert plan_key == {
+        **plan_key,
+        "key_id": ref("aws_api_gateway_api_key", key_name, "id"),
+        "key_type": "API_KEY",
+        "usage_plan_id": ref("aws_api_gateway_usage_plan", plan_name, "id"),
+    }
+
+
+def test_none_mode_opens_methods_without_keys(scratch):
+    doc = scratch["open"]
+    for route, (_, method) in methods_by_route(doc).items():
+        assert method["authorization"] == "NONE", route
+        assert not method.get("api_key_required"), route
+    assert resources(doc, "aws_api_gateway_api_key") == {}
+
+
+# ------------------------------------------------------------------ deployment
+def test_deployment_is_replaced_before_destroy_and_waits_for_methods_and_integrations(dev):
+    name, deployment = only(dev, "aws_api_gateway_deployment")
+    assert deployment["lifecycle"]["create_before_destroy"] is True
+    depends = set(deployment["depends_on"])
+    for rtype in ("aws_api_gateway_method", "aws_api_gateway_integration"):
+        expected = {f"{rtype}.{n}" for n in resources(dev, rtype)}
+        assert expected and expected <= depends, rtype
+    _, stage = only(dev, "aws_api_gateway_stage")
+    assert stage["deployment_id"] == ref("aws_api_gateway_deployment", name, "id")
+
+
+def test_deployment_trigger_is_the_hash_of_the_api_definition(dev, prod):
+    from constructs_lib.rest_api import OrdersRestApiProps, api_definition, definition_hash
+
+    _, deployment = only(dev, "aws_api_gateway_deployment")
+    expected = definition_hash(api_definition(OrdersRestApiProps(order_schema=order_schema())))
+    assert deployment["triggers"]["redeployment"] == expected
+    # The handler's invoke ARN is a trigger of its own, so a replaced function redeploys.
+    handler = api_handler(dev, "dev")
+    assert deployment["triggers"]["handler_invoke_arn"] == ref("aws_lambda_function", handler, "invoke_arn")
+    # Same definition in prod (only throttles/logging differ, which are stage settings).
+    assert only(prod, "aws_api_gateway_deployment")[1]["triggers"]["redeployment"] == expected
+
+
+def test_deployment_trigger_changes_with_schema_and_auth(dev, scratch):
+    base = only(dev, "aws_api_gateway_deployment")[1]["triggers"]["redeployment"]
+    changed_schema = only(scratch["schema-changed"], "aws_api_gateway_deployment")[1]["triggers"]["redeployment"]
+    api_key = only(scratch["apikey"], "aws_api_gateway_deployment")[1]["triggers"]["redeployment"]
+    assert len({base, changed_schema, api_key}) == 3
+
+
+def test_definition_hash_is_canonical_and_covers_routes_and_validator():
+    from constructs_lib import rest_api
+
+    props = rest_api.OrdersRestApiProps(order_schema=order_schema())
+    definition = rest_api.api_definition(props)
+    reordered = dict(reversed(list(definition.items())))
+    assert rest_api.definition_hash(reordered) == rest_api.definition_hash(definition)
+
+    for mutate in (
+        lambda d: d["routes"].append({"method": "DELETE", "path": "/orders/{orderId}"}),
+        lambda d: d["validator"].update(validate_request_parameters=False),
+        lambda d: d["routes"][0]["integration"].update(type="AWS"),
+    ):
+        changed = json.loads(json.dumps(definition))
+        mutate(changed)
+        assert rest_api.definition_hash(changed) != rest_api.definition_hash(definition)
+
+
+# ------------------------------------------------------------------ stage and logging
+def test_stage_logs_json_access_logs_to_its_own_encrypted_log_group_with_xray(dev):
+    stage_name, stage = only(dev, "aws_api_gateway_stage")
+    assert stage["stage_name"] == "v1"
+    assert stage["xray_tracing_enabled"] is True
+    log_name, log_group = find(dev, "aws_cloudwatch_log_group", name="/aws/apigateway/orders-api-dev/access")
+    assert stage["access_log_settings"]["destination_arn"] == ref("aws_cloudwatch_log_group", log_name, "arn")
+    assert log_group["retention_in_days"] == config_for("dev").log_retention_days
+    assert any(r.startswith("aws_kms_key.") for r in refs_in(log_group["kms_key_id"]))
+
+
+def test_prod_access_logs_keep_prod_retention(prod):
+    _, log_group = find(prod, "aws_cloudwatch_log_group", name="/aws/apigateway/orders-api-prod/access")
+    assert log_group["retention_in_days"] == config_for("prod").log_retention_days == 90
+
+
+def test_access_log_format_is_json_of_context_variables(dev):
+    _, stage = only(dev, "aws_api_gateway_stage")
+    fmt = json.loads(stage["access_log_settings"]["format"])
+    required = {"requestId", "ip", "caller", "user", "requestTime", "httpMethod", "resourcePath", "status",
+                "protocol", "responseLength", "integrationError", "xrayTraceId"}  # fmt: skip
+    assert required <= set(fmt)
+    assert all(isinstance(v, str) and v.startswith("$context.") for v in fmt.values())
+
+
+def test_method_settings_log_and_throttle_every_method(dev, prod):
+    _, dev_settings = only(dev, "aws_api_gateway_method_settings")
+    assert dev_settings["method_path"] == "*/*"
+    stage_name, _ = only(dev, "aws_api_gateway_stage")
+    assert dev_settings["stage_name"] == ref("aws_api_gateway_stage", stage_name, "stage_name")
+    s = dev_settings["settings"]
+    assert (s["logging_level"], s["metrics_enabled"]) == ("INFO", True)
+    assert (s["throttling_rate_limit"], s["throttling_burst_limit"]) == (100, 200)
+    assert s["data_trace_enabled"] is True  # dev: not prod-like
+
+    p = only(prod, "aws_api_gateway_method_settings")[1]["settings"]
+    assert p["data_trace_enabled"] is False  # prod: full bodies are customer data
+    assert (p["throttling_rate_limit"], p["throttling_burst_limit"]) == (500, 1000)
+
+
+def test_gateway_errors_have_json_bodies(dev):
+    responses = {r["response_type"]: r for r in resources(dev, "aws_api_gateway_gateway_response").values()}
+    assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
+    for kind, response in responses.items():
+        assert "$context.requestId" in response["response_templates"]["application/json"], kind
+
+
+def test_invoke_url_output_is_the_stage_invoke_url(dev):
+    stage_name, _ = only(dev, "aws_api_gateway_stage")
+    assert dev["output"]["ApiEndpoint"]["value"] == ref("aws_api_gateway_stage", stage_name, "invoke_url")
+
+
+# ------------------------------------------------------------------ account-level CloudWatch role
+def test_account_cloudwatch_role_is_attached_before_the_account_setting(dev):
+    role_name, role = find(dev, "aws_iam_role", name="orders-api-dev-apigw-cloudwatch")
+    trust = json.loads(role["assume_role_policy"])
+    assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "apigateway.amazonaws.com"}]
+
+    attachment_name, attachment = find(dev, "aws_iam_role_policy_attachment", role=ref("aws_iam_role", role_name, "name"))
+    assert attachment["policy_arn"].startswith("arn:${data.aws_partition.")
+    assert attachment["policy_arn"].endswith(PUSH_POLICY_SUFFIX)
+
+    account_name, account = only(dev, "aws_api_gateway_account")
+    assert account["cloudwatch_role_arn"] == ref("aws_iam_role", role_name, "arn")
+    assert account["depends_on"] == [f"aws_iam_role_policy_attachment.{attachment_name}"]
+
+    # Execution logging fails on a first apply unless the account role is set first.
+    for rtype in ("aws_api_gateway_stage", "aws_api_gateway_method_settings"):
+        assert f"aws_api_gateway_account.{account_name}" in only(dev, rtype)[1]["depends_on"], rtype
+
+
+def test_without_manage_account_no_singleton_is_created(scratch):
+    doc = scratch["apikey"]
+    assert resources(doc, "aws_api_gateway_account") == {}
+    assert resources(doc, "aws_iam_role") == {}
+    assert not only(doc, "aws_api_gateway_stage")[1].get("depends_on")
+
+
+# ------------------------------------------------------------------ Lambda permission
+def test_permission_is_scoped_to_this_api_stage_and_routes(dev):
+    api_name, _ = only(dev, "aws_api_gateway_rest_api")
+    execution_arn = ref("aws_api_gateway_rest_api", api_name, "execution_arn")
+    handler = api_handler(dev, "dev")
+    permissions = resources(dev, "aws_lambda_permission")
+    api_permissions = [p for p in permissions.values() if p["principal"] == "apigateway.amazonaws.com"]
+    assert api_permissions, "no permission for API Gateway"
+    suffixes = set()
+    for permission in api_permissions:
+        assert permission["action"] == "lambda:InvokeFunction"
+        assert permission["function_name"] in (ref("aws_lambda_function", handler, "function_name"), "orders-api-handler-dev")
+        assert permission["source_arn"].startswith(execution_arn + "/")
+        suffixes.add(permission["source_arn"][len(execution_arn):])
+    assert suffixes == {"/v1/POST/orders", "/v1/GET/orders/*", "/v1/GET/customers/*/orders"}
+
+
+# ------------------------------------------------------------------ props validation (no synth)
+def valid_props(**overrides):
+    from constructs_lib.rest_api import OrdersRestApiProps
+
+    base = OrdersRestApiProps(
+        api_name="orders-api-t",
+        handler_function_name="fn",
+        handler_invoke_arn="arn:aws:apigateway:us-east-1:lambda:path/fn",
+        order_schema=order_schema(),
+    )
+    return dataclasses.replace(base, **overrides)
+
+
+def test_valid_props_have_no_problems():
+    assert valid_props().problems() == []
+
+
+def test_every_problem_is_reported_at_once():
+    props = valid_props(
+        throttle_rate_limit=0,
+        throttle_burst_limit=0,
+        quota_limit_per_day=0,
+        stage_name="v 1!",
+        order_schema={"type": "array"},
+        log_retention_days=8,
+        api_name="",
+    )
+    settings = [p.setting for p in props.problems()]
+    assert sorted(settings) == sorted(
+        ["throttle_rate_limit", "throttle_burst_limit", "quota_limit_per_day", "stage_name", "order_schema",
+         "log_retention_days", "api_name"]
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "overrides, setting",
+    [
+        ({"throttle_rate_limit": -1.0}, "throttle_rate_limit"),
+        ({"throttle_burst_limit": 2.5}, "throttle_burst_limit"),
+        ({"quota_limit_per_day": True}, "quota_limit_per_day"),
+        ({"stage_name": ""}, "stage_name"),
+        ({"stage_name": "x" * 129}, "stage_name"),
+        ({"order_schema": "not a dict"}, "order_schema"),
+        ({"order_schema": {}}, "order_schema"),
+        ({"authorization": "COGNITO"}, "authorization"),
+        ({"handler_invoke_arn": ""}, "handler_invoke_arn"),
+        ({"handler_function_name": "  "}, "handler_function_name"),
+        ({"access_log_group_name": ""}, "access_log_group_name"),
+    ],
+)
+def test_each_invalid_setting_is_named(overrides, setting):
+    assert [p.setting for p in valid_props(**overrides).problems()] == [setting]
+
+
+def test_error_message_names_setting_value_and_fix():
+    from constructs_lib.framework import App, TerraformStack
+    from constructs_lib.rest_api import OrdersRestApi
+
+    stack = TerraformStack(App(), "validation")
+    with pytest.raises(ConfigError) as raised:
+        OrdersRestApi(stack, "api", valid_props(throttle_burst_limit=0, quota_limit_per_day=-5))
+    message = str(raised.value)
+    assert "throttle_burst_limit" in message and "(given 0)" in message and "Fix:" in message
+    assert "quota_limit_per_day" in message and "(given -5)" in message
+    assert len(raised.value.problems) == 2
+
+
+def test_unresolved_tokens_are_not_validated():
+    from constructs_lib.framework import Fn, is_unresolved
+
+    token = Fn.lower("V1")
+    assert is_unresolved(token)
+    assert valid_props(api_name=token, stage_name=token, handler_invoke_arn=token).problems() == []
