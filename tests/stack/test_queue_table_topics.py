@@ -1,0 +1,170 @@
+"""Synthesized JSON of the queue + DLQ, the orders table, the KMS key and the SNS topics."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from tests.tfjson import find, only, policy, ref, resources
+
+
+# --------------------------------------------------------------------------- queue + DLQ
+def _queues(doc: dict) -> tuple[tuple[str, dict], tuple[str, dict]]:
+    return find(doc, "aws_sqs_queue", name="order-queue-dev"), find(doc, "aws_sqs_queue", name="order-dlq-dev")
+
+
+def test_redrive_is_a_separate_resource_pointing_at_the_dlq_with_max_receive_count_3(dev):
+    (queue_id, _), (dlq_id, _) = _queues(dev)
+    _, redrive = only(dev, "aws_sqs_queue_redrive_policy")
+    assert redrive["queue_url"] == ref("aws_sqs_queue", queue_id, "url")
+    assert policy(redrive["redrive_policy"]) == {"deadLetterTargetArn": ref("aws_sqs_queue", dlq_id, "arn"), "maxReceiveCount": 3}
+
+
+def test_redrive_allow_policy_is_separate_and_only_admits_the_source_queue(dev):
+    (queue_id, _), (dlq_id, _) = _queues(dev)
+    _, allow = only(dev, "aws_sqs_queue_redrive_allow_policy")
+    assert allow["queue_url"] == ref("aws_sqs_queue", dlq_id, "url")
+    assert policy(allow["redrive_allow_policy"]) == {"redrivePermission": "byQueue", "sourceQueueArns": [ref("aws_sqs_queue", queue_id, "arn")]}
+
+
+def test_no_queue_uses_the_inline_redrive_arguments(stacks):
+    for doc in stacks.values():
+        for queue in resources(doc, "aws_sqs_queue").values():
+            assert "redrive_policy" not in queue and "redrive_allow_policy" not in queue
+
+
+def test_dlq_keeps_messages_14_days_longer_than_the_queue(dev):
+    (_, queue), (_, dlq) = _queues(dev)
+    assert dlq["message_retention_seconds"] == 1_209_600
+    assert dlq["message_retention_seconds"] > queue["message_retention_seconds"]
+
+
+def test_both_queues_use_the_cmk_and_long_polling(dev):
+    key_id, _ = only(dev, "aws_kms_key")
+    for _, queue in _queues(dev):
+        assert queue["kms_master_key_id"] == ref("aws_kms_key", key_id, "arn")
+        assert queue["kms_data_key_reuse_period_seconds"] == 300
+        assert queue["receive_wait_time_seconds"] == 20
+        assert "sqs_managed_sse_enabled" not in queue
+
+
+def test_both_queues_deny_requests_without_tls(dev):
+    queue_policies = resources(dev, "aws_sqs_queue_policy")
+    covered = set()
+    for queue_id, _ in _queues(dev):
+        hits = [p for p in queue_policies.values() if p["queue_url"] == ref("aws_sqs_queue", queue_id, "url")]
+        assert len(hits) == 1, f"{queue_id} has {len(hits)} queue policies"
+        (statement,) = policy(hits[0]["policy"])["Statement"]
+        assert statement["Effect"] == "Deny" and statement["Principal"] == "*" and statement["Action"] == "sqs:*"
+        assert statement["Resource"] == ref("aws_sqs_queue", queue_id, "arn")
+        assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        covered.add(queue_id)
+    assert len(covered) == 2
+
+
+def test_queue_visibility_is_at_least_6x_processor_timeout(stacks):
+    for name, doc in stacks.items():
+        _, processor = find(doc, "aws_lambda_function", handler="order_processor.app.lambda_handler")
+        suffix = name.removeprefix("orders-")
+        _, queue = find(doc, "aws_sqs_queue", name=f"order-queue-{suffix}")
+        assert queue["visibility_timeout_seconds"] >= 6 * processor["timeout"], name
+
+
+# --------------------------------------------------------------------------- table
+def test_table_keys_and_customer_index(dev):
+    _, table = only(dev, "aws_dynamodb_table")
+    assert table["hash_key"] == "orderId" and "range_key" not in table
+    assert {(a["name"], a["type"]) for a in table["attribute"]} == {("orderId", "S"), ("customerId", "S"), ("timestamp", "S")}
+    (gsi,) = table["global_secondary_index"]
+    assert gsi == {"name": "CustomerIdIndex", "hash_key": "customerId", "range_key": "timestamp", "projection_type": "ALL"}
+
+
+def test_table_is_on_demand_with_pitr_and_the_cmk(dev):
+    key_id, _ = only(dev, "aws_kms_key")
+    _, table = only(dev, "aws_dynamodb_table")
+    assert table["billing_mode"] == "PAY_PER_REQUEST"
+    assert table["point_in_time_recovery"]["enabled"] is True
+    assert table["server_side_encryption"] == {"enabled": True, "kms_key_arn": ref("aws_kms_key", key_id, "arn")}
+
+
+def test_table_deletion_protection_follows_the_environment(dev, prod):
+    assert only(dev, "aws_dynamodb_table")[1]["deletion_protection_enabled"] is False
+    assert only(prod, "aws_dynamodb_table")[1]["deletion_protection_enabled"] is True
+
+
+# --------------------------------------------------------------------------- KMS key
+def _key_statements(doc: dict) -> dict[str, dict]:
+    _, key = only(doc, "aws_kms_key")
+    return {s["Sid"]: s for s in policy(key["policy"])["Statement"]}
+
+
+def test_key_rotates_has_30_day_window_and_alias(dev):
+    key_id, key = only(dev, "aws_kms_key")
+    assert key["enable_key_rotation"] is True
+    assert key["deletion_window_in_days"] == 30
+    _, alias = only(dev, "aws_kms_alias")
+    assert alias["name"] == "alias/orders-key-dev"
+    assert alias["target_key_id"] == ref("aws_kms_key", key_id, "key_id")
+
+
+def test_key_policy_lets_the_account_administer_via_iam(dev):
+    root = _key_statements(dev)["AccountRootAdministers"]
+    assert re.fullmatch(
+        r"arn:\$\{data\.aws_partition\.[\w-]+\.partition\}:iam::\$\{data\.aws_caller_identity\.[\w-]+\.account_id\}:root",
+        root["Principal"]["AWS"],
+    ), root["Principal"]
+    assert root["Action"] == "kms:*" and root["Effect"] == "Allow"
+
+
+def test_key_policy_allows_cloudwatch_alarms_to_use_the_key(dev):
+    statements = _key_statements(dev).values()
+    cloudwatch = [s for s in statements if s["Principal"].get("Service") == "cloudwatch.amazonaws.com"]
+    assert len(cloudwatch) == 1
+    assert set(cloudwatch[0]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    assert "aws:SourceAccount" in cloudwatch[0]["Condition"]["StringEquals"]
+
+
+def test_key_policy_scopes_sns_sqs_to_the_account_and_logs_to_its_log_groups(dev):
+    statements = list(_key_statements(dev).values())
+    services = {}
+    for s in statements:
+        principal = s["Principal"].get("Service")
+        for service in [principal] if isinstance(principal, str) else principal or []:
+            services[service] = s
+    for service in ("sns.amazonaws.com", "sqs.amazonaws.com"):
+        assert "aws:SourceAccount" in services[service]["Condition"]["StringEquals"], service
+    (logs_service,) = [s for s in services if s.startswith("logs.")]
+    condition = services[logs_service]["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert ":log-group:" in condition and "account_id}" in condition
+    assert "aws_region" in logs_service  # logs.<region>.amazonaws.com, from the region data source
+
+
+# --------------------------------------------------------------------------- topics
+def test_both_topics_are_encrypted_with_the_cmk(dev):
+    key_id, _ = only(dev, "aws_kms_key")
+    topics = resources(dev, "aws_sns_topic")
+    assert {t["name"] for t in topics.values()} == {"order-events-dev", "order-alarms-dev"}
+    for topic in topics.values():
+        assert topic["kms_master_key_id"] == ref("aws_kms_key", key_id, "arn")
+
+
+def _topic_policy(doc: dict, topic_name: str) -> dict[str, dict]:
+    topic_id, _ = find(doc, "aws_sns_topic", name=topic_name)
+    _, topic_policy = find(doc, "aws_sns_topic_policy", arn=ref("aws_sns_topic", topic_id, "arn"))
+    return {s["Sid"]: s for s in policy(topic_policy["policy"])["Statement"]}
+
+
+def test_alarm_topic_policy_lets_cloudwatch_publish_from_this_account(dev):
+    statement = _topic_policy(dev, "order-alarms-dev")["AllowCloudWatchAlarmsPublish"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert statement["Action"] == "sns:Publish"
+    assert "account_id}" in statement["Condition"]["StringEquals"]["aws:SourceAccount"]
+
+
+def test_events_topic_does_not_admit_cloudwatch_and_both_deny_plain_http(dev):
+    events = _topic_policy(dev, "order-events-dev")
+    assert not any(json.dumps(s).count("cloudwatch.amazonaws.com") for s in events.values())
+    for name in ("order-events-dev", "order-alarms-dev"):
+        deny = _topic_policy(dev, name)["DenyInsecureTransport"]
+        assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
