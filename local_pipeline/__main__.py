@@ -1,0 +1,94 @@
+"""``python -m local_pipeline`` (``make local``): run the order pipeline on this machine until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+
+from pipeline_config import ConfigError
+
+EXAMPLE_ORDER = {"orderId": "order-0001", "customerId": "customer-42", "items": [{"productId": "sku-1", "quantity": 2, "unitPrice": 9.99}]}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(
+        prog="python -m local_pipeline",
+        description="Run the order pipeline locally: moto server + local API Gateway + SQS poller, "
+        "configured from pipeline_config like the stack. Runs until Ctrl-C. See docs/local_pipeline.md.",
+    )
+    parser.add_argument("--port", type=int, default=8080, help="port of the local API (default 8080; 0 picks a free one)")
+    parser.add_argument("--moto-port", type=int, default=0, help="port of the moto server (default: a free one)")
+    parser.add_argument("--suffix", default="local", help="environment suffix; names and settings come from config_for(suffix) (default 'local', dev-like)")
+    parser.add_argument("--outputs-file", metavar="PATH", help="write the stack-shaped outputs JSON here (like `cdktf output --outputs-file`), e.g. for ordersctl")
+    parser.add_argument(
+        "--visibility-timeout-seconds",
+        type=int,
+        default=None,
+        help="LOCAL-ONLY override of the order queue's visibility timeout (default: the config's, 180 s), so failed messages retry sooner",
+    )
+    parser.add_argument("--verbose", action="store_true", help="log the plumbing (poller, API) at DEBUG")
+    return parser.parse_args(argv)
+
+
+def banner(pipeline) -> str:
+    """What to print once the pipeline is up: endpoints, resources and an example request."""
+    api = pipeline.api_url
+    body = json.dumps(EXAMPLE_ORDER)
+    return "\n".join(
+        [
+            f"Local order pipeline '{pipeline.names.stack}' is running (Ctrl-C to stop).",
+            f"  API            {api}   (POST /orders, GET /orders/{{orderId}}, GET /customers/{{customerId}}/orders)",
+            f"  AWS emulator   {pipeline.endpoint_url}   (moto; export AWS_ENDPOINT_URL={pipeline.endpoint_url} for the aws CLI/boto3)",
+            f"  order queue    {pipeline.queue_url}",
+            f"  DLQ            {pipeline.dlq_url}",
+            f"  table          {pipeline.table_name}",
+            f"  events topic   {pipeline.topic_arn}",
+            f"  events tap     {pipeline.events_queue_url}   (raw copies of published events)",
+            f"  visibility     {pipeline.visibility_timeout_seconds} s, batch {pipeline.config.batch_size}, window {pipeline.config.batching_window_seconds} s",
+            "",
+            "Try:",
+            f"  curl -si -X POST {api}/orders -H 'Content-Type: application/json' -d '{body}'",
+            f"  curl -s {api}/orders/{EXAMPLE_ORDER['orderId']}",
+            f"  curl -s '{api}/customers/{EXAMPLE_ORDER['customerId']}/orders?limit=10'",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start, print the banner, wait for Ctrl-C or SIGTERM, stop cleanly."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from local_pipeline import LocalPipeline  # after argparse, so --help is instant
+
+    try:
+        pipeline = LocalPipeline(suffix=args.suffix, api_port=args.port, moto_port=args.moto_port, visibility_timeout_seconds=args.visibility_timeout_seconds)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        pipeline.start()
+    except OSError as error:
+        print(f"error: could not start the local pipeline: {error}. Fix: pick another --port / --moto-port.", file=sys.stderr)
+        return 1
+    try:
+        if args.outputs_file:
+            print(f"outputs written to {pipeline.write_outputs(args.outputs_file)}")
+        print(banner(pipeline), flush=True)
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("stopping...", file=sys.stderr)
+        pipeline.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

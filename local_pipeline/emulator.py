@@ -1,0 +1,158 @@
+"""``MotoEmulator`` and ``provision``: an embedded moto server holding the pipeline's resources, from the stack's config."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline_config import PipelineConfig, resource_name
+
+#: Local-only queue subscribed (raw delivery) to the events topic, so tests and the CLI can read events.
+EVENTS_TAP_COMPONENT = "order-events-tap"
+#: The GSI the API handler queries for a customer's orders (same as the OrdersTable construct).
+CUSTOMER_INDEX_NAME = "CustomerIdIndex"
+FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "aws_session_token": "testing"}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+class MotoEmulator:
+    """A moto server in a daemon thread of this process, bound to ``host`` only."""
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._host = host
+        self._port = port
+        self._server: Any = None
+
+    @property
+    def endpoint_url(self) -> str:
+        """``http://127.0.0.1:<port>``: give it to boto3 as ``endpoint_url`` (or AWS_ENDPOINT_URL)."""
+        if self._server is None:
+            raise RuntimeError("MotoEmulator is not started; call start() first")
+        host, port = self._server.get_host_and_port()
+        return f"http://{host}:{port}"
+
+    def start(self) -> None:
+        """Start the server (moto is imported here, so importing this module stays cheap)."""
+        import logging
+
+        from moto.server import ThreadedMotoServer
+
+        # werkzeug logs every request at INFO: hundreds of lines per second with a polling consumer.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._server = ThreadedMotoServer(ip_address=self._host, port=self._port or free_port(self._host), verbose=False)
+        self._server.start()
+
+    def reset(self) -> None:
+        """Drop every resource moto holds in this process (moto's state is process-global)."""
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST", data=b"")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+    def client(self, service: str, region: str) -> Any:
+        """A boto3 client bound to this server with fake credentials."""
+        import boto3
+
+        return boto3.session.Session().client(service, region_name=region, endpoint_url=self.endpoint_url, **FAKE_CREDENTIALS)
+
+    def stop(self) -> None:
+        """Stop the server and free its port."""
+        if self._server is not None:
+            self._server.stop()
+        self._server = None
+
+
+# ---------------------------------------------------------------------------- resource definitions (pure)
+def order_queue_attributes(config: PipelineConfig, dlq_arn: str, visibility_timeout_seconds: int | None = None) -> dict[str, str]:
+    """SQS attributes of the order queue, from the config; ``visibility_timeout_seconds`` is the local-only override."""
+    visibility = config.queue_visibility_timeout_seconds if visibility_timeout_seconds is None else visibility_timeout_seconds
+    return {
+        "VisibilityTimeout": str(visibility),
+        "MessageRetentionPeriod": str(config.queue_message_retention_seconds),
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": config.max_receive_count}),
+    }
+
+
+def dlq_attributes(config: PipelineConfig) -> dict[str, str]:
+    """SQS attributes of the dead-letter queue."""
+    return {"MessageRetentionPeriod": str(config.dlq_message_retention_seconds)}
+
+
+def orders_table_definition(config: PipelineConfig) -> dict[str, Any]:
+    """CreateTable arguments of the orders table (orderId key, CustomerIdIndex GSI, on-demand)."""
+    return {
+        "TableName": config.names.orders_table,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": "orderId", "AttributeType": "S"},
+            {"AttributeName": "customerId", "AttributeType": "S"},
+            {"AttributeName": "timestamp", "AttributeType": "S"},
+        ],
+        "KeySchema": [{"AttributeName": "orderId", "KeyType": "HASH"}],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": CUSTOMER_INDEX_NAME,
+                "KeySchema": [
+                    {"AttributeName": "customerId", "KeyType": "HASH"},
+                    {"AttributeName": "timestamp", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class ProvisionedResources:
+    """Identifiers of everything ``provision`` created."""
+
+    order_queue_url: str
+    order_queue_arn: str
+    dlq_url: str
+    dlq_arn: str
+    table_name: str
+    order_topic_arn: str
+    alarm_topic_arn: str
+    events_queue_url: str
+    events_queue_arn: str
+
+
+def _queue(sqs: Any, name: str, attributes: dict[str, str]) -> tuple[str, str]:
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def provision(emulator: MotoEmulator, config: PipelineConfig, *, visibility_timeout_seconds: int | None = None) -> ProvisionedResources:
+    """Create the queue + DLQ, table, topics and the events tap queue, named and sized by ``config``."""
+    names = config.names
+    sqs = emulator.client("sqs", config.region)
+    sns = emulator.client("sns", config.region)
+    dynamodb = emulator.client("dynamodb", config.region)
+
+    dlq_url, dlq_arn = _queue(sqs, names.order_dlq, dlq_attributes(config))
+    queue_url, queue_arn = _queue(sqs, names.order_queue, order_queue_attributes(config, dlq_arn, visibility_timeout_seconds))
+    dynamodb.create_table(**orders_table_definition(config))
+    order_topic_arn = sns.create_topic(Name=names.order_events_topic)["TopicArn"]
+    alarm_topic_arn = sns.create_topic(Name=names.alarm_topic)["TopicArn"]
+    tap_url, tap_arn = _queue(sqs, resource_name(EVENTS_TAP_COMPONENT, config.environment_suffix), {})
+    sns.subscribe(TopicArn=order_topic_arn, Protocol="sqs", Endpoint=tap_arn, Attributes={"RawMessageDelivery": "true"})
+    return ProvisionedResources(
+        order_queue_url=queue_url,
+        order_queue_arn=queue_arn,
+        dlq_url=dlq_url,
+        dlq_arn=dlq_arn,
+        table_name=names.orders_table,
+        order_topic_arn=order_topic_arn,
+        alarm_topic_arn=alarm_topic_arn,
+        events_queue_url=tap_url,
+        events_queue_arn=tap_arn,
+    )
