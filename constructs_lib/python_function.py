@@ -7,7 +7,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from constructs_lib.framework import Construct, is_unresolved
+from constructs_lib.framework import Construct
+from constructs_lib.validation import unresolved
 from constructs_lib.lambda_package import HandlersPackage
 from constructs_lib.provider import (
     CloudwatchLogGroup,
@@ -173,19 +174,19 @@ def _validate(props: PythonFunctionProps) -> None:
 
     def int_range(setting: str, low: int, high: int, unit: str = "") -> None:
         value = getattr(props, setting)
-        if is_unresolved(value):
+        if unresolved(value):
             return
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             problems.append(ConfigProblem(setting, value, f"must be a whole number between {low} and {high}{unit}", f"set {setting} to a value in [{low}, {high}]"))
 
     name = props.function_name
-    if not is_unresolved(name) and (not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name)):
+    if not unresolved(name) and (not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name)):
         problems.append(ConfigProblem("function_name", name, "must be 1 to 64 letters, digits, hyphens or underscores", "give e.g. 'order-processor-dev'"))
-    elif isinstance(name, str) and not is_unresolved(name) and len(f"{name}-role") > 64:
+    elif isinstance(name, str) and not unresolved(name) and len(f"{name}-role") > 64:
         problems.append(ConfigProblem("function_name", name, f"makes the role name '{name}-role' longer than IAM's 64 characters", "shorten function_name to 59 characters or fewer"))
     if not isinstance(props.code, HandlersPackage):
         problems.append(ConfigProblem("code", props.code, "must be a HandlersPackage", "pass HandlersPackage(scope, 'handlers-package', HandlersPackageProps(source_dir=...))"))
-    if not is_unresolved(props.handler) and (not isinstance(props.handler, str) or "." not in props.handler):
+    if not unresolved(props.handler) and (not isinstance(props.handler, str) or "." not in props.handler):
         problems.append(ConfigProblem("handler", props.handler, "must be 'module.function'", "give e.g. 'order_processor.app.lambda_handler'"))
     int_range("timeout_seconds", 1, 900, " s")
     int_range("memory_mb", 128, 10240, " MB")

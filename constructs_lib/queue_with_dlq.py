@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from constructs_lib.framework import Construct, is_unresolved
+from constructs_lib.framework import Construct
+from constructs_lib.validation import unresolved
 from constructs_lib.provider import SqsQueue, SqsQueuePolicy, SqsQueueRedriveAllowPolicy, SqsQueueRedrivePolicy
 from pipeline_config.errors import ConfigError, ConfigProblem
 
@@ -133,7 +134,7 @@ def _validate(props: QueueWithDeadLetterQueueProps) -> None:
 
     def int_range(setting: str, low: int, high: int) -> bool:
         value = getattr(props, setting)
-        if is_unresolved(value):
+        if unresolved(value):
             return False
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             problems.append(ConfigProblem(setting, value, f"must be a whole number between {low} and {high}", f"set {setting} to a value in [{low}, {high}]"))
@@ -144,7 +145,7 @@ def _validate(props: QueueWithDeadLetterQueueProps) -> None:
         value = getattr(props, setting)
         if value is None and setting == "dlq_name":
             continue
-        if not isinstance(value, str) or not value or (not is_unresolved(value) and len(value) > 80):
+        if not isinstance(value, str) or not value or (not unresolved(value) and len(value) > 80):
             problems.append(ConfigProblem(setting, value, "must be a non-empty queue name of at most 80 characters", f"give {setting} a shorter name"))
     int_range("visibility_timeout_seconds", 0, 43_200)
     queue_ok = int_range("message_retention_seconds", 60, SQS_MAX_RETENTION_SECONDS)

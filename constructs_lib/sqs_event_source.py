@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from constructs_lib.framework import Construct, is_unresolved
+from constructs_lib.framework import Construct
+from constructs_lib.validation import unresolved
 from constructs_lib.provider import LambdaEventSourceMapping, LambdaEventSourceMappingScalingConfig
 from pipeline_config.errors import ConfigError, ConfigProblem
 
@@ -71,7 +72,7 @@ def _validate(props: SqsEventSourceProps) -> None:
 
     def int_range(setting: str, low: int, high: int, unit: str = "") -> bool:
         value = getattr(props, setting)
-        if is_unresolved(value):
+        if unresolved(value):
             return False
         if not _is_int(value) or not low <= value <= high:
             problems.append(ConfigProblem(setting, value, f"must be a whole number between {low} and {high}{unit}", f"set {setting} to a value in [{low}, {high}]"))

@@ -1,0 +1,101 @@
+"""HandlersPackage staging: a clean, deterministic, content-addressed copy of the handlers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from constructs_lib import lambda_package
+from constructs_lib.framework import App, TerraformStack
+from constructs_lib.lambda_package import HandlersPackage, HandlersPackageProps, stage
+from pipeline_config import ConfigError
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+@pytest.fixture()
+def source(tmp_path) -> Path:
+    """A handlers-like tree with code, a schema, and everything that must NOT ship."""
+    return _tree(
+        tmp_path / "handlers",
+        {
+            "api_handler/app.py": "print('api')\n",
+            "order_processor/app.py": "print('processor')\n",
+            "schemas/order.schema.json": "{}\n",
+            "api_handler/__pycache__/app.cpython-312.pyc": "bytecode",
+            "order_processor/app.pyc": "bytecode",
+            "tests/test_app.py": "def test(): pass\n",
+            "api_handler/test_logic.py": "def test(): pass\n",
+            "conftest.py": "",
+            ".env": "SECRET=1\n",
+            ".hidden/notes.txt": "x\n",
+        },
+    )
+
+
+def _files(directory: Path) -> set[str]:
+    return {p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()}
+
+
+def test_stage_copies_only_shipped_files(source, tmp_path):
+    staged, digest = stage(source, tmp_path / "staging")
+    assert staged == tmp_path / "staging" / digest
+    assert _files(staged) == {"api_handler/app.py", "order_processor/app.py", "schemas/order.schema.json"}
+
+
+def test_hash_ignores_mtimes_and_caches_but_not_content(source, tmp_path):
+    _, first = stage(source, tmp_path / "a")
+    os.utime(source / "api_handler" / "app.py", (1, 1))
+    _tree(source, {"order_processor/__pycache__/x.cpython-312.pyc": "new cache", "tests/test_more.py": "x"})
+    _, second = stage(source, tmp_path / "b")
+    assert second == first
+    (source / "api_handler" / "app.py").write_text("print('changed')\n")
+    _, third = stage(source, tmp_path / "c")
+    assert third != first
+
+
+def test_hash_changes_when_a_file_is_renamed(source, tmp_path):
+    _, first = stage(source, tmp_path / "a")
+    (source / "schemas" / "order.schema.json").rename(source / "schemas" / "renamed.json")
+    _, second = stage(source, tmp_path / "b")
+    assert second != first
+
+
+def test_package_is_staged_once_per_process(source, tmp_path, monkeypatch):
+    calls = []
+    real_stage = lambda_package.stage
+    monkeypatch.setattr(lambda_package, "stage", lambda *a: calls.append(a) or real_stage(*a))
+    props = HandlersPackageProps(source_dir=str(source), staging_dir=str(tmp_path / "staging"))
+    app = App(outdir=str(tmp_path / "out"))
+    first = HandlersPackage(TerraformStack(app, "one"), "pkg", props)
+    second = HandlersPackage(TerraformStack(app, "two"), "pkg", props)
+    assert len(calls) == 1
+    assert first.source_code_hash == second.source_code_hash
+    assert first.staged_dir == second.staged_dir
+
+
+def test_missing_source_dir_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        HandlersPackage(TerraformStack(App(outdir=str(tmp_path)), "s"), "pkg", HandlersPackageProps(source_dir=str(tmp_path / "nope")))
+    assert "source_dir" in str(caught.value) and "is not a directory" in str(caught.value)
+
+
+def test_synthesized_asset_is_the_staged_archive(synth_dir, dev):
+    from tests.tfjson import find
+
+    _, function = find(dev, "aws_lambda_function", handler="order_processor.app.lambda_handler")
+    archive = synth_dir / "stacks" / "orders-dev" / function["filename"]
+    assert archive.is_file()
+    import zipfile
+
+    names = set(zipfile.ZipFile(archive).namelist())
+    assert "schemas/order.schema.json" in names
+    assert not any("__pycache__" in n or n.endswith(".pyc") or n.startswith("tests/") for n in names)
