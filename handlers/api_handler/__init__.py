@@ -1,0 +1,1 @@
+"""API Gateway (REST, proxy integration) entry point of the orders API."""

@@ -1,0 +1,139 @@
+"""API Gateway REST proxy events in, proxy responses out: the HTTP edge of the API handler."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+from urllib.parse import unquote
+
+from orders_core import jsonutil
+from orders_core.errors import InvalidJson, OrderError
+
+JSON_MEDIA_TYPE = "application/json"
+#: Headers on every response: JSON, never cached, never sniffed.
+BASE_HEADERS = {
+    "Content-Type": "application/json; charset=utf-8",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+class UnsupportedMediaType(OrderError):
+    """The request body is not declared as ``application/json``."""
+
+    code = "UnsupportedMediaType"
+
+
+class RouteNotFound(OrderError):
+    """No such route."""
+
+    code = "NotFound"
+
+
+class MethodNotAllowed(OrderError):
+    """The route exists but not with this method."""
+
+    code = "MethodNotAllowed"
+
+    def __init__(self, message: str, allowed: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.allowed = allowed
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """The parts of a REST proxy event the API uses (headers lower-cased)."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str] = field(default_factory=dict)
+    path_parameters: Mapping[str, str] = field(default_factory=dict)
+    raw_body: str | None = None
+    is_base64: bool = False
+    request_id: str = ""
+
+    @classmethod
+    def from_event(cls, event: Any, *, fallback_request_id: str = "") -> "HttpRequest":
+        """Read an API Gateway REST proxy event; tolerant of nulls and missing keys."""
+        event = _as_dict(event)
+        headers: dict[str, str] = {}
+        for name, values in _as_dict(event.get("multiValueHeaders")).items():
+            if isinstance(values, list) and values:
+                headers[str(name).lower()] = str(values[-1])
+        for name, value in _as_dict(event.get("headers")).items():
+            if value is not None:
+                headers[str(name).lower()] = str(value)
+        query = {str(k): str(v) for k, v in _as_dict(event.get("queryStringParameters")).items() if v is not None}
+        path_parameters = {str(k): str(v) for k, v in _as_dict(event.get("pathParameters")).items() if v is not None}
+        context = _as_dict(event.get("requestContext"))
+        body = event.get("body")
+        return cls(
+            method=str(event.get("httpMethod") or context.get("httpMethod") or "").upper(),
+            path=str(event.get("path") or event.get("resource") or "/"),
+            headers=headers,
+            query=query,
+            path_parameters=path_parameters,
+            raw_body=body if isinstance(body, str) else None,
+            is_base64=bool(event.get("isBase64Encoded")),
+            request_id=str(context.get("requestId") or fallback_request_id),
+        )
+
+    @property
+    def segments(self) -> list[str]:
+        """Path segments, percent-decoded (``/orders/a%20b`` -> ``["orders", "a b"]``)."""
+        return [unquote(part) for part in self.path.split("/") if part]
+
+    def body_bytes(self) -> bytes:
+        """The body as bytes (base64-decoded when API Gateway says so); empty when absent."""
+        if self.raw_body is None:
+            return b""
+        if self.is_base64:
+            try:
+                return base64.b64decode(self.raw_body, validate=True)
+            except (binascii.Error, ValueError):
+                raise InvalidJson("the request body is marked base64-encoded but is not valid base64") from None
+        return self.raw_body.encode("utf-8", errors="surrogatepass")
+
+    def require_json(self) -> None:
+        """Raise ``UnsupportedMediaType`` unless Content-Type is application/json (UTF-8 charset allowed)."""
+        content_type = self.headers.get("content-type", "")
+        media_type, *params = [part.strip() for part in content_type.split(";")]
+        charset_ok = all(
+            not param.lower().startswith("charset=") or param.split("=", 1)[1].strip().strip('"').lower() in ("utf-8", "utf8")
+            for param in params
+        )
+        if media_type.lower() != JSON_MEDIA_TYPE or not charset_ok:
+            shown = content_type[:100] or "(none)"
+            raise UnsupportedMediaType(
+                f"Content-Type must be {JSON_MEDIA_TYPE} (optionally with charset=utf-8); got {shown}"
+            )
+
+
+def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A proxy-integration response with a JSON body (Decimals rendered as exact JSON numbers)."""
+    return {
+        "statusCode": status,
+        "headers": {**BASE_HEADERS, **(headers or {})},
+        "body": jsonutil.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+def error_response(
+    status: int, code: str, message: str, *, details: Any = (), request_id: str = "", headers: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The one error shape: ``{"error", "message", "details", "requestId"}``."""
+    body = {
+        "error": code,
+        "message": message,
+        "details": [d.as_dict() if hasattr(d, "as_dict") else d for d in details],
+        "requestId": request_id,
+    }
+    return json_response(status, body, headers)

@@ -1,0 +1,1 @@
+"""SQS-triggered order processor: store each order once, publish its event at least once."""

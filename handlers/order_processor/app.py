@@ -1,0 +1,99 @@
+"""Lambda entry point of the order processor (SQS event source, partial batch responses).
+
+Per record: validate, conditional PutItem (exactly one item per orderId). Per batch: one
+SNS PublishBatch per 10 events, then one TransactWriteItems marking them published.
+Returns ``{"batchItemFailures": [...]}``: only the failed records are retried.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping, Sequence
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools.utilities.batch import process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from order_processor.batch import CompletingBatchProcessor
+from orders_core.adapters import DynamoOrderRepository, SnsEventPublisher
+from orders_core.aws import clients, lazy, settings
+from orders_core.errors import PoisonMessage
+from orders_core.service import OrderProcessingService, StoredOrder
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "orders-processor"))
+tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "orders-processor"))
+# EphemeralMetrics: no state shared with the API handler's metrics in one process (local pipeline).
+metrics = EphemeralMetrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "OrderPipeline"))
+
+
+def build_service() -> OrderProcessingService:
+    """The service on the real adapters (cached per container by ``service``)."""
+    aws, config = clients(), settings()
+    return OrderProcessingService(
+        repository=DynamoOrderRepository(aws.dynamodb, config.orders_table_name),
+        publisher=SnsEventPublisher(aws.sns, config.order_topic_arn),
+    )
+
+
+service = lazy(build_service)
+
+
+def record_handler(record: SQSRecord) -> StoredOrder:
+    """Store one order; raising fails only this record (poison ends up in the DLQ)."""
+    logger.set_correlation_id(record.message_id)
+    try:
+        stored = service().store(record.body, sent_timestamp_ms=record.attributes.sent_timestamp)
+    except PoisonMessage as exc:
+        logger.error(
+            "poison message; it will reach the DLQ after maxReceiveCount receives",
+            extra={"messageId": record.message_id, "reason": str(exc), "receiveCount": record.attributes.approximate_receive_count},
+        )
+        raise
+    except Exception:
+        logger.exception("could not store order; the record will be retried", extra={"messageId": record.message_id})
+        raise
+    if not stored.created:
+        metrics.add_metric(name="OrdersDuplicate", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "order stored" if stored.created else "order already stored",
+        extra={"orderId": stored.order_id, "messageId": record.message_id, "eventPending": stored.event is not None},
+    )
+    return stored
+
+
+def complete_batch(successes: Sequence[tuple[Mapping[str, Any], StoredOrder]]) -> dict[str, str]:
+    """Publish the batch's pending events; return ``{messageId: reason}`` for records to retry."""
+    logger.set_correlation_id(None)
+    outcome = service().publish([stored for _, stored in successes])
+    if outcome.published:
+        metrics.add_metric(name="EventsPublished", unit=MetricUnit.Count, value=len(outcome.published))
+    if outcome.failed:
+        metrics.add_metric(name="EventPublishFailures", unit=MetricUnit.Count, value=len(outcome.failed))
+        logger.warning("events not published; their records will be retried", extra={"failed": outcome.failed})
+    if outcome.mark_error:
+        logger.warning("could not mark events as published; a redelivery may publish them again", extra={"reason": outcome.mark_error})
+    return {
+        str(record["messageId"]): outcome.failed[stored.order_id]
+        for record, stored in successes
+        if stored.order_id in outcome.failed
+    }
+
+
+processor = CompletingBatchProcessor(complete_batch)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """SQS event -> ``{"batchItemFailures": [{"itemIdentifier": messageId}, ...]}``."""
+    response = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    failed = len(response.get("batchItemFailures", []))
+    processed = len(processor.success_messages)
+    if processed:
+        metrics.add_metric(name="OrdersProcessed", unit=MetricUnit.Count, value=processed)
+    if failed:
+        metrics.add_metric(name="OrdersFailed", unit=MetricUnit.Count, value=failed)
+    logger.info("batch done", extra={"records": len(event.get("Records", [])), "processed": processed, "failed": failed})
+    return response

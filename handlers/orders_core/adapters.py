@@ -1,0 +1,302 @@
+"""Adapters: the ONLY code that talks to AWS (SQS, DynamoDB, SNS), through injected boto3 clients.
+
+Each adapter translates botocore failures into ``DownstreamError`` so the logic never sees
+botocore types, and each is small enough to replace with a fake in tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Protocol, Sequence
+
+from orders_core.errors import DownstreamError
+
+CUSTOMER_INDEX_NAME = "CustomerIdIndex"
+#: DynamoDB TransactWriteItems accepts at most 100 actions.
+MAX_TRANSACT_ITEMS = 100
+#: SNS PublishBatch accepts at most 10 entries.
+MAX_PUBLISH_BATCH = 10
+_RETRYABLE_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottled",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "ServiceUnavailable",
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "KMSThrottlingException",
+        "TransactionInProgressException",
+    }
+)
+
+
+def _translate(operation: str, exc: Exception) -> DownstreamError:
+    """Map a botocore error to ``DownstreamError`` (retryable for throttling, 5xx and network faults)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", "Unknown"))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return DownstreamError(operation, code, retryable=code in _RETRYABLE_CODES or int(status) >= 500)
+    if isinstance(exc, BotoCoreError):  # connection refused, timeouts...
+        return DownstreamError(operation, type(exc).__name__, retryable=True)
+    return DownstreamError(operation, type(exc).__name__, retryable=False)
+
+
+def _aws_errors() -> tuple[type[Exception], ...]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (ClientError, BotoCoreError)
+
+
+# ---------------------------------------------------------------- SQS
+
+
+class OrderQueue(Protocol):
+    """Where accepted orders go."""
+
+    def send(self, body: str, attributes: Mapping[str, str]) -> str:
+        """Enqueue one message; return its message id."""
+
+
+class SqsOrderQueue:
+    """``OrderQueue`` on an SQS queue."""
+
+    def __init__(self, client: Any, queue_url: str) -> None:
+        self._client = client
+        self._queue_url = queue_url
+
+    def send(self, body: str, attributes: Mapping[str, str]) -> str:
+        """SendMessage with String message attributes."""
+        try:
+            response = self._client.send_message(
+                QueueUrl=self._queue_url,
+                MessageBody=body,
+                MessageAttributes={
+                    name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
+                },
+            )
+        except _aws_errors() as exc:
+            raise _translate("SQS SendMessage", exc) from exc
+        return str(response.get("MessageId", ""))
+
+
+# ---------------------------------------------------------------- DynamoDB
+
+
+@dataclass(frozen=True)
+class PutOutcome:
+    """Result of a conditional put: ``created`` or the ``existing`` item that blocked it."""
+
+    created: bool
+    existing: dict[str, Any] | None = None
+
+
+class OrderRepository(Protocol):
+    """Storage of orders."""
+
+    def put_new(self, item: Mapping[str, Any]) -> PutOutcome:
+        """Store ``item`` unless its orderId exists; then return the existing item."""
+
+    def get(self, order_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
+        """The stored order, or None."""
+
+    def query_customer(
+        self, customer_id: str, *, limit: int, start_key: Mapping[str, str] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        """A customer's orders, newest first, and the position after the last one (if any)."""
+
+    def mark_published(self, order_ids: Sequence[str]) -> None:
+        """Set ``eventPublished = true`` on the orders (one call per 100)."""
+
+
+_serializer: Any = None
+_deserializer: Any = None
+
+
+def _codec() -> tuple[Any, Any]:
+    global _serializer, _deserializer
+    if _serializer is None:
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+        _serializer, _deserializer = TypeSerializer(), TypeDeserializer()
+    return _serializer, _deserializer
+
+
+def to_attribute_values(item: Mapping[str, Any]) -> dict[str, Any]:
+    """Plain Python (str, int, Decimal, bool, list, dict) -> DynamoDB attribute values."""
+    serializer, _ = _codec()
+    return {key: serializer.serialize(value) for key, value in item.items()}
+
+
+def from_attribute_values(item: Mapping[str, Any]) -> dict[str, Any]:
+    """DynamoDB attribute values -> plain Python (numbers as Decimal)."""
+    _, deserializer = _codec()
+    return {key: deserializer.deserialize(value) for key, value in item.items()}
+
+
+def _chunks(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class DynamoOrderRepository:
+    """``OrderRepository`` on the orders table and its ``CustomerIdIndex`` GSI."""
+
+    def __init__(self, client: Any, table_name: str, *, index_name: str = CUSTOMER_INDEX_NAME) -> None:
+        self._client = client
+        self._table = table_name
+        self._index = index_name
+
+    def put_new(self, item: Mapping[str, Any]) -> PutOutcome:
+        """Conditional PutItem; on a duplicate the existing item comes back with the failure (no extra read)."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=to_attribute_values(item),
+                ConditionExpression="attribute_not_exists(orderId)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return PutOutcome(created=True)
+        except _aws_errors() as exc:
+            response = getattr(exc, "response", None) or {}
+            if response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise _translate("DynamoDB PutItem", exc) from exc
+            old = response.get("Item")
+        # An emulator without ReturnValuesOnConditionCheckFailure: read it, strongly consistent.
+        existing = from_attribute_values(old) if old else self.get(str(item["orderId"]), consistent=True)
+        return PutOutcome(created=False, existing=existing)
+
+    def get(self, order_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
+        """GetItem by orderId."""
+        try:
+            response = self._client.get_item(
+                TableName=self._table, Key={"orderId": {"S": order_id}}, ConsistentRead=consistent
+            )
+        except _aws_errors() as exc:
+            raise _translate("DynamoDB GetItem", exc) from exc
+        item = response.get("Item")
+        return from_attribute_values(item) if item else None
+
+    def query_customer(
+        self, customer_id: str, *, limit: int, start_key: Mapping[str, str] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        """One Query page on the GSI, newest first (``ScanIndexForward=False``)."""
+        params: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": self._index,
+            "KeyConditionExpression": "customerId = :customerId",
+            "ExpressionAttributeValues": {":customerId": {"S": customer_id}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start_key:
+            params["ExclusiveStartKey"] = {name: {"S": value} for name, value in start_key.items()}
+        try:
+            response = self._client.query(**params)
+        except _aws_errors() as exc:
+            raise _translate("DynamoDB Query", exc) from exc
+        items = [from_attribute_values(item) for item in response.get("Items", [])]
+        last = response.get("LastEvaluatedKey")
+        last_key = {name: str(from_attribute_values({name: value})[name]) for name, value in last.items()} if last else None
+        return items, last_key
+
+    def mark_published(self, order_ids: Sequence[str]) -> None:
+        """One TransactWriteItems of conditional Updates per 100 orders (never creates a stub item)."""
+        for chunk in _chunks(list(order_ids), MAX_TRANSACT_ITEMS):
+            try:
+                self._client.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Update": {
+                                "TableName": self._table,
+                                "Key": {"orderId": {"S": order_id}},
+                                "UpdateExpression": "SET eventPublished = :published",
+                                "ConditionExpression": "attribute_exists(orderId)",
+                                "ExpressionAttributeValues": {":published": {"BOOL": True}},
+                            }
+                        }
+                        for order_id in chunk
+                    ]
+                )
+            except _aws_errors() as exc:
+                raise _translate("DynamoDB TransactWriteItems", exc) from exc
+
+
+# ---------------------------------------------------------------- SNS
+
+
+@dataclass(frozen=True)
+class EventEntry:
+    """One event to publish: a batch-unique ``entry_id``, the JSON ``message``, String attributes."""
+
+    entry_id: str
+    message: str
+    attributes: Mapping[str, str]
+
+
+class EventPublisher(Protocol):
+    """Where OrderProcessed events go."""
+
+    def publish(self, entries: Sequence[EventEntry]) -> dict[str, str]:
+        """Publish; return ``{entry_id: reason}`` for every entry that was NOT published."""
+
+
+class SnsEventPublisher:
+    """``EventPublisher`` on an SNS topic: PublishBatch, 10 entries per call."""
+
+    def __init__(self, client: Any, topic_arn: str) -> None:
+        self._client = client
+        self._topic_arn = topic_arn
+
+    def publish(self, entries: Sequence[EventEntry]) -> dict[str, str]:
+        """PublishBatch per 10 entries; a failed call fails its whole chunk, never the other chunks."""
+        failed: dict[str, str] = {}
+        for chunk in _chunks(list(entries), MAX_PUBLISH_BATCH):
+            try:
+                response = self._client.publish_batch(
+                    TopicArn=self._topic_arn,
+                    PublishBatchRequestEntries=[
+                        {
+                            "Id": entry.entry_id,
+                            "Message": entry.message,
+                            "MessageAttributes": {
+                                name: {"DataType": "String", "StringValue": value}
+                                for name, value in entry.attributes.items()
+                            },
+                        }
+                        for entry in chunk
+                    ],
+                )
+            except _aws_errors() as exc:
+                error = _translate("SNS PublishBatch", exc)
+                failed.update({entry.entry_id: str(error) for entry in chunk})
+                continue
+            succeeded = {str(ok.get("Id")) for ok in response.get("Successful", [])}
+            for failure in response.get("Failed", []):
+                failed[str(failure.get("Id"))] = f"{failure.get('Code', 'Unknown')}: {failure.get('Message', '')}".strip()
+            # An entry the response does not mention at all was not confirmed: retry it.
+            for entry in chunk:
+                if entry.entry_id not in succeeded and entry.entry_id not in failed:
+                    failed[entry.entry_id] = "not confirmed by PublishBatch"
+        return failed
+
+
+__all__ = [
+    "CUSTOMER_INDEX_NAME",
+    "DynamoOrderRepository",
+    "EventEntry",
+    "EventPublisher",
+    "OrderQueue",
+    "OrderRepository",
+    "PutOutcome",
+    "SnsEventPublisher",
+    "SqsOrderQueue",
+    "from_attribute_values",
+    "to_attribute_values",
+]

@@ -1,0 +1,72 @@
+"""Domain errors with a stable machine code; the API handler maps each class to one HTTP status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input: where (``items[0].quantity``) and what (``must be >= 1``)."""
+
+    path: str
+    problem: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The ``details`` entry of an error body."""
+        return {"path": self.path, "problem": self.problem}
+
+
+class OrderError(Exception):
+    """Base class: ``code`` names the error for clients, ``message`` explains it, ``details`` list problems."""
+
+    code = "BadRequest"
+
+    def __init__(self, message: str, details: tuple[Problem, ...] | list[Problem] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = tuple(details)
+
+
+class InvalidJson(OrderError):
+    """The body is not strict JSON (or not UTF-8, or empty)."""
+
+    code = "InvalidJson"
+
+
+class ValidationFailed(OrderError):
+    """The JSON does not satisfy the order schema or a business rule."""
+
+    code = "ValidationError"
+
+
+class InvalidParameter(OrderError):
+    """A path or query parameter (id, limit, nextToken) is malformed."""
+
+    code = "InvalidParameter"
+
+
+class PayloadTooLarge(OrderError):
+    """The order would not fit in one SQS message."""
+
+    code = "PayloadTooLarge"
+
+
+class NotFound(OrderError):
+    """No such order."""
+
+    code = "NotFound"
+
+
+class PoisonMessage(ValueError):
+    """A queue message that can never be processed (bad JSON, invalid order); retrying will not help."""
+
+
+class DownstreamError(Exception):
+    """An AWS dependency failed; ``retryable`` tells throttling/outages (503) from other faults (500)."""
+
+    def __init__(self, operation: str, error_code: str, *, retryable: bool) -> None:
+        super().__init__(f"{operation} failed: {error_code}")
+        self.operation = operation
+        self.error_code = error_code
+        self.retryable = retryable

@@ -1,0 +1,129 @@
+"""The order domain: limits, the ``Order`` value object, totals, and the stored/published shapes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, Mapping
+
+#: orderId / customerId / path ids: the schema's pattern, matched in FULL (Python's ``$`` would
+#: also accept a trailing newline, which must never reach a key or a Location header).
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+#: Business rules the JSON schema cannot express.
+MAX_ITEMS = 100
+#: Upper bounds keep every stored number exact and far inside DynamoDB's 38-digit range.
+MAX_QUANTITY = 1_000_000
+MAX_UNIT_PRICE = Decimal("1000000000")
+PRICE_PLACES = 2
+CENT = Decimal("0.01")
+DEFAULT_CURRENCY = "USD"
+STATUS_PROCESSED = "PROCESSED"
+EVENT_ORDER_SUBMITTED = "OrderSubmitted"
+EVENT_ORDER_PROCESSED = "OrderProcessed"
+EVENT_VERSION = "1.0"
+#: Fixed width (always microseconds, always ``Z``), so timestamps sort as strings in the GSI.
+TIMESTAMP_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+
+
+def format_timestamp(moment: datetime) -> str:
+    """ISO-8601 UTC with microseconds, e.g. ``2026-11-28T22:44:40.123456Z``."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def utc_now() -> str:
+    """The current time as a ``format_timestamp`` string (the default clock)."""
+    return format_timestamp(datetime.now(timezone.utc))
+
+
+def is_timestamp(value: Any) -> bool:
+    """True for a well-formed ``format_timestamp`` string that is a real date and time."""
+    if not isinstance(value, str) or not TIMESTAMP_PATTERN.fullmatch(value):
+        return False
+    try:
+        datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """One line of an order."""
+
+    product_id: str
+    quantity: int
+    unit_price: Decimal
+
+    @property
+    def line_total(self) -> Decimal:
+        """quantity x unitPrice, exact."""
+        return self.unit_price * self.quantity
+
+    def as_dict(self) -> dict[str, Any]:
+        """The wire/stored shape of the line."""
+        return {"productId": self.product_id, "quantity": self.quantity, "unitPrice": self.unit_price}
+
+
+@dataclass(frozen=True)
+class Order:
+    """A validated order, stamped with the server-side submission ``timestamp``."""
+
+    order_id: str
+    customer_id: str
+    currency: str
+    items: tuple[OrderLine, ...]
+    timestamp: str
+
+    @property
+    def total_amount(self) -> Decimal:
+        """Sum of the line totals, in currency units with 2 decimals (exact: prices have <= 2)."""
+        return sum((line.line_total for line in self.items), Decimal(0)).quantize(CENT)
+
+    @property
+    def item_count(self) -> int:
+        """Number of units ordered (sum of the quantities)."""
+        return sum(line.quantity for line in self.items)
+
+    def to_message(self) -> dict[str, Any]:
+        """Body of the SQS message: the order as submitted plus the server's ``timestamp``."""
+        return {
+            "orderId": self.order_id,
+            "customerId": self.customer_id,
+            "currency": self.currency,
+            "items": [line.as_dict() for line in self.items],
+            "timestamp": self.timestamp,
+        }
+
+    def to_item(self, *, created_at: str) -> dict[str, Any]:
+        """The DynamoDB item (plain Python values; the adapter serializes them)."""
+        return {
+            "orderId": self.order_id,
+            "customerId": self.customer_id,
+            "timestamp": self.timestamp,
+            "currency": self.currency,
+            "items": [line.as_dict() for line in self.items],
+            "itemCount": self.item_count,
+            "totalAmount": self.total_amount,
+            "status": STATUS_PROCESSED,
+            "eventPublished": False,
+            "createdAt": created_at,
+        }
+
+
+#: Stored attributes that are bookkeeping, not part of the order a client sees.
+_INTERNAL_ATTRIBUTES = frozenset({"eventPublished"})
+_EVENT_ATTRIBUTES = ("orderId", "customerId", "timestamp", "currency", "items", "itemCount", "totalAmount", "status", "createdAt")
+
+
+def public_view(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored order as the API returns it (bookkeeping attributes removed)."""
+    return {key: value for key, value in item.items() if key not in _INTERNAL_ATTRIBUTES}
+
+
+def order_event(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The OrderProcessed event, built from the STORED item (so a re-publish sends the same content)."""
+    event: dict[str, Any] = {"eventType": EVENT_ORDER_PROCESSED, "eventVersion": EVENT_VERSION}
+    event.update({key: item[key] for key in _EVENT_ATTRIBUTES if key in item})
+    return event
