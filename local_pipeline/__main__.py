@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.outputs_file:
             print(f"outputs written to {pipeline.write_outputs(args.outputs_file)}")
         print(banner(pipeline), flush=True)
-        stop.wait()
+        while not stop.wait(0.5):  # a timed wait keeps Ctrl-C responsive
+            pass
     except KeyboardInterrupt:
         pass
     finally:

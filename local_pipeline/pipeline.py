@@ -94,6 +94,18 @@ class LocalPipeline:
             config = options.resolve_config()
         except ConfigError as error:
             problems.extend(error.problems)
+        if config is not None and not problems:
+            visibility = config.queue_visibility_timeout_seconds if options.visibility_timeout_seconds is None else options.visibility_timeout_seconds
+            if visibility <= config.batching_window_seconds:
+                problems.append(
+                    ConfigProblem(
+                        "visibility_timeout_seconds",
+                        visibility,
+                        f"must be longer than batching_window_seconds ({config.batching_window_seconds}), "
+                        "or messages reappear (and are delivered twice) while a batch is still being gathered",
+                        f"raise it above {config.batching_window_seconds} or shorten batching_window_seconds",
+                    )
+                )
         if problems:
             raise ConfigError(problems, context="local pipeline options")
         assert config is not None

@@ -1,0 +1,97 @@
+"""The local API Gateway's pure parts: routing, edge validation, proxy events and responses."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from local_pipeline.api_events import (
+    build_proxy_event,
+    load_edge_validator,
+    match_route,
+    proxy_response,
+)
+
+VALID = {"orderId": "o-1", "customerId": "c-1", "items": [{"productId": "p", "quantity": 1, "unitPrice": 2.5}]}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "resource", "params"),
+    [
+        ("POST", "/orders", "/orders", {}),
+        ("GET", "/orders/o%2F1", "/orders/{orderId}", {"orderId": "o/1"}),
+        ("GET", "/customers/c-1/orders", "/customers/{customerId}/orders", {"customerId": "c-1"}),
+        ("GET", "/local/orders/x", "/orders/{orderId}", {"orderId": "x"}),
+    ],
+)
+def test_known_routes_match_with_decoded_path_parameters(method, path, resource, params):
+    match = match_route(method, path, stage="local")
+    assert (match.status, match.resource, dict(match.path_parameters)) == (200, resource, params)
+
+
+def test_unknown_path_is_404_and_wrong_method_is_405_with_allowed_methods():
+    assert match_route("GET", "/nothing").status == 404
+    assert match_route("GET", "/orders/a/b").status == 404
+    wrong = match_route("DELETE", "/orders")
+    assert wrong.status == 405 and wrong.allowed_methods == ("POST",)
+
+
+def test_edge_validator_accepts_the_schema_and_rejects_everything_else():
+    validate = load_edge_validator()
+    assert validate(json.dumps(VALID))
+    assert validate(json.dumps({**VALID, "currency": "EUR"}))
+    assert not validate(None)
+    assert not validate("")
+    assert not validate("{not json")
+    assert not validate(json.dumps({k: v for k, v in VALID.items() if k != "items"}))
+    assert not validate(json.dumps({**VALID, "items": [{"productId": "p", "quantity": 0, "unitPrice": 1}]}))
+    assert not validate(json.dumps({**VALID, "extra": 1}))
+    assert not validate(json.dumps({**VALID, "items": [{"productId": "p", "quantity": True, "unitPrice": 1}]}))
+
+
+def test_proxy_event_has_the_rest_api_shape():
+    route = match_route("GET", "/local/customers/c%201/orders", stage="local")
+    event = build_proxy_event(
+        method="GET",
+        raw_path="/local/customers/c%201/orders",
+        query_string="limit=2&limit=5&nextToken=",
+        headers=[("Host", "h"), ("X-A", "1"), ("X-A", "2")],
+        body=None,
+        route=route,
+        stage="local",
+    )
+    assert event["resource"] == "/customers/{customerId}/orders"
+    assert event["httpMethod"] == "GET"
+    assert event["pathParameters"] == {"customerId": "c 1"}
+    assert event["queryStringParameters"] == {"limit": "5", "nextToken": ""}
+    assert event["multiValueQueryStringParameters"]["limit"] == ["2", "5"]
+    assert event["headers"]["X-A"] == "2" and event["multiValueHeaders"]["X-A"] == ["1", "2"]
+    assert event["body"] is None and event["isBase64Encoded"] is False
+    ctx = event["requestContext"]
+    assert ctx["stage"] == "local" and ctx["requestId"] and ctx["identity"]["sourceIp"] == "127.0.0.1"
+    assert ctx["resourcePath"] == event["resource"] and ctx["path"].startswith("/local/")
+
+
+def test_proxy_event_without_query_has_null_maps_and_keeps_the_body_text():
+    route = match_route("POST", "/orders")
+    event = build_proxy_event(method="POST", raw_path="/orders", query_string="", headers=[], body=b'{"a":1}', route=route, stage="local")
+    assert event["queryStringParameters"] is None and event["multiValueQueryStringParameters"] is None
+    assert event["pathParameters"] is None and event["body"] == '{"a":1}'
+
+
+def test_proxy_response_maps_status_headers_and_body():
+    out = proxy_response({"statusCode": 202, "headers": {"Location": "/orders/x"}, "multiValueHeaders": {"Set-Cookie": ["a", "b"]}, "body": "{}"}, "rid")
+    assert out.status == 202 and out.body == b"{}"
+    assert ("Location", "/orders/x") in out.headers
+    assert [v for k, v in out.headers if k == "Set-Cookie"] == ["a", "b"]
+    assert ("x-amzn-RequestId", "rid") in out.headers
+    binary = proxy_response({"statusCode": 200, "body": base64.b64encode(b"\x00\x01").decode(), "isBase64Encoded": True}, "r")
+    assert binary.body == b"\x00\x01"
+
+
+@pytest.mark.parametrize("bad", [None, "text", {"body": "{}"}, {"statusCode": "200"}, {"statusCode": 42}])
+def test_malformed_handler_results_are_502_like_api_gateway(bad):
+    out = proxy_response(bad, "r")
+    assert out.status == 502 and json.loads(out.body) == {"message": "Internal server error"}
