@@ -214,9 +214,11 @@ def test_unresolved_tokens_are_not_validated_as_names():
 def test_overridden_props_reach_the_synthesized_alarms(tmp_path):
     from constructs_lib.alarms import PipelineAlarms
     from constructs_lib.framework import App, TerraformStack
+    from constructs_lib.provider import AwsProvider
 
     app = App(outdir=str(tmp_path))
     stack = TerraformStack(app, "alarms-only")
+    AwsProvider(stack, "aws", region="us-east-1")
     alarms = PipelineAlarms(
         stack, "alarms", _valid_props(period_seconds=300, evaluation_periods=3, queue_depth_threshold=7, tags={"Team": "orders"})
     )
