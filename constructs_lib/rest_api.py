@@ -281,6 +281,7 @@ def api_definition(props: OrdersRestApiProps) -> dict[str, Any]:
                 "path_parameters": list(route.path_parameters),
                 "integration": {"type": "AWS_PROXY", "integration_http_method": "POST", "uri": "<handler_invoke_arn>"},
                 "validated_body_model": ORDER_MODEL_NAME if route.validate_body else None,
+                "request_validator": "body-and-params",
             }
             for route in ROUTES
         ],
@@ -329,6 +330,8 @@ class OrdersRestApi(Construct):
             description="Order pipeline API: POST /orders, GET /orders/{orderId}, GET /customers/{customerId}/orders.",
             endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=[ENDPOINT_TYPE]),
             api_key_source="HEADER" if authorization is ApiAuthorization.API_KEY else None,
+            # Names of REST APIs need not be unique, so a replacement can come up first.
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         rest_api_id = self.rest_api.id
 
@@ -382,7 +385,8 @@ class OrdersRestApi(Construct):
                 api_key_required=api_key_required,
                 request_parameters={f"method.request.path.{name}": True for name in route.path_parameters} or None,
                 request_models={"application/json": self.order_model.name} if route.validate_body else None,
-                request_validator_id=self.request_validator.id if route.validate_body else None,
+                # Every method is validated: required path parameters on GETs, body + params on POST.
+                request_validator_id=self.request_validator.id,
             )
             self.methods[route.id] = method
             self.integrations[route.id] = ApiGatewayIntegration(

@@ -69,7 +69,7 @@ def scratch(tmp_path_factory) -> dict[str, dict]:
     variants = {
         "apikey": dict(authorization=ApiAuthorization.API_KEY, manage_account=False, quota_limit_per_day=5000,
                        throttle_rate_limit=10.0, throttle_burst_limit=20),
-        "open": dict(authorization=ApiAuthorization.NONE),
+        "open": dict(authorization=ApiAuthorization.NONE, data_trace_enabled=True),
         "schema-changed": dict(order_schema=changed_schema),
     }
     for stack_id, overrides in variants.items():
@@ -131,7 +131,9 @@ def test_post_orders_body_is_validated_against_the_schema_file(dev):
 
     _, post = methods_by_route(dev)[("POST", "/orders")]
     assert post["request_models"] == {"application/json": ref("aws_api_gateway_model", model_name, "name")}
-    assert post["request_validator_id"] == ref("aws_api_gateway_request_validator", validator_name, "id")
+    # Every method (GETs too: their path parameters are required) goes through the validator.
+    for route, (_, method) in methods_by_route(dev).items():
+        assert method["request_validator_id"] == ref("aws_api_gateway_request_validator", validator_name, "id"), route
 
 
 def test_template_markers_in_the_schema_are_escaped_for_terraform():
@@ -183,6 +185,11 @@ def test_none_mode_opens_methods_without_keys(scratch):
         assert method["authorization"] == "NONE", route
         assert not method.get("api_key_required"), route
     assert resources(doc, "aws_api_gateway_api_key") == {}
+
+
+def test_data_trace_follows_the_prop(scratch):
+    assert only(scratch["open"], "aws_api_gateway_method_settings")[1]["settings"]["data_trace_enabled"] is True
+    assert only(scratch["apikey"], "aws_api_gateway_method_settings")[1]["settings"]["data_trace_enabled"] is False
 
 
 # ------------------------------------------------------------------ deployment
@@ -268,7 +275,7 @@ def test_method_settings_log_and_throttle_every_method(dev, prod):
     s = dev_settings["settings"]
     assert (s["logging_level"], s["metrics_enabled"]) == ("INFO", True)
     assert (s["throttling_rate_limit"], s["throttling_burst_limit"]) == (100, 200)
-    assert s["data_trace_enabled"] is True  # dev: not prod-like
+    assert s["data_trace_enabled"] is config_for("dev").effective_api_data_trace_enabled
 
     p = only(prod, "aws_api_gateway_method_settings")[1]["settings"]
     assert p["data_trace_enabled"] is False  # prod: full bodies are customer data
