@@ -60,8 +60,8 @@ class PipelineConfig:
     region: str = "us-east-1"
     """AWS region of the provider."""
     prod_like: bool = False
-    """Marks production-like environments: turns on table deletion protection and turns
-    off API data trace unless those are set explicitly."""
+    """Marks production-like environments: turns on table deletion protection unless it is
+    set explicitly."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Extra provider default tags, merged under Project/Environment/ManagedBy."""
 
@@ -121,9 +121,11 @@ class PipelineConfig:
     """Stage-wide burst."""
     api_quota_limit_per_day: int = 100_000
     """Requests per day per API key (``API_KEY`` authorization only)."""
-    api_data_trace_enabled: bool | None = None
-    """Log full requests/responses in execution logs. ``None``: off when ``prod_like``,
-    because those logs would hold customer data (names, addresses, order contents)."""
+    api_data_trace_enabled: bool = False
+    """Log full requests/responses in API Gateway execution logs. Off in every environment
+    by default, and keep it off in prod-like ones: those logs would hold customer data
+    (order contents, customer ids) outside the encrypted table. Turn it on briefly in dev
+    to debug the edge."""
     manage_api_gateway_account: bool = True
     """Create the region-wide ``aws_api_gateway_account`` and its CloudWatch role. It is a
     singleton per account and region: turn this off in every stack but one."""
@@ -171,8 +173,8 @@ class PipelineConfig:
 
     @property
     def effective_api_data_trace_enabled(self) -> bool:
-        """Data trace after applying the prod-like default."""
-        return (not self.prod_like) if self.api_data_trace_enabled is None else self.api_data_trace_enabled
+        """Data trace as deployed (kept as a property so callers need not change if a default moves)."""
+        return self.api_data_trace_enabled
 
     @property
     def effective_event_source_maximum_concurrency(self) -> int | None:
@@ -290,10 +292,10 @@ class PipelineConfig:
                 "set processor_reserved_concurrency >= 2, or None to turn the reservation off",
             )
 
-        for flag in ("prod_like", "manage_api_gateway_account"):
+        for flag in ("prod_like", "manage_api_gateway_account", "api_data_trace_enabled"):
             if not isinstance(getattr(self, flag), bool):
                 bad(flag, "must be true or false", f"set {flag} to True or False")
-        for flag in ("table_deletion_protection", "api_data_trace_enabled"):
+        for flag in ("table_deletion_protection",):
             if getattr(self, flag) is not None and not isinstance(getattr(self, flag), bool):
                 bad(flag, "must be true, false or None (None: follow prod_like)", f"set {flag} to True, False or None")
 
