@@ -41,7 +41,9 @@ MISSING_AS_OK = "notBreaching"
 #: SQS publishes queue metrics only for "active" queues (touched, or holding messages,
 #: within the last six hours). A DLQ whose messages nobody touches can stop reporting;
 #: "ignore" keeps the alarm in ALARM through that gap instead of sending a false
-#: "recovered" (OK) notification while failed orders still sit in the queue.
+#: "recovered" (OK) notification while failed orders still sit in the queue. The price: a
+#: never-used DLQ shows INSUFFICIENT_DATA instead of OK (documented in the runbook). The
+#: order queue is polled by the event source mapping all the time, so it always reports.
 MISSING_KEEPS_STATE = "ignore"
 
 GREATER_OR_EQUAL = "GreaterThanOrEqualToThreshold"
