@@ -1,0 +1,7 @@
+"""``python -m ordersctl``."""
+
+import sys
+
+from ordersctl.cli import main
+
+sys.exit(main())

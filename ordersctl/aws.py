@@ -1,0 +1,225 @@
+"""The only module of ordersctl that touches boto3: small adapters over SQS, CloudWatch and DynamoDB."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from ordersctl.redrive import Message, MoveTask, MoveTaskUnsupported
+
+# Error codes an endpoint answers with when it does not implement an action. moto answers
+# StartMessageMoveTask with a bare HTTP 500, so 5xx counts as "unsupported" too.
+_UNSUPPORTED_CODES = {"UnsupportedOperation", "AWS.SimpleQueueService.UnsupportedOperation", "InvalidAction", "NotImplemented", "UnknownOperationException"}
+_DEPTH_ATTRIBUTES = {
+    "ApproximateNumberOfMessages": "visible",
+    "ApproximateNumberOfMessagesNotVisible": "in_flight",
+    "ApproximateNumberOfMessagesDelayed": "delayed",
+}
+
+
+def client(service: str, *, region: str | None, endpoint_url: str | None, retries: int | None = None) -> Any:
+    """A boto3 client; ``endpoint_url`` points it at an emulator (None: AWS_ENDPOINT_URL or AWS)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"max_attempts": retries, "mode": "standard"}) if retries is not None else None
+    return boto3.session.Session().client(service, region_name=region, endpoint_url=endpoint_url, config=config)
+
+
+def credentials(region: str | None) -> Any:
+    """The caller's frozen AWS credentials (for SigV4 signing), or None."""
+    import boto3
+
+    found = boto3.session.Session(region_name=region).get_credentials()
+    return found.get_frozen_credentials() if found is not None else None
+
+
+def queue_depths(sqs: Any, queue_url: str) -> dict[str, int]:
+    """Visible, in-flight and delayed counts of one queue."""
+    attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=list(_DEPTH_ATTRIBUTES))["Attributes"]
+    return {short: int(attrs.get(name, 0)) for name, short in _DEPTH_ATTRIBUTES.items()}
+
+
+def queue_arn(sqs: Any, queue_url: str) -> str:
+    """The ARN of a queue, from its URL."""
+    return sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def alarms(cloudwatch: Any, *, prefix: str, suffix: str) -> list[dict[str, Any]]:
+    """Every metric/composite alarm named ``<prefix>...-<suffix>``: name, state, reason, updated."""
+    out: list[dict[str, Any]] = []
+    paginator = cloudwatch.get_paginator("describe_alarms")
+    for page in paginator.paginate(AlarmNamePrefix=prefix, AlarmTypes=["MetricAlarm", "CompositeAlarm"]):
+        for alarm in [*page.get("MetricAlarms", []), *page.get("CompositeAlarms", [])]:
+            if alarm["AlarmName"].endswith(f"-{suffix}"):
+                updated = alarm.get("StateUpdatedTimestamp")
+                out.append(
+                    {
+                        "name": alarm["AlarmName"],
+                        "state": alarm.get("StateValue", "UNKNOWN"),
+                        "reason": alarm.get("StateReason", ""),
+                        "updated": updated.isoformat() if hasattr(updated, "isoformat") else updated,
+                    }
+                )
+    return sorted(out, key=lambda a: a["name"])
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    return {key: deserializer.deserialize(value) for key, value in item.items()}
+
+
+def scan_orders(dynamodb: Any, table_name: str, *, max_items: int) -> list[dict[str, Any]]:
+    """Up to ``max_items`` orders from a table scan (unordered; the caller sorts)."""
+    items: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"TableName": table_name, "Limit": min(max_items, 100)}
+    while len(items) < max_items:
+        page = dynamodb.scan(**params)
+        items.extend(_plain(i) for i in page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            break
+        params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return items[:max_items]
+
+
+def customer_orders(dynamodb: Any, table_name: str, customer_id: str, *, index_name: str, limit: int) -> list[dict[str, Any]]:
+    """A customer's newest orders through the customer index."""
+    page = dynamodb.query(
+        TableName=table_name,
+        IndexName=index_name,
+        KeyConditionExpression="customerId = :c",
+        ExpressionAttributeValues={":c": {"S": customer_id}},
+        ScanIndexForward=False,
+        Limit=limit,
+    )
+    return [_plain(i) for i in page.get("Items", [])]
+
+
+def get_order(dynamodb: Any, table_name: str, order_id: str) -> dict[str, Any] | None:
+    """One order by id (consistent read), or None."""
+    item = dynamodb.get_item(TableName=table_name, Key={"orderId": {"S": order_id}}, ConsistentRead=True).get("Item")
+    return _plain(item) if item else None
+
+
+def dlq_order_ids(sqs: Any, dlq_url: str, *, max_messages: int = 100) -> set[str]:
+    """orderIds found in DLQ message bodies (peeked, then made visible again)."""
+    import json
+
+    port = SqsQueuePort(sqs)
+    seen: dict[str, Message] = {}
+    for _ in range(max(1, max_messages // 10)):
+        got = [m for m in port.receive(dlq_url, 10, 30) if m.message_id not in seen]
+        if not got:
+            break
+        seen.update((m.message_id, m) for m in got)
+    if seen:
+        port.release(dlq_url, list(seen.values()))
+    ids: set[str] = set()
+    for message in seen.values():
+        try:
+            body = json.loads(message.body)
+        except ValueError:
+            continue
+        if isinstance(body, dict) and isinstance(body.get("orderId"), str):
+            ids.add(body["orderId"])
+    return ids
+
+
+class SqsQueuePort:
+    """``ordersctl.redrive.QueuePort`` over a boto3 SQS client."""
+
+    def __init__(self, sqs: Any, *, move_task_sqs: Any | None = None) -> None:
+        self._sqs = sqs
+        # A no-retry client: an endpoint without move tasks should fail fast, not retry 4 times.
+        self._move_sqs = move_task_sqs or sqs
+
+    def depth(self, queue_url: str) -> int:
+        """Visible messages in a queue."""
+        return queue_depths(self._sqs, queue_url)["visible"]
+
+    def receive(self, queue_url: str, max_messages: int, visibility_timeout: int) -> list[Message]:
+        """Receive up to ``max_messages`` with their attributes (1 s long poll)."""
+        got = self._sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=max(1, min(10, max_messages)),
+            VisibilityTimeout=visibility_timeout,
+            WaitTimeSeconds=1,
+            MessageAttributeNames=["All"],
+            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+        ).get("Messages", [])
+        return [
+            Message(
+                message_id=m["MessageId"],
+                receipt_handle=m["ReceiptHandle"],
+                body=m["Body"],
+                attributes=m.get("MessageAttributes", {}),
+                receive_count=int(m.get("Attributes", {}).get("ApproximateReceiveCount", 0)),
+            )
+            for m in got
+        ]
+
+    @staticmethod
+    def _attributes(message: Message) -> dict[str, Any]:
+        # Receive returns extra empty list fields SendMessage rejects; keep the value fields.
+        keep = ("DataType", "StringValue", "BinaryValue")
+        return {name: {k: v for k, v in value.items() if k in keep} for name, value in message.attributes.items()}
+
+    def send_batch(self, queue_url: str, messages: Sequence[Message]) -> tuple[set[str], dict[str, str]]:
+        """SendMessageBatch with body and message attributes; (sent ids, {id: error})."""
+        entries = []
+        for index, message in enumerate(messages):
+            entry: dict[str, Any] = {"Id": str(index), "MessageBody": message.body}
+            if message.attributes:
+                entry["MessageAttributes"] = self._attributes(message)
+            entries.append(entry)
+        try:
+            result = self._sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+        except Exception as error:  # the whole batch failed: nothing may be deleted
+            return set(), {m.message_id: str(error) for m in messages}
+        sent = {messages[int(ok["Id"])].message_id for ok in result.get("Successful", [])}
+        failed = {messages[int(bad["Id"])].message_id: f"{bad.get('Code')}: {bad.get('Message', '')}" for bad in result.get("Failed", [])}
+        return sent, failed
+
+    def delete_batch(self, queue_url: str, messages: Sequence[Message]) -> dict[str, str]:
+        """DeleteMessageBatch; {message_id: error} of failures."""
+        entries = [{"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, m in enumerate(messages)]
+        try:
+            result = self._sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
+        except Exception as error:
+            return {m.message_id: str(error) for m in messages}
+        return {messages[int(bad["Id"])].message_id: f"{bad.get('Code')}: {bad.get('Message', '')}" for bad in result.get("Failed", [])}
+
+    def release(self, queue_url: str, messages: Sequence[Message]) -> None:
+        """Make messages visible again (visibility timeout 0), 10 at a time."""
+        for start in range(0, len(messages), 10):
+            chunk = messages[start : start + 10]
+            self._sqs.change_message_visibility_batch(
+                QueueUrl=queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m.receipt_handle, "VisibilityTimeout": 0} for i, m in enumerate(chunk)],
+            )
+
+    def start_move_task(self, source_arn: str, destination_arn: str) -> str:
+        """StartMessageMoveTask; ``MoveTaskUnsupported`` when the endpoint lacks it."""
+        from botocore.exceptions import ClientError
+
+        try:
+            return self._move_sqs.start_message_move_task(SourceArn=source_arn, DestinationArn=destination_arn)["TaskHandle"]
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+            if code in _UNSUPPORTED_CODES or status >= 500 or code.isdigit():
+                raise MoveTaskUnsupported(f"{code or status}") from error
+            raise
+
+    def move_task(self, source_arn: str, task_handle: str) -> MoveTask:
+        """The state of the move task started with ``task_handle``."""
+        for task in self._move_sqs.list_message_move_tasks(SourceArn=source_arn, MaxResults=10).get("Results", []):
+            if task.get("TaskHandle") in (task_handle, None):
+                return MoveTask(
+                    status=task.get("Status", "UNKNOWN"),
+                    moved=int(task.get("ApproximateNumberOfMessagesMoved", 0)),
+                    to_move=task.get("ApproximateNumberOfMessagesToMove"),
+                    failure_reason=task.get("FailureReason"),
+                )
+        return MoveTask(status="UNKNOWN", moved=0)

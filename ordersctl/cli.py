@@ -1,0 +1,286 @@
+"""Command line of ordersctl: argument parsing and printing only; the work is in the other modules."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
+
+from ordersctl import aws
+from ordersctl.outputs import OutputsError, StackOutputs, load_outputs
+
+DEFAULT_OUTPUTS_FILE = "outputs.json"
+CUSTOMER_INDEX_NAME = "CustomerIdIndex"  # constructs_lib/orders_table.py (not imported: it starts jsii)
+ALARM_PREFIX = "orders-"
+
+
+class UsageError(Exception):
+    """A problem with the arguments or environment; printed without a traceback (exit 2)."""
+
+
+# ----------------------------------------------------------------------------- helpers
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (given {value})")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"must be in (0, 3600] seconds (given {value:g})")
+    return value
+
+
+def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    print(json.dumps(data, indent=2, default=str) if args.json else text)
+
+
+@contextmanager
+def _progress(args: argparse.Namespace, total: int | None, desc: str) -> Iterator[Any]:
+    """A tqdm bar on stderr, off when stderr is not a terminal or with --no-progress."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, file=sys.stderr, unit="msg", disable=args.no_progress or not sys.stderr.isatty(), leave=False)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+class Context:
+    """What every subcommand needs: the stack outputs and where AWS is."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.outputs: StackOutputs = load_outputs(args.outputs, stack=args.stack)
+        self.region: str | None = args.region or self.outputs.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        # Precedence: flag, AWS_ENDPOINT_URL, then the local pipeline's own output.
+        self.endpoint_url: str | None = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or self.outputs.get("AwsEndpointUrl")
+
+    def client(self, service: str, retries: int | None = None) -> Any:
+        """A boto3 client for this stack's region and endpoint."""
+        return aws.client(service, region=self.region, endpoint_url=self.endpoint_url, retries=retries)
+
+    def api(self) -> Any:
+        """An ``OrdersApi`` for the stack's endpoint and authorization mode."""
+        from ordersctl.api import OrdersApi
+
+        self.outputs.require(["ApiEndpoint"], command=self.args.command)
+        mode = str(self.outputs.get("ApiAuthorization", "AWS_IAM")).upper()
+        creds = aws.credentials(self.region) if mode == "AWS_IAM" else None
+        try:
+            return OrdersApi(self.outputs.get("ApiEndpoint"), authorization=mode, region=self.region, api_key=self.args.api_key, credentials=creds, timeout_seconds=self.args.http_timeout)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+
+
+# ----------------------------------------------------------------------------- commands
+def cmd_status(ctx: Context) -> int:
+    """Queue and DLQ depths, alarm states and the newest orders."""
+    from ordersctl.status import exit_code, newest, render
+
+    out, args = ctx.outputs, ctx.args
+    out.require(["OrderQueueUrl", "DLQUrl", "OrdersTableName"], command="status")
+    sqs, dynamodb = ctx.client("sqs"), ctx.client("dynamodb")
+    if args.customer:
+        orders = aws.customer_orders(dynamodb, out.get("OrdersTableName"), args.customer, index_name=CUSTOMER_INDEX_NAME, limit=args.orders)
+    else:
+        orders = newest(aws.scan_orders(dynamodb, out.get("OrdersTableName"), max_items=args.scan_limit), args.orders)
+    report = {
+        "stack": out.stack,
+        "suffix": out.suffix,
+        "region": ctx.region,
+        "queue": aws.queue_depths(sqs, out.get("OrderQueueUrl")),
+        "dlq": aws.queue_depths(sqs, out.get("DLQUrl")),
+        "alarm_prefix": ALARM_PREFIX,
+        "alarms": aws.alarms(ctx.client("cloudwatch"), prefix=ALARM_PREFIX, suffix=out.suffix),
+        "orders": newest(orders, args.orders),
+    }
+    _emit(args, report, render(report))
+    return exit_code(report) if args.check else 0
+
+
+def cmd_redrive(ctx: Context) -> int:
+    """Move DLQ messages back to the order queue (or only look at them with --dry-run)."""
+    from ordersctl.redrive import MoveTaskUnsupported, redrive
+
+    out, args = ctx.outputs, ctx.args
+    out.require(["OrderQueueUrl", "DLQUrl"], command="redrive")
+    sqs = ctx.client("sqs")
+    port = aws.SqsQueuePort(sqs, move_task_sqs=ctx.client("sqs", retries=1))
+    dlq_arn = out.get("DLQArn") or aws.queue_arn(sqs, out.get("DLQUrl"))
+    queue_arn = out.get("OrderQueueArn") or aws.queue_arn(sqs, out.get("OrderQueueUrl"))
+    deadline = time.monotonic() + args.wait_seconds
+
+    def keep_waiting() -> bool:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(1)
+        return True
+
+    total = None if args.dry_run else (args.max_messages or port.depth(out.get("DLQUrl")))
+    with _progress(args, total, "redrive") as bar:
+        try:
+            report = redrive(
+                port,
+                dlq_url=out.get("DLQUrl"),
+                queue_url=out.get("OrderQueueUrl"),
+                dlq_arn=dlq_arn,
+                queue_arn=queue_arn,
+                max_messages=args.max_messages,
+                dry=args.dry_run,
+                mode=args.mode,
+                wait=keep_waiting,
+                progress=bar.update,
+            )
+        except (ValueError, MoveTaskUnsupported) as error:
+            raise UsageError(f"redrive: {error}") from None
+    lines = [f"method: {report.method}", f"moved: {report.moved}", f"failed: {report.failed}", f"remaining in DLQ: {report.remaining}"]
+    if report.note:
+        lines.append(f"note: {report.note}")
+    for peek in report.peeked:
+        lines.append(f"  {peek['messageId']} (received {peek['receiveCount']}x): {peek['body']}")
+    lines += [f"error: {e}" for e in report.errors]
+    _emit(args, report.as_dict(), "\n".join(lines))
+    return 1 if report.failed else 0
+
+
+def cmd_smoke(ctx: Context) -> int:
+    """Post one test order and wait until it can be read back."""
+    from ordersctl.traffic import smoke
+
+    result = smoke(ctx.api(), timeout_seconds=ctx.args.timeout)
+    if result.ok:
+        text = f"OK: order {result.order_id} accepted ({result.post_status}, {result.post_latency_seconds * 1000:.0f} ms) and stored; round trip {result.round_trip_seconds:.2f} s"
+    else:
+        text = f"FAILED: order {result.order_id}: {result.error}"
+    _emit(ctx.args, result.as_dict(), text)
+    return 0 if result.ok else 1
+
+
+def cmd_load(ctx: Context) -> int:
+    """Post N orders at concurrency C; report throughput and latency; verify storage and the DLQ."""
+    from ordersctl.traffic import load, verify
+
+    args, out = ctx.args, ctx.outputs
+    out.require(["DLQUrl"], command="load")
+    api = ctx.api()
+    try:
+        with _progress(args, args.count, "load") as bar:
+            result = load(api, count=args.count, concurrency=args.concurrency, progress=bar.update)
+    except ValueError as error:
+        raise UsageError(f"load: {error}") from None
+    session = api.session()
+
+    def is_stored(order_id: str) -> bool:
+        got = api.get_order(session, order_id)
+        return got.status == 200
+
+    sqs = ctx.client("sqs")
+    rejected = args.count - len(result.accepted_ids)
+    check = verify(result.accepted_ids, is_stored=is_stored, dlq_ids=lambda: aws.dlq_order_ids(sqs, out.get("DLQUrl")), timeout_seconds=args.verify_timeout, rejected=rejected)
+    lat = result.latency
+
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value * 1000:.0f} ms"
+
+    data = {
+        "sent": args.count,
+        "accepted": len(result.accepted_ids),
+        "statuses": result.statuses,
+        "throughput_per_second": round(lat.throughput_per_second, 2),
+        "latency_seconds": {"p50": lat.p50, "p95": lat.p95, "p99": lat.p99, "max": lat.max},
+        "stored": check.stored,
+        "missing": list(check.missing),
+        "in_dlq": list(check.in_dlq),
+        "errors": list(result.errors),
+        "ok": check.ok,
+    }
+    text = "\n".join(
+        [
+            f"sent {args.count} at concurrency {args.concurrency} in {lat.elapsed_seconds:.2f} s: {lat.throughput_per_second:.1f} req/s",
+            f"statuses: {', '.join(f'{k}: {v}' for k, v in sorted(result.statuses.items()))}",
+            f"latency p50 {ms(lat.p50)}, p95 {ms(lat.p95)}, p99 {ms(lat.p99)}, max {ms(lat.max)}",
+            f"stored {check.stored}/{len(result.accepted_ids)} accepted; missing {len(check.missing)}; in DLQ {len(check.in_dlq)}",
+            *(f"error: {e}" for e in result.errors[:5]),
+            "OK" if check.ok else "FAILED: not every order was accepted and stored (see above)",
+        ]
+    )
+    _emit(args, data, text)
+    return 0 if check.ok else 1
+
+
+# ----------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (every subcommand has --help)."""
+    common = argparse.ArgumentParser(add_help=False)
+    where = common.add_argument_group("stack")
+    where.add_argument("--outputs", default=os.environ.get("ORDERSCTL_OUTPUTS", DEFAULT_OUTPUTS_FILE), metavar="FILE", help="JSON written by `cdktf output <stack> --outputs-file FILE` (default: $ORDERSCTL_OUTPUTS or %(default)s)")
+    where.add_argument("--stack", help="stack to use when FILE holds several, e.g. orders-dev")
+    where.add_argument("--endpoint-url", help="AWS endpoint override for an emulator (default: $AWS_ENDPOINT_URL)")
+    where.add_argument("--region", help="AWS region (default: the stack's Region output)")
+    shown = common.add_argument_group("output")
+    shown.add_argument("--json", action="store_true", help="print JSON instead of text")
+    shown.add_argument("--no-progress", action="store_true", help="no progress bar (it is also off when stderr is not a terminal)")
+
+    parser = argparse.ArgumentParser(prog="ordersctl", description="Operate the order pipeline of one stack, from its Terraform outputs.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    status = sub.add_parser("status", parents=[common], help="queue/DLQ depth, alarm states, newest orders", description=cmd_status.__doc__)
+    status.add_argument("--orders", type=_positive, default=5, metavar="N", help="how many newest orders to show (default %(default)s)")
+    status.add_argument("--scan-limit", type=_positive, default=200, metavar="N", help="at most N items scanned to find them (default %(default)s)")
+    status.add_argument("--customer", metavar="ID", help="show this customer's newest orders (customer index) instead of a scan")
+    status.add_argument("--check", action="store_true", help="exit 3 when an alarm fires or the DLQ holds messages")
+    status.set_defaults(func=cmd_status)
+
+    redrive = sub.add_parser("redrive", parents=[common], help="move DLQ messages back to the order queue", description=cmd_redrive.__doc__)
+    redrive.add_argument("--dry-run", action="store_true", help="count and peek only; peeked messages are made visible again")
+    redrive.add_argument("--max-messages", type=_positive, metavar="N", help="move at most N (peek at most N with --dry-run); implies --mode copy")
+    redrive.add_argument("--mode", choices=("auto", "move-task", "copy"), default="auto", help="auto: SQS StartMessageMoveTask, falling back to copy when the endpoint lacks it (default)")
+    redrive.add_argument("--wait-seconds", type=float, default=60.0, metavar="S", help="how long to follow a move task (default %(default)s)")
+    redrive.set_defaults(func=cmd_redrive)
+
+    api_opts = argparse.ArgumentParser(add_help=False)
+    api_opts.add_argument("--api-key", default=os.environ.get("ORDERS_API_KEY"), help="x-api-key value when ApiAuthorization is API_KEY (default: $ORDERS_API_KEY)")
+    api_opts.add_argument("--http-timeout", type=_seconds, default=10.0, metavar="S", help="per-request timeout (default %(default)s)")
+
+    smoke = sub.add_parser("smoke", parents=[common, api_opts], help="post one order and read it back", description=cmd_smoke.__doc__)
+    smoke.add_argument("--timeout", type=_seconds, default=30.0, metavar="S", help="how long to wait for the order to be stored (default %(default)s)")
+    smoke.set_defaults(func=cmd_smoke)
+
+    load = sub.add_parser("load", parents=[common, api_opts], help="post N orders concurrently, report latency, verify storage", description=cmd_load.__doc__)
+    load.add_argument("-n", "--count", type=_positive, default=100, metavar="N", help="orders to post (default %(default)s)")
+    load.add_argument("-c", "--concurrency", type=_positive, default=8, metavar="C", help="parallel senders, at most 64 (default %(default)s)")
+    load.add_argument("--verify-timeout", type=_seconds, default=60.0, metavar="S", help="how long to wait for every accepted order to be stored (default %(default)s)")
+    load.set_defaults(func=cmd_load)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ordersctl; returns the exit code (0 ok, 1 operation failed, 2 usage/config error, 3 unhealthy)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(Context(args))
+    except (OutputsError, UsageError) as error:
+        print(f"ordersctl: error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if isinstance(error, (BotoCoreError, ClientError)):
+            print(f"ordersctl: AWS error: {error}", file=sys.stderr)
+            return 1
+        raise
