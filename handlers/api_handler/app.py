@@ -7,6 +7,7 @@ Thin by design: read the event, call ``OrderApiService``, map the result or erro
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, Callable
 
 from aws_lambda_powertools import Logger, Tracer
@@ -31,6 +32,8 @@ logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "orders-api"))
 tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "orders-api"))
 # EphemeralMetrics: no state shared with other Metrics instances in the same process
 # (the local pipeline runs both handlers in one interpreter).
+# A request that records no metric (e.g. a GET) is normal, not worth a warning per call.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 metrics = EphemeralMetrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "OrderPipeline"))
 
 #: One HTTP status per domain error; anything else is a 500.

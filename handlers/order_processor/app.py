@@ -8,6 +8,7 @@ Returns ``{"batchItemFailures": [...]}``: only the failed records are retried.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, Mapping, Sequence
 
 from aws_lambda_powertools import Logger, Tracer
@@ -24,6 +25,8 @@ from orders_core.service import OrderProcessingService, StoredOrder
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "orders-processor"))
 tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "orders-processor"))
 # EphemeralMetrics: no state shared with the API handler's metrics in one process (local pipeline).
+# A request that records no metric (e.g. a GET) is normal, not worth a warning per call.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 metrics = EphemeralMetrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "OrderPipeline"))
 
 
