@@ -12,7 +12,3 @@ def unresolved(value: object) -> bool:
         return True
     return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(Token.is_unresolved(value))
 
-
-def whole_number_in(value: object, low: int, high: int) -> bool:
-    """True when ``value`` is an int (not a bool) within ``[low, high]``."""
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
