@@ -48,6 +48,9 @@ class SqsEventSource(Construct):
             if props.maximum_concurrency is not None
             else None
         )
+        # Lambda checks at creation that the function's role may ReceiveMessage; pass the
+        # function's *name attribute* (a reference), not a literal, so this mapping waits for the
+        # function, which itself depends on its role policy (PythonFunction's depends_on).
         mapping = LambdaEventSourceMapping(
             self,
             "mapping",
