@@ -309,6 +309,18 @@ class LocalPipeline:
     def __exit__(self, *exc: Any) -> None:
         self.stop()
 
+    def pause_processing(self) -> None:
+        """Stop the poller (after its current batch): orders pile up in the queue, as when the ESM is disabled."""
+        if self.poller is None:
+            raise RuntimeError("LocalPipeline is not started")
+        self.poller.stop()
+
+    def resume_processing(self) -> None:
+        """Start the poller again after ``pause_processing``."""
+        if self.poller is None:
+            raise RuntimeError("LocalPipeline is not started")
+        self.poller.start()
+
     # ------------------------------------------------------------------ observation
     def queue_depths(self) -> dict[str, int]:
         """Visible, in-flight and delayed message counts of the order queue and the DLQ."""

@@ -173,7 +173,9 @@ class QueuePoller:
                 self._state.busy = False
 
     def start(self) -> None:
-        """Start polling in a daemon thread."""
+        """Start polling in a daemon thread (no-op when already polling)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="local-sqs-poller", daemon=True)
         self._thread.start()

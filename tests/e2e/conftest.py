@@ -1,0 +1,68 @@
+"""One LocalPipeline (moto server + local API + poller + the REAL handlers) for the whole e2e session."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from local_pipeline import LocalPipeline
+
+#: Local-only deviation (docs/local_pipeline.md): retries after 2 s instead of the config's 180 s.
+VISIBILITY_TIMEOUT_SECONDS = 2
+#: A real config field, shortened so partial batches do not wait the default 5 s.
+BATCHING_WINDOW_SECONDS = 1
+IDLE_TIMEOUT = 60
+
+
+@pytest.fixture(scope="session")
+def local_pipeline() -> Iterator[LocalPipeline]:
+    """The running pipeline (env suffix 'e2e': dev-like settings, e2e names)."""
+    with LocalPipeline(
+        suffix="e2e",
+        config_overrides={"batching_window_seconds": BATCHING_WINDOW_SECONDS},
+        visibility_timeout_seconds=VISIBILITY_TIMEOUT_SECONDS,
+    ) as pipeline:
+        yield pipeline
+
+
+class Hooks:
+    """Registers botocore hooks on the handlers' cached clients and removes them after the test."""
+
+    def __init__(self) -> None:
+        self._registered: list[tuple[Any, str, Callable, str]] = []
+
+    def register(self, service: str, event: str, handler: Callable) -> None:
+        """``register("dynamodb", "before-call.dynamodb.PutItem", fn)`` on ``clients().<service>``."""
+        from orders_core.aws import clients
+
+        emitter = getattr(clients(), service).meta.events
+        unique_id = f"e2e-{uuid.uuid4()}"
+        emitter.register(event, handler, unique_id=unique_id)
+        self._registered.append((emitter, event, handler, unique_id))
+
+    def remove_all(self) -> None:
+        """Unregister every hook this test added."""
+        for emitter, event, handler, unique_id in self._registered:
+            emitter.unregister(event, handler, unique_id=unique_id)
+        self._registered.clear()
+
+
+@pytest.fixture
+def pipeline(local_pipeline: LocalPipeline) -> Iterator[LocalPipeline]:
+    """The session pipeline, idle and with an empty events tap before the test; checked idle after it."""
+    local_pipeline.wait_until_idle(timeout=IDLE_TIMEOUT)
+    local_pipeline.receive_events(wait_seconds=0, max_messages=10_000)
+    yield local_pipeline
+    with contextlib.suppress(RuntimeError):
+        local_pipeline.resume_processing()
+
+
+@pytest.fixture
+def hooks(local_pipeline: LocalPipeline) -> Iterator[Hooks]:
+    """Fault-injection hooks on the handlers' clients, removed after the test."""
+    registry = Hooks()
+    yield registry
+    registry.remove_all()
