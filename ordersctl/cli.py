@@ -8,7 +8,7 @@ import os
 import sys
 import time
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Sequence, TextIO
 
 from ordersctl import aws
 from ordersctl.outputs import OutputsError, StackOutputs, load_outputs
@@ -44,7 +44,7 @@ def _seconds(text: str) -> float:
 
 
 def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
-    print(json.dumps(data, indent=2, default=str) if args.json else text)
+    print(json.dumps(data, indent=2, default=str) if args.json else text, file=args.stdout or sys.stdout)
 
 
 @contextmanager
@@ -268,19 +268,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run ordersctl; returns the exit code (0 ok, 1 operation failed, 2 usage/config error, 3 unhealthy)."""
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Run ordersctl; returns the exit code (0 ok, 1 operation failed, 2 usage/config error, 3 unhealthy).
+
+    ``stdout``/``stderr`` receive the report and the errors (default: the process's), so a
+    caller running it in-process gets clean output even when other code prints.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.stdout = stdout
+    errors = stderr or sys.stderr
     try:
         return args.func(Context(args))
     except (OutputsError, UsageError) as error:
-        print(f"ordersctl: error: {error}", file=sys.stderr)
+        print(f"ordersctl: error: {error}", file=errors)
         return 2
     except Exception as error:
         from botocore.exceptions import BotoCoreError, ClientError
 
         if isinstance(error, (BotoCoreError, ClientError)):
-            print(f"ordersctl: AWS error: {error}", file=sys.stderr)
+            print(f"ordersctl: AWS error: {error}", file=errors)
             return 1
         raise

@@ -1,0 +1,366 @@
+"""ordersctl: pure logic with fakes, then every subcommand against a LocalPipeline (moto)."""
+
+from __future__ import annotations
+
+import io
+import json
+from decimal import Decimal
+
+import pytest
+
+from ordersctl.cli import main
+from ordersctl.outputs import OutputsError, load_outputs, parse_outputs
+from ordersctl.redrive import Message, MoveTask, MoveTaskUnsupported, redrive
+from ordersctl.stats import percentile, summarize
+from ordersctl.status import newest
+from ordersctl.traffic import verify, wait_for
+
+
+# ============================================================================ pure: outputs
+def test_outputs_pick_the_only_stack_and_unwrap_terraform_json(tmp_path):
+    file = tmp_path / "out.json"
+    file.write_text(json.dumps({"orders-dev": {"DLQUrl": {"value": "https://q/dlq", "type": "string", "sensitive": False}, "Region": "eu-west-1"}}))
+    outputs = load_outputs(file)
+    assert outputs.stack == "orders-dev" and outputs.suffix == "dev"
+    assert outputs.get("DLQUrl") == "https://q/dlq" and outputs.region == "eu-west-1"
+
+
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "expected a JSON object of stacks"),
+        ('{"orders-dev": {}, "orders-prod": {}}', "several stacks (orders-dev, orders-prod)"),
+    ],
+)
+def test_bad_outputs_files_explain_the_fix(tmp_path, content, fragment):
+    file = tmp_path / "out.json"
+    file.write_text(content)
+    with pytest.raises(OutputsError, match="Fix") as error:
+        load_outputs(file)
+    assert fragment in str(error.value) and str(file) in str(error.value)
+
+
+def test_missing_file_and_unknown_stack(tmp_path):
+    with pytest.raises(OutputsError, match="no such outputs file"):
+        load_outputs(tmp_path / "absent.json")
+    with pytest.raises(OutputsError, match="no stack 'orders-qa'.*orders-dev"):
+        parse_outputs({"orders-dev": {}}, stack="orders-qa")
+
+
+def test_require_names_every_missing_key():
+    outputs = parse_outputs({"orders-dev": {"OrderQueueUrl": "u", "DLQUrl": ""}}, source="out.json")
+    with pytest.raises(OutputsError) as error:
+        outputs.require(["OrderQueueUrl", "DLQUrl", "OrdersTableName"], command="status")
+    message = str(error.value)
+    assert "DLQUrl, OrdersTableName" in message and "'status'" in message and "OrderQueueUrl," not in message
+
+
+# ============================================================================ pure: stats
+def test_percentiles_use_nearest_rank():
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50 and percentile(values, 95) == 95 and percentile(values, 99) == 99
+    assert percentile([3.0], 99) == 3.0 and percentile([], 50) is None
+    summary = summarize([0.2, 0.1, 0.4, 0.3], elapsed_seconds=2.0)
+    assert summary.p50 == 0.2 and summary.max == 0.4 and summary.throughput_per_second == 2.0
+    with pytest.raises(ValueError, match="given 101"):
+        percentile(values, 101)
+
+
+def test_newest_orders_first():
+    orders = [{"orderId": "a", "createdAt": "2026-01-02"}, {"orderId": "b", "createdAt": "2026-01-03"}, {"orderId": "c", "createdAt": "2026-01-01"}]
+    assert [o["orderId"] for o in newest(orders, 2)] == ["b", "a"]
+
+
+# ============================================================================ pure: redrive with a fake queue
+class FakeQueues:
+    """In-memory QueuePort: two queues, optional send failures, optional move-task support."""
+
+    def __init__(self, dlq_bodies, *, fail_send_for=(), move_task=False):
+        self.queues = {"dlq": [Message(message_id=f"m{i}", receipt_handle=f"r{i}", body=b, attributes={"kind": {"DataType": "String", "StringValue": "x"}}) for i, b in enumerate(dlq_bodies)], "queue": []}
+        self.invisible: set[str] = set()
+        self.fail_send_for = set(fail_send_for)
+        self.supports_move_task = move_task
+        self.released: list[str] = []
+        self.deleted: list[str] = []
+
+    def depth(self, url):
+        return len([m for m in self.queues[url] if m.message_id not in self.invisible])
+
+    def receive(self, url, n, visibility):
+        got = [m for m in self.queues[url] if m.message_id not in self.invisible][:n]
+        self.invisible.update(m.message_id for m in got)
+        return got
+
+    def send_batch(self, url, messages):
+        sent = {m.message_id for m in messages if m.body not in self.fail_send_for}
+        self.queues[url].extend(Message(message_id="copy-" + m.message_id, receipt_handle="x", body=m.body, attributes=m.attributes) for m in messages if m.message_id in sent)
+        return sent, {m.message_id: "Throttled: slow down" for m in messages if m.message_id not in sent}
+
+    def delete_batch(self, url, messages):
+        ids = {m.message_id for m in messages}
+        self.deleted.extend(sorted(ids))
+        self.queues[url] = [m for m in self.queues[url] if m.message_id not in ids]
+        return {}
+
+    def release(self, url, messages):
+        for m in messages:
+            self.invisible.discard(m.message_id)
+            self.released.append(m.message_id)
+
+    def start_move_task(self, source, destination):
+        if not self.supports_move_task:
+            raise MoveTaskUnsupported("500")
+        self.queues["queue"].extend(self.queues["dlq"])
+        self.queues["dlq"] = []
+        return "handle"
+
+    def move_task(self, source, handle):
+        return MoveTask(status="COMPLETED", moved=len(self.queues["queue"]), to_move=len(self.queues["queue"]))
+
+
+def _redrive(fake, **kwargs):
+    return redrive(fake, dlq_url="dlq", queue_url="queue", dlq_arn="arn:dlq", queue_arn="arn:queue", **kwargs)
+
+
+def test_copy_deletes_only_what_was_sent_and_releases_the_rest():
+    fake = FakeQueues(["a", "BAD", "c"], fail_send_for={"BAD"})
+    report = _redrive(fake, mode="copy")
+    assert (report.moved, report.failed, report.remaining) == (2, 1, 1)
+    assert [m.body for m in fake.queues["queue"]] == ["a", "c"]
+    assert fake.queues["queue"][0].attributes == {"kind": {"DataType": "String", "StringValue": "x"}}
+    assert "m1" not in fake.deleted and fake.released == ["m1"]
+    assert any("Throttled" in e for e in report.errors)
+
+
+def test_max_messages_bounds_the_copy():
+    fake = FakeQueues([str(i) for i in range(25)])
+    report = _redrive(fake, max_messages=12)
+    assert report.method == "copy" and report.moved == 12 and report.remaining == 13
+
+
+def test_auto_falls_back_to_copy_when_move_task_is_unsupported():
+    fake = FakeQueues(["a", "b"])
+    report = _redrive(fake)
+    assert report.method == "copy" and report.moved == 2 and "StartMessageMoveTask unavailable" in report.note
+
+
+def test_auto_uses_the_native_move_task_when_available():
+    fake = FakeQueues(["a", "b", "c"], move_task=True)
+    report = _redrive(fake)
+    assert report.method == "move-task" and report.moved == 3 and report.remaining == 0
+
+
+def test_dry_run_moves_nothing_and_hands_messages_back():
+    fake = FakeQueues(["a", "b", "c"])
+    report = _redrive(fake, dry=True)
+    assert report.method == "dry-run" and report.moved == 0 and report.remaining == 3
+    assert [p["body"] for p in report.peeked] == ["a", "b", "c"]
+    assert fake.queues["queue"] == [] and fake.depth("dlq") == 3
+
+
+def test_redrive_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="given 0"):
+        _redrive(FakeQueues([]), max_messages=0)
+    with pytest.raises(ValueError, match="--max-messages"):
+        _redrive(FakeQueues([]), max_messages=3, mode="move-task")
+
+
+# ============================================================================ pure: verification
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_verify_waits_boundedly_and_reports_missing_and_dead_lettered():
+    clock = FakeClock()
+    stored = {"a"}
+    result = verify(["a", "b", "c"], is_stored=stored.__contains__, dlq_ids=lambda: {"c", "old"}, timeout_seconds=5, clock=clock, sleep=clock.sleep)
+    assert result.stored == 1 and result.missing == ("b", "c") and result.in_dlq == ("c",) and not result.ok
+    assert 5 <= clock.now <= 6
+    assert verify(["a"], is_stored=stored.__contains__, dlq_ids=set, timeout_seconds=5).ok
+
+
+def test_wait_for_stops_as_soon_as_true():
+    clock = FakeClock()
+    calls = iter([False, False, True])
+    assert wait_for(lambda: next(calls), timeout_seconds=10, interval_seconds=1, clock=clock, sleep=clock.sleep)
+    assert clock.now == 2
+
+
+# ============================================================================ end to end on the local pipeline
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    """A LocalPipeline (moto server + local API + poller) for this module, with its outputs file."""
+    from local_pipeline import LocalPipeline
+
+    with LocalPipeline(suffix="opsctl", visibility_timeout_seconds=2, config_overrides={"batching_window_seconds": 0}) as running:
+        running.outputs_file = running.write_outputs(tmp_path_factory.mktemp("ordersctl") / "outputs.json")
+        yield running
+
+
+def _run(capsys, *argv):
+    # The handlers run in this process and log to stdout; the CLI's own output goes to `out`.
+    out, err = io.StringIO(), io.StringIO()
+    code = main([*argv, "--no-progress"], stdout=out, stderr=err)
+    capsys.readouterr()
+    return code, out.getvalue(), err.getvalue()
+
+
+def _order_message(order_id):
+    from orders_core.model import utc_now
+
+    return {"orderId": order_id, "customerId": "redrive-test", "currency": "USD", "items": [{"productId": "P-1", "quantity": 2, "unitPrice": 1.5}], "timestamp": utc_now()}
+
+
+def test_smoke_round_trip(pipeline, capsys):
+    code, out, err = _run(capsys, "smoke", "--outputs", str(pipeline.outputs_file), "--json", "--timeout", "20")
+    result = json.loads(out)
+    assert code == 0, (out, err)
+    assert result["ok"] and result["post_status"] == 202 and result["round_trip_seconds"] > 0
+
+
+def test_load_posts_and_verifies_every_order(pipeline, capsys):
+    code, out, err = _run(capsys, "load", "--outputs", str(pipeline.outputs_file), "-n", "12", "-c", "4", "--json", "--verify-timeout", "30")
+    result = json.loads(out)
+    assert code == 0, (out, err)
+    assert result["accepted"] == 12 and result["stored"] == 12 and result["missing"] == [] and result["in_dlq"] == []
+    assert result["statuses"] == {"202": 12}
+    assert result["latency_seconds"]["p50"] <= result["latency_seconds"]["p95"] <= result["latency_seconds"]["p99"]
+    table = pipeline.client("dynamodb")
+    assert table.scan(TableName=pipeline.table_name, Select="COUNT")["Count"] >= 12
+
+
+def test_redrive_dry_run_then_real_moves(pipeline, capsys):
+    sqs = pipeline.client("sqs")
+    ids = [f"redrive-{i}" for i in range(5)]
+    for order_id in ids:
+        sqs.send_message(
+            QueueUrl=pipeline.dlq_url,
+            MessageBody=json.dumps(_order_message(order_id)),
+            MessageAttributes={"origin": {"DataType": "String", "StringValue": "test"}},
+        )
+    outputs = str(pipeline.outputs_file)
+
+    code, out, _ = _run(capsys, "redrive", "--outputs", outputs, "--dry-run", "--json")
+    dry = json.loads(out)
+    assert code == 0 and dry["method"] == "dry-run" and dry["moved"] == 0 and dry["remaining"] == 5
+    assert len(dry["peeked"]) == 5 and all("origin" in p["attributes"] for p in dry["peeked"])
+    assert pipeline.queue_depths()["dlq_visible"] == 5  # handed back, nothing moved
+
+    code, out, _ = _run(capsys, "redrive", "--outputs", outputs, "--max-messages", "2", "--json")
+    partial = json.loads(out)
+    assert code == 0 and (partial["method"], partial["moved"], partial["remaining"]) == ("copy", 2, 3)
+
+    code, out, _ = _run(capsys, "redrive", "--outputs", outputs)  # auto: moto lacks move tasks
+    assert code == 0
+    assert "moved: 3" in out and "remaining in DLQ: 0" in out and "StartMessageMoveTask unavailable" in out
+
+    pipeline.wait_until_idle(timeout=30)
+    dynamodb = pipeline.client("dynamodb")
+    for order_id in ids:
+        item = dynamodb.get_item(TableName=pipeline.table_name, Key={"orderId": {"S": order_id}})["Item"]
+        assert Decimal(item["totalAmount"]["N"]) == Decimal("3")
+    assert pipeline.queue_depths()["dlq_visible"] == 0
+
+
+def test_status_shows_depths_alarms_and_orders(pipeline, capsys):
+    cloudwatch = pipeline.client("cloudwatch")
+    firing, quiet = pipeline.names.alarm("dlq-messages"), pipeline.names.alarm("processor-errors")
+    for name in (firing, quiet, "orders-dlq-messages-otherenv"):
+        cloudwatch.put_metric_alarm(
+            AlarmName=name, Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible", Statistic="Maximum",
+            Period=60, EvaluationPeriods=1, Threshold=0, ComparisonOperator="GreaterThanThreshold",
+        )
+    cloudwatch.set_alarm_state(AlarmName=firing, StateValue="ALARM", StateReason="test")
+    cloudwatch.set_alarm_state(AlarmName=quiet, StateValue="OK", StateReason="test")
+    sqs = pipeline.client("sqs")
+    sqs.send_message(QueueUrl=pipeline.dlq_url, MessageBody="{}")
+    try:
+        code, out, _ = _run(capsys, "status", "--outputs", str(pipeline.outputs_file), "--json")
+        report = json.loads(out)
+        assert code == 0
+        assert report["dlq"]["visible"] == 1 and set(report["queue"]) == {"visible", "in_flight", "delayed"}
+        assert {a["name"]: a["state"] for a in report["alarms"]} == {firing: "ALARM", quiet: "OK"}
+        assert report["orders"] and report["orders"][0]["createdAt"] >= report["orders"][-1]["createdAt"]
+
+        code, out, _ = _run(capsys, "status", "--outputs", str(pipeline.outputs_file), "--check")
+        assert code == 3
+        assert "dead-letter queue" in out and firing in out and "alarm(s) firing" in out and "Newest" in out
+    finally:
+        sqs.purge_queue(QueueUrl=pipeline.dlq_url)
+        cloudwatch.delete_alarms(AlarmNames=[firing, quiet, "orders-dlq-messages-otherenv"])
+
+
+def test_bad_outputs_give_a_clear_error_and_exit_2(pipeline, tmp_path, capsys):
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    code, out, err = _run(capsys, "status", "--outputs", str(broken))
+    assert code == 2 and out == "" and "not valid JSON" in err and str(broken) in err
+
+    lacking = tmp_path / "lacking.json"
+    lacking.write_text(json.dumps({"orders-opsctl": {"OrderQueueUrl": pipeline.queue_url}}))
+    code, _, err = _run(capsys, "redrive", "--outputs", str(lacking))
+    assert code == 2 and "DLQUrl" in err and "redrive" in err
+
+
+@pytest.mark.parametrize("command", ["status", "redrive", "smoke", "load"])
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    assert "--outputs" in capsys.readouterr().out
+
+
+# ============================================================================ pure: request signing / API keys
+class RecordingSession:
+    """Stands in for requests.Session: records the request, answers 202."""
+
+    def __init__(self):
+        self.calls = []
+
+    def request(self, method, url, data=None, headers=None, timeout=None):
+        self.calls.append({"method": method, "url": url, "data": data, "headers": headers})
+
+        class Response:
+            status_code = 202
+            text = "{}"
+
+            @staticmethod
+            def json():
+                return {"orderId": "x"}
+
+        return Response()
+
+
+def test_aws_iam_requests_are_sigv4_signed_for_execute_api():
+    from botocore.credentials import Credentials
+
+    from ordersctl.api import OrdersApi
+
+    session = RecordingSession()
+    api = OrdersApi("https://abc.execute-api.eu-west-1.amazonaws.com/v1/", authorization="AWS_IAM", region="eu-west-1", credentials=Credentials("AKIDEXAMPLE", "secret", "token"), session_factory=lambda: session)
+    response = api.create_order(api.session(), {"orderId": "o-1"})
+    assert response.status == 202
+    call = session.calls[0]
+    assert call["url"] == "https://abc.execute-api.eu-west-1.amazonaws.com/v1/orders"
+    authorization = call["headers"]["Authorization"]
+    assert authorization.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") and "/eu-west-1/execute-api/aws4_request" in authorization
+    assert call["headers"]["X-Amz-Security-Token"] == "token" and "x-api-key" not in call["headers"]
+
+
+def test_api_key_mode_sends_the_key_and_requires_one():
+    from ordersctl.api import OrdersApi
+
+    session = RecordingSession()
+    api = OrdersApi("http://localhost:1", authorization="API_KEY", api_key="k-123", session_factory=lambda: session)
+    api.get_order(api.session(), "o/1")
+    assert session.calls[0]["headers"]["x-api-key"] == "k-123" and session.calls[0]["url"].endswith("/orders/o%2F1")
+    with pytest.raises(ValueError, match="--api-key"):
+        OrdersApi("http://localhost:1", authorization="API_KEY")
