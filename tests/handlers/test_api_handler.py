@@ -1,0 +1,283 @@
+"""API handler through API Gateway REST proxy event fixtures, on fake adapters."""
+
+from __future__ import annotations
+
+import base64
+import json
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from api_handler import app
+from orders_core.errors import DownstreamError
+from orders_core.service import OrderApiService
+
+from .fakes import FakeQueue, FakeRepository, downstream
+
+FIXED_TS = "2026-11-28T22:44:40.123456Z"
+
+
+class Api:
+    """The handler wired to fakes."""
+
+    def __init__(self, context):
+        self.queue = FakeQueue()
+        self.repository = FakeRepository()
+        self.context = context
+
+    def __call__(self, event):
+        response = app.lambda_handler(event, self.context)
+        return response["statusCode"], json.loads(response["body"]), response["headers"]
+
+
+@pytest.fixture
+def api(handler_env, lambda_context, monkeypatch):
+    harness = Api(lambda_context)
+    service = OrderApiService(queue=harness.queue, repository=harness.repository, clock=lambda: FIXED_TS)
+    monkeypatch.setattr(app, "service", lambda: service)
+    return harness
+
+
+def post(load_event, body, **overrides):
+    event = load_event("api_post_order")
+    event["body"] = body if isinstance(body, str) or body is None else json.dumps(body)
+    event.update(overrides)
+    return event
+
+
+def assert_error_shape(body, code):
+    assert body["error"] == code
+    assert isinstance(body["message"], str) and body["message"]
+    assert isinstance(body["details"], list)
+    assert "Traceback" not in json.dumps(body)
+
+
+def test_post_order_enqueues_and_answers_202_with_location(api, load_event):
+    status, body, headers = api(load_event("api_post_order"))
+    assert status == 202
+    assert body == {"orderId": "order-1001", "status": "ACCEPTED"}
+    assert headers["Location"] == "/orders/order-1001"
+    [(message, attributes)] = api.queue.sent
+    assert attributes == {"orderId": "order-1001", "customerId": "cust-42", "eventType": "OrderSubmitted"}
+    sent = json.loads(message, parse_float=Decimal)
+    assert sent["timestamp"] == FIXED_TS
+    assert sent["items"][0] == {"productId": "sku-1", "quantity": 2, "unitPrice": Decimal("19.99")}
+    assert sent["currency"] == "EUR"
+
+
+def test_post_order_accepts_charset_and_base64_bodies(api, load_event):
+    event = load_event("api_post_order")
+    event["headers"]["Content-Type"] = "application/json; charset=UTF-8"
+    event["body"] = base64.b64encode(event["body"].encode()).decode()
+    event["isBase64Encoded"] = True
+    assert api(event)[0] == 202
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/json; charset=latin-1", "application/jsonx", "multipart/form-data"])
+def test_post_without_json_content_type_is_415(api, load_event, content_type):
+    event = load_event("api_post_order")
+    event["multiValueHeaders"] = None
+    event["headers"] = {"Content-Type": content_type} if content_type else {}
+    status, body, _ = api(event)
+    assert status == 415
+    assert_error_shape(body, "UnsupportedMediaType")
+    assert not api.queue.sent
+
+
+@pytest.mark.parametrize(
+    "raw, base64_encoded",
+    [(None, False), ("", False), ("{", False), ("NaN", False), ('{"a": Infinity}', False), ("not base64!", True), (base64.b64encode(b"\xff\xfe{}").decode(), True), ("[" * 50_000, False)],
+)
+def test_unparseable_bodies_are_400_invalid_json(api, load_event, raw, base64_encoded):
+    status, body, _ = api(post(load_event, raw, isBase64Encoded=base64_encoded))
+    assert status == 400
+    assert_error_shape(body, "InvalidJson")
+    assert not api.queue.sent
+
+
+def test_schema_and_rule_violations_are_400_with_details(api, load_event):
+    bad = {"orderId": "o-1", "customerId": "c-1", "items": [{"productId": "p", "quantity": 1, "unitPrice": 0.001}, {"productId": "p", "quantity": 1, "unitPrice": 1}]}
+    status, body, _ = api(post(load_event, bad))
+    assert status == 400
+    assert_error_shape(body, "ValidationError")
+    assert {d["path"] for d in body["details"]} == {"items[0].unitPrice", "items[1].productId"}
+    assert body["requestId"] == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    assert not api.queue.sent
+
+
+def test_oversized_body_is_413(api, load_event):
+    big = json.dumps({"orderId": "o", "customerId": "c", "items": [{"productId": "p", "quantity": 1, "unitPrice": 1}]}) + " " * 262_144
+    status, body, _ = api(post(load_event, big))
+    assert status == 413
+    assert_error_shape(body, "PayloadTooLarge")
+    assert not api.queue.sent
+
+
+@pytest.mark.parametrize("retryable, status, code", [(True, 503, "ServiceUnavailable"), (False, 500, "InternalError")])
+def test_queue_failure_is_a_json_5xx_with_request_id_and_no_internals(api, load_event, retryable, status, code):
+    api.queue.fail_with = downstream(retryable)
+    got_status, body, headers = api(load_event("api_post_order"))
+    assert got_status == status
+    assert_error_shape(body, code)
+    assert body["requestId"] == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    assert "SendMessage" not in body["message"] and "AccessDenied" not in json.dumps(body)
+
+
+def test_unexpected_exception_is_a_json_500(api, load_event):
+    api.queue.fail_with = RuntimeError("secret internals")
+    status, body, _ = api(load_event("api_post_order"))
+    assert status == 500
+    assert_error_shape(body, "InternalError")
+    assert "secret" not in json.dumps(body)
+
+
+def stored(order_id, customer_id, ts):
+    return {
+        "orderId": order_id, "customerId": customer_id, "timestamp": ts, "currency": "USD",
+        "items": [{"productId": "p", "quantity": Decimal(2), "unitPrice": Decimal("0.10")}],
+        "itemCount": Decimal(2), "totalAmount": Decimal("0.20"), "status": "PROCESSED", "eventPublished": True,
+        "createdAt": ts,
+    }
+
+
+def test_get_order_returns_the_stored_order_with_exact_numbers(api, load_event):
+    api.repository.items["order-1001"] = stored("order-1001", "cust-42", FIXED_TS)
+    event = load_event("api_get_order")
+    response = app.lambda_handler(event, api.context)
+    assert response["statusCode"] == 200
+    assert '"totalAmount":0.20' in response["body"]
+    body = json.loads(response["body"])
+    assert body["orderId"] == "order-1001" and "eventPublished" not in body
+
+
+def test_get_unknown_order_is_404(api, load_event):
+    status, body, _ = api(load_event("api_get_order"))
+    assert status == 404
+    assert_error_shape(body, "NotFound")
+
+
+def test_get_malformed_order_id_is_400(api, load_event):
+    event = load_event("api_get_order")
+    event["path"] = "/orders/bad%20id"
+    event["pathParameters"] = {"orderId": "bad id"}
+    status, body, _ = api(event)
+    assert status == 400 and body["details"][0]["path"] == "orderId"
+    assert api.repository.calls["get"] == 0
+
+
+def test_customer_listing_pages_newest_first_with_next_token_only_when_more(api, load_event):
+    for i in range(5):
+        api.repository.items[f"o{i}"] = stored(f"o{i}", "cust-42", f"2026-11-28T22:44:4{i}.000000Z")
+    api.repository.items["other"] = stored("other", "cust-7", FIXED_TS)
+    seen, token, pages = [], None, 0
+    while True:
+        event = load_event("api_list_customer_orders")  # limit=2
+        if token:
+            event["queryStringParameters"]["nextToken"] = token
+        status, body, _ = api(event)
+        assert status == 200
+        pages += 1
+        seen += [o["orderId"] for o in body["orders"]]
+        token = body.get("nextToken")
+        if not token:
+            break
+    assert seen == ["o4", "o3", "o2", "o1", "o0"] and pages == 3
+
+
+def test_exactly_full_last_page_has_no_next_token(api, load_event):
+    for i in range(2):
+        api.repository.items[f"o{i}"] = stored(f"o{i}", "cust-42", f"2026-11-28T22:44:4{i}.000000Z")
+    status, body, _ = api(load_event("api_list_customer_orders"))
+    assert status == 200 and len(body["orders"]) == 2 and "nextToken" not in body
+
+
+@pytest.mark.parametrize("query", [{"limit": "0"}, {"limit": "101"}, {"limit": "x"}, {"nextToken": "garbage"}])
+def test_bad_listing_parameters_are_400(api, load_event, query):
+    event = load_event("api_list_customer_orders")
+    event["queryStringParameters"] = query
+    status, body, _ = api(event)
+    assert status == 400
+    assert_error_shape(body, "InvalidParameter")
+
+
+def test_another_customers_token_is_400(api, load_event):
+    for i in range(3):
+        api.repository.items[f"o{i}"] = stored(f"o{i}", "cust-42", f"2026-11-28T22:44:4{i}.000000Z")
+    token = api(load_event("api_list_customer_orders"))[1]["nextToken"]
+    event = load_event("api_list_customer_orders")
+    event["path"] = "/customers/cust-7/orders"
+    event["pathParameters"] = {"customerId": "cust-7"}
+    event["queryStringParameters"] = {"nextToken": token}
+    status, body, _ = api(event)
+    assert status == 400 and "another customer" in body["details"][0]["problem"]
+
+
+@pytest.mark.parametrize(
+    "method, path, status, code",
+    [("GET", "/nope", 404, "NotFound"), ("GET", "/orders", 405, "MethodNotAllowed"), ("DELETE", "/orders/o-1", 405, "MethodNotAllowed"), ("POST", "/customers/c/orders", 405, "MethodNotAllowed")],
+)
+def test_unknown_routes_and_methods(api, load_event, method, path, status, code):
+    event = load_event("api_get_order")
+    event.update(httpMethod=method, path=path, pathParameters=None)
+    got, body, headers = api(event)
+    assert got == status
+    assert_error_shape(body, code)
+    if status == 405:
+        assert headers["Allow"]
+
+
+def test_garbage_event_does_not_crash(api):
+    response = app.lambda_handler({}, api.context)
+    assert response["statusCode"] == 404
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20,
+)
+almost_orders = st.fixed_dictionaries(
+    {
+        "orderId": st.one_of(st.just("o-1"), st.text(max_size=70), st.integers()),
+        "customerId": st.one_of(st.just("c-1"), st.text(max_size=70), st.none()),
+        "items": st.one_of(
+            st.lists(
+                st.fixed_dictionaries(
+                    {
+                        "productId": st.one_of(st.just("p"), st.text(max_size=70)),
+                        "quantity": st.one_of(st.integers(max_value=0), st.integers(min_value=10**6 + 1), st.floats(), st.text(max_size=3)),
+                        "unitPrice": st.one_of(st.integers(), st.decimals(allow_nan=False, allow_infinity=False).map(str), st.just("1.001")),
+                    }
+                ),
+                max_size=3,
+            ),
+            json_values,
+        ),
+    },
+    optional={"currency": st.text(max_size=4), "extra": json_values},
+)
+raw_bodies = st.one_of(
+    json_values.map(json.dumps),
+    almost_orders.map(json.dumps),
+    st.binary(max_size=64).map(lambda b: b.decode("latin-1")),
+    st.sampled_from(["NaN", "[Infinity]", '{"orderId": -Infinity}', "1" * 5000, "[" * 3000, "\ud800", "null", '""']),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(raw=raw_bodies, base64_encoded=st.booleans())
+def test_random_bad_bodies_never_give_5xx_and_never_reach_the_queue(api, load_event, raw, base64_encoded):
+    # Given a body that is not a valid order (some generated ones could be: those are skipped)
+    event = post(load_event, raw, isBase64Encoded=base64_encoded)
+    # When the handler runs
+    status, body, _ = api(event)
+    # Then it is a 4xx with the error shape and nothing was queued -- or a genuinely valid order
+    if status == 202:
+        assert len(api.queue.sent) == 1
+        api.queue.sent.clear()
+        return
+    assert 400 <= status < 500, body
+    assert set(body) >= {"error", "message", "details"}
+    assert not api.queue.sent

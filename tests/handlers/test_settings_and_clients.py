@@ -1,0 +1,48 @@
+"""Settings parsed once from the environment; boto3 clients created once, honouring AWS_ENDPOINT_URL."""
+
+from __future__ import annotations
+
+import pytest
+
+from orders_core import aws
+from orders_core.settings import Settings, SettingsError
+
+
+def test_missing_variables_are_all_named():
+    with pytest.raises(SettingsError) as info:
+        Settings.from_environ({"ORDERS_TABLE_NAME": "t"})
+    assert info.value.missing == ("ORDER_QUEUE_URL", "ORDER_TOPIC_ARN")
+    assert "ORDER_QUEUE_URL" in str(info.value) and "ORDER_TOPIC_ARN" in str(info.value)
+
+
+def test_settings_are_read_on_first_use_and_cached_until_reset(handler_env, monkeypatch):
+    first = aws.settings()
+    assert first.orders_table_name == handler_env["ORDERS_TABLE_NAME"]
+    monkeypatch.setenv("ORDERS_TABLE_NAME", "other")
+    assert aws.settings() is first  # parsed once
+    aws.reset()
+    assert aws.settings().orders_table_name == "other"
+
+
+def test_clients_are_created_once_and_honour_aws_endpoint_url(handler_env, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:59999")
+    aws.reset()
+    clients = aws.clients()
+    assert aws.clients() is clients
+    assert clients.sqs.meta.service_model.service_name == "sqs"
+    assert clients.dynamodb.meta.service_model.service_name == "dynamodb"
+    assert clients.sns.meta.service_model.service_name == "sns"
+    assert clients.dynamodb.meta.endpoint_url == "http://127.0.0.1:59999"
+    aws.reset()
+    assert aws.clients() is not clients
+
+
+def test_reset_also_drops_the_handlers_cached_services(handler_env):
+    from api_handler import app as api_app
+    from order_processor import app as processor_app
+
+    api_service, processing_service = api_app.service(), processor_app.service()
+    assert api_app.service() is api_service
+    aws.reset()
+    assert api_app.service() is not api_service
+    assert processor_app.service() is not processing_service
