@@ -273,7 +273,7 @@ class SnsEventPublisher:
                         for entry in chunk
                     ],
                 )
-            except _aws_errors() as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure fails this chunk only, never the chunks already sent
                 error = _translate("SNS PublishBatch", exc)
                 failed.update({entry.entry_id: str(error) for entry in chunk})
                 continue
