@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api_handler import app
-from orders_core.errors import DownstreamError
 from orders_core.service import OrderApiService
 
 from .fakes import FakeQueue, FakeRepository, downstream
