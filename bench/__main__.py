@@ -1,0 +1,93 @@
+"""``python -m bench [--only synth,handlers,processor,pipeline] [--runs N] [--quick] [--suite]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from bench.measure import ROOT, BenchError, dumps, machine
+from bench.report import render_markdown, render_table
+
+SECTIONS = ("synth", "handlers", "processor", "pipeline")
+RESULTS_DIR = ROOT / "bench" / "results"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Command-line options; every problem with them is reported at once."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections to run (default: all of {','.join(SECTIONS)})")
+    parser.add_argument("--runs", type=int, default=None, help="repetitions per measurement, median reported (default 5; 2 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="fewer runs and smaller loads, for a smoke check; figures are noisier")
+    parser.add_argument("--suite", action="store_true", help="also time the whole pytest suite, lean vs stock import (slow)")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where latest.json / latest.md go (default bench/results)")
+    args = parser.parse_args(argv)
+    problems = []
+    chosen = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in SECTIONS]
+    if unknown or not chosen:
+        problems.append(f"--only: unknown section(s) {unknown or args.only!r}; choose from {','.join(SECTIONS)}")
+    if args.runs is None:
+        args.runs = 2 if args.quick else 5
+    if args.runs < 1:
+        problems.append(f"--runs must be at least 1 (given {args.runs})")
+    if problems:
+        parser.error("; ".join(problems))
+    args.sections = [s for s in SECTIONS if s in chosen]
+    return args
+
+
+def log(message: str) -> None:
+    """Progress on stderr, so stdout stays the table."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen sections, print the table, write latest.json and latest.md."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    results: dict = {"machine": machine(), "options": {"sections": args.sections, "runs": args.runs, "quick": args.quick, "suite": args.suite}, "sections": {}}
+    failed = False
+    for section in [*args.sections, *(["suite"] if args.suite else [])]:
+        log(f"== {section}")
+        started = time.perf_counter()
+        try:
+            results["sections"][section] = _run_section(section, args)
+        except BenchError as error:
+            failed = True
+            results["sections"][section] = {"error": str(error)}
+            log(f"{section} FAILED: {error}")
+        log(f"== {section} took {time.perf_counter() - started:.0f}s")
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    (args.results_dir / "latest.json").write_text(dumps(results) + "\n")
+    (args.results_dir / "latest.md").write_text(render_markdown(results))
+    print(render_table(results))
+    log(f"wrote {args.results_dir / 'latest.json'} and latest.md")
+    return 1 if failed else 0
+
+
+def _run_section(section: str, args: argparse.Namespace) -> dict:
+    # Imported per section: each is runnable alone and does not pay for the others' imports.
+    if section == "synth":
+        from bench.synth import bench_synth
+
+        return bench_synth(args.runs, args.quick, log)
+    if section == "handlers":
+        from bench.handlers_init import bench_handlers
+
+        return bench_handlers(args.runs, args.quick, log)
+    if section == "processor":
+        from bench.processor import bench_processor
+
+        return bench_processor(args.runs, args.quick, log)
+    if section == "pipeline":
+        from bench.pipeline import bench_pipeline
+
+        return bench_pipeline(args.runs, args.quick, log)
+    from bench.suite import bench_suite
+
+    return bench_suite(args.runs, args.quick, log)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,251 @@
+"""Section 1, synth: ``python main.py`` stock vs lean provider import, the cdktf CLI, a json.dump floor, a breakdown, jsii's cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import tempfile
+import time
+from pathlib import Path
+
+from bench.measure import PYTHON, ROOT, BenchError, child_env, median, run, summary
+
+EAGER = {"CDKTF_EAGER_PROVIDER_IMPORT": "1"}
+MODES = {"stock": EAGER, "ours": {}}
+TARGET_RATIO = 0.25
+CDKTF_CLI = ROOT / "node_modules" / ".bin" / "cdktf"
+PROBE = ROOT / "bench" / "synth_probe.py"
+
+JSON_FLOOR_CODE = r"""
+import time, sys
+t0 = time.perf_counter()
+import json, pathlib
+src, dst = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+docs = {p.relative_to(src): json.loads(p.read_text()) for p in sorted(src.rglob('*.json'))}
+t1 = time.perf_counter()
+for rel, doc in docs.items():
+    out = dst / rel
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, 'w') as f:
+        json.dump(doc, f, indent=2)
+t2 = time.perf_counter()
+print(json.dumps({'load_s': t1 - t0, 'dump_s': t2 - t1, 'files': len(docs), 'bytes': sum(p.stat().st_size for p in dst.rglob('*.json'))}))
+"""
+
+
+def _synth_once(mode: str, tmp: Path, index: int) -> dict:
+    outdir = tmp / f"{mode}-{index}"
+    result = run([PYTHON, "main.py"], env=child_env({**MODES[mode], "CDKTF_OUTDIR": str(outdir)}))
+    stacks = sorted(p.name for p in (outdir / "stacks").iterdir())
+    if not stacks:
+        raise BenchError(f"{mode} synth wrote no stacks into {outdir}")
+    return {"wall_s": result.wall_s, "max_rss_mib": result.max_rss_mib, "outdir": outdir, "stacks": stacks}
+
+
+def _pipenv_dir(tmp: Path) -> tuple[Path, str]:
+    """A directory with a ``pipenv`` for cdktf.json's ``pipenv run python main.py``, and how it was found."""
+    tools = ROOT / ".tools" / "bin"
+    if (tools / "pipenv").exists():
+        return tools, "real pipenv from .tools/bin"
+    found = shutil.which("pipenv")
+    if found:
+        return Path(found).parent, f"real pipenv at {found}"
+    # No pipenv on this machine: a shim that does what `pipenv run` does for this project
+    # (run the command inside .venv). It skips pipenv's own start-up, so the CLI column is
+    # then a lower bound of what `make cli-synth` costs.
+    shim_dir = tmp / "pipenv-shim"
+    shim_dir.mkdir(exist_ok=True)
+    shim = shim_dir / "pipenv"
+    shim.write_text(f'#!/bin/sh\n[ "$1" = run ] && shift\nPATH="{ROOT}/.venv/bin:$PATH" exec "$@"\n')
+    shim.chmod(shim.stat().st_mode | stat.S_IEXEC)
+    return shim_dir, "SHIM (no pipenv installed): `pipenv run X` replaced by running X in .venv; pipenv's own start-up not included"
+
+
+def _cli_once(mode: str, tmp: Path, index: int, pipenv_dir: Path) -> dict:
+    outdir = tmp / f"cli-{mode}-{index}"
+    env = child_env({**MODES[mode], "PATH": f"{pipenv_dir}:{os.environ.get('PATH', '')}", "CHECKPOINT_DISABLE": "1", "CI": "1"})
+    result = run([str(CDKTF_CLI), "synth", "--output", str(outdir)], env=env)
+    if not (outdir / "stacks").is_dir():
+        raise BenchError(f"cdktf synth ({mode}) wrote no stacks into {outdir}: {result.stdout[-500:]}")
+    return {"wall_s": result.wall_s, "max_rss_mib": result.max_rss_mib}
+
+
+def _probe(mode: str, tmp: Path, index: int, extra_env: dict | None = None) -> dict:
+    outdir = tmp / f"probe-{mode}-{index}"
+    env = child_env({**MODES[mode], **(extra_env or {}), "BENCH_SPAWN_T": repr(time.perf_counter())})
+    start = time.perf_counter()
+    result = run([PYTHON, "-X", "importtime", str(PROBE), str(outdir)], env=env)
+    end = start + result.wall_s
+    lines = result.stdout.strip().splitlines()
+    data = json.loads(lines[-2])
+    data["node_max_rss_mib"] = json.loads(lines[-1])["node_max_rss_mib"]
+    data["phases"].append({"phase": "interpreter exit (atexit: stop node)", "seconds": round(end - data["end_t"], 4)})
+    data["wall_s"] = result.wall_s
+    data["max_rss_mib"] = result.max_rss_mib
+    data["provider_assembly_load_s"] = _importtime(result.stderr, "cdktf_cdktf_provider_aws._jsii")
+    data["provider_python_submodules_s"] = _importtime_sum(result.stderr, "cdktf_cdktf_provider_aws.", exclude="cdktf_cdktf_provider_aws._jsii")
+    return data
+
+
+def _importtime(stderr: str, module: str) -> float | None:
+    """Cumulative seconds of ``module`` in ``-X importtime`` output."""
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and line.rsplit("|", 1)[-1].strip() == module:
+            return int(line.split("|")[1]) / 1e6
+    return None
+
+
+def _importtime_sum(stderr: str, prefix: str, exclude: str) -> float:
+    """Sum of *self* seconds of every module under ``prefix`` (but not ``exclude`` and its children)."""
+    total = 0
+    for line in stderr.splitlines():
+        if line.startswith("import time:"):
+            name = line.rsplit("|", 1)[-1].strip()
+            if name.startswith(prefix) and not name.startswith(exclude):
+                total += int(line.split(":", 1)[1].split("|")[0])
+    return total / 1e6
+
+
+def _cache_dir_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else 0
+
+
+def _jsii_cache(tmp: Path, quick: bool) -> dict:
+    """Is jsii's runtime package cache on and warm here; what does cold vs warm vs off cost (one lean synth each)?"""
+    root_env = os.environ.get("JSII_RUNTIME_PACKAGE_CACHE_ROOT")
+    default_root = Path(root_env) if root_env else Path.home() / ".cache" / "aws" / "jsii" / "package-cache"
+    setting = os.environ.get("JSII_RUNTIME_PACKAGE_CACHE")
+    info = {
+        "setting": setting if setting is not None else "(unset: jsii >= 1.x defaults to 'enabled')",
+        "enabled": (setting or "enabled").lower() == "enabled",
+        "root": str(default_root),
+        "root_exists": default_root.is_dir(),
+        "root_size_mib": round(_cache_dir_size(default_root) / 2**20, 1),
+        "cached_packages": sorted(p.name for p in default_root.iterdir()) if default_root.is_dir() else [],
+    }
+    if quick:
+        return info
+    cold_root = tmp / "jsii-cache-cold"
+    runs = {}
+    for label, env in (
+        ("cold (empty cache root)", {"JSII_RUNTIME_PACKAGE_CACHE_ROOT": str(cold_root)}),
+        ("warm (same root, 2nd run)", {"JSII_RUNTIME_PACKAGE_CACHE_ROOT": str(cold_root)}),
+        ("disabled (extract to tmp every run)", {"JSII_RUNTIME_PACKAGE_CACHE": "disabled"}),
+    ):
+        data = _probe("ours", tmp, len(runs), extra_env=env)
+        runs[label] = {
+            "wall_s": round(data["wall_s"], 3),
+            "provider_assembly_load_s": data["provider_assembly_load_s"],
+            "import_constructs_s": data["phases"][2]["seconds"],
+        }
+    info["runs"] = runs
+    info["cold_root_size_mib"] = round(_cache_dir_size(cold_root) / 2**20, 1)
+    return info
+
+
+def bench_synth(runs: int, quick: bool, log) -> dict:
+    """Run the synth section; returns its JSON-ready result."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-synth-"))
+    try:
+        return _bench_synth(tmp, runs, quick, log)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _bench_synth(tmp: Path, runs: int, quick: bool, log) -> dict:
+    result: dict = {"runs": runs}
+    # Warm-up (not counted): .pyc files, the staged handlers copy, the OS page cache.
+    log("synth: warm-up run (not counted)")
+    _synth_once("ours", tmp, -1)
+
+    samples: dict[str, list[dict]] = {"stock": [], "ours": []}
+    for i in range(runs):
+        # Interleaved, alternating which goes first, so drift in machine load hits both alike.
+        for mode in (("stock", "ours") if i % 2 == 0 else ("ours", "stock")):
+            sample = _synth_once(mode, tmp, i)
+            samples[mode].append(sample)
+            log(f"synth: {mode:5s} run {i + 1}/{runs}: {sample['wall_s']:.2f}s, peak RSS {sample['max_rss_mib']:.0f} MiB")
+    identical = _same_output(samples["stock"][0]["outdir"], samples["ours"][0]["outdir"])
+    for mode, rows in samples.items():
+        result[mode] = {
+            "wall_s": summary([r["wall_s"] for r in rows]),
+            "max_rss_mib": summary([r["max_rss_mib"] for r in rows]),
+            "stacks": rows[0]["stacks"],
+        }
+    result["ratio_wall"] = round(result["ours"]["wall_s"]["median"] / result["stock"]["wall_s"]["median"], 3)
+    result["ratio_max_rss"] = round(result["ours"]["max_rss_mib"]["median"] / result["stock"]["max_rss_mib"]["median"], 3)
+    result["target_ratio"] = TARGET_RATIO
+    result["meets_target"] = result["ratio_wall"] <= TARGET_RATIO and result["ratio_max_rss"] <= 1.0
+    result["outputs_identical"] = identical
+
+    # Lower bound: a process that only loads json and writes the same documents.
+    floor_runs = []
+    for i in range(runs):
+        dst = tmp / f"json-floor-{i}"
+        r = run([PYTHON, "-c", JSON_FLOOR_CODE, str(samples["ours"][0]["outdir"]), str(dst)])
+        floor_runs.append({"wall_s": r.wall_s, **json.loads(r.stdout)})
+    result["json_floor"] = {
+        "wall_s": summary([r["wall_s"] for r in floor_runs]),
+        "dump_only_s": summary([r["dump_s"] for r in floor_runs]),
+        "files": floor_runs[0]["files"],
+        "bytes": floor_runs[0]["bytes"],
+    }
+    log(f"synth: json.dump floor {result['json_floor']['wall_s']['median']:.3f}s")
+
+    # Through the cdktf CLI (optional column).
+    if CDKTF_CLI.exists():
+        pipenv_dir, how = _pipenv_dir(tmp)
+        cli_runs = max(1, min(runs, 3))
+        cli: dict[str, list[dict]] = {"stock": [], "ours": []}
+        try:
+            for i in range(cli_runs):
+                for mode in (("stock", "ours") if i % 2 == 0 else ("ours", "stock")):
+                    cli[mode].append(_cli_once(mode, tmp, i, pipenv_dir))
+                    log(f"synth: cdktf CLI {mode:5s} run {i + 1}/{cli_runs}: {cli[mode][-1]['wall_s']:.2f}s")
+            result["cdktf_cli"] = {
+                "pipenv": how,
+                "runs": cli_runs,
+                **{m: {"wall_s": summary([r["wall_s"] for r in rows]), "max_rss_mib": summary([r["max_rss_mib"] for r in rows])} for m, rows in cli.items()},
+            }
+        except BenchError as error:
+            result["cdktf_cli"] = {"skipped": f"cdktf synth failed: {error}"}
+    else:
+        result["cdktf_cli"] = {"skipped": f"{CDKTF_CLI.relative_to(ROOT)} not installed (make cli)"}
+
+    # Breakdown: phase marks inside the process, plus -X importtime for the provider import.
+    breakdown_runs = 1 if quick else max(1, min(runs, 3))
+    result["breakdown"] = {}
+    for mode in ("ours", "stock"):
+        probes = [_probe(mode, tmp, i) for i in range(breakdown_runs)]
+        labels = [p["phase"] for p in probes[0]["phases"]]
+        result["breakdown"][mode] = {
+            "runs": breakdown_runs,
+            "import_mode": probes[0]["import_mode"],
+            "phases": [{"phase": label, "seconds": round(median([p["phases"][j]["seconds"] for p in probes]), 3)} for j, label in enumerate(labels)],
+            "wall_s_with_importtime": round(median([p["wall_s"] for p in probes]), 3),
+            "provider_assembly_load_s": round(median([p["provider_assembly_load_s"] or 0 for p in probes]), 3),
+            "provider_python_submodules_s": round(median([p["provider_python_submodules_s"] for p in probes]), 3),
+            "provider_submodules_loaded": probes[0]["provider_submodules_loaded"],
+            "modules_loaded": probes[0]["modules_loaded"],
+            "python_max_rss_mib": median([p["python_max_rss_mib"] for p in probes]),
+            "node_max_rss_mib": median([p["node_max_rss_mib"] for p in probes]),
+            "tree_max_rss_mib": round(median([p["max_rss_mib"] for p in probes]), 1),
+        }
+        if mode == "ours":
+            result["repeated_work"] = {
+                "stacks": probes[0]["stacks"],
+                "schema_file_opens": probes[0]["schema_opens"],
+                "handler_files": probes[0]["handler_files"],
+                "handler_file_opens": probes[0]["handler_file_opens"],
+            }
+        log(f"synth: breakdown {mode} done")
+    result["jsii_package_cache"] = _jsii_cache(tmp, quick)
+    return result
+
+
+def _same_output(a: Path, b: Path) -> bool:
+    files_a = sorted(p.relative_to(a) for p in a.rglob("*.json"))
+    files_b = sorted(p.relative_to(b) for p in b.rglob("*.json"))
+    return files_a == files_b and all((a / f).read_bytes() == (b / f).read_bytes() for f in files_a)

@@ -1,0 +1,99 @@
+"""Child process of the synth benchmark: synthesizes like ``python main.py`` and reports where the time goes.
+
+Run by ``bench.synth`` as ``python -X importtime bench/synth_probe.py OUTDIR``; prints
+one JSON line. Phases are ``time.perf_counter`` marks (CLOCK_MONOTONIC on Linux,
+so the parent's spawn time, passed in ``BENCH_SPAWN_T``, is on the same clock).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+SPAWN_T = float(os.environ.get("BENCH_SPAWN_T", "nan"))
+T_START = time.perf_counter()
+
+import atexit  # noqa: E402
+import json  # noqa: E402
+import resource  # noqa: E402
+from collections import Counter  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+HANDLERS = str(ROOT / "handlers") + os.sep
+SCHEMA = str(ROOT / "handlers" / "schemas" / "order.schema.json")
+
+opens: Counter[str] = Counter()
+
+
+def _audit(event: str, args: tuple) -> None:
+    # Counts every open of a file under handlers/: how often the package is read/staged and the schema parsed.
+    if event == "open" and isinstance(args[0], str) and args[0].startswith(HANDLERS):
+        opens[args[0]] += 1
+
+
+sys.addaudithook(_audit)
+
+
+def _report_node_rss() -> None:
+    # Registered before jsii is imported, so it runs after jsii's own atexit hook has
+    # stopped and reaped node: RUSAGE_CHILDREN is then node's peak resident set.
+    print(json.dumps({"node_max_rss_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)}), flush=True)
+
+
+atexit.register(_report_node_rss)
+
+marks: list[tuple[str, float]] = [("python start-up (interpreter + site)", T_START)]
+
+
+def mark(label: str) -> None:
+    marks.append((label, time.perf_counter()))
+
+
+import jsii  # noqa: E402,F401
+
+mark("import jsii (Python side of the runtime)")
+import constructs  # noqa: E402,F401
+
+mark("import constructs (spawns node + jsii kernel, loads constructs assembly)")
+import cdktf  # noqa: E402,F401
+
+mark("import cdktf (cdktf assembly + Python bindings)")
+import constructs_lib.framework  # noqa: E402,F401
+import constructs_lib.provider as provider  # noqa: E402
+
+mark("import provider classes (AWS provider assembly + submodules)")
+import main  # noqa: E402
+import stacks.order_pipeline_stack  # noqa: E402,F401
+
+mark("import constructs_lib + stacks (project code)")
+app = main.build_app(outdir=sys.argv[1])
+mark("build construct tree (3 stacks)")
+app.synth()
+mark("app.synth() (resolve tokens, write JSON)")
+
+phases = []
+previous = SPAWN_T
+for label, at in marks:
+    phases.append({"phase": label, "seconds": round(at - previous, 4)})
+    previous = at
+handler_files = [p for p in opens if p != SCHEMA]
+print(
+    json.dumps(
+        {
+            "import_mode": provider.IMPORT_MODE,
+            "phases": phases,
+            "end_t": marks[-1][1],
+            "python_max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "provider_submodules_loaded": sum(1 for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws.")),
+            "modules_loaded": len(sys.modules),
+            "schema_opens": opens.get(SCHEMA, 0),
+            "handler_files": len(handler_files),
+            "handler_file_opens": sum(opens[p] for p in handler_files),
+            "stacks": len(list(Path(sys.argv[1], "stacks").iterdir())),
+        }
+    ),
+    flush=True,
+)
