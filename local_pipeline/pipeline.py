@@ -24,8 +24,7 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 HANDLERS_DIR = ROOT / "handlers"
-# Same values as stacks/order_pipeline_stack.py (not imported: that would start jsii for nothing).
-SERVICE_NAME = "orders"
+# Same value as stacks/order_pipeline_stack.py (not imported: that would start jsii for nothing).
 METRICS_NAMESPACE = "OrderPipeline"
 
 Handler = Callable[[dict, Any], Any]
@@ -202,7 +201,10 @@ class LocalPipeline:
             "AWS_DEFAULT_REGION": self.config.region,
             "AWS_PROFILE": None,  # a profile would win over the fake keys in some boto3 paths
             "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+            # Unset on purpose: both handlers share this process, and Powertools Loggers with the same
+            # service name share one logger (and its Lambda context keys). Unset, each handler uses its
+            # own default service name, as the stack's per-function values do.
+            "POWERTOOLS_SERVICE_NAME": None,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": self.config.log_level.upper(),
             "LOG_LEVEL": self.config.log_level.upper(),
