@@ -82,10 +82,11 @@ def handlers_tables(r: dict) -> list[Table]:
             _s(h["import_s"]["median"], "s", 3),
             _s(h["clients_s"]["median"], "s", 3),
             _s(h["process_wall_s"]["median"], "s", 3),
-            f"{h['modules']} modules; boto3: {h['boto3']}; botocore services: {','.join(h['botocore_services']) or '-'}; "
+            f"{h['modules']} modules; at import: {', '.join(k for k, v in h['loaded_at_import'].items() if v) or 'none of boto3/xray/fastjsonschema'}; boto3: {h['boto3']}; botocore services: {','.join(h['botocore_services']) or '-'}; "
             f"fastjsonschema: {h['fastjsonschema']}; aws_xray_sdk: {h['aws_xray_sdk']}; RSS {h['max_rss_mib']:.0f} MiB",
         ])
-    notes = [f"fresh subprocess per run, median of {r['runs']}; init = module import + clients(); env = Lambda-like (no X-Ray daemon)"]
+    notes = [f"fresh subprocess per run, median of {r['runs']}; env: {r['env']}",
+             "import = `import <handler>.app`; clients() = orders_core.aws.clients() (3 boto3 clients); process wall adds python start-up and interpreter exit"]
     return [("Handler cold-start init", ["handler", "import", "clients()", "process wall", "what got imported"], rows, notes)]
 
 
