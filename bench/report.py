@@ -107,8 +107,10 @@ def pipeline_tables(r: dict) -> list[Table]:
     lat = r["post_latency_ms"]
     rows = [
         ["POST /orders requests", str(r["requests"]), f"concurrency {r['concurrency']}"],
-        ["POST latency p50 / p95 / p99", f"{lat['p50']:.1f} / {lat['p95']:.1f} / {lat['p99']:.1f} ms", f"max {lat['max']:.1f} ms"],
-        ["accepted (202)", str(r["accepted"]), f"other statuses: {r['other_statuses'] or '-'}"],
+        ["POST latency p50 / p95 / p99 (client-side)", f"{lat['p50']:.1f} / {lat['p95']:.1f} / {lat['p99']:.1f} ms", f"max {lat['max']:.1f} ms; {lat.get('over_1s', 0)} over 1 s"],
+        ["  of which TCP connect p50 / p99", f"{r['tcp_connect_ms']['p50']:.1f} / {r['tcp_connect_ms']['p99']:.1f} ms", f"{r['tcp_connect_ms']['over_1s']} connects over 1 s (SYN retransmits: accept backlog full)"],
+        ["POST phase", f"{r['post_phase_s']:.1f} s", f"{r['post_rate_per_s']} requests/s offered and answered"],
+        ["accepted (202)", str(r["accepted"]), f"other statuses: {r['other_statuses'] or '-'}; client errors: {r.get('client_errors') or '-'}"],
         ["end-to-end throughput", f"{r['orders_per_s']:.1f} orders/s", f"{r['stored']} stored in {r['end_to_end_s']:.1f}s (first POST to last stored)"],
     ]
     return [("Local pipeline (loopback)", ["measure", "value", "note"], rows, [r.get("note", "")])]

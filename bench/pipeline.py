@@ -1,0 +1,91 @@
+"""Section 4, local pipeline: POST /orders latency at concurrency C, and end-to-end throughput (202 until stored).
+
+Loopback only. The LocalPipeline (local API, API handler, moto server, poller, processor)
+runs in this process; the load generator (bench/load_client.py) in a child process.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections import Counter
+
+from bench.local_env import new_pipeline, quiet_logs, run_id
+from bench.measure import PYTHON, ROOT, BenchError, child_env, percentile
+
+CLIENT = ROOT / "bench" / "load_client.py"
+
+
+def bench_pipeline(runs: int, quick: bool, log, requests: int | None = None, concurrency: int | None = None) -> dict:
+    """Run the pipeline section; returns its JSON-ready result."""
+    quiet_logs()
+    requests = requests or (200 if quick else 2000)
+    concurrency = concurrency or (20 if quick else 100)
+    rid = run_id()
+    with new_pipeline() as pipeline:
+        dynamodb = pipeline.client("dynamodb")
+
+        def stored_count() -> int:
+            total, kwargs = 0, {"TableName": pipeline.table_name, "Select": "COUNT"}
+            while True:
+                page = dynamodb.scan(**kwargs)
+                total += page["Count"]
+                if "LastEvaluatedKey" not in page:
+                    return total
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+        baseline = stored_count()
+        log(f"pipeline: {requests} POSTs at concurrency {concurrency} from a child process")
+        client = subprocess.Popen([PYTHON, str(CLIENT), pipeline.api_url, str(requests), str(concurrency), rid], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env(), text=True)
+        stdout, stderr = client.communicate(timeout=max(300, requests))
+        if client.returncode != 0:
+            raise BenchError(f"load client exited {client.returncode}: {stderr[-1000:]}")
+        load = json.loads(stdout.strip().splitlines()[-1])
+        results = load["results"]
+        first_post, posts_done = load["started"], load["finished"]  # perf_counter: CLOCK_MONOTONIC, same clock here
+        statuses = Counter(r[0] for r in results)
+        accepted = statuses.get(202, 0)
+        latencies_ms = [r[2] * 1000 for r in results if r[0] == 202]
+        connects_ms = [r[3] * 1000 for r in results if r[0] == 202]
+        log(f"pipeline: POSTs done in {posts_done - first_post:.1f}s ({dict(statuses)}); waiting until stored")
+        deadline = time.perf_counter() + max(120, requests * 0.5)
+        stored = stored_count() - baseline
+        while stored < accepted and time.perf_counter() < deadline:
+            time.sleep(0.25)
+            stored = stored_count() - baseline
+        all_stored = time.perf_counter()
+        if stored < accepted:
+            raise BenchError(f"only {stored} of {accepted} accepted orders stored after {all_stored - first_post:.0f}s")
+    if not latencies_ms:
+        raise BenchError(f"no POST returned 202: {dict(statuses)}")
+    end_to_end = all_stored - first_post
+    result = {
+        "requests": requests,
+        "concurrency": concurrency,
+        "accepted": accepted,
+        "other_statuses": {str(k): v for k, v in statuses.items() if k != 202},
+        "post_phase_s": round(posts_done - first_post, 3),
+        "post_rate_per_s": round(requests / (posts_done - first_post), 1),
+        "post_latency_ms": {
+            "p50": percentile(latencies_ms, 50),
+            "p95": percentile(latencies_ms, 95),
+            "p99": percentile(latencies_ms, 99),
+            "max": max(latencies_ms),
+            "over_1s": sum(1 for v in latencies_ms if v > 1000),
+        },
+        "tcp_connect_ms": {
+            "p50": percentile(connects_ms, 50),
+            "p99": percentile(connects_ms, 99),
+            "max": max(connects_ms),
+            "over_1s": sum(1 for c in connects_ms if c > 1000),
+        },
+        "client_errors": dict(Counter(load["errors"])),
+        "stored": stored,
+        "end_to_end_s": round(end_to_end, 3),
+        "orders_per_s": round(stored / end_to_end, 1),
+        "note": "throughput = orders stored / (first POST sent .. last order seen in DynamoDB, polled every 0.25 s); "
+        "API, handlers, moto and poller share one Python process (GIL); the load generator is a separate process",
+    }
+    log(f"pipeline: p50 {result['post_latency_ms']['p50']:.0f} ms, p99 {result['post_latency_ms']['p99']:.0f} ms, {result['orders_per_s']} orders/s")
+    return result
