@@ -58,7 +58,9 @@ def synth_tables(r: dict) -> list[Table]:
         tables.append(("Synth breakdown (where the time goes)", ["phase", "stock", "ours"], brows, bnotes))
 
     cache = r.get("jsii_package_cache")
-    if cache:
+    if cache and "error" in cache:
+        tables.append(("jsii runtime package cache", ["error"], [[cache["error"].splitlines()[0][:200]]], []))
+    elif cache:
         crows = [[label, _s(v["wall_s"]), _s(v["provider_assembly_load_s"], digits=3)] for label, v in cache.get("runs", {}).items()]
         cnotes = [
             f"JSII_RUNTIME_PACKAGE_CACHE={cache['setting']}; enabled: {cache['enabled']}; root {cache['root']} exists: {cache['root_exists']} "
