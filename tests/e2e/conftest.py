@@ -1,4 +1,4 @@
-"""One LocalPipeline (moto server + local API + poller + the REAL handlers) for the whole e2e session."""
+"""One LocalPipeline (moto server + local API + poller + the REAL handlers) for all of tests/e2e."""
 
 from __future__ import annotations
 
@@ -17,9 +17,13 @@ BATCHING_WINDOW_SECONDS = 1
 IDLE_TIMEOUT = 60
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def local_pipeline() -> Iterator[LocalPipeline]:
-    """The running pipeline (env suffix 'e2e': dev-like settings, e2e names)."""
+    """The running pipeline (env suffix 'e2e': dev-like settings, e2e names).
+
+    Package scope, not session: it sets AWS_ENDPOINT_URL & co. for the process, and tests outside
+    tests/e2e (e.g. moto-decorated handler tests) must not see them.
+    """
     with LocalPipeline(
         suffix="e2e",
         config_overrides={"batching_window_seconds": BATCHING_WINDOW_SECONDS},

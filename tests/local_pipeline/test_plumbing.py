@@ -187,10 +187,12 @@ def test_invalid_options_are_reported_together():
     assert "visibility_timeout_seconds" in text and "api_port" in text and "batch_size" in text
 
 
-def test_stop_restores_the_environment():
-    os.environ["ORDERS_TABLE_NAME"] = "before"
+def test_stop_restores_the_environment(monkeypatch):
+    monkeypatch.setenv("ORDERS_TABLE_NAME", "before")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     config = config_for("envcheck")
-    with LocalPipeline(config=config, api_handler=lambda e, c: {"statusCode": 200}, processor_handler=lambda e, c: None):
+    with LocalPipeline(config=config, api_handler=lambda e, c: {"statusCode": 200}, processor_handler=lambda e, c: None) as p:
         assert os.environ["ORDERS_TABLE_NAME"] == config.names.orders_table
+        assert os.environ["AWS_ENDPOINT_URL"] == p.endpoint_url
     assert os.environ["ORDERS_TABLE_NAME"] == "before"
-    del os.environ["ORDERS_TABLE_NAME"]
+    assert "AWS_ENDPOINT_URL" not in os.environ
