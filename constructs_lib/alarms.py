@@ -3,8 +3,7 @@
 One alarm per concern (processor errors, processor throttles, DLQ messages, queue
 backlog, stalled queue, API-handler errors, API 5XX). Every alarm notifies the alarm
 topic both when it fires and when it recovers, and its description tells the on-call
-what it means and which runbook section to open (``docs/runbook.md``, merged into the
-README under the same anchors).
+what it means and which runbook section to open (README.md, 'Alarm runbook', by anchor).
 
 The alarm definitions are built by a pure function (``alarm_specs``), so their
 metrics, thresholds and wording can be tested without a synth.
@@ -20,9 +19,8 @@ from constructs_lib.provider import CloudwatchMetricAlarm
 from pipeline_config.errors import ConfigError, ConfigProblem
 from pipeline_config.naming import ResourceNames
 
-#: Where the runbook lives. The lead merges docs/runbook.md into the README with the
-#: same ``<a id=...>`` anchors, so a description's pointer works in either file.
-RUNBOOK_LOCATION = "README.md (section 'Alarm runbook'; source: docs/runbook.md)"
+#: Where the runbook lives: the README, one ``<a id=...>`` anchor per alarm.
+RUNBOOK_LOCATION = "README.md, section 'Alarm runbook'"
 
 # CloudWatch's own limits on an alarm: a period is 10, 20, 30 s (high resolution) or a
 # multiple of 60 s, and period x evaluation periods may not exceed one day.

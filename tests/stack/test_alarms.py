@@ -13,7 +13,7 @@ from pipeline_config.environments import config_for
 from tests.tfjson import find, ref, resources
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNBOOK = ROOT / "docs" / "runbook.md"
+RUNBOOK = ROOT / "README.md"
 ALARM = "aws_cloudwatch_metric_alarm"
 
 # key -> (namespace, metric, statistic, comparison, treat_missing_data)
@@ -133,9 +133,7 @@ def test_every_alarm_notifies_the_alarm_topic_on_alarm_and_on_ok(env):
 
 
 def test_descriptions_point_at_an_existing_runbook_section(dev):
-    # The lead merges docs/runbook.md into the README; either file may hold the anchors.
-    docs = [path for path in (RUNBOOK, ROOT / "README.md") if path.is_file()]
-    anchors = {a for path in docs for a in re.findall(r'<a id="([^"]+)"', path.read_text(encoding="utf-8"))}
+    anchors = set(re.findall(r'<a id="([^"]+)"', RUNBOOK.read_text(encoding="utf-8")))
     for alarm in resources(dev, ALARM).values():
         description = alarm["alarm_description"]
         assert len(description) <= 1024, alarm["alarm_name"]  # CloudWatch's limit
