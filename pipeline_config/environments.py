@@ -45,6 +45,11 @@ OVERRIDES_CONTEXT_KEY = "orderPipeline"
 def config_for(suffix: str, **overrides: Any) -> PipelineConfig:
     """Build the validated config of one environment (unknown suffixes get dev settings)."""
     base = ENVIRONMENTS.get(suffix, ENVIRONMENTS[DEFAULT_ENVIRONMENT])
+    if "environment_suffix" in overrides and overrides["environment_suffix"] != suffix:
+        # The suffix picks the environment; an override that disagrees would be silently ignored.
+        raise ConfigError(
+            [ConfigProblem("environment_suffix", overrides["environment_suffix"], f"cannot be overridden inside the settings of environment {suffix!r}", "remove it from the overrides; choose the environment with ENVIRONMENT_SUFFIX or cdktf context 'environmentSuffix'")]
+        )
     settings = {**base, **overrides, "environment_suffix": suffix}
     known = set(PipelineConfig.__dataclass_fields__)
     unknown = sorted(set(settings) - known)

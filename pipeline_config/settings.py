@@ -44,7 +44,10 @@ class ApiAuthorization(str, Enum):
         """Accept ``aws_iam``/``iam``, ``api_key``/``apikey`` and ``none`` in any case."""
         if isinstance(value, ApiAuthorization):
             return value
-        key = str(value).strip().upper().replace("-", "_")
+        if not isinstance(value, str):
+            # str(None) would read as "NONE" and silently open the API (e.g. JSON null in cdktf.json).
+            raise ValueError(f"not an authorization mode: {value!r}")
+        key = value.strip().upper().replace("-", "_")
         aliases = {"IAM": "AWS_IAM", "APIKEY": "API_KEY"}
         return cls(aliases.get(key, key))
 
@@ -244,7 +247,8 @@ class PipelineConfig:
         int_range("processor_memory_mb", 128, 10240, " MB")
         reserved = self.processor_reserved_concurrency
         reserved_ok = reserved is None or int_range("processor_reserved_concurrency", 1, _MAX_RESERVED_CONCURRENCY)
-        if self.log_retention_days not in _VALID_LOG_RETENTION_DAYS:
+        # bool is excluded explicitly: True == 1 would pass the membership test.
+        if isinstance(self.log_retention_days, bool) or self.log_retention_days not in _VALID_LOG_RETENTION_DAYS:
             bad("log_retention_days", f"is not a CloudWatch Logs retention value {_VALID_LOG_RETENTION_DAYS}", "pick one of the listed values, e.g. 7, 30 or 365")
         if not isinstance(self.log_level, str) or self.log_level.upper() not in _LOG_LEVELS:
             bad("log_level", f"must be one of {', '.join(_LOG_LEVELS)}", "set log_level to e.g. 'INFO'")

@@ -125,3 +125,23 @@ def test_context_overrides_are_validated():
         load_configs({"ENVIRONMENT_SUFFIX": "dev"}, {"orderPipeline": {"dev": {"processor_timeout_seconds": 0}}})
     with pytest.raises(ConfigError, match="context.orderPipeline"):
         load_configs({}, {"orderPipeline": ["dev"]})
+
+
+@pytest.mark.parametrize("value", [None, 0, True, ["NONE"]])
+def test_authorization_that_is_not_a_string_is_rejected_not_read_as_none(value):
+    # JSON null in cdktf.json must not quietly become NONE (an open API).
+    problems = problems_of(api_authorization=value)
+    assert [p.split(":", 1)[0] for p in problems] == ["api_authorization"]
+    assert "AWS_IAM" in problems[0]
+
+
+def test_log_retention_true_is_not_one_day():
+    assert [p.split(":", 1)[0] for p in problems_of(log_retention_days=True)] == ["log_retention_days"]
+
+
+def test_context_override_cannot_rename_the_environment():
+    with pytest.raises(ConfigError, match="environment_suffix.*given 'other'.*Fix: remove it"):
+        load_configs({"ENVIRONMENT_SUFFIX": "dev"}, {"orderPipeline": {"dev": {"environment_suffix": "other"}}})
+    # Repeating the selected suffix is harmless.
+    (dev,) = load_configs({"ENVIRONMENT_SUFFIX": "dev"}, {"orderPipeline": {"dev": {"environment_suffix": "dev"}}})
+    assert dev.environment_suffix == "dev"
