@@ -86,8 +86,9 @@ def load_edge_validator(schema_file: Path = ORDER_SCHEMA_FILE) -> Callable[[str 
             return False
         try:
             check(json.loads(body))
-        except (ValueError, fastjsonschema.JsonSchemaException):
-            # ValueError covers malformed JSON; API Gateway answers both the same way.
+        except (ValueError, RecursionError, fastjsonschema.JsonSchemaException):
+            # ValueError covers malformed JSON, RecursionError absurdly deep nesting;
+            # API Gateway answers all of them the same way.
             return False
         return True
 

@@ -6,7 +6,7 @@ import logging
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any, BinaryIO, Callable, Mapping
 from urllib.parse import urlsplit
 
 from local_pipeline.api_events import (
@@ -30,6 +30,62 @@ ContextFactory = Callable[[], Any]
 
 # API Gateway rejects payloads above 10 MB before invoking anything.
 MAX_BODY_BYTES = 10 * 1024 * 1024
+# Longest chunk-size or trailer line accepted in a chunked body (real ones are a few bytes).
+_MAX_CHUNK_LINE = 1024
+
+
+class BodyError(Exception):
+    """A request body with broken framing (bad Content-Length or chunk) or too large; answered with ``status``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _read_chunked(rfile: BinaryIO, limit: int) -> bytes:
+    body = bytearray()
+    while True:
+        line = rfile.readline(_MAX_CHUNK_LINE)
+        try:
+            size = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise BodyError(400, "Bad Request: malformed chunk size") from None
+        if size < 0:
+            raise BodyError(400, "Bad Request: malformed chunk size")
+        if size == 0:
+            # Skip optional trailer headers up to the blank line that ends the message.
+            for _ in range(100):
+                if rfile.readline(_MAX_CHUNK_LINE) in (b"\r\n", b"\n", b""):
+                    break
+            return bytes(body)
+        if len(body) + size > limit:
+            raise BodyError(413, "Request Too Long")
+        data = rfile.read(size)
+        if len(data) != size:
+            raise BodyError(400, "Bad Request: truncated chunk")
+        body += data
+        rfile.readline(_MAX_CHUNK_LINE)  # the CRLF after the chunk data
+
+
+def read_request_body(headers: Mapping[str, str], rfile: BinaryIO, *, limit: int = MAX_BODY_BYTES) -> bytes | None:
+    """The body per ``Content-Length`` or ``Transfer-Encoding: chunked`` (None when there is none).
+
+    Raises ``BodyError`` (400 for a malformed length or chunk, 413 above ``limit``) instead of
+    reading an unbounded or garbled body, so a bad request is an answer, never a dropped connection.
+    """
+    transfer_encoding = (headers.get("Transfer-Encoding") or "").lower()
+    if "chunked" in transfer_encoding:
+        return _read_chunked(rfile, limit) or None
+    raw_length = (headers.get("Content-Length") or "").strip()
+    if not raw_length:
+        return None
+    if not (raw_length.isascii() and raw_length.isdigit()):
+        raise BodyError(400, f"Bad Request: Content-Length must be a non-negative integer (got {raw_length[:40]!r})")
+    length = int(raw_length)
+    if length > limit:
+        raise BodyError(413, "Request Too Long")
+    return rfile.read(length) if length else None
 
 
 class LocalApi:
@@ -110,15 +166,20 @@ class LocalApi:
             server_version = "LocalApiGateway/1.0"
 
             def _dispatch(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                response = api.handle(
-                    method=self.command,
-                    target=self.path,
-                    headers=list(self.headers.items()),
-                    body=body,
-                    source_ip=self.client_address[0],
-                )
+                try:
+                    body = read_request_body(self.headers, self.rfile)
+                except BodyError as error:
+                    # The rest of the stream cannot be trusted: answer, then close the connection.
+                    self.close_connection = True
+                    response = gateway_response(error.status, {"message": error.message}, str(uuid.uuid4()))
+                else:
+                    response = api.handle(
+                        method=self.command,
+                        target=self.path,
+                        headers=list(self.headers.items()),
+                        body=body,
+                        source_ip=self.client_address[0],
+                    )
                 self.send_response(response.status)
                 for name, value in response.headers:
                     self.send_header(name, value)

@@ -51,6 +51,11 @@ def test_edge_validator_accepts_the_schema_and_rejects_everything_else():
     assert not validate(json.dumps({**VALID, "items": [{"productId": "p", "quantity": True, "unitPrice": 1}]}))
 
 
+def test_edge_validator_rejects_absurdly_deep_nesting_instead_of_raising():
+    # json.loads raises RecursionError (not a ValueError) here; it must be a plain 400, not a crash.
+    assert not load_edge_validator()("[" * 100_000 + "]" * 100_000)
+
+
 def test_proxy_event_has_the_rest_api_shape():
     route = match_route("GET", "/local/customers/c%201/orders", stage="local")
     event = build_proxy_event(
