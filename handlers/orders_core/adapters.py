@@ -14,8 +14,12 @@ from orders_core.errors import DownstreamError
 CUSTOMER_INDEX_NAME = "CustomerIdIndex"
 #: DynamoDB TransactWriteItems accepts at most 100 actions.
 MAX_TRANSACT_ITEMS = 100
-#: SNS PublishBatch accepts at most 10 entries.
+#: SNS PublishBatch accepts at most 10 entries...
 MAX_PUBLISH_BATCH = 10
+#: ...and at most 256 KiB for all of them together (messages + attributes), else the whole call
+#: fails with BatchRequestTooLong. Large orders (100 lines, non-ASCII productIds escaped to
+#: \uXXXX) make events of ~80 KB, so 10 of them would fail the call on every redelivery.
+MAX_PUBLISH_BATCH_BYTES = 262_144
 _RETRYABLE_CODES = frozenset(
     {
         "Throttling",
@@ -247,17 +251,47 @@ class EventPublisher(Protocol):
         """Publish; return ``{entry_id: reason}`` for every entry that was NOT published."""
 
 
+def _entry_bytes(entry: EventEntry) -> int:
+    # What SNS counts against its size limit: the message and each attribute's name, type and value.
+    size = len(entry.message.encode("utf-8"))
+    for name, value in entry.attributes.items():
+        size += len(name.encode("utf-8")) + len("String") + len(value.encode("utf-8"))
+    return size
+
+
+def publish_batches(
+    entries: Sequence[EventEntry], *, max_entries: int = MAX_PUBLISH_BATCH, max_bytes: int = MAX_PUBLISH_BATCH_BYTES
+) -> list[list[EventEntry]]:
+    """Split entries, in order, into PublishBatch calls of <= ``max_entries`` and <= ``max_bytes`` each.
+
+    An entry larger than ``max_bytes`` on its own goes alone (SNS then rejects just that one).
+    """
+    batches: list[list[EventEntry]] = []
+    current: list[EventEntry] = []
+    current_bytes = 0
+    for entry in entries:
+        size = _entry_bytes(entry)
+        if current and (len(current) >= max_entries or current_bytes + size > max_bytes):
+            batches.append(current)
+            current, current_bytes = [], 0
+        current.append(entry)
+        current_bytes += size
+    if current:
+        batches.append(current)
+    return batches
+
+
 class SnsEventPublisher:
-    """``EventPublisher`` on an SNS topic: PublishBatch, 10 entries per call."""
+    """``EventPublisher`` on an SNS topic: PublishBatch, 10 entries and <= 256 KiB per call."""
 
     def __init__(self, client: Any, topic_arn: str) -> None:
         self._client = client
         self._topic_arn = topic_arn
 
     def publish(self, entries: Sequence[EventEntry]) -> dict[str, str]:
-        """PublishBatch per 10 entries; a failed call fails its whole chunk, never the other chunks."""
+        """PublishBatch per ``publish_batches`` chunk; a failed call fails its whole chunk, never the others."""
         failed: dict[str, str] = {}
-        for chunk in _chunks(list(entries), MAX_PUBLISH_BATCH):
+        for chunk in publish_batches(entries):
             try:
                 response = self._client.publish_batch(
                     TopicArn=self._topic_arn,
@@ -298,5 +332,6 @@ __all__ = [
     "SnsEventPublisher",
     "SqsOrderQueue",
     "from_attribute_values",
+    "publish_batches",
     "to_attribute_values",
 ]

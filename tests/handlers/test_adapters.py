@@ -9,10 +9,12 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from orders_core.adapters import (
+    MAX_PUBLISH_BATCH_BYTES,
     DynamoOrderRepository,
     EventEntry,
     SnsEventPublisher,
     SqsOrderQueue,
+    publish_batches,
     to_attribute_values,
 )
 from orders_core.errors import DownstreamError
@@ -175,3 +177,40 @@ def test_unconfirmed_entries_count_as_failed():
     with Stubber(sns) as stub:
         stub.add_response("publish_batch", {"Successful": [{"Id": "e0", "MessageId": "m"}], "Failed": []}, {"TopicArn": TOPIC, "PublishBatchRequestEntries": ANY})
         assert set(SnsEventPublisher(sns, TOPIC).publish(entries(2))) == {"e1"}
+
+
+def test_publish_batches_respect_the_aggregate_size_limit_of_publish_batch():
+    # Ten ~80 KB events (a 100-line order with non-ASCII productIds) exceed PublishBatch's 256 KiB
+    # per call; sent together, SNS would reject the whole call on every redelivery.
+    big = [EventEntry(f"e{i}", "x" * 80_000, {"eventType": "OrderProcessed"}) for i in range(10)]
+    batches = publish_batches(big)
+    assert [len(b) for b in batches] == [3, 3, 3, 1]
+    assert [e for b in batches for e in b] == big  # nothing lost, order kept
+    for batch in batches:
+        assert sum(len(e.message) + len("eventType") + len("String") + len("OrderProcessed") for e in batch) <= MAX_PUBLISH_BATCH_BYTES
+
+
+def test_publish_batches_keep_ten_per_call_for_small_events_and_send_an_oversized_entry_alone():
+    assert [len(b) for b in publish_batches(entries(25))] == [10, 10, 5]
+    huge = EventEntry("h", "x" * (MAX_PUBLISH_BATCH_BYTES + 1), {})
+    assert [[e.entry_id for e in b] for b in publish_batches([*entries(2), huge, *entries(1)])] == [["e0", "e1"], ["h"], ["e0"]]
+
+
+def test_publisher_sends_large_events_in_calls_under_the_size_limit():
+    sns = client("sns")
+    sizes = []
+    sns.meta.events.register(
+        "before-parameter-build.sns.PublishBatch",
+        lambda params, **_: sizes.append(sum(len(e["Message"]) for e in params["PublishBatchRequestEntries"])),
+    )
+    big = [EventEntry(f"e{i}", "x" * 100_000, {"eventType": "OrderProcessed"}) for i in range(4)]
+    with Stubber(sns) as stub:
+        for pair in (("e0", "e1"), ("e2", "e3")):
+            stub.add_response(
+                "publish_batch",
+                {"Successful": [{"Id": i, "MessageId": "m"} for i in pair], "Failed": []},
+                {"TopicArn": TOPIC, "PublishBatchRequestEntries": ANY},
+            )
+        assert SnsEventPublisher(sns, TOPIC).publish(big) == {}
+        stub.assert_no_pending_responses()
+    assert sizes == [200_000, 200_000]
