@@ -16,13 +16,37 @@ _DEPTH_ATTRIBUTES = {
 }
 
 
-def client(service: str, *, region: str | None, endpoint_url: str | None, retries: int | None = None) -> Any:
-    """A boto3 client; ``endpoint_url`` points it at an emulator (None: AWS_ENDPOINT_URL or AWS)."""
+#: Credentials an emulator accepts (moto and LocalStack take any); used only when the caller
+#: has none of their own and the endpoint is an emulator.
+EMULATOR_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def is_emulator(endpoint_url: str | None) -> bool:
+    """True for an endpoint on this machine (the local pipeline's moto server, LocalStack, ...)."""
+    if not endpoint_url:
+        return False
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(endpoint_url).hostname or "").lower()
+    return host in _LOOPBACK_HOSTS or host.startswith("127.") or host.endswith(".localhost")
+
+
+def client(service: str, *, region: str | None, endpoint_url: str | None, retries: int | None = None, emulator_credentials: bool = False) -> Any:
+    """A boto3 client; ``endpoint_url`` points it at an emulator (None: AWS_ENDPOINT_URL or AWS).
+
+    ``emulator_credentials``: when the caller's credential chain is empty, sign with dummy
+    credentials (an emulator accepts any), so a plain shell needs no AWS setup.
+    """
     import boto3
     from botocore.config import Config
 
     config = Config(retries={"max_attempts": retries, "mode": "standard"}) if retries is not None else None
-    return boto3.session.Session().client(service, region_name=region, endpoint_url=endpoint_url, config=config)
+    session = boto3.session.Session()
+    extra: dict[str, str] = {}
+    if emulator_credentials and session.get_credentials() is None:
+        extra = dict(EMULATOR_CREDENTIALS)
+    return session.client(service, region_name=region, endpoint_url=endpoint_url, config=config, **extra)
 
 
 def credentials(region: str | None) -> Any:

@@ -12,6 +12,7 @@ from typing import Any, Iterator, Sequence, TextIO
 
 from ordersctl import aws
 from ordersctl.outputs import OutputsError, StackOutputs, load_outputs
+from ordersctl.traffic import MAX_CONCURRENCY
 
 DEFAULT_OUTPUTS_FILE = "outputs.json"
 CUSTOMER_INDEX_NAME = "CustomerIdIndex"  # constructs_lib/orders_table.py (not imported: it starts jsii)
@@ -30,6 +31,13 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1 (given {value})")
+    return value
+
+
+def _concurrency(text: str) -> int:
+    value = _positive(text)
+    if value > MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_CONCURRENCY} (given {value}); each sender is a thread with its own connection")
     return value
 
 
@@ -68,10 +76,15 @@ class Context:
         self.region: str | None = args.region or self.outputs.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
         # Precedence: flag, AWS_ENDPOINT_URL, then the local pipeline's own output.
         self.endpoint_url: str | None = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or self.outputs.get("AwsEndpointUrl")
+        # The local pipeline (its outputs carry AwsEndpointUrl) or another emulator on this
+        # machine accepts any credentials: a shell without AWS setup must work against it.
+        self.emulated: bool = aws.is_emulator(self.endpoint_url) or (self.endpoint_url is not None and self.endpoint_url == self.outputs.get("AwsEndpointUrl"))
+        if self.emulated and self.region is None:
+            self.region = "us-east-1"
 
     def client(self, service: str, retries: int | None = None) -> Any:
         """A boto3 client for this stack's region and endpoint."""
-        return aws.client(service, region=self.region, endpoint_url=self.endpoint_url, retries=retries)
+        return aws.client(service, region=self.region, endpoint_url=self.endpoint_url, retries=retries, emulator_credentials=self.emulated)
 
     def api(self) -> Any:
         """An ``OrdersApi`` for the stack's endpoint and authorization mode."""
@@ -262,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     load = sub.add_parser("load", parents=[common, api_opts], help="post N orders concurrently, report latency, verify storage", description=cmd_load.__doc__)
     load.add_argument("-n", "--count", type=_positive, default=100, metavar="N", help="orders to post (default %(default)s)")
-    load.add_argument("-c", "--concurrency", type=_positive, default=8, metavar="C", help="parallel senders, at most 64 (default %(default)s)")
+    load.add_argument("-c", "--concurrency", type=_concurrency, default=8, metavar="C", help=f"parallel senders, at most {MAX_CONCURRENCY} (default %(default)s)")
     load.add_argument("--verify-timeout", type=_seconds, default=60.0, metavar="S", help="how long to wait for every accepted order to be stored (default %(default)s)")
     load.set_defaults(func=cmd_load)
     return parser
@@ -284,8 +297,19 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
         print(f"ordersctl: error: {error}", file=errors)
         return 2
     except Exception as error:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+        if isinstance(error, NoCredentialsError):
+            print(
+                "ordersctl: error: no AWS credentials found. Fix: configure them as for the AWS CLI "
+                "(`aws configure`, `aws sso login` with AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); "
+                "for an emulator, pass --endpoint-url http://127.0.0.1:<port>",
+                file=errors,
+            )
+            return 2
+        if isinstance(error, NoRegionError):
+            print("ordersctl: error: no AWS region. Fix: pass --region, set AWS_REGION, or use an outputs file with a Region output", file=errors)
+            return 2
         if isinstance(error, (BotoCoreError, ClientError)):
             print(f"ordersctl: AWS error: {error}", file=errors)
             return 1

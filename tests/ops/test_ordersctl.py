@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
+import threading
 from decimal import Decimal
 
 import pytest
 
-from ordersctl.cli import main
+from ordersctl.cli import build_parser, main
 from ordersctl.outputs import OutputsError, load_outputs, parse_outputs
 from ordersctl.redrive import Message, MoveTask, MoveTaskUnsupported, redrive
 from ordersctl.stats import percentile, summarize
 from ordersctl.status import newest
-from ordersctl.traffic import verify, wait_for
+from ordersctl.traffic import MAX_CONCURRENCY, load, verify, wait_for
 
 
 # ============================================================================ pure: outputs
@@ -194,6 +198,68 @@ def test_wait_for_stops_as_soon_as_true():
     assert clock.now == 2
 
 
+# ============================================================================ pure: load concurrency
+class GatedApi:
+    """Fake OrdersApi whose first ``gate`` POSTs all wait until ``gate`` of them are in flight."""
+
+    def __init__(self, gate):
+        self.barrier = threading.Barrier(gate, timeout=20)
+        self.gate = gate
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def session(self):
+        return object()
+
+    def create_order(self, session, order):
+        from ordersctl.api import ApiResponse
+
+        with self.lock:
+            self.calls += 1
+            gated = self.calls <= self.gate
+        if gated:
+            self.barrier.wait()  # BrokenBarrierError (an error status) unless `gate` run at once
+        return ApiResponse(status=202, body={"orderId": order["orderId"]}, latency_seconds=0.01)
+
+
+def test_load_really_runs_100_senders_at_once():
+    # The benchmark issue measures POST latency at concurrency 100: 100 requests must be in flight together.
+    api = GatedApi(100)
+    result = load(api, count=150, concurrency=100)
+    assert result.statuses == {"202": 150} and len(result.accepted_ids) == 150 and result.errors == ()
+
+
+def test_load_concurrency_bounds_are_checked_with_the_fix():
+    with pytest.raises(ValueError, match=f"between 1 and {MAX_CONCURRENCY} \\(given {MAX_CONCURRENCY + 1}\\)"):
+        load(GatedApi(1), count=1, concurrency=MAX_CONCURRENCY + 1)
+    args = build_parser().parse_args(["load", "-c", "100"])
+    assert args.concurrency == 100
+
+
+def test_cli_rejects_too_much_concurrency_before_doing_anything(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["load", "-c", str(MAX_CONCURRENCY + 1), "--outputs", "/nonexistent.json"])
+    assert exited.value.code == 2
+    assert f"at most {MAX_CONCURRENCY} (given {MAX_CONCURRENCY + 1})" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "endpoint, emulated",
+    [
+        ("http://127.0.0.1:5000", True),
+        ("http://localhost:4566", True),
+        ("http://[::1]:5000", True),
+        ("https://sqs.eu-west-1.amazonaws.com", False),
+        ("https://vpce-123.sqs.eu-west-1.vpce.amazonaws.com", False),
+        (None, False),
+    ],
+)
+def test_only_local_endpoints_count_as_emulators(endpoint, emulated):
+    from ordersctl.aws import is_emulator
+
+    assert is_emulator(endpoint) is emulated
+
+
 # ============================================================================ end to end on the local pipeline
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
@@ -308,6 +374,38 @@ def test_bad_outputs_give_a_clear_error_and_exit_2(pipeline, tmp_path, capsys):
     lacking.write_text(json.dumps({"orders-opsctl": {"OrderQueueUrl": pipeline.queue_url}}))
     code, _, err = _run(capsys, "redrive", "--outputs", str(lacking))
     assert code == 2 and "DLQUrl" in err and "redrive" in err
+
+
+def _shell_env(tmp_path):
+    """The environment of a fresh shell with no AWS setup at all (no keys, profile, region or IMDS)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(HOME=str(tmp_path), AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"))
+    return env
+
+
+def _ordersctl(env, *argv):
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return subprocess.run([sys.executable, "-m", "ordersctl", *argv], cwd=root, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_a_plain_shell_without_aws_credentials_works_against_the_local_pipeline(pipeline, tmp_path):
+    # As a user runs it: `python -m local_pipeline --outputs-file outputs.json`, then ordersctl
+    # in another shell that has no AWS credentials (the emulator accepts any).
+    env = _shell_env(tmp_path)
+    status = _ordersctl(env, "status", "--outputs", str(pipeline.outputs_file), "--json")
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["stack"] == "orders-opsctl"
+    dry = _ordersctl(env, "redrive", "--outputs", str(pipeline.outputs_file), "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)["method"] == "dry-run"
+
+
+def test_missing_credentials_against_aws_are_a_clear_error(tmp_path):
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"orders-dev": {"OrderQueueUrl": "https://sqs.eu-west-1.amazonaws.com/1/q", "DLQUrl": "https://sqs.eu-west-1.amazonaws.com/1/d", "OrdersTableName": "t", "Region": "eu-west-1"}}))
+    done = _ordersctl(_shell_env(tmp_path), "status", "--outputs", str(outputs))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "no AWS credentials found" in done.stderr and "aws configure" in done.stderr
 
 
 @pytest.mark.parametrize("command", ["status", "redrive", "smoke", "load"])
