@@ -3,7 +3,10 @@
 ``TF_STATE_BACKEND`` picks the kind (default ``local``):
 
 * ``local``: cdktf's default local state file, ``terraform.<stack>.tfstate`` in the
-  project root (``TF_STATE_LOCAL_PATH`` overrides the path). Fine for one person.
+  project root. ``TF_STATE_LOCAL_PATH`` overrides the path; it must contain ``{stack}``
+  (every stack needs its own state file), and a relative path is taken from the
+  directory synth runs in (not from ``cdktf.out``, which ``make clean`` deletes).
+  Fine for one person.
 * ``s3``: ``TF_STATE_BUCKET`` (required), ``TF_STATE_REGION`` (default: the stack's
   region), ``TF_STATE_KEY_PREFIX`` (default ``order-pipeline``) giving the key
   ``<prefix>/<stack>/terraform.tfstate``, ``TF_STATE_KMS_KEY_ID`` (optional SSE-KMS key).
@@ -35,6 +38,8 @@ BACKEND_KINDS = ("local", "s3", "cloud")
 # Accepted spellings of the kinds, so `TF_STATE_BACKEND=hcp` does what its user meant.
 _KIND_ALIASES = {"": "local", "local": "local", "s3": "s3", "cloud": "cloud", "hcp": "cloud", "tfc": "cloud", "remote": "cloud"}
 DEFAULT_KEY_PREFIX = "order-pipeline"
+#: Replaced by the stack name in ``TF_STATE_LOCAL_PATH``.
+STACK_PLACEHOLDER = "{stack}"
 DEFAULT_CLOUD_HOSTNAME = "app.terraform.io"
 
 # S3 general-purpose bucket names: 3-63 lowercase letters, digits, dots and hyphens,
@@ -56,7 +61,7 @@ class BackendSettings:
     kind: str = "local"
     """``local``, ``s3`` or ``cloud``. Left out: local state."""
     local_path: str | None = None
-    """Local state file. ``None``: cdktf's default ``terraform.<stack>.tfstate`` in the project root."""
+    """Local state file template holding ``{stack}``. ``None``: cdktf's default ``terraform.<stack>.tfstate`` in the project root."""
     s3_bucket: str | None = None
     """State bucket (S3 only; required there)."""
     s3_region: str | None = None
@@ -75,6 +80,14 @@ class BackendSettings:
     """HCP Terraform / Terraform Enterprise host."""
     cloud_project: str | None = None
     """HCP Terraform project of the workspaces. ``None``: the organization's default project."""
+
+    def local_state_path(self, stack_name: str) -> str | None:
+        """One stack's absolute local state file, or ``None`` for cdktf's default."""
+        if self.local_path is None:
+            return None
+        # Terraform resolves a relative path from the stack's directory inside cdktf.out,
+        # where `make clean` would delete the state: anchor it where synth runs instead.
+        return os.path.abspath(self.local_path.replace(STACK_PLACEHOLDER, stack_name))
 
     def state_key(self, stack_name: str) -> str:
         """The S3 object key of one stack's state."""
@@ -117,7 +130,14 @@ def backend_settings_from_env(environ: Mapping[str, str] | None = None) -> Backe
         )
 
     if kind == "local":
-        return BackendSettings(kind="local", local_path=_opt(environ, "TF_STATE_LOCAL_PATH"))
+        local_path = _opt(environ, "TF_STATE_LOCAL_PATH")
+        if local_path is not None and STACK_PLACEHOLDER not in local_path:
+            # One path for every stack would make orders-prod plan against orders-dev's state.
+            raise ConfigError(
+                [ConfigProblem("TF_STATE_LOCAL_PATH", local_path, f"must contain {STACK_PLACEHOLDER}, so each stack keeps its own state file", f"use e.g. 'state/terraform.{STACK_PLACEHOLDER}.tfstate', or unset it")],
+                context="Terraform state backend configuration",
+            )
+        return BackendSettings(kind="local", local_path=local_path)
 
     if kind == "s3":
         bucket = _opt(environ, "TF_STATE_BUCKET")
@@ -171,8 +191,9 @@ def configure_backend(stack, config: PipelineConfig, environ: Mapping[str, str] 
     settings = backend_settings_from_env(environ)
     stack_name = config.names.stack
     if settings.kind == "local":
-        if settings.local_path is not None:
-            LocalBackend(stack, path=settings.local_path)
+        path = settings.local_state_path(stack_name)
+        if path is not None:
+            LocalBackend(stack, path=path)
     elif settings.kind == "s3":
         S3Backend(
             stack,

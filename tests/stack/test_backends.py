@@ -120,6 +120,33 @@ def test_dynamodb_lock_table_and_kms_key_are_passed_through(tmp_path):
     assert s3["region"] == config.region  # defaults to the stack's region
 
 
+def test_local_path_gives_every_stack_its_own_absolute_state_file(tmp_path, monkeypatch):
+    """Two stacks sharing a state file would plan against each other's resources."""
+    from constructs_lib.framework import App, TerraformStack
+    from pipeline_config.environments import config_for
+    from stacks.backends import configure_backend
+
+    monkeypatch.chdir(tmp_path)
+    app = App(outdir=str(tmp_path / "out"))
+    for suffix in ("dev", "prod"):
+        config = config_for(suffix)
+        configure_backend(TerraformStack(app, config.names.stack), config, {"TF_STATE_LOCAL_PATH": "state/terraform.{stack}.tfstate"})
+    app.synth()
+    paths = {
+        name: json.loads((tmp_path / "out" / "stacks" / name / "cdk.tf.json").read_text())["terraform"]["backend"]["local"]["path"]
+        for name in ("orders-dev", "orders-prod")
+    }
+    # Relative to where synth runs, not to cdktf.out/stacks/<stack> (which `make clean` deletes).
+    assert paths == {name: str(tmp_path / "state" / f"terraform.{name}.tfstate") for name in paths}
+
+
+def test_local_path_without_stack_placeholder_is_rejected():
+    with pytest.raises(ConfigError) as error:
+        backend_settings_from_env({"TF_STATE_LOCAL_PATH": "state/terraform.tfstate"})
+    message = str(error.value)
+    assert "TF_STATE_LOCAL_PATH" in message and "'state/terraform.tfstate'" in message and "{stack}" in message
+
+
 def test_bad_backend_settings_stop_build_app(monkeypatch):
     from main import build_app
 
