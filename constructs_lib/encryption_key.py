@@ -85,8 +85,8 @@ def _key_policy(account: str, partition: str, region: str) -> dict:
     """The key policy: IAM-delegated administration plus the service principals that encrypt with it."""
     root = f"arn:{partition}:iam::{account}:root"
     use_actions = ["kms:Decrypt", "kms:GenerateDataKey*"]
-    # "Resource": "*" below is not a wildcard over keys: in a key policy it can only mean
-    # "this key" (KMS rejects any other value), so nothing narrower exists.
+    # "Resource": "*" below is not a wildcard over keys: a key policy applies only to its own
+    # key, so "*" means "this key" (the key's ARN is not known until the key exists).
     return {
         "Version": "2012-10-17",
         "Statement": [
