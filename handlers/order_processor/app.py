@@ -42,15 +42,25 @@ def build_service() -> OrderProcessingService:
 service = lazy(build_service)
 
 
+def _system_attribute(record: SQSRecord, name: str) -> str | None:
+    # Powertools' typed accessors raise KeyError when an attribute is absent: a hand-built or
+    # replayed event (tests, console) may lack them, and that must not fail a valid order.
+    attributes = record.raw_event.get("attributes")
+    return attributes.get(name) if isinstance(attributes, dict) else None
+
+
 def record_handler(record: SQSRecord) -> StoredOrder:
     """Store one order; raising fails only this record (poison ends up in the DLQ)."""
     logger.set_correlation_id(record.message_id)
     try:
-        stored = service().store(record.body, sent_timestamp_ms=record.attributes.sent_timestamp)
+        body = record.raw_event.get("body")
+        if not isinstance(body, str):
+            raise PoisonMessage(f"message body must be a string, got {type(body).__name__}")
+        stored = service().store(body, sent_timestamp_ms=_system_attribute(record, "SentTimestamp"))
     except PoisonMessage as exc:
         logger.error(
             "poison message; it will reach the DLQ after maxReceiveCount receives",
-            extra={"messageId": record.message_id, "reason": str(exc), "receiveCount": record.attributes.approximate_receive_count},
+            extra={"messageId": record.message_id, "reason": str(exc), "receiveCount": _system_attribute(record, "ApproximateReceiveCount")},
         )
         raise
     except Exception:

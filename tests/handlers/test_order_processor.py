@@ -121,6 +121,21 @@ def test_poison_record_fails_alone_every_time(processor, load_event):
     assert set(processor.repository.items) == {"order-1001", "order-1002"}
 
 
+def test_minimal_hand_built_records_are_processed_and_a_null_body_is_poison(processor):
+    # An event without the system "attributes" (hand-built, replayed) must not fail valid orders;
+    # the timestamp then comes from the clock.
+    body = {"orderId": "bare-1", "customerId": "c-1", "items": [{"productId": "p", "quantity": 1, "unitPrice": 1}]}
+    event = {
+        "Records": [
+            {"messageId": "bare", "body": json.dumps(body)},
+            {"messageId": "no-body", "body": None, "attributes": {}},
+        ]
+    }
+    assert processor.failed_ids(event) == {"no-body"}
+    assert processor.repository.items["bare-1"]["timestamp"] == CLOCK
+    assert [e["orderId"] for e in processor.events()] == ["bare-1"]
+
+
 def test_all_records_failing_is_reported_not_raised(processor, load_event):
     event = load_event("sqs_order_batch")
     for record in event["Records"]:
