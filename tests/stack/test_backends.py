@@ -206,3 +206,21 @@ def test_cloud_needs_an_organization_and_a_bare_hostname():
     with pytest.raises(ConfigError) as error:
         backend_settings_from_env({"TF_STATE_BACKEND": "cloud", "TF_CLOUD_HOSTNAME": "https://app.terraform.io"})
     assert [p.setting for p in error.value.problems] == ["TF_CLOUD_ORGANIZATION", "TF_CLOUD_HOSTNAME"]
+
+
+# ---------------------------------------------------------------------------- per-stack selection
+def test_each_stack_is_its_own_deployable_directory(synth_dir, stacks):
+    """`cdktf deploy orders-dev` picks a stack from manifest.json: each needs its own directory, state and assets."""
+    from pipeline_config.environments import ENVIRONMENTS
+    from pipeline_config.naming import stack_name
+
+    manifest = json.loads((synth_dir / "manifest.json").read_text())["stacks"]
+    expected = {stack_name(suffix) for suffix in ENVIRONMENTS}
+    assert set(manifest) == expected == set(stacks)
+    for name, entry in manifest.items():
+        assert entry["workingDirectory"] == f"stacks/{name}"
+        assert entry["synthesizedStackPath"] == f"stacks/{name}/cdk.tf.json"
+        assert entry["dependencies"] == []  # deploying one never drags in another
+        assert any((synth_dir / "stacks" / name / "assets").iterdir())  # the Lambda package travels with it
+    state_files = {stacks[name]["terraform"]["backend"]["local"]["path"] for name in expected}
+    assert len(state_files) == len(expected)
