@@ -382,6 +382,7 @@ def test_every_problem_is_reported_at_once():
         ({"order_schema": "not a dict"}, "order_schema"),
         ({"order_schema": {}}, "order_schema"),
         ({"authorization": "COGNITO"}, "authorization"),
+        ({"authorization": None}, "authorization"),  # must not read as NONE (an open API)
         ({"handler_invoke_arn": ""}, "handler_invoke_arn"),
         ({"handler_function_name": "  "}, "handler_function_name"),
         ({"access_log_group_name": ""}, "access_log_group_name"),
