@@ -95,18 +95,51 @@ def list_customer_orders(request: HttpRequest, customer_id: str) -> dict[str, An
     return json_response(200, body)
 
 
+#: API Gateway resource template -> the path parameter the route needs (None: no parameter).
+RESOURCE_PARAMETERS: dict[str, str | None] = {
+    "/orders": None,
+    "/orders/{orderId}": "orderId",
+    "/customers/{customerId}/orders": "customerId",
+}
+
+
+def _resource_and_args(request: HttpRequest) -> tuple[str, tuple[str, ...]] | None:
+    """The route's resource template and path arguments, or None for an unknown path.
+
+    API Gateway's ``resource`` and ``pathParameters`` come first: behind a custom domain with a
+    base path mapping, ``path`` carries the base path too (``/v1/orders``). The raw path is the
+    fallback for events without them.
+    """
+    params = request.path_parameters
+    if request.resource in RESOURCE_PARAMETERS:
+        name = RESOURCE_PARAMETERS[request.resource]
+        if name is None:
+            return request.resource, ()
+        if params.get(name):
+            return request.resource, (params[name],)
+    segments = request.segments
+    if segments == ["orders"]:
+        return "/orders", ()
+    if len(segments) == 2 and segments[0] == "orders":
+        return "/orders/{orderId}", (params.get("orderId", segments[1]),)
+    if len(segments) == 3 and segments[0] == "customers" and segments[2] == "orders":
+        return "/customers/{customerId}/orders", (params.get("customerId", segments[1]),)
+    return None
+
+
 def route(request: HttpRequest) -> tuple[Callable[..., dict[str, Any]], tuple[str, ...]]:
     """The handler and path arguments for a request; 404/405 errors for anything else."""
-    segments = request.segments
-    params = request.path_parameters
-    if segments == ["orders"]:
-        routes: dict[str, tuple[Callable[..., dict[str, Any]], tuple[str, ...]]] = {"POST": (post_order, ())}
-    elif len(segments) == 2 and segments[0] == "orders":
-        routes = {"GET": (get_order, (params.get("orderId", segments[1]),))}
-    elif len(segments) == 3 and segments[0] == "customers" and segments[2] == "orders":
-        routes = {"GET": (list_customer_orders, (params.get("customerId", segments[1]),))}
-    else:
+    found = _resource_and_args(request)
+    if found is None:
         raise RouteNotFound(f"no route for {request.method or '?'} {request.path[:200]}")
+    resource, args = found
+    routes: dict[str, tuple[Callable[..., dict[str, Any]], tuple[str, ...]]]
+    if resource == "/orders":
+        routes = {"POST": (post_order, args)}
+    elif resource == "/orders/{orderId}":
+        routes = {"GET": (get_order, args)}
+    else:
+        routes = {"GET": (list_customer_orders, args)}
     if request.method not in routes:
         allowed = tuple(routes)
         raise MethodNotAllowed(f"{request.method or '?'} is not allowed here; use {', '.join(allowed)}", allowed)

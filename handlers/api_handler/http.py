@@ -52,6 +52,8 @@ class HttpRequest:
 
     method: str
     path: str
+    resource: str = ""
+    """API Gateway's resource template (``/orders/{orderId}``); empty when the event has none."""
     headers: Mapping[str, str] = field(default_factory=dict)
     query: Mapping[str, str] = field(default_factory=dict)
     path_parameters: Mapping[str, str] = field(default_factory=dict)
@@ -77,6 +79,7 @@ class HttpRequest:
         return cls(
             method=str(event.get("httpMethod") or context.get("httpMethod") or "").upper(),
             path=str(event.get("path") or event.get("resource") or "/"),
+            resource=str(event.get("resource") or context.get("resourcePath") or ""),
             headers=headers,
             query=query,
             path_parameters=path_parameters,

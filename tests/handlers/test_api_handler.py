@@ -227,6 +227,22 @@ def test_unknown_routes_and_methods(api, load_event, method, path, status, code)
         assert headers["Allow"]
 
 
+def test_routes_follow_the_resource_behind_a_custom_domain_base_path(api, load_event):
+    # Behind a custom domain with base path mapping "v1", "path" carries the base path; the
+    # resource template and path parameters do not.
+    api.repository.items["order-1001"] = {"orderId": "order-1001", "customerId": "c", "timestamp": FIXED_TS}
+    event = load_event("api_get_order")
+    event["path"] = "/v1/orders/order-1001"
+    status, body, _ = api(event)
+    assert status == 200 and body["orderId"] == "order-1001"
+    post_event = load_event("api_post_order")
+    post_event["path"] = "/v1/orders"
+    assert api(post_event)[0] == 202
+    listing = load_event("api_list_customer_orders")
+    listing["path"] = "/v1/customers/cust-7/orders"
+    assert api(listing)[0] == 200
+
+
 def test_garbage_event_does_not_crash(api):
     response = app.lambda_handler({}, api.context)
     assert response["statusCode"] == 404
