@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -58,12 +59,17 @@ def main(argv: list[str] | None = None) -> int:
             results["sections"][section] = {"error": str(error)}
             log(f"{section} FAILED: {error}")
         log(f"== {section} took {time.perf_counter() - started:.0f}s")
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    (args.results_dir / "latest.json").write_text(dumps(results) + "\n")
-    (args.results_dir / "latest.md").write_text(render_markdown(results))
+        _write(args.results_dir, results)  # after every section: a long run interrupted later keeps what it measured
     print(render_table(results))
     log(f"wrote {args.results_dir / 'latest.json'} and latest.md")
     return 1 if failed else 0
+
+
+def _write(results_dir: Path, results: dict) -> None:
+    results_dir.mkdir(parents=True, exist_ok=True)
+    results["machine"]["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
+    (results_dir / "latest.json").write_text(dumps(results) + "\n")
+    (results_dir / "latest.md").write_text(render_markdown(results))
 
 
 def _run_section(section: str, args: argparse.Namespace) -> dict:
