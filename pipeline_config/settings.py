@@ -194,9 +194,10 @@ class PipelineConfig:
         """The Powertools layer ARN the functions use."""
         if self.powertools_layer_arn:
             return self.powertools_layer_arn
-        partition = "aws-us-gov" if "-gov-" in self.region else "aws"
+        # Only the commercial partition: China and GovCloud get their layer from other
+        # accounts, so validation requires powertools_layer_arn there.
         return (
-            f"arn:{partition}:lambda:{self.region}:017000801446:layer:"
+            f"arn:aws:lambda:{self.region}:017000801446:layer:"
             f"AWSLambdaPowertoolsPythonV3-python312-x86_64:{self.powertools_layer_version}"
         )
 
@@ -253,6 +254,16 @@ class PipelineConfig:
         if not isinstance(self.log_level, str) or self.log_level.upper() not in _LOG_LEVELS:
             bad("log_level", f"must be one of {', '.join(_LOG_LEVELS)}", "set log_level to e.g. 'INFO'")
         int_range("powertools_layer_version", 1, 10_000)
+        if (
+            self.powertools_layer_arn is None
+            and isinstance(self.region, str)
+            and (self.region.startswith("cn-") or "-gov-" in self.region)
+        ):
+            bad(
+                "powertools_layer_arn",
+                f"must be set in region {self.region}: the public Powertools layer is published from another account in the China and GovCloud partitions",
+                "copy the layer ARN for your partition from the Powertools documentation into powertools_layer_arn",
+            )
         if self.powertools_layer_arn is not None and not str(self.powertools_layer_arn).startswith("arn:"):
             bad("powertools_layer_arn", "is not an ARN", "give a full layer version ARN or leave it unset")
 

@@ -145,3 +145,11 @@ def test_context_override_cannot_rename_the_environment():
     # Repeating the selected suffix is harmless.
     (dev,) = load_configs({"ENVIRONMENT_SUFFIX": "dev"}, {"orderPipeline": {"dev": {"environment_suffix": "dev"}}})
     assert dev.environment_suffix == "dev"
+
+
+def test_layer_arn_required_outside_the_commercial_partition():
+    (message,) = problems_of(region="cn-north-1")
+    assert message.startswith("powertools_layer_arn:") and "cn-north-1" in message
+    arn = "arn:aws-cn:lambda:cn-north-1:498634801083:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:27"
+    assert PipelineConfig(region="cn-north-1", powertools_layer_arn=arn).effective_powertools_layer_arn == arn
+    assert PipelineConfig(region="eu-west-1").effective_powertools_layer_arn.startswith("arn:aws:lambda:eu-west-1:017000801446:")
