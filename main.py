@@ -23,7 +23,7 @@ def build_app(outdir: str | None = None, environ=None):
     context = {key: app.node.try_get_context(key) for key in (SUFFIX_CONTEXT_KEY, OVERRIDES_CONTEXT_KEY)}
     configs = load_configs(environ, {k: v for k, v in context.items() if v is not None})
     for config in configs:
-        OrderPipelineStack(app, config.names.stack, config=config)
+        OrderPipelineStack(app, config.names.stack, config=config, environ=environ)
     return app
 
 

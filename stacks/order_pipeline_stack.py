@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Mapping
 
 from constructs_lib.alarms import PipelineAlarms, PipelineAlarmsProps
 from constructs_lib.dashboard import OrdersDashboard, OrdersDashboardProps
@@ -36,7 +37,7 @@ METRICS_NAMESPACE = "OrderPipeline"
 class OrderPipelineStack(TerraformStack):
     """API Gateway -> API handler -> SQS (+DLQ) -> processor -> DynamoDB + SNS, with alarms."""
 
-    def __init__(self, scope: Construct, id: str, *, config: PipelineConfig) -> None:
+    def __init__(self, scope: Construct, id: str, *, config: PipelineConfig, environ: Mapping[str, str] | None = None) -> None:
         super().__init__(scope, id)
         self.config = config
         names = config.names
@@ -56,7 +57,8 @@ class OrderPipelineStack(TerraformStack):
                 )
             ],
         )
-        configure_backend(self, config)
+        # The backend comes from the environment (TF_STATE_*), read from `environ` or os.environ.
+        configure_backend(self, config, environ)
 
         key = EncryptionKey(self, "encryption-key", EncryptionKeyProps(alias_name=names.kms_alias))
 

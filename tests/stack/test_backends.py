@@ -29,14 +29,8 @@ def _synth(tmp_path_factory, extra: dict[str, str]) -> tuple[dict, str]:
         **extra,
     }
     outdir = tmp_path_factory.mktemp("backend")
-    # The stack reads the backend variables from os.environ (like `cdktf synth` does).
-    with pytest.MonkeyPatch.context() as mp:
-        for key in [k for k in os.environ if k.startswith(("TF_STATE_", "TF_CLOUD_"))]:
-            mp.delenv(key)
-        for key, value in environ.items():
-            mp.setenv(key, value)
-        app = build_app(outdir=str(outdir), environ=environ)
-        app.synth()
+    app = build_app(outdir=str(outdir), environ=environ)
+    app.synth()
     stack_dirs = sorted((outdir / "stacks").iterdir())
     assert [d.name for d in stack_dirs] == ["orders-dev"]
     text = (stack_dirs[0] / "cdk.tf.json").read_text()
@@ -150,10 +144,15 @@ def test_local_path_without_stack_placeholder_is_rejected():
 def test_bad_backend_settings_stop_build_app(monkeypatch):
     from main import build_app
 
+    # Through the environ argument...
+    with pytest.raises(ConfigError, match="TF_STATE_BUCKET"):
+        build_app(outdir=None, environ={"ENVIRONMENT_SUFFIX": "dev", "TF_STATE_BACKEND": "s3"})
+    # ...and through the process environment, which is what `cdktf synth` gives main.py.
     monkeypatch.setenv("TF_STATE_BACKEND", "s3")
     monkeypatch.delenv("TF_STATE_BUCKET", raising=False)
+    monkeypatch.setenv("ENVIRONMENT_SUFFIX", "dev")
     with pytest.raises(ConfigError, match="TF_STATE_BUCKET"):
-        build_app(outdir=None, environ={"ENVIRONMENT_SUFFIX": "dev"})
+        build_app(outdir=None)
 
 
 # ---------------------------------------------------------------------------- pure settings
