@@ -88,6 +88,17 @@ def read_request_body(headers: Mapping[str, str], rfile: BinaryIO, *, limit: int
     return rfile.read(length) if length else None
 
 
+
+class _LocalHttpServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer with a listen backlog that survives 100+ concurrent clients.
+
+    socketserver's default backlog is 5: under `ordersctl load -c 100` the kernel reset
+    the connections that did not fit, which API Gateway would never do.
+    """
+
+    request_queue_size = 512
+    daemon_threads = True
+
 class LocalApi:
     """Routes HTTP requests to the API handler as REST proxy events, after API Gateway's edge checks."""
 
@@ -193,7 +204,7 @@ class LocalApi:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
                 log.debug("api %s - " + format, self.client_address[0], *args)
 
-        self._server = ThreadingHTTPServer((self._host, self._port), _RequestHandler)
+        self._server = _LocalHttpServer((self._host, self._port), _RequestHandler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-api", daemon=True)
         self._thread.start()

@@ -292,6 +292,14 @@ def test_smoke_round_trip(pipeline, capsys):
     assert result["ok"] and result["post_status"] == 202 and result["round_trip_seconds"] > 0
 
 
+def test_load_at_concurrency_100_against_the_local_api(pipeline, capsys):
+    # 100 clients connecting at once must all be served (the local API's listen backlog).
+    code, out, err = _run(capsys, "load", "--outputs", str(pipeline.outputs_file), "-n", "200", "-c", "100", "--json", "--verify-timeout", "60")
+    result = json.loads(out)
+    assert code == 0, (out, err)
+    assert result["statuses"] == {"202": 200} and result["stored"] == 200 and result["in_dlq"] == []
+
+
 def test_load_posts_and_verifies_every_order(pipeline, capsys):
     code, out, err = _run(capsys, "load", "--outputs", str(pipeline.outputs_file), "-n", "12", "-c", "4", "--json", "--verify-timeout", "30")
     result = json.loads(out)
