@@ -173,6 +173,12 @@ def handle(request: HttpRequest) -> dict[str, Any]:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """API Gateway REST proxy event -> proxy response."""
+    """API Gateway REST proxy event -> proxy response.
+
+    A missing environment variable is a deployment fault, not a request fault: ``settings()``
+    raises ``SettingsError`` naming every missing variable, the invocation fails (the
+    API-handler errors alarm pages) and API Gateway answers its JSON DEFAULT_5XX response.
+    """
+    settings()
     request = HttpRequest.from_event(event, fallback_request_id=getattr(context, "aws_request_id", "") or "")
     return handle(request)

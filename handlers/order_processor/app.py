@@ -100,7 +100,13 @@ processor = CompletingBatchProcessor(complete_batch)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """SQS event -> ``{"batchItemFailures": [{"itemIdentifier": messageId}, ...]}``."""
+    """SQS event -> ``{"batchItemFailures": [{"itemIdentifier": messageId}, ...]}``.
+
+    A missing environment variable fails the whole invocation with ``SettingsError`` naming it
+    (before any record is touched): every message stays on the queue, and the processor-errors
+    alarm pages, instead of each record failing quietly on its way to the DLQ.
+    """
+    settings()
     response = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
     failed = len(response.get("batchItemFailures", []))
     processed = len(processor.success_messages)

@@ -46,3 +46,19 @@ def test_reset_also_drops_the_handlers_cached_services(handler_env):
     aws.reset()
     assert api_app.service() is not api_service
     assert processor_app.service() is not processing_service
+
+
+@pytest.mark.parametrize("missing", ["ORDERS_TABLE_NAME", "ORDER_QUEUE_URL", "ORDER_TOPIC_ARN"])
+@pytest.mark.parametrize("module", ["api_handler.app", "order_processor.app"])
+def test_a_handler_without_a_variable_fails_naming_it(handler_env, monkeypatch, lambda_context, module, missing):
+    """Given a function deployed without one variable, when invoked, then it fails with that name."""
+    import importlib
+
+    from orders_core import aws
+
+    monkeypatch.delenv(missing)
+    aws.reset()
+    app = importlib.import_module(module)
+    event = {"Records": []} if module == "order_processor.app" else {"httpMethod": "GET", "path": "/orders/o-1", "resource": "/orders/{orderId}", "pathParameters": {"orderId": "o-1"}}
+    with pytest.raises(SettingsError, match=missing):
+        app.lambda_handler(event, lambda_context)
