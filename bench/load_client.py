@@ -29,7 +29,7 @@ def main() -> None:
     url, n, concurrency, run_id = urlsplit(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
     errors: list[str] = []
 
-    def post(i: int) -> tuple[int, float, float, float]:
+    def post(i: int) -> tuple[int, float, float, float, int]:
         # A new connection per request: the local API (http.server) answers HTTP/1.0 and
         # closes the connection after each response. Connect and request are timed apart:
         # the connect time shows the server's accept backlog, the rest the request handling.
@@ -50,7 +50,7 @@ def main() -> None:
         finally:
             conn.close()
         end = time.perf_counter()
-        return status, start, end - start, connected - start
+        return status, start, end - start, connected - start, i
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
