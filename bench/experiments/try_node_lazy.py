@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from bench.measure import PYTHON, ROOT, child_env, run  # noqa: E402
+from bench.measure import PYTHON, child_env, run  # noqa: E402
 
 HOOK = Path(__file__).resolve().parent / "node_lazy_provider_index.js"
 
