@@ -52,6 +52,13 @@ def mark(label: str) -> None:
     marks.append((label, time.perf_counter()))
 
 
+# The same jsii environment the app prepares (banner variables, the Node-side lazy provider
+# index unless CDKTF_EAGER_PROVIDER_IMPORT=1), before node starts, so each phase below is
+# timed as the app runs it.
+from constructs_lib.jsii_env import prepare_jsii_environment  # noqa: E402
+
+prepare_jsii_environment()
+
 import jsii  # noqa: E402,F401
 
 mark("import jsii (Python side of the runtime)")

@@ -7,17 +7,11 @@ every framework import here makes that move a one-file change.
 
 from __future__ import annotations
 
-import os
+from constructs_lib.jsii_env import prepare_jsii_environment
 
-# jsii prints a large banner on Node versions it has end-of-lifed (20) or not yet
-# tested (22+). It is noise in synth output and CI logs, never actionable here.
-# setdefault: a user who wants the banner back sets the variable to "" or 0.
-for _var, _value in (
-    ("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20"),
-    ("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1"),
-    ("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1"),
-):
-    os.environ.setdefault(_var, _value)
+# Before the first cdktf import: that import starts the jsii kernel (a node child process),
+# which inherits the environment prepared here.
+prepare_jsii_environment()
 
 from cdktf import (  # noqa: E402  (the environment must be set before jsii starts)
     App,

@@ -10,6 +10,9 @@ one pulling in the shared ``_jsii`` assembly exactly as before; only the ~2,200
 modules we never use are skipped. The synthesized JSON is identical (a test
 compares it byte for byte with the eager path).
 
+The jsii kernel (node) has the same problem with the package's JavaScript index; its
+twin fix is ``node_lazy_provider_index.js``, loaded by ``jsii_env.py``.
+
 Safety valves:
 * ``CDKTF_EAGER_PROVIDER_IMPORT=1`` switches this off (the stock, eager import).
 * If the installed package does not look like what this was written against

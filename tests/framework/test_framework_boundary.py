@@ -7,9 +7,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_DIRS = ("main.py", "stacks", "constructs_lib", "pipeline_config", "handlers", "local_pipeline", "ordersctl", "bench")
+# bench/synth_probe.py times the framework's own import phases one by one, so it has to
+# import them itself; it is a measuring tool, not part of the app.
 ALLOWED = {
-    "cdktf": {"constructs_lib/framework.py"},
-    "constructs": {"constructs_lib/framework.py"},
+    "cdktf": {"constructs_lib/framework.py", "bench/synth_probe.py"},
+    "constructs": {"constructs_lib/framework.py", "bench/synth_probe.py"},
     "cdktf_cdktf_provider_aws": {"constructs_lib/provider.py"},
 }
 

@@ -64,6 +64,38 @@ def test_unrecognised_package_layout_falls_back_to_the_stock_import(tmp_path):
     assert eager_init_ran == "True"
 
 
+NODE_PROBE = (
+    "from constructs_lib.framework import App, TerraformStack;"
+    "import constructs_lib.provider as p;"
+    "app = App(outdir=__import__('tempfile').mkdtemp()); stack = TerraformStack(app, 's');"
+    "p.AwsProvider(stack, 'aws', region='us-east-1'); p.SqsQueue(stack, 'q', name='q'); app.synth()"
+)
+
+
+def test_node_side_lazy_index_engages_and_is_switched_off_by_the_same_variable():
+    lean = run_python(NODE_PROBE, {"CDKTF_LAZY_INDEX_DEBUG": "1"})
+    assert lean.returncode == 0, lean.stderr
+    assert "[lazy-index]" in lean.stderr and "lazy exports for" in lean.stderr
+    eager = run_python(NODE_PROBE, {"CDKTF_LAZY_INDEX_DEBUG": "1", "CDKTF_EAGER_PROVIDER_IMPORT": "1"})
+    assert eager.returncode == 0, eager.stderr
+    assert "[lazy-index]" not in eager.stderr
+
+
+def test_node_hook_leaves_other_modules_and_unknown_layouts_alone(tmp_path):
+    # A provider-looking index that is not the exports/require list: the stock loader runs.
+    pkg = tmp_path / "node_modules" / "@cdktf" / "provider-aws" / "lib"
+    pkg.mkdir(parents=True)
+    (pkg / "index.js").write_text("module.exports = { answer: 42 };\n")
+    (tmp_path / "main.js").write_text(
+        "const a = require('./node_modules/@cdktf/provider-aws/lib/index.js');"
+        "const path = require('path'); console.log(JSON.stringify([a.answer, path.sep]));"
+    )
+    hook = ROOT / "constructs_lib" / "node_lazy_provider_index.js"
+    result = subprocess.run(["node", "--require", str(hook), str(tmp_path / "main.js")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [42, "/"]
+
+
 @pytest.mark.timeout(900)
 def test_synthesized_json_is_identical_with_and_without_the_lean_import(tmp_path):
     outputs = {}
