@@ -23,6 +23,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--port", type=int, default=8080, help="port of the local API (default 8080; 0 picks a free one)")
     parser.add_argument("--moto-port", type=int, default=0, help="port of the moto server (default: a free one)")
+    parser.add_argument(
+        "--moto-in-process",
+        action="store_true",
+        help="run moto in a thread of this process instead of a child process (starts faster; slower under load)",
+    )
     parser.add_argument("--suffix", default="local", help="environment suffix; names and settings come from config_for(suffix) (default 'local', dev-like)")
     parser.add_argument("--outputs-file", metavar="PATH", help="write the stack-shaped outputs JSON here (like `cdktf output --outputs-file`), e.g. for ordersctl")
     parser.add_argument(
@@ -66,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     from local_pipeline import LocalPipeline  # after argparse, so --help is instant
 
     try:
-        pipeline = LocalPipeline(suffix=args.suffix, api_port=args.port, moto_port=args.moto_port, visibility_timeout_seconds=args.visibility_timeout_seconds)
+        pipeline = LocalPipeline(suffix=args.suffix, api_port=args.port, moto_port=args.moto_port, moto_separate_process=not args.moto_in_process, visibility_timeout_seconds=args.visibility_timeout_seconds)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

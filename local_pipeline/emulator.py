@@ -25,23 +25,36 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class MotoEmulator:
-    """A moto server in a daemon thread of this process, bound to ``host`` only."""
+    """A moto server bound to ``host`` only: in a daemon thread of this process, or in a child process.
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    The child process (``separate_process=True``) gives the emulator its own interpreter and
+    GIL, so under load it no longer competes with the local API's threads and the handlers;
+    the in-process thread starts faster and is what unit-level plumbing tests use.
+    """
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, separate_process: bool = False) -> None:
         self._host = host
         self._port = port
+        self._separate_process = separate_process
         self._server: Any = None
+        self._process: Any = None
+        self._bound_port = 0
 
     @property
     def endpoint_url(self) -> str:
         """``http://127.0.0.1:<port>``: give it to boto3 as ``endpoint_url`` (or AWS_ENDPOINT_URL)."""
-        if self._server is None:
+        if self._server is None and self._process is None:
             raise RuntimeError("MotoEmulator is not started; call start() first")
-        host, port = self._server.get_host_and_port()
-        return f"http://{host}:{port}"
+        if self._server is not None:
+            host, port = self._server.get_host_and_port()
+            return f"http://{host}:{port}"
+        return f"http://{self._host}:{self._bound_port}"
 
     def start(self) -> None:
         """Start the server (moto is imported here, so importing this module stays cheap)."""
+        if self._separate_process:
+            self._start_process()
+            return
         import logging
 
         from moto.server import ThreadedMotoServer
@@ -50,6 +63,44 @@ class MotoEmulator:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = ThreadedMotoServer(ip_address=self._host, port=self._port or free_port(self._host), verbose=False)
         self._server.start()
+
+    def _start_process(self, timeout_seconds: float = 60.0) -> None:
+        import subprocess
+        import sys
+        import time
+
+        import tempfile
+
+        self._bound_port = self._port or free_port(self._host)
+        # moto's own server entry point, bound to loopback and our port, with werkzeug's
+        # per-request log silenced (a polling consumer makes hundreds of lines per second);
+        # what remains on stderr (start-up failures) goes to a temp file we read on failure.
+        code = (
+            "import logging, sys; logging.getLogger('werkzeug').setLevel(logging.WARNING);"
+            "from moto.server import main; sys.exit(main(sys.argv[1:]))"
+        )
+        self._stderr = tempfile.TemporaryFile()
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", code, "-H", self._host, "-p", str(self._bound_port)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+        )
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                self._stderr.seek(0)
+                error = self._stderr.read().decode(errors="replace")[-2000:]
+                self._process = None
+                raise RuntimeError(f"the moto server exited at start (port {self._bound_port}): {error.strip() or 'no output'}")
+            try:
+                with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            self.stop()
+            raise RuntimeError(f"the moto server did not answer on {self._host}:{self._bound_port} within {timeout_seconds:.0f} s")
 
     def reset(self) -> None:
         """Drop every resource moto holds in this process (moto's state is process-global)."""
@@ -68,6 +119,14 @@ class MotoEmulator:
         if self._server is not None:
             self._server.stop()
         self._server = None
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except Exception:  # noqa: BLE001 - it must not outlive us
+                self._process.kill()
+                self._process.wait(timeout=10)
+        self._process = None
 
 
 # ---------------------------------------------------------------------------- resource definitions (pure)

@@ -54,6 +54,9 @@ class LocalPipelineOptions:
     """Port of the local API; 0 picks a free one."""
     moto_port: int = 0
     """Port of the moto server; 0 picks a free one."""
+    moto_separate_process: bool = True
+    """Run moto in a child process (its own interpreter and GIL, so it keeps up under load);
+    False runs it in a thread of this process (faster start, one core for everything)."""
     stage_name: str = "local"
     """Stage in the events' requestContext; routes are also served under ``/<stage>/``."""
     api_handler: Handler | None = None
@@ -111,7 +114,7 @@ class LocalPipeline:
         self.options = options
         self.config: PipelineConfig = config
         self.names: ResourceNames = config.names
-        self.emulator = MotoEmulator(host=options.host, port=options.moto_port)
+        self.emulator = MotoEmulator(host=options.host, port=options.moto_port, separate_process=options.moto_separate_process)
         self.resources: ProvisionedResources | None = None
         self.api: LocalApi | None = None
         self.poller: QueuePoller | None = None

@@ -196,3 +196,33 @@ def test_stop_restores_the_environment(monkeypatch):
         assert os.environ["AWS_ENDPOINT_URL"] == p.endpoint_url
     assert os.environ["ORDERS_TABLE_NAME"] == "before"
     assert "AWS_ENDPOINT_URL" not in os.environ
+
+
+def test_moto_in_a_child_process_starts_serves_and_stops():
+    """The default emulator runs in its own process, answers over HTTP, and leaves nothing behind."""
+    from local_pipeline.emulator import MotoEmulator
+
+    emulator = MotoEmulator(separate_process=True)
+    emulator.start()
+    try:
+        process = emulator._process
+        assert process is not None and process.poll() is None
+        sqs = emulator.client("sqs", "us-east-1")
+        url = sqs.create_queue(QueueName="probe")["QueueUrl"]
+        assert sqs.get_queue_url(QueueName="probe")["QueueUrl"] == url
+    finally:
+        emulator.stop()
+    assert process.poll() is not None, "the moto child process outlived stop()"
+
+
+def test_a_moto_child_that_cannot_bind_fails_with_the_reason():
+    import socket
+
+    from local_pipeline.emulator import MotoEmulator
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        emulator = MotoEmulator(port=taken.getsockname()[1], separate_process=True)
+        with pytest.raises(RuntimeError, match="moto server"):
+            emulator.start()
