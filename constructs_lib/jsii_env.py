@@ -34,9 +34,17 @@ def prepare_jsii_environment(environ: MutableMapping[str, str] | None = None) ->
     environ = os.environ if environ is None else environ
     for name, value in _SILENCED_BANNERS:
         environ.setdefault(name, value)
+    # Node splits NODE_OPTIONS on spaces unless quoted.
+    require = f'--require "{NODE_LAZY_INDEX}"' if " " in NODE_LAZY_INDEX else f"--require {NODE_LAZY_INDEX}"
+    current = environ.get("NODE_OPTIONS", "")
     if lean_import_enabled(environ) and os.path.isfile(NODE_LAZY_INDEX):
-        # Node splits NODE_OPTIONS on spaces unless quoted.
-        require = f'--require "{NODE_LAZY_INDEX}"' if " " in NODE_LAZY_INDEX else f"--require {NODE_LAZY_INDEX}"
-        current = environ.get("NODE_OPTIONS", "")
         if require not in current:
             environ["NODE_OPTIONS"] = f"{current} {require}".strip()
+    elif require in current:
+        # Inherited from a parent that runs lean (e.g. a test or bench process): the off switch
+        # must mean the stock path, so take our hook out again.
+        remaining = " ".join(current.replace(require, " ").split())
+        if remaining:
+            environ["NODE_OPTIONS"] = remaining
+        else:
+            environ.pop("NODE_OPTIONS", None)

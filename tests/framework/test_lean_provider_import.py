@@ -114,3 +114,19 @@ def test_synthesized_json_is_identical_with_and_without_the_lean_import(tmp_path
         assert lean == eager, f"{stack}: synthesized JSON differs between lean and eager provider import"
         assert json.loads(lean)["resource"], "an empty stack would make this comparison meaningless"
     assert filecmp.cmp(outputs["lean"] / "manifest.json", outputs["eager"] / "manifest.json", shallow=False)
+
+
+def test_the_off_switch_removes_a_hook_inherited_from_a_lean_parent():
+    from constructs_lib.jsii_env import NODE_LAZY_INDEX, prepare_jsii_environment
+
+    lean: dict[str, str] = {"NODE_OPTIONS": "--max-old-space-size=4096"}
+    prepare_jsii_environment(lean)
+    assert NODE_LAZY_INDEX in lean["NODE_OPTIONS"] and "--max-old-space-size=4096" in lean["NODE_OPTIONS"]
+    prepare_jsii_environment(lean)  # idempotent
+    assert lean["NODE_OPTIONS"].count(NODE_LAZY_INDEX) == 1
+    eager = {**lean, "CDKTF_EAGER_PROVIDER_IMPORT": "1"}
+    prepare_jsii_environment(eager)
+    assert eager["NODE_OPTIONS"] == "--max-old-space-size=4096"
+    only_ours = {"NODE_OPTIONS": lean["NODE_OPTIONS"].replace("--max-old-space-size=4096", ""), "CDKTF_EAGER_PROVIDER_IMPORT": "1"}
+    prepare_jsii_environment(only_ours)
+    assert "NODE_OPTIONS" not in only_ours
