@@ -86,7 +86,7 @@ def bench_pipeline(runs: int, quick: bool, log, requests: int | None = None, con
         "end_to_end_s": round(end_to_end, 3),
         "orders_per_s": round(stored / end_to_end, 1),
         "note": "throughput = accepted (202) orders stored / (first POST sent .. last increase of that count, polled every second); "
-        "API, handlers, moto and poller share one Python process (GIL); the load generator is a separate process",
+        "API, handlers and poller share one Python process (GIL); moto runs in a child process; the load generator is a separate process",
     }
     log(f"pipeline: p50 {result['post_latency_ms']['p50']:.0f} ms, p99 {result['post_latency_ms']['p99']:.0f} ms, {result['orders_per_s']} orders/s")
     return result

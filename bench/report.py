@@ -24,13 +24,20 @@ def synth_tables(r: dict) -> list[Table]:
     if "skipped" in cli:
         rows.append(["cdktf synth (CLI)", "skipped", "skipped", cli["skipped"][:80]])
     elif cli:
-        rows.append(["cdktf synth (CLI): wall (median)", _s(_med(cli["stock"], "wall_s")), _s(_med(cli["ours"], "wall_s")), f"{cli['runs']} run(s); pipenv: {cli['pipenv'][:40]}"])
+        cli_ratio = _med(cli["ours"], "wall_s") / _med(cli["stock"], "wall_s")
+        rows.append(["cdktf synth (CLI): wall (median)", _s(_med(cli["stock"], "wall_s")), _s(_med(cli["ours"], "wall_s")), f"{cli_ratio:.0%} of stock; {cli['runs']} run(s); pipenv: {cli['pipenv'][:40]}"])
     floor = r["json_floor"]
     rows.append(["floor: python + json.dump of same docs", "", _s(_med(floor, "wall_s"), digits=3), f"dump only {_s(_med(floor, 'dump_only_s'), digits=3)}, {floor['files']} files, {floor['bytes'] // 1024} KiB"])
     notes = [
-        f"{r['runs']} interleaved runs per mode; target: ours <= {r['target_ratio']:.0%} of stock wall and peak RSS not higher -> {'MET' if r['meets_target'] else 'NOT MET'}",
+        f"{r['runs']} interleaved runs per mode; target for python main.py: ours <= {r['target_ratio']:.0%} of stock wall and peak RSS not higher -> {'MET' if r['meets_target'] else 'NOT MET'}",
         f"synthesized JSON identical between modes: {r['outputs_identical']}",
     ]
+    if cli and "skipped" not in cli:
+        verdict = "MET" if cli_ratio <= r["target_ratio"] else "NOT MET"
+        notes.append(
+            f"target for cdktf synth: ours <= {r['target_ratio']:.0%} of stock wall -> {verdict} "
+            "(the CLI itself, node + pipenv run, adds the same fixed cost to both paths)"
+        )
     tables: list[Table] = [("Synth (3 stacks: dev, staging, prod)", ["measure", "stock", "ours", "note"], rows, notes)]
 
     b = r.get("breakdown", {})
