@@ -130,3 +130,40 @@ def test_the_off_switch_removes_a_hook_inherited_from_a_lean_parent():
     only_ours = {"NODE_OPTIONS": lean["NODE_OPTIONS"].replace("--max-old-space-size=4096", ""), "CDKTF_EAGER_PROVIDER_IMPORT": "1"}
     prepare_jsii_environment(only_ours)
     assert "NODE_OPTIONS" not in only_ours
+
+
+def test_pure_python_token_check_agrees_with_cdktf():
+    """``framework.is_unresolved`` answers locally for strings and numbers; it must match cdktf."""
+    from constructs_lib.framework import App, TerraformStack, Token, is_unresolved
+    from constructs_lib.provider import SqsQueue
+
+    stack = TerraformStack(App(outdir=__import__("tempfile").mkdtemp()), "tokens")
+    queue = SqsQueue(stack, "q", name="q")
+    samples = [
+        queue.arn,
+        f"prefix-{queue.url}-suffix",
+        Token.as_string(queue.visibility_timeout_seconds),
+        queue.visibility_timeout_seconds,
+        Token.as_number(queue.arn),
+        queue.max_message_size,
+        "plain",
+        "${aws_sqs_queue.q.arn}",
+        "${TfToken[not a key]}",
+        "",
+        0,
+        7,
+        -1.5,
+        1e300,
+        -1.8881545897087626e289,
+        int(-1.8881545897087626e289),
+        True,
+        None,
+        Token.as_list(queue.arn),
+        ["a"],
+        {"k": "v"},
+    ]
+    for value in samples:
+        assert is_unresolved(value) == bool(Token.is_unresolved(value)), repr(value)
+    assert is_unresolved(queue.arn) and is_unresolved(queue.visibility_timeout_seconds)
+    # Values jsii cannot even carry are plainly not tokens.
+    assert not is_unresolved(float("nan")) and not is_unresolved(10**400)
