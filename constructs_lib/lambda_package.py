@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 import threading
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ EXCLUDED_DIR_NAMES = frozenset({"__pycache__", "tests", "test", "node_modules"})
 #: File suffixes never shipped: compiled bytecode (it differs per machine and would change the hash).
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 
-_STAGED: dict[tuple[str, str], tuple[Path, str]] = {}
+_STAGED: dict[tuple[str, str], tuple[Path, str, Path]] = {}
 _LOCK = threading.Lock()
 
 
@@ -96,6 +97,39 @@ def stage(source_dir: Path, staging_root: Path) -> tuple[Path, str]:
     return target, digest
 
 
+ZIP_NAME = "archive.zip"
+# A fixed timestamp and mode for every entry: the zip's bytes depend on content only.
+_ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+_ZIP_FILE_MODE = 0o100644 << 16
+
+
+def build_zip(staged_dir: Path, digest: str) -> Path:
+    """Zip the staged files (sorted, fixed timestamps) once per content hash; return the zip's path.
+
+    Built here rather than by cdktf's ARCHIVE asset type: cdktf zips the directory again in
+    node for every stack (about 0.25 s each, most of a synth), and its zips embed mtimes.
+    """
+    target = staged_dir.parent / f"{digest}-zip" / ZIP_NAME
+    if target.is_file():
+        return target  # content-addressed, like the staged dir
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".archive-", suffix=".zip", dir=target.parent)
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(tmp_name, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(p for p in staged_dir.rglob("*") if p.is_file()):
+                info = zipfile.ZipInfo(path.relative_to(staged_dir).as_posix(), date_time=_ZIP_DATE_TIME)
+                info.external_attr = _ZIP_FILE_MODE
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, path.read_bytes())
+        os.chmod(tmp_name, 0o644)  # mkstemp makes it 0600; the zip holds nothing secret
+        os.replace(tmp_name, target)
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+    return target
+
+
 class HandlersPackage(Construct):
     """A ``TerraformAsset`` (zip archive) of a clean copy of the handlers, plus a stable content hash."""
 
@@ -112,10 +146,13 @@ class HandlersPackage(Construct):
         key = (str(source), str(staging_root))
         with _LOCK:  # stage once per process, however many stacks use the package
             if key not in _STAGED:
-                _STAGED[key] = stage(source, staging_root)
-            staged_dir, digest = _STAGED[key]
+                staged, digest = stage(source, staging_root)
+                _STAGED[key] = (staged, digest, build_zip(staged, digest))
+            staged_dir, digest, zip_path = _STAGED[key]
 
-        asset = TerraformAsset(self, "asset", path=str(staged_dir), type=AssetType.ARCHIVE, asset_hash=digest)
+        # A FILE asset of the prebuilt zip: cdktf copies it into each stack's assets/.
+        asset = TerraformAsset(self, "asset", path=str(zip_path), type=AssetType.FILE, asset_hash=digest)
+        self.zip_path: Path = zip_path
         self.asset: TerraformAsset = asset
         self.staged_dir: Path = staged_dir
         self.asset_path: str = asset.path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,29 @@ def test_synthesized_asset_is_the_staged_archive(synth_dir, dev):
     names = set(zipfile.ZipFile(archive).namelist())
     assert "schemas/order.schema.json" in names
     assert not any("__pycache__" in n or n.endswith(".pyc") or n.startswith("tests/") for n in names)
+
+
+def test_the_zip_is_built_once_and_is_byte_for_byte_reproducible(tmp_path):
+    """Same content -> same zip bytes (no mtimes), so a re-synth never changes the artifact."""
+    import os
+    import time
+
+    from constructs_lib.lambda_package import build_zip, stage
+
+    source = tmp_path / "src"
+    (source / "pkg").mkdir(parents=True)
+    (source / "pkg" / "app.py").write_text("print('hi')\n")
+    (source / "b.json").write_text("{}\n")
+    staged_a, digest_a = stage(source, tmp_path / "stage-a")
+    zip_a = build_zip(staged_a, digest_a)
+    time.sleep(1.1)
+    os.utime(source / "pkg" / "app.py")  # a newer mtime only
+    staged_b, digest_b = stage(source, tmp_path / "stage-b")
+    zip_b = build_zip(staged_b, digest_b)
+    assert digest_a == digest_b
+    assert zip_a.read_bytes() == zip_b.read_bytes()
+    assert zipfile.ZipFile(zip_a).namelist() == ["b.json", "pkg/app.py"]
+    assert oct(zip_a.stat().st_mode & 0o777) == "0o644"
+    (source / "pkg" / "app.py").write_text("print('changed')\n")
+    staged_c, digest_c = stage(source, tmp_path / "stage-c")
+    assert build_zip(staged_c, digest_c).read_bytes() != zip_a.read_bytes()
