@@ -21,6 +21,7 @@ from orders_core.adapters import DynamoOrderRepository, SnsEventPublisher
 from orders_core.aws import clients, lazy, settings
 from orders_core.errors import PoisonMessage
 from orders_core.service import OrderProcessingService, StoredOrder
+from orders_core.validation import schema_validator
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "orders-processor"))
 tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "orders-processor"))
@@ -94,6 +95,11 @@ def complete_batch(successes: Sequence[tuple[Mapping[str, Any], StoredOrder]]) -
 
 
 processor = CompletingBatchProcessor(complete_batch)
+
+# Every invocation validates every record, so the schema validator is compiled here, during
+# the init phase, instead of on the first record (the API handler keeps it lazy: GETs never
+# need it). No AWS client or setting is touched at import.
+schema_validator()
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -62,3 +62,24 @@ def test_a_handler_without_a_variable_fails_naming_it(handler_env, monkeypatch, 
     event = {"Records": []} if module == "order_processor.app" else {"httpMethod": "GET", "path": "/orders/o-1", "resource": "/orders/{orderId}", "pathParameters": {"orderId": "o-1"}}
     with pytest.raises(SettingsError, match=missing):
         app.lambda_handler(event, lambda_context)
+
+
+def test_processor_compiles_the_validator_at_init_and_api_handler_does_not():
+    """Given a fresh interpreter, importing each handler shows where the schema compile happens."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    handlers = Path(__file__).resolve().parents[2] / "handlers"
+    probe = (
+        "import sys, importlib; m = importlib.import_module(sys.argv[1]);"
+        "import orders_core.validation as v; print(v._validator is not None, 'fastjsonschema' in sys.modules)"
+    )
+    env = {"PATH": "/usr/bin:/bin", "POWERTOOLS_TRACE_DISABLED": "true", "AWS_DEFAULT_REGION": "us-east-1"}
+    results = {}
+    for module in ("api_handler.app", "order_processor.app"):
+        done = subprocess.run([sys.executable, "-c", probe, module], cwd=handlers, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        results[module] = done.stdout.split()
+    assert results["order_processor.app"] == ["True", "True"]
+    assert results["api_handler.app"] == ["False", "False"]
