@@ -35,6 +35,8 @@ def main() -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     app.synth()
+    stacks = ", ".join(sorted(child.node.id for child in app.node.children))
+    print(f"Synthesized {stacks} into {app.outdir}/stacks/<stack>/cdk.tf.json", file=sys.stderr)
     return 0
 
 
