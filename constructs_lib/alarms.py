@@ -16,7 +16,7 @@ from typing import Mapping
 
 from constructs_lib.framework import Construct, is_unresolved
 from constructs_lib.provider import CloudwatchMetricAlarm
-from pipeline_config.errors import ConfigError, ConfigProblem
+from pipeline_config.errors import ConfigError, ConfigProblem, is_whole_number, whole_number_problem
 from pipeline_config.naming import ResourceNames
 
 #: Where the runbook lives: the README, one ``<a id=...>`` anchor per alarm.
@@ -135,13 +135,13 @@ def validate_props(props: PipelineAlarmsProps) -> list[ConfigProblem]:
             problems.append(ConfigProblem(setting, value, "is required (a non-empty string or token)", f"pass the {setting.replace('_', ' ')}"))
 
     period = props.period_seconds
-    period_ok = _is_whole(period) and (period in _HIGH_RESOLUTION_PERIODS or (period >= 60 and period % 60 == 0))
+    period_ok = is_whole_number(period) and (period in _HIGH_RESOLUTION_PERIODS or (period >= 60 and period % 60 == 0))
     if not period_ok:
         problems.append(
             ConfigProblem("period_seconds", period, "must be 10, 20, 30 or a multiple of 60 (a CloudWatch rule)", "set e.g. 60")
         )
     evaluations = props.evaluation_periods
-    evaluations_ok = _is_whole(evaluations) and 1 <= evaluations <= _MAX_EVALUATION_PERIODS
+    evaluations_ok = is_whole_number(evaluations) and 1 <= evaluations <= _MAX_EVALUATION_PERIODS
     if not evaluations_ok:
         problems.append(
             ConfigProblem(
@@ -166,19 +166,13 @@ def validate_props(props: PipelineAlarmsProps) -> list[ConfigProblem]:
         ("queue_depth_threshold", _MAX_THRESHOLD),
         ("queue_oldest_message_age_seconds_threshold", _MAX_MESSAGE_AGE_SECONDS),
     ):
-        value = getattr(props, setting)
         # 0 with ">=" would fire on every period, so 1 is the lowest useful threshold.
-        if not (_is_whole(value) and 1 <= value <= high):
-            problems.append(
-                ConfigProblem(setting, value, f"must be a whole number between 1 and {high}", f"set {setting} to a value in [1, {high}]")
-            )
+        problem = whole_number_problem(setting, getattr(props, setting), 1, high)
+        if problem:
+            problems.append(problem)
     if not isinstance(props.tags, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in props.tags.items()):
         problems.append(ConfigProblem("tags", props.tags, "must map strings to strings", "give e.g. {'Team': 'orders'}"))
     return problems
-
-
-def _is_whole(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def alarm_specs(props: PipelineAlarmsProps) -> list[AlarmSpec]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from constructs_lib.framework import Construct
-from constructs_lib.validation import unresolved
+from constructs_lib.framework import Construct, is_unresolved
 from constructs_lib.provider import DataAwsCallerIdentity, SnsTopic, SnsTopicPolicy, SnsTopicSubscription
 from pipeline_config.errors import ConfigError, ConfigProblem
 
@@ -74,7 +73,7 @@ class EncryptedTopic(Construct):
 def _validate(props: EncryptedTopicProps) -> None:
     problems: list[ConfigProblem] = []
     name = props.topic_name
-    if not unresolved(name) and (not isinstance(name, str) or not 1 <= len(name) <= 256):
+    if not is_unresolved(name) and (not isinstance(name, str) or not 1 <= len(name) <= 256):
         problems.append(ConfigProblem("topic_name", name, "must be a topic name of 1 to 256 characters", "give e.g. 'order-events-dev'"))
     if not props.kms_key_arn:
         problems.append(ConfigProblem("kms_key_arn", props.kms_key_arn, "is required: topics are always encrypted with a customer-managed key", "pass EncryptionKey.key_arn"))

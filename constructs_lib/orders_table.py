@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from constructs_lib.framework import Construct
-from constructs_lib.validation import unresolved
+from constructs_lib.framework import Construct, is_unresolved
 from constructs_lib.provider import (
     DynamodbTable,
     DynamodbTableAttribute,
@@ -101,7 +100,7 @@ class OrdersTable(Construct):
 def _validate(props: OrdersTableProps) -> None:
     problems: list[ConfigProblem] = []
     name = props.table_name
-    if not unresolved(name) and (not isinstance(name, str) or not 3 <= len(name) <= 255):
+    if not is_unresolved(name) and (not isinstance(name, str) or not 3 <= len(name) <= 255):
         problems.append(ConfigProblem("table_name", name, "must be a table name of 3 to 255 characters", "give e.g. 'orders-table-dev'"))
     if not isinstance(props.deletion_protection, bool):
         problems.append(ConfigProblem("deletion_protection", props.deletion_protection, "must be true or false", "set deletion_protection to True or False"))

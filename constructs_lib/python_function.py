@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from constructs_lib.framework import Construct
-from constructs_lib.validation import unresolved
+from constructs_lib.framework import Construct, is_unresolved
+from constructs_lib.validation import check_whole_number
 from constructs_lib.lambda_package import HandlersPackage
 from constructs_lib.provider import (
     CloudwatchLogGroup,
@@ -20,6 +20,7 @@ from constructs_lib.provider import (
     LambdaFunctionTracingConfig,
 )
 from pipeline_config.errors import ConfigError, ConfigProblem
+from pipeline_config.settings import VALID_LOG_RETENTION_DAYS
 
 RUNTIME = "python3.12"
 _ENV_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -33,7 +34,6 @@ _RESERVED_ENV_KEYS = frozenset(
         "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
     }
 )
-_VALID_LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -172,27 +172,20 @@ def _unique_sids(statements: list[dict]) -> list[dict]:
 def _validate(props: PythonFunctionProps) -> None:
     problems: list[ConfigProblem] = []
 
-    def int_range(setting: str, low: int, high: int, unit: str = "") -> None:
-        value = getattr(props, setting)
-        if unresolved(value):
-            return
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            problems.append(ConfigProblem(setting, value, f"must be a whole number between {low} and {high}{unit}", f"set {setting} to a value in [{low}, {high}]"))
-
     name = props.function_name
-    if not unresolved(name) and (not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name)):
+    if not is_unresolved(name) and (not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name)):
         problems.append(ConfigProblem("function_name", name, "must be 1 to 64 letters, digits, hyphens or underscores", "give e.g. 'order-processor-dev'"))
-    elif isinstance(name, str) and not unresolved(name) and len(f"{name}-role") > 64:
+    elif isinstance(name, str) and not is_unresolved(name) and len(f"{name}-role") > 64:
         problems.append(ConfigProblem("function_name", name, f"makes the role name '{name}-role' longer than IAM's 64 characters", "shorten function_name to 59 characters or fewer"))
     if not isinstance(props.code, HandlersPackage):
         problems.append(ConfigProblem("code", props.code, "must be a HandlersPackage", "pass HandlersPackage(scope, 'handlers-package', HandlersPackageProps(source_dir=...))"))
-    if not unresolved(props.handler) and (not isinstance(props.handler, str) or "." not in props.handler):
+    if not is_unresolved(props.handler) and (not isinstance(props.handler, str) or "." not in props.handler):
         problems.append(ConfigProblem("handler", props.handler, "must be 'module.function'", "give e.g. 'order_processor.app.lambda_handler'"))
-    int_range("timeout_seconds", 1, 900, " s")
-    int_range("memory_mb", 128, 10240, " MB")
+    check_whole_number(problems, props, "timeout_seconds", 1, 900, " s")
+    check_whole_number(problems, props, "memory_mb", 128, 10240, " MB")
     if props.reserved_concurrency is not None:
-        int_range("reserved_concurrency", 0, 1_000_000)
-    if props.log_retention_days not in _VALID_LOG_RETENTION_DAYS:
+        check_whole_number(problems, props, "reserved_concurrency", 0, 1_000_000)
+    if props.log_retention_days not in VALID_LOG_RETENTION_DAYS:
         problems.append(ConfigProblem("log_retention_days", props.log_retention_days, "is not a CloudWatch Logs retention value", "use one of 1, 3, 5, 7, 14, 30, 60, 90, 365, ..."))
     if not isinstance(props.environment, Mapping):
         problems.append(ConfigProblem("environment", props.environment, "must map variable names to strings", "give e.g. {'LOG_LEVEL': 'INFO'}"))

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from constructs_lib.framework import Construct
-from constructs_lib.validation import unresolved
+from constructs_lib.framework import Construct, is_unresolved
+from constructs_lib.validation import check_whole_number
 from constructs_lib.provider import SqsQueue, SqsQueuePolicy, SqsQueueRedriveAllowPolicy, SqsQueueRedrivePolicy
 from pipeline_config.errors import ConfigError, ConfigProblem
+from pipeline_config.settings import SQS_MAX_RETENTION_SECONDS
 
 #: Long polling: the maximum wait, fewer empty receives (and lower cost).
 RECEIVE_WAIT_TIME_SECONDS = 20
 #: How long SQS reuses a KMS data key: 5 minutes keeps KMS calls (and cost) low.
 KMS_DATA_KEY_REUSE_SECONDS = 300
-SQS_MAX_RETENTION_SECONDS = 1_209_600
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,24 +132,15 @@ def _tls_only_policy(queue_arn: str) -> dict:
 def _validate(props: QueueWithDeadLetterQueueProps) -> None:
     problems: list[ConfigProblem] = []
 
-    def int_range(setting: str, low: int, high: int) -> bool:
-        value = getattr(props, setting)
-        if unresolved(value):
-            return False
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            problems.append(ConfigProblem(setting, value, f"must be a whole number between {low} and {high}", f"set {setting} to a value in [{low}, {high}]"))
-            return False
-        return True
-
     for setting in ("queue_name", "dlq_name"):
         value = getattr(props, setting)
         if value is None and setting == "dlq_name":
             continue
-        if not isinstance(value, str) or not value or (not unresolved(value) and len(value) > 80):
+        if not isinstance(value, str) or not value or (not is_unresolved(value) and len(value) > 80):
             problems.append(ConfigProblem(setting, value, "must be a non-empty queue name of at most 80 characters", f"give {setting} a shorter name"))
-    int_range("visibility_timeout_seconds", 0, 43_200)
-    queue_ok = int_range("message_retention_seconds", 60, SQS_MAX_RETENTION_SECONDS)
-    dlq_ok = int_range("dlq_message_retention_seconds", 60, SQS_MAX_RETENTION_SECONDS)
+    check_whole_number(problems, props, "visibility_timeout_seconds", 0, 43_200)
+    queue_ok = check_whole_number(problems, props, "message_retention_seconds", 60, SQS_MAX_RETENTION_SECONDS)
+    dlq_ok = check_whole_number(problems, props, "dlq_message_retention_seconds", 60, SQS_MAX_RETENTION_SECONDS)
     if queue_ok and dlq_ok and props.dlq_message_retention_seconds <= props.message_retention_seconds:
         problems.append(
             ConfigProblem(
@@ -160,6 +151,6 @@ def _validate(props: QueueWithDeadLetterQueueProps) -> None:
                 f"raise it above {props.message_retention_seconds} (max {SQS_MAX_RETENTION_SECONDS}) or lower message_retention_seconds",
             )
         )
-    int_range("max_receive_count", 1, 1000)
+    check_whole_number(problems, props, "max_receive_count", 1, 1000)
     if problems:
         raise ConfigError(problems, context="QueueWithDeadLetterQueue props")

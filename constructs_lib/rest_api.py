@@ -46,6 +46,7 @@ from constructs_lib.provider import (
 )
 from pipeline_config import ApiAuthorization, ConfigError
 from pipeline_config.errors import ConfigProblem
+from pipeline_config.settings import VALID_LOG_RETENTION_DAYS
 
 # --------------------------------------------------------------------------- defaults
 DEFAULT_STAGE_NAME = "v1"
@@ -62,10 +63,6 @@ PUSH_TO_CLOUDWATCH_POLICY_PATH = "iam::aws:policy/service-role/AmazonAPIGatewayP
 
 #: API Gateway stage names: letters, digits, hyphens and underscores, at most 128.
 STAGE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-#: The only retention values CloudWatch Logs accepts.
-VALID_LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-)  # fmt: skip
 
 #: One JSON object per request (Logs Insights parses it); each value is a ``$context`` variable.
 ACCESS_LOG_FORMAT: dict[str, str] = {

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from constructs_lib.framework import Construct
-from constructs_lib.validation import unresolved
+from constructs_lib.validation import check_whole_number
 from constructs_lib.provider import LambdaEventSourceMapping, LambdaEventSourceMappingScalingConfig
-from pipeline_config.errors import ConfigError, ConfigProblem
+from pipeline_config.errors import ConfigError, ConfigProblem, is_whole_number
 
 #: AWS advises a queue visibility timeout of at least 6 x the function timeout for SQS event sources.
 VISIBILITY_TIMEOUT_FACTOR = 6
@@ -66,28 +66,15 @@ class SqsEventSource(Construct):
         self.event_source_mapping_uuid: str = mapping.uuid
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _validate(props: SqsEventSourceProps) -> None:
     problems: list[ConfigProblem] = []
-
-    def int_range(setting: str, low: int, high: int, unit: str = "") -> bool:
-        value = getattr(props, setting)
-        if unresolved(value):
-            return False
-        if not _is_int(value) or not low <= value <= high:
-            problems.append(ConfigProblem(setting, value, f"must be a whole number between {low} and {high}{unit}", f"set {setting} to a value in [{low}, {high}]"))
-            return False
-        return True
 
     for setting in ("queue_arn", "function_name"):
         if not getattr(props, setting):
             problems.append(ConfigProblem(setting, getattr(props, setting), "is required", f"pass the {setting.replace('_', ' ')} of the wired resource"))
 
-    batch_ok = int_range("batch_size", 1, 10_000)
-    window_ok = int_range("maximum_batching_window_seconds", 0, 300, " s")
+    batch_ok = check_whole_number(problems, props, "batch_size", 1, 10_000)
+    window_ok = check_whole_number(problems, props, "maximum_batching_window_seconds", 0, 300, " s")
     if batch_ok and window_ok and props.batch_size > 10 and props.maximum_batching_window_seconds < 1:
         problems.append(
             ConfigProblem(
@@ -101,7 +88,7 @@ def _validate(props: SqsEventSourceProps) -> None:
     reserved = props.function_reserved_concurrency
     if props.maximum_concurrency is not None:
         low, high = MAX_CONCURRENCY_RANGE
-        if int_range("maximum_concurrency", low, high) and _is_int(reserved) and props.maximum_concurrency > reserved:
+        if check_whole_number(problems, props, "maximum_concurrency", low, high) and is_whole_number(reserved) and props.maximum_concurrency > reserved:
             problems.append(
                 ConfigProblem(
                     "maximum_concurrency",
@@ -113,7 +100,7 @@ def _validate(props: SqsEventSourceProps) -> None:
             )
 
     visibility, timeout = props.queue_visibility_timeout_seconds, props.function_timeout_seconds
-    if _is_int(visibility) and _is_int(timeout) and visibility < VISIBILITY_TIMEOUT_FACTOR * timeout:
+    if is_whole_number(visibility) and is_whole_number(timeout) and visibility < VISIBILITY_TIMEOUT_FACTOR * timeout:
         required = VISIBILITY_TIMEOUT_FACTOR * timeout
         problems.append(
             ConfigProblem(

@@ -25,3 +25,15 @@ class ConfigError(ValueError):
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"Invalid {context} ({len(self.problems)} problem(s)):\n{lines}")
+
+
+def is_whole_number(value: object) -> bool:
+    """An int that is not a bool (``True`` is an int in Python, never a count here)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def whole_number_problem(setting: str, value: object, low: int, high: int, unit: str = "") -> ConfigProblem | None:
+    """The problem with ``value`` as a whole number in ``[low, high]``, or None when it is one."""
+    if is_whole_number(value) and low <= value <= high:
+        return None
+    return ConfigProblem(setting, value, f"must be a whole number between {low} and {high}{unit}", f"set {setting} to a value in [{low}, {high}]")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from typing import Any, Mapping
 
-from pipeline_config.errors import ConfigError, ConfigProblem
+from pipeline_config.errors import ConfigError, ConfigProblem, whole_number_problem
 from pipeline_config.naming import SUFFIX_MAX_LENGTH, SUFFIX_PATTERN, ResourceNames
 
 # Lambda does not let a function's reserved concurrency exceed the account quota;
@@ -22,9 +22,12 @@ from pipeline_config.naming import SUFFIX_MAX_LENGTH, SUFFIX_PATTERN, ResourceNa
 _MAX_RESERVED_CONCURRENCY = 1000
 # SQS event source maximum concurrency must be between 2 and 1000.
 _ESM_MAX_CONCURRENCY_RANGE = (2, 1000)
-_VALID_LOG_RETENTION_DAYS = (
+#: The only retention values CloudWatch Logs accepts (also checked by the constructs).
+VALID_LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )
+#: The longest an SQS queue keeps a message (14 days).
+SQS_MAX_RETENTION_SECONDS = 1_209_600
 _REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -219,11 +222,10 @@ class PipelineConfig:
             p.append(ConfigProblem(setting, getattr(self, setting), problem, fix))
 
         def int_range(setting: str, low: int, high: int, unit: str = "") -> bool:
-            value = getattr(self, setting)
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                bad(setting, f"must be a whole number between {low} and {high}{unit}", f"set {setting} to a value in [{low}, {high}]")
-                return False
-            return True
+            problem = whole_number_problem(setting, getattr(self, setting), low, high, unit)
+            if problem:
+                p.append(problem)
+            return problem is None
 
         suffix = self.environment_suffix
         if not isinstance(suffix, str) or not SUFFIX_PATTERN.match(suffix):
@@ -249,8 +251,8 @@ class PipelineConfig:
         reserved = self.processor_reserved_concurrency
         reserved_ok = reserved is None or int_range("processor_reserved_concurrency", 1, _MAX_RESERVED_CONCURRENCY)
         # bool is excluded explicitly: True == 1 would pass the membership test.
-        if isinstance(self.log_retention_days, bool) or self.log_retention_days not in _VALID_LOG_RETENTION_DAYS:
-            bad("log_retention_days", f"is not a CloudWatch Logs retention value {_VALID_LOG_RETENTION_DAYS}", "pick one of the listed values, e.g. 7, 30 or 365")
+        if isinstance(self.log_retention_days, bool) or self.log_retention_days not in VALID_LOG_RETENTION_DAYS:
+            bad("log_retention_days", f"is not a CloudWatch Logs retention value {VALID_LOG_RETENTION_DAYS}", "pick one of the listed values, e.g. 7, 30 or 365")
         if not isinstance(self.log_level, str) or self.log_level.upper() not in _LOG_LEVELS:
             bad("log_level", f"must be one of {', '.join(_LOG_LEVELS)}", "set log_level to e.g. 'INFO'")
         int_range("powertools_layer_version", 1, 10_000)
@@ -275,8 +277,8 @@ class PipelineConfig:
                 "or messages reappear while a batch is still being processed",
                 f"raise it to {6 * self.processor_timeout_seconds} or lower processor_timeout_seconds",
             )
-        queue_ret_ok = int_range("queue_message_retention_seconds", 60, 1_209_600, " s")
-        dlq_ret_ok = int_range("dlq_message_retention_seconds", 60, 1_209_600, " s")
+        queue_ret_ok = int_range("queue_message_retention_seconds", 60, SQS_MAX_RETENTION_SECONDS, " s")
+        dlq_ret_ok = int_range("dlq_message_retention_seconds", 60, SQS_MAX_RETENTION_SECONDS, " s")
         if queue_ret_ok and dlq_ret_ok and self.dlq_message_retention_seconds <= self.queue_message_retention_seconds:
             bad(
                 "dlq_message_retention_seconds",
