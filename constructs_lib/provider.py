@@ -23,12 +23,12 @@ Safety valves:
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
 
+from constructs_lib.jsii_env import EAGER_ENV_VAR, lean_import_enabled
+
 PACKAGE = "cdktf_cdktf_provider_aws"
-EAGER_ENV_VAR = "CDKTF_EAGER_PROVIDER_IMPORT"
 # The stock __init__ says this before its 2,200 'from . import x' lines; if a new
 # release changes that, we do not know what else it changed: fall back.
 _EXPECTED_INIT_MARKER = "# Loading modules to ensure their types are registered with the jsii runtime library"
@@ -41,7 +41,7 @@ IMPORT_MODE = "unset"
 
 
 def _install_lean_package() -> str:
-    if os.environ.get(EAGER_ENV_VAR, "").strip() not in ("", "0"):
+    if not lean_import_enabled():  # EAGER_ENV_VAR asks for the stock import
         return "eager"
     if PACKAGE in sys.modules:
         return "eager: the package was imported before constructs_lib.provider"
