@@ -13,9 +13,9 @@ from constructs_lib.provider import (
     DynamodbTableServerSideEncryption,
 )
 from pipeline_config.errors import ConfigError, ConfigProblem
+from pipeline_config.naming import CUSTOMER_INDEX_NAME
 
 PARTITION_KEY = "orderId"
-CUSTOMER_INDEX_NAME = "CustomerIdIndex"
 CUSTOMER_INDEX_HASH_KEY = "customerId"
 CUSTOMER_INDEX_RANGE_KEY = "timestamp"
 

@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline_config import PipelineConfig, resource_name
+from pipeline_config.naming import CUSTOMER_INDEX_NAME
 
 #: Local-only queue subscribed (raw delivery) to the events topic, so tests and the CLI can read events.
 EVENTS_TAP_COMPONENT = "order-events-tap"
-#: The GSI the API handler queries for a customer's orders (same as the OrdersTable construct).
-CUSTOMER_INDEX_NAME = "CustomerIdIndex"
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "aws_session_token": "testing"}
 
 

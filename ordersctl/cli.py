@@ -13,9 +13,9 @@ from typing import Any, Iterator, Sequence, TextIO
 from ordersctl import aws
 from ordersctl.outputs import OutputsError, StackOutputs, load_outputs
 from ordersctl.traffic import MAX_CONCURRENCY
+from pipeline_config.naming import CUSTOMER_INDEX_NAME
 
 DEFAULT_OUTPUTS_FILE = "outputs.json"
-CUSTOMER_INDEX_NAME = "CustomerIdIndex"  # constructs_lib/orders_table.py (not imported: it starts jsii)
 ALARM_PREFIX = "orders-"
 
 

@@ -22,6 +22,10 @@ LAMBDA_NAME_MAX = 64
 IAM_ROLE_NAME_MAX = 64
 SQS_NAME_MAX = 80
 
+#: The orders table's GSI for a customer's orders (customerId + timestamp). The handlers
+#: package keeps its own copy (it ships alone to Lambda); the e2e tests query through it.
+CUSTOMER_INDEX_NAME = "CustomerIdIndex"
+
 
 def resource_name(component: str, suffix: str) -> str:
     """Return ``<component>-<suffix>``, the one naming rule of the project."""
