@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 
 from constructs_lib.framework import Construct
-from constructs_lib.provider import DataAwsCallerIdentity, DataAwsPartition, DataAwsRegion, KmsAlias, KmsKey
+from constructs_lib.provider import DataAwsCallerIdentity, DataAwsPartition, KmsAlias, KmsKey
 from pipeline_config.errors import ConfigError, ConfigProblem
 
 #: Days KMS waits before deleting a scheduled key (the maximum: the longest chance to cancel).
@@ -22,6 +22,11 @@ class EncryptionKeyProps:
     the stack passes ``ResourceNames.kms_alias`` so each environment gets its own."""
     description: str = "Order pipeline: SQS, DynamoDB, SNS, CloudWatch Logs and Lambda environment encryption"
     """Key description shown in the KMS console."""
+    region: str | None = None
+    """AWS region of the key (the stack's provider region). Required: the key policy names the
+    regional CloudWatch Logs principal ``logs.<region>.amazonaws.com``. It is known at synth time,
+    so no ``aws_region`` data source is read (its attribute is named differently in provider 5
+    and 6)."""
 
 
 class EncryptionKey(Construct):
@@ -34,7 +39,6 @@ class EncryptionKey(Construct):
 
         identity = DataAwsCallerIdentity(self, "caller")
         partition = DataAwsPartition(self, "partition")
-        region = DataAwsRegion(self, "region")
         account = identity.account_id
         self._partition = partition.partition
 
@@ -44,7 +48,7 @@ class EncryptionKey(Construct):
             description=props.description,
             enable_key_rotation=True,
             deletion_window_in_days=DELETION_WINDOW_DAYS,
-            policy=json.dumps(_key_policy(account, partition.partition, region.region)),
+            policy=json.dumps(_key_policy(account, partition.partition, props.region)),
         )
         alias = KmsAlias(self, "alias", name=props.alias_name, target_key_id=key.key_id)
 
@@ -76,6 +80,10 @@ def _validate(props: EncryptionKeyProps) -> None:
                 "must start with 'alias/' and must not use the AWS-reserved 'alias/aws/' prefix",
                 "use e.g. 'alias/orders-key-dev'",
             )
+        )
+    if not isinstance(props.region, str) or not props.region:
+        problems.append(
+            ConfigProblem("region", props.region, "is required: the key policy names the regional CloudWatch Logs principal", "pass the stack's region, e.g. region=config.region")
         )
     if problems:
         raise ConfigError(problems, context="EncryptionKey props")

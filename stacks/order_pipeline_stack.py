@@ -60,7 +60,7 @@ class OrderPipelineStack(TerraformStack):
         # The backend comes from the environment (TF_STATE_*), read from `environ` or os.environ.
         configure_backend(self, config, environ)
 
-        key = EncryptionKey(self, "encryption-key", EncryptionKeyProps(alias_name=names.kms_alias))
+        key = EncryptionKey(self, "encryption-key", EncryptionKeyProps(alias_name=names.kms_alias, region=config.region))
 
         queue = QueueWithDeadLetterQueue(
             self,

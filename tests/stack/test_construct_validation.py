@@ -161,7 +161,7 @@ def test_function_with_zero_reserved_concurrency_is_allowed(stack, package):
 # --------------------------------------------------------------------------- others
 def test_key_alias_must_be_a_customer_alias(stack):
     with pytest.raises(ConfigError) as caught:
-        EncryptionKey(stack, "key", EncryptionKeyProps(alias_name="alias/aws/sns"))
+        EncryptionKey(stack, "key", EncryptionKeyProps(alias_name="alias/aws/sns", region="us-east-1"))
     assert _settings(caught.value) == ["alias_name"]
     assert "'alias/aws/sns'" in str(caught.value) and "Fix: use e.g. 'alias/orders-key-dev'" in str(caught.value)
 
@@ -181,3 +181,10 @@ def test_table_rejects_bad_name_and_flag(stack):
     with pytest.raises(ConfigError) as caught:
         OrdersTable(stack, "t", OrdersTableProps(table_name="ab", deletion_protection="yes"))
     assert sorted(_settings(caught.value)) == ["deletion_protection", "table_name"]
+
+
+def test_key_requires_the_region(stack):
+    with pytest.raises(ConfigError) as caught:
+        EncryptionKey(stack, "key", EncryptionKeyProps(alias_name="alias/orders-key-x"))
+    assert _settings(caught.value) == ["region"]
+    assert "Fix: pass the stack's region" in str(caught.value)
