@@ -20,13 +20,14 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 # The cdktf CLI phones home for version checks; the build machines have no route there.
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help synth test local bench cli cli-synth check-python clean env
+.PHONY: help synth test local bench cli cli-synth check-python clean env rehearse
 
 help:
 	@echo "make synth      synthesize every stack into cdktf.out/stacks/<stack>/cdk.tf.json"
 	@echo "make test       run the whole test suite (unit, synth, checkov, end-to-end on moto)"
 	@echo "make local      run the pipeline on this machine (moto server + local API + poller)"
 	@echo "make bench      run the benchmarks in bench/ (not part of the tests)"
+	@echo "make rehearse   deploy rehearsal: synth, terraform init/validate, apply to moto, use it, re-plan, destroy (ENV=staging, ARGS=--help)"
 	@echo "make cli-synth  synthesize through the cdktf CLI from npm (installs it in node_modules/)"
 
 check-python:
@@ -55,6 +56,10 @@ test: $(VENV_STAMP)
 
 local: $(VENV_STAMP)
 	@$(PIPENV) run python -m local_pipeline $(ARGS)
+
+# ENV picks the environment (dev by default); ARGS go to `python -m rehearsal` (see --help).
+rehearse: $(VENV_STAMP)
+	@$(PIPENV) run python -m rehearsal $(if $(ENV),--env "$(ENV)") $(ARGS)
 
 bench: $(VENV_STAMP)
 	@$(PIPENV) run python -m bench $(ARGS)

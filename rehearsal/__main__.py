@@ -1,0 +1,58 @@
+"""``python -m rehearsal``: rehearse a deploy of one stack (``make rehearse`` runs this)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rehearsal.runner import TARGETS, UNTIL_CHOICES, Rehearsal, RehearsalOptions
+
+EPILOG = """\
+exit codes: 0 the rehearsal passed; 1 a phase failed (the failing resource and the provider's
+error are printed; what was applied is destroyed); 2 bad arguments.
+
+examples:
+  python -m rehearsal                      # dev: synth, init, validate, apply to moto, use, re-plan, destroy
+  python -m rehearsal --env staging --until plan
+  python -m rehearsal --env dev --target aws --until plan --plan-text plan.txt   # what the PR workflow runs
+environment:
+  TF_PROVIDER_MIRROR  a filesystem mirror holding registry.terraform.io/hashicorp/aws (overrides discovery)
+  TERRAFORM           the terraform binary (default: terraform on PATH)
+"""
+
+
+def parse_args(argv: list[str] | None = None) -> RehearsalOptions:
+    """Command-line arguments as RehearsalOptions."""
+    parser = argparse.ArgumentParser(
+        prog="python -m rehearsal",
+        description="Rehearse a deploy: synthesize one stack, then terraform init, validate, apply to a local AWS emulator (moto), "
+        "use what it created, plan again (no changes expected), destroy.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--env", "--suffix", dest="suffix", default="dev", help="environment suffix of the stack: dev (default), staging, prod, or e.g. pr-42")
+    parser.add_argument("--until", choices=UNTIL_CHOICES, default="all", help="validate: stop after terraform validate; plan: one plan, no apply; all (default): the full rehearsal")
+    parser.add_argument("--target", choices=TARGETS, default="moto", help="moto (default): the rehearsal's own emulator; aws: the shipped backend and your credentials, validate/plan only")
+    parser.add_argument("--workdir", type=Path, help="put the synth output, working copy, state and logs here (default: a new temp dir)")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir after a successful run")
+    parser.add_argument("--moto-port", type=int, default=0, help="port of the emulator on 127.0.0.1 (default: a free one)")
+    parser.add_argument("--no-pipeline-check", dest="pipeline_check", action="store_false", help="skip running the handlers against what was applied")
+    parser.add_argument("--plan-text", dest="plan_text_file", type=Path, help="also write the plan's text output to this file")
+    args = parser.parse_args(argv)
+    options = RehearsalOptions(**vars(args))
+    problems = options.problems()
+    if problems:
+        parser.error("; ".join(problems))
+    return options
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one rehearsal; 0 when it passed."""
+    options = parse_args(argv)
+    report = Rehearsal(options).run()
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Run terraform in a working copy: logs kept per command, errors read from its machine-readable output."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """An error Terraform reported, with the resource it concerns when it names one."""
+
+    summary: str
+    detail: str = ""
+    address: str = ""
+
+    def describe(self) -> str:
+        """``<address>: <summary> - <detail>`` on one or a few lines."""
+        where = f"{self.address}: " if self.address else ""
+        detail = " ".join(self.detail.split())
+        return f"{where}{self.summary}" + (f"\n      {detail[:600]}" if detail else "")
+
+
+@dataclass
+class RunResult:
+    """What one terraform command did."""
+
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    log: Path
+    timed_out: bool = False
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    in_progress: list[str] = field(default_factory=list)
+    """Resources still being created/destroyed when the command ended (a hang, a timeout)."""
+    changes: dict[str, int] = field(default_factory=dict)
+    """``change_summary`` of an apply/destroy: add, change, remove."""
+
+    @property
+    def ok(self) -> bool:
+        """Exit 0 and no timeout."""
+        return self.returncode == 0 and not self.timed_out
+
+    def failure(self) -> str:
+        """The errors, the resources left in progress, and where the full log is."""
+        lines = [d.describe() for d in self.diagnostics]
+        if self.timed_out:
+            lines.insert(0, "timed out")
+        if self.in_progress:
+            lines.append("still in progress: " + ", ".join(self.in_progress))
+        if not lines:
+            tail = (self.stderr.strip() or self.stdout.strip()).splitlines()[-15:]
+            lines = tail or [f"exit code {self.returncode}"]
+        lines.append(f"full log: {self.log}")
+        return "\n    ".join(lines)
+
+
+class TerraformRunner:
+    """``terraform <command>`` in one directory, with one environment, each run logged to a file."""
+
+    def __init__(self, binary: str, workdir: Path, logdir: Path, env: Mapping[str, str]) -> None:
+        self.binary = binary
+        self.workdir = workdir
+        self.logdir = logdir
+        self.env = dict(env)
+        self._count = 0
+
+    def run(self, *args: str, timeout_seconds: float = 900, json_stream: bool = False) -> RunResult:
+        """Run ``terraform <args>``; with ``json_stream`` parse the ``-json`` UI messages (apply, destroy, plan)."""
+        self._count += 1
+        log = self.logdir / f"{self._count:02d}-{args[0]}.log"
+        process = subprocess.Popen(
+            [self.binary, *args],
+            cwd=self.workdir,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # a timeout kills terraform AND its provider plugin
+        )
+        timed_out = False
+        try:
+            stdout, stderr = process.communicate(timeout=timeout_seconds)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(process)
+            stdout, stderr = process.communicate()
+        log.write_text(f"$ terraform {' '.join(args)}\n{stdout}\n--- stderr ---\n{stderr}", encoding="utf-8")
+        result = RunResult(args=tuple(args), returncode=process.returncode, stdout=stdout, stderr=stderr, log=log, timed_out=timed_out)
+        if json_stream:
+            _read_json_stream(stdout, result)
+        return result
+
+    def show_json(self, plan_file: str | None = None) -> dict[str, Any]:
+        """``terraform show -json [plan]`` parsed; RuntimeError when it fails."""
+        result = self.run("show", "-json", *([plan_file] if plan_file else []), timeout_seconds=300)
+        if not result.ok:
+            raise RuntimeError(f"terraform show -json failed: {result.failure()}")
+        return json.loads(result.stdout or "{}")
+
+    def managed_resources(self) -> list[str]:
+        """Addresses of the managed resources in the current state."""
+        state = self.show_json()
+        return sorted(_managed_addresses(state.get("values", {}).get("root_module", {})))
+
+
+def _managed_addresses(module: dict[str, Any]) -> list[str]:
+    found = [r["address"] for r in module.get("resources", []) if r.get("mode") == "managed"]
+    for child in module.get("child_modules", []):
+        found += _managed_addresses(child)
+    return found
+
+
+def _read_json_stream(stdout: str, result: RunResult) -> None:
+    started: dict[str, None] = {}
+    for line in stdout.splitlines():
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        kind = message.get("type")
+        hook = message.get("hook", {})
+        address = hook.get("resource", {}).get("addr", "")
+        if kind == "apply_start" and address:
+            started[address] = None
+        elif kind in ("apply_complete", "apply_errored") and address:
+            started.pop(address, None)
+        elif kind == "change_summary":
+            result.changes = dict(message.get("changes", {}))
+        elif kind == "diagnostic" and message.get("@level") == "error":
+            diag = message.get("diagnostic", {})
+            result.diagnostics.append(Diagnostic(summary=diag.get("summary", ""), detail=diag.get("detail", ""), address=diag.get("address", "")))
+    result.in_progress = list(started)
+    if not result.diagnostics and result.returncode and result.stderr.strip():
+        # Errors before the JSON UI starts (bad flags, a broken working copy) come as plain text.
+        result.diagnostics.append(Diagnostic(summary=result.stderr.strip().splitlines()[0], detail="\n".join(result.stderr.strip().splitlines()[1:])))
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def terraform_env(base: Mapping[str, str], cli_config: Path | None, data_dir: Path | None = None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment terraform runs with: quiet, non-interactive, our CLI config (or none)."""
+    env = dict(base)
+    env.update({"CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"})
+    if cli_config is not None:
+        env["TF_CLI_CONFIG_FILE"] = str(cli_config)
+    elif env.get("TF_CLI_CONFIG_FILE") and not os.path.exists(env["TF_CLI_CONFIG_FILE"]):
+        env.pop("TF_CLI_CONFIG_FILE")  # a missing file only makes terraform warn on every command
+    if data_dir is not None:
+        env["TF_DATA_DIR"] = str(data_dir)
+    env.update(extra or {})
+    return env
