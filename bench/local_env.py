@@ -67,7 +67,7 @@ class CallCounter:
         self._lock = threading.Lock()
 
     def attach(self, *clients: Any) -> "CallCounter":
-        """Hook every client (the handlers' cached ones from ``orders_core.aws.clients()``)."""
+        """Hook every client (the processor's, ``LocalPipeline.processor_clients``)."""
         for client in clients:
             client.meta.events.register("before-call", self._on_call)
         return self

@@ -3,7 +3,7 @@
 The orders reach the queue through the real API handler (local API, poller paused), then
 each batch is received from SQS, shaped into the Lambda SQS event, and handed to
 ``order_processor.app.lambda_handler`` directly, timed, with every call of the handlers'
-cached clients counted by a botocore ``before-call`` hook.
+clients counted by a botocore ``before-call`` hook.
 """
 
 from __future__ import annotations
@@ -28,10 +28,11 @@ def bench_processor(runs: int, quick: bool, log) -> dict:
         pipeline.pause_processing()
         from local_pipeline.lambda_context import LocalLambdaContext
         from local_pipeline.sqs_events import failed_message_ids, sqs_event
-        from order_processor.app import lambda_handler
-        from orders_core import aws
+        from order_processor.app import ProcessorFunction
 
-        clients = aws.clients()
+        # The pipeline's processor clients, on a handler of our own (its poller is paused).
+        clients = pipeline.processor_clients
+        lambda_handler = ProcessorFunction.bound_to(pipeline.handler_settings(), clients)
         counter = CallCounter().attach(clients.sqs, clients.dynamodb, clients.sns)
         for i in range(batches * BATCH):
             request = urllib.request.Request(f"{pipeline.api_url}/orders", data=body(order(rid, i)), method="POST", headers={"Content-Type": "application/json"})

@@ -107,7 +107,7 @@ def processor_tables(r: dict) -> list[Table]:
         ", ".join(f"{k} x{v}" for k, v in r["calls_per_batch"].items()),
         str(r["expected_met"]),
     ]]
-    notes = [f"{r['batches']} batches against a local moto server; calls counted with a botocore before-call hook on orders_core.aws.clients()", r["expected"]]
+    notes = [f"{r['batches']} batches against a local moto server; calls counted with a botocore before-call hook on the processor's clients", r["expected"]]
     return [("Processor batch", ["records", "time/batch (median)", "AWS calls per batch", "as expected"], rows, notes)]
 
 

@@ -10,6 +10,7 @@ import sys
 import threading
 
 from pipeline_config import ConfigError
+from pipeline_config.errors import ConfigProblem
 
 EXAMPLE_ORDER = {"orderId": "order-0001", "customerId": "customer-42", "items": [{"productId": "sku-1", "quantity": 2, "unitPrice": 9.99}]}
 
@@ -36,8 +37,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="LOCAL-ONLY override of the order queue's visibility timeout (default: the config's, 180 s), so failed messages retry sooner",
     )
+    parser.add_argument(
+        "--attach-outputs",
+        metavar="PATH",
+        help="run the local API and poller on resources that ALREADY exist in a running emulator, named by this "
+        "outputs file (`terraform output -json`, or `cdktf output --outputs-file`); needs --endpoint-url. "
+        "Nothing is provisioned, reset, started or stopped in the emulator",
+    )
+    parser.add_argument("--endpoint-url", metavar="URL", help="with --attach-outputs: the running emulator, e.g. http://127.0.0.1:5000")
     parser.add_argument("--verbose", action="store_true", help="log the plumbing (poller, API) at DEBUG")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if bool(args.attach_outputs) != bool(args.endpoint_url):
+        parser.error("--attach-outputs and --endpoint-url go together: pass both to attach to existing resources, or neither")
+    return args
+
+
+def _existing(args: argparse.Namespace):
+    """The ``AttachedResources`` named by ``--attach-outputs``, or None to provision."""
+    if not args.attach_outputs:
+        return None
+    from local_pipeline import AttachedResources
+
+    try:
+        document = json.loads(open(args.attach_outputs, encoding="utf-8").read())
+    except OSError as error:
+        raise ConfigError([ConfigProblem("--attach-outputs", args.attach_outputs, f"cannot be read ({error.strerror})", "pass the path of an outputs JSON file")]) from None
+    except ValueError as error:
+        raise ConfigError([ConfigProblem("--attach-outputs", args.attach_outputs, f"is not JSON ({error})", "write it with `terraform output -json > FILE`")]) from None
+    return AttachedResources.from_outputs(document, args.endpoint_url)
 
 
 def banner(pipeline) -> str:
@@ -48,12 +75,12 @@ def banner(pipeline) -> str:
         [
             f"Local order pipeline '{pipeline.names.stack}' is running (Ctrl-C to stop).",
             f"  API            {api}   (POST /orders, GET /orders/{{orderId}}, GET /customers/{{customerId}}/orders)",
-            f"  AWS emulator   {pipeline.endpoint_url}   (moto; export AWS_ENDPOINT_URL={pipeline.endpoint_url} for the aws CLI/boto3)",
+            f"  AWS emulator   {pipeline.endpoint_url}   ({'attached: existing resources' if pipeline.attached else 'moto'}; export AWS_ENDPOINT_URL={pipeline.endpoint_url} for the aws CLI/boto3)",
             f"  order queue    {pipeline.queue_url}",
             f"  DLQ            {pipeline.dlq_url}",
             f"  table          {pipeline.table_name}",
             f"  events topic   {pipeline.topic_arn}",
-            f"  events tap     {pipeline.events_queue_url}   (raw copies of published events)",
+            *([] if pipeline.attached else [f"  events tap     {pipeline.events_queue_url}   (raw copies of published events)"]),
             f"  visibility     {pipeline.visibility_timeout_seconds} s, batch {pipeline.config.batch_size}, window {pipeline.config.batching_window_seconds} s",
             "",
             "Try:",
@@ -71,7 +98,14 @@ def main(argv: list[str] | None = None) -> int:
     from local_pipeline import LocalPipeline  # after argparse, so --help is instant
 
     try:
-        pipeline = LocalPipeline(suffix=args.suffix, api_port=args.port, moto_port=args.moto_port, moto_separate_process=not args.moto_in_process, visibility_timeout_seconds=args.visibility_timeout_seconds)
+        pipeline = LocalPipeline(
+            suffix=args.suffix,
+            api_port=args.port,
+            moto_port=args.moto_port,
+            moto_separate_process=not args.moto_in_process,
+            visibility_timeout_seconds=args.visibility_timeout_seconds,
+            existing=_existing(args),
+        )
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -84,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         pipeline.start()
     except OSError as error:
         print(f"error: could not start the local pipeline: {error}. Fix: pick another --port / --moto-port.", file=sys.stderr)
+        return 1
+    except RuntimeError as error:  # attached resources that do not answer, or moto that did not start
+        print(f"error: {error}", file=sys.stderr)
         return 1
     try:
         if args.outputs_file:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,13 @@ from pipeline_config.naming import CUSTOMER_INDEX_NAME
 #: Local-only queue subscribed (raw delivery) to the events topic, so tests and the CLI can read events.
 EVENTS_TAP_COMPONENT = "order-events-tap"
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "aws_session_token": "testing"}
+
+
+def emulator_client(endpoint_url: str, service: str, region: str) -> Any:
+    """A new boto3 client for ``service`` bound to an emulator at ``endpoint_url``, with fake credentials."""
+    import boto3
+
+    return boto3.session.Session().client(service, region_name=region, endpoint_url=endpoint_url, **FAKE_CREDENTIALS)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -28,8 +36,14 @@ class MotoEmulator:
 
     The child process (``separate_process=True``) gives the emulator its own interpreter and
     GIL, so under load it no longer competes with the local API's threads and the handlers;
-    the in-process thread starts faster and is what unit-level plumbing tests use.
+    its state starts empty and dies with it. The in-process thread starts faster, but moto
+    keeps ONE state per process, shared by every in-process server: the first one started in
+    a process wipes what earlier ones left; later ones (other suffixes) leave the running ones alone.
     """
+
+    # Running in-process servers of this interpreter: they share moto's process-wide state.
+    _in_process_lock = threading.Lock()
+    _in_process_running = 0
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, separate_process: bool = False) -> None:
         self._host = host
@@ -62,6 +76,10 @@ class MotoEmulator:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = ThreadedMotoServer(ip_address=self._host, port=self._port or free_port(self._host), verbose=False)
         self._server.start()
+        with MotoEmulator._in_process_lock:
+            if MotoEmulator._in_process_running == 0:
+                self.reset()
+            MotoEmulator._in_process_running += 1
 
     def _start_process(self, timeout_seconds: float = 60.0) -> None:
         import subprocess
@@ -109,14 +127,14 @@ class MotoEmulator:
 
     def client(self, service: str, region: str) -> Any:
         """A boto3 client bound to this server with fake credentials."""
-        import boto3
-
-        return boto3.session.Session().client(service, region_name=region, endpoint_url=self.endpoint_url, **FAKE_CREDENTIALS)
+        return emulator_client(self.endpoint_url, service, region)
 
     def stop(self) -> None:
         """Stop the server and free its port."""
         if self._server is not None:
             self._server.stop()
+            with MotoEmulator._in_process_lock:
+                MotoEmulator._in_process_running -= 1
         self._server = None
         if self._process is not None:
             self._process.terminate()
@@ -170,7 +188,7 @@ def orders_table_definition(config: PipelineConfig) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ProvisionedResources:
-    """Identifiers of everything ``provision`` created."""
+    """Identifiers of the resources a pipeline runs on: what ``provision`` created, or what it attached to."""
 
     order_queue_url: str
     order_queue_arn: str
@@ -178,9 +196,11 @@ class ProvisionedResources:
     dlq_arn: str
     table_name: str
     order_topic_arn: str
-    alarm_topic_arn: str
-    events_queue_url: str
-    events_queue_arn: str
+    alarm_topic_arn: str | None = None
+    """None when attached to resources whose outputs do not name it."""
+    events_queue_url: str | None = None
+    """Local-only events tap; None when attached (nothing is created then)."""
+    events_queue_arn: str | None = None
 
 
 def _queue(sqs: Any, name: str, attributes: dict[str, str]) -> tuple[str, str]:

@@ -1,4 +1,11 @@
-"""``LocalPipeline``: moto + local API + poller wired like the stack, from the same ``PipelineConfig``."""
+"""``LocalPipeline``: moto + local API + poller wired like the stack, from the same ``PipelineConfig``.
+
+Two modes: by default it starts its own moto server and provisions the stack's resources in
+it; with ``existing=AttachedResources(...)`` it runs the local API and the poller against
+resources that already exist in a running emulator (e.g. created by ``terraform apply``).
+Either way the real handlers get their settings and clients injected, per pipeline: nothing
+goes through process-wide environment variables, so several pipelines run in one process.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +13,14 @@ import json
 import logging
 import os
 import sys
-import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from local_pipeline.api_server import LocalApi
-from local_pipeline.emulator import FAKE_CREDENTIALS, MotoEmulator, ProvisionedResources, provision
+from local_pipeline.attached import AttachedResources
+from local_pipeline.emulator import FAKE_CREDENTIALS, MotoEmulator, ProvisionedResources, emulator_client, provision
 from local_pipeline.lambda_context import LocalLambdaContext
 from local_pipeline.poller import QueuePoller
 from pipeline_config import ApiAuthorization, ConfigError, PipelineConfig, ResourceNames
@@ -24,15 +31,15 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 HANDLERS_DIR = ROOT / "handlers"
-# Same value as stacks/order_pipeline_stack.py (not imported: that would start jsii for nothing).
-METRICS_NAMESPACE = "OrderPipeline"
 
 Handler = Callable[[dict, Any], Any]
 
-# moto keeps ONE state per process, shared by every server in it: the first pipeline to start
-# wipes leftovers; later ones (other suffixes) must not wipe the running ones.
-_ACTIVE_LOCK = threading.Lock()
-_ACTIVE_COUNT = 0
+
+def _import_handlers_package() -> None:
+    # The Lambda package's root is handlers/ (its modules import each other as top-level
+    # packages, as they do in Lambda); put it on the path once, idempotently.
+    if str(HANDLERS_DIR) not in sys.path:
+        sys.path.insert(0, str(HANDLERS_DIR))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,24 +52,29 @@ class LocalPipelineOptions:
     """PipelineConfig fields to change, validated like any config (e.g. ``{"batching_window_seconds": 1}``)."""
     config: PipelineConfig | None = None
     """A ready config; when given, ``suffix`` and ``config_overrides`` are ignored."""
+    existing: AttachedResources | None = None
+    """Resources that already exist in a running emulator (``AttachedResources.from_outputs(outputs,
+    endpoint_url)``). None: start a moto server and provision them. When set, nothing is started,
+    reset, provisioned or stopped besides the local API and the poller; the config still gives
+    the batch size, batching window, function names and timeouts."""
     visibility_timeout_seconds: int | None = None
     """LOCAL-ONLY deviation: the order queue's visibility timeout. None: the config's (180 s by default),
-    which makes every retry wait 3 minutes; tests use 2."""
+    which makes every retry wait 3 minutes; tests use 2. Not allowed with ``existing`` (the queue exists)."""
     host: str = "127.0.0.1"
     """Interface the API and moto bind to. Keep loopback: nothing here authenticates."""
     api_port: int = 0
     """Port of the local API; 0 picks a free one."""
     moto_port: int = 0
-    """Port of the moto server; 0 picks a free one."""
+    """Port of the moto server; 0 picks a free one. Not allowed with ``existing``."""
     moto_separate_process: bool = True
     """Run moto in a child process (its own interpreter and GIL, so it keeps up under load);
     False runs it in a thread of this process (faster start, one core for everything)."""
     stage_name: str = "local"
     """Stage in the events' requestContext; routes are also served under ``/<stage>/``."""
     api_handler: Handler | None = None
-    """Replaces ``handlers/api_handler/app.lambda_handler`` (plumbing tests). None: the real handler."""
+    """Replaces the real API handler (plumbing tests). None: ``api_handler.app.ApiFunction`` on this pipeline's resources."""
     processor_handler: Handler | None = None
-    """Replaces ``handlers/order_processor/app.lambda_handler``. None: the real handler."""
+    """Replaces the real processor. None: ``order_processor.app.ProcessorFunction`` on this pipeline's resources."""
 
     def problems(self) -> list[ConfigProblem]:
         """Every invalid option (the config itself is validated by PipelineConfig)."""
@@ -78,6 +90,15 @@ class LocalPipelineOptions:
             p.append(ConfigProblem("api_port", self.api_port, "must differ from moto_port", "choose two ports, or 0 for either"))
         if not self.stage_name or "/" in self.stage_name:
             p.append(ConfigProblem("stage_name", self.stage_name, "must be a non-empty path segment", "use e.g. 'local'"))
+        if self.existing is not None:
+            if not isinstance(self.existing, AttachedResources):
+                p.append(ConfigProblem("existing", type(self.existing).__name__, "must be an AttachedResources", "build it with AttachedResources.from_outputs(outputs, endpoint_url)"))
+            else:
+                p.extend(self.existing.problems())
+            if vt is not None:
+                p.append(ConfigProblem("visibility_timeout_seconds", vt, "cannot be set when attaching to existing resources (the queue already exists)", "leave it None, or set the visibility timeout where the queue is defined"))
+            if self.moto_port:
+                p.append(ConfigProblem("moto_port", self.moto_port, "cannot be set when attaching to existing resources (no moto server is started)", "leave it 0; the emulator is existing.endpoint_url"))
         return p
 
     def resolve_config(self) -> PipelineConfig:
@@ -96,7 +117,7 @@ class LocalPipeline:
             config = options.resolve_config()
         except ConfigError as error:
             problems.extend(error.problems)
-        if config is not None and not problems:
+        if config is not None and not problems and options.existing is None:
             visibility = config.queue_visibility_timeout_seconds if options.visibility_timeout_seconds is None else options.visibility_timeout_seconds
             if visibility <= config.batching_window_seconds:
                 problems.append(
@@ -114,12 +135,22 @@ class LocalPipeline:
         self.options = options
         self.config: PipelineConfig = config
         self.names: ResourceNames = config.names
-        self.emulator = MotoEmulator(host=options.host, port=options.moto_port, separate_process=options.moto_separate_process)
+        self.existing: AttachedResources | None = options.existing
+        """The resources this pipeline is attached to; None when it provisions its own."""
+        self.emulator: MotoEmulator | None = (
+            None if options.existing else MotoEmulator(host=options.host, port=options.moto_port, separate_process=options.moto_separate_process)
+        )
         self.resources: ProvisionedResources | None = None
         self.api: LocalApi | None = None
         self.poller: QueuePoller | None = None
-        self._saved_env: dict[str, str | None] = {}
-        self._counted = False
+        self.api_clients: Any = None
+        """The API handler's ``AwsClients`` (register botocore hooks here); None with a stand-in handler."""
+        self.processor_clients: Any = None
+        """The processor's ``AwsClients``; None with a stand-in handler."""
+        self.api_function: Handler | None = None
+        """The API handler this pipeline invokes (``ApiFunction`` on its resources, or the stand-in)."""
+        self.processor_function: Handler | None = None
+        """The processor this pipeline's poller invokes (``ProcessorFunction``, or the stand-in)."""
 
     # ------------------------------------------------------------------ attributes
     def _need(self) -> ProvisionedResources:
@@ -128,9 +159,22 @@ class LocalPipeline:
         return self.resources
 
     @property
+    def attached(self) -> bool:
+        """True when running on existing resources (nothing provisioned, no moto started)."""
+        return self.existing is not None
+
+    @property
     def endpoint_url(self) -> str:
-        """The moto server's URL (AWS_ENDPOINT_URL of the handlers)."""
+        """The emulator's URL: where every AWS call of this pipeline goes."""
+        if self.existing is not None:
+            return self.existing.endpoint_url
+        assert self.emulator is not None
         return self.emulator.endpoint_url
+
+    @property
+    def region(self) -> str:
+        """Region of the resources: the attached outputs' ``Region``, else the config's."""
+        return self.existing.region if self.existing is not None else self.config.region
 
     @property
     def api_url(self) -> str:
@@ -170,104 +214,100 @@ class LocalPipeline:
         return self._need().order_topic_arn
 
     @property
-    def alarm_topic_arn(self) -> str:
-        """Alarm topic ARN (nothing publishes to it locally: there are no alarms)."""
+    def alarm_topic_arn(self) -> str | None:
+        """Alarm topic ARN (nothing publishes to it locally: there are no alarms); None if attached without it."""
         return self._need().alarm_topic_arn
 
     @property
     def events_queue_url(self) -> str:
-        """Local-only queue subscribed to the events topic with raw delivery."""
-        return self._need().events_queue_url
+        """Local-only queue subscribed to the events topic with raw delivery (not available when attached)."""
+        url = self._need().events_queue_url
+        if url is None:
+            raise RuntimeError(
+                "this pipeline is attached to existing resources and created no events tap queue; "
+                "subscribe a queue of your own to the events topic to read published events"
+            )
+        return url
 
     @property
     def visibility_timeout_seconds(self) -> int:
-        """The order queue's visibility timeout actually in use (the local override, else the config's)."""
+        """The order queue's visibility timeout actually in use (the local override, else the config's; read from the queue when attached)."""
+        if self.existing is not None:
+            attributes = self.client("sqs").get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["VisibilityTimeout"])
+            return int(attributes["Attributes"]["VisibilityTimeout"])
         vt = self.options.visibility_timeout_seconds
         return self.config.queue_visibility_timeout_seconds if vt is None else vt
 
     def client(self, service: str) -> Any:
-        """A fresh boto3 client bound to the emulator (fake credentials, the config's region)."""
-        return self.emulator.client(service, self.config.region)
+        """A fresh boto3 client bound to the emulator (fake credentials, the resources' region)."""
+        return emulator_client(self.endpoint_url, service, self.region)
 
     # ------------------------------------------------------------------ lifecycle
-    def _handler_env(self) -> dict[str, str | None]:
+    def handler_settings(self) -> Any:
+        """The ``orders_core.settings.Settings`` both handlers get: this pipeline's table, queue and topic."""
+        _import_handlers_package()
+        from orders_core.settings import Settings
+
         resources = self._need()
-        return {
-            "ORDERS_TABLE_NAME": resources.table_name,
-            "ORDER_QUEUE_URL": resources.order_queue_url,
-            "ORDER_TOPIC_ARN": resources.order_topic_arn,
-            "AWS_ENDPOINT_URL": self.endpoint_url,
-            "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS["aws_access_key_id"],
-            "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIALS["aws_secret_access_key"],
-            "AWS_SESSION_TOKEN": FAKE_CREDENTIALS["aws_session_token"],
-            "AWS_REGION": self.config.region,
-            "AWS_DEFAULT_REGION": self.config.region,
-            "AWS_PROFILE": None,  # a profile would win over the fake keys in some boto3 paths
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            # Unset on purpose: both handlers share this process, and Powertools Loggers with the same
-            # service name share one logger (and its Lambda context keys). Unset, each handler uses its
-            # own default service name, as the stack's per-function values do.
-            "POWERTOOLS_SERVICE_NAME": None,
-            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-            "POWERTOOLS_LOG_LEVEL": self.config.log_level.upper(),
-            "LOG_LEVEL": self.config.log_level.upper(),
-        }
+        return Settings(
+            orders_table_name=resources.table_name,
+            order_queue_url=resources.order_queue_url,
+            order_topic_arn=resources.order_topic_arn,
+        )
 
-    def _apply_env(self, env: Mapping[str, str | None]) -> None:
-        for name, value in env.items():
-            self._saved_env.setdefault(name, os.environ.get(name))
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    def _handler_clients(self) -> Any:
+        # One client set per function, as each Lambda function has its own: bound to this
+        # pipeline's emulator with fake keys, whatever AWS_* variables the process has.
+        from orders_core.aws import ClientTarget, build_clients
 
-    def _restore_env(self) -> None:
-        for name, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved_env = {}
-
-    @staticmethod
-    def _reset_handler_clients() -> None:
-        if str(HANDLERS_DIR) not in sys.path:
-            sys.path.insert(0, str(HANDLERS_DIR))
-        try:
-            from orders_core import aws
-        except ModuleNotFoundError:
-            return  # plumbing tests with stand-in handlers and no handlers package yet
-        aws.reset()
+        return build_clients(
+            ClientTarget(
+                endpoint_url=self.endpoint_url,
+                region=self.region,
+                access_key_id=FAKE_CREDENTIALS["aws_access_key_id"],
+                secret_access_key=FAKE_CREDENTIALS["aws_secret_access_key"],
+                session_token=FAKE_CREDENTIALS["aws_session_token"],
+            )
+        )
 
     def _load_handlers(self) -> tuple[Handler, Handler]:
         api, processor = self.options.api_handler, self.options.processor_handler
-        if api is None or processor is None:
-            if str(HANDLERS_DIR) not in sys.path:
-                sys.path.insert(0, str(HANDLERS_DIR))
-            if api is None:
-                from api_handler.app import lambda_handler as api
-            if processor is None:
-                from order_processor.app import lambda_handler as processor
+        if api is not None and processor is not None:
+            return api, processor
+        _import_handlers_package()
+        settings = self.handler_settings()
+        level = self.config.log_level.upper()
+        if api is None:
+            from api_handler import app as api_app
+
+            # Loggers are per process (as per container in Lambda): the last pipeline's level wins.
+            api_app.logger.setLevel(level)
+            self.api_clients = self._handler_clients()
+            api = api_app.ApiFunction.bound_to(settings, self.api_clients)
+        if processor is None:
+            from order_processor import app as processor_app
+
+            processor_app.logger.setLevel(level)
+            self.processor_clients = self._handler_clients()
+            processor = processor_app.ProcessorFunction.bound_to(settings, self.processor_clients)
         return api, processor
 
     def _context_factory(self, function_name: str, memory_mb: int, timeout_seconds: int) -> Callable[[], LocalLambdaContext]:
-        region = self.config.region
+        region = self.region
         return lambda: LocalLambdaContext(function_name=function_name, region=region, memory_limit_in_mb=memory_mb, timeout_seconds=timeout_seconds)
 
     def start(self) -> "LocalPipeline":
-        """Start moto, provision, set the handler env, start the API and the poller."""
-        global _ACTIVE_COUNT
+        """Start moto and provision (unless attached), then start the local API and the poller."""
         try:
-            self.emulator.start()
-            with _ACTIVE_LOCK:
-                if _ACTIVE_COUNT == 0:
-                    self.emulator.reset()
-                _ACTIVE_COUNT += 1
-                self._counted = True
-            self.resources = provision(self.emulator, self.config, visibility_timeout_seconds=self.options.visibility_timeout_seconds)
-            self._apply_env(self._handler_env())
-            self._reset_handler_clients()
+            if self.existing is not None:
+                self.resources = self.existing.resources()
+                self._check_attached()
+            else:
+                assert self.emulator is not None
+                self.emulator.start()
+                self.resources = provision(self.emulator, self.config, visibility_timeout_seconds=self.options.visibility_timeout_seconds)
             api_handler, processor_handler = self._load_handlers()
+            self.api_function, self.processor_function = api_handler, processor_handler
             cfg = self.config
             self.api = LocalApi(
                 api_handler,
@@ -281,7 +321,7 @@ class LocalPipeline:
                 sqs_client=self.client("sqs"),
                 queue_url=self.queue_url,
                 queue_arn=self.queue_arn,
-                region=cfg.region,
+                region=self.region,
                 handler=processor_handler,
                 context_factory=self._context_factory(self.names.order_processor_function, cfg.processor_memory_mb, cfg.processor_timeout_seconds),
                 batch_size=cfg.batch_size,
@@ -293,20 +333,35 @@ class LocalPipeline:
             raise
         return self
 
+    def _check_attached(self) -> None:
+        """Fail fast, naming each one, when an attached resource does not answer (read-only calls)."""
+        resources = self._need()
+        checks: list[tuple[str, Callable[[], Any]]] = [
+            (f"order queue {resources.order_queue_url}", lambda: self.client("sqs").get_queue_attributes(QueueUrl=resources.order_queue_url, AttributeNames=["QueueArn"])),
+            (f"DLQ {resources.dlq_url}", lambda: self.client("sqs").get_queue_attributes(QueueUrl=resources.dlq_url, AttributeNames=["QueueArn"])),
+            (f"table {resources.table_name}", lambda: self.client("dynamodb").describe_table(TableName=resources.table_name)),
+            (f"topic {resources.order_topic_arn}", lambda: self.client("sns").get_topic_attributes(TopicArn=resources.order_topic_arn)),
+        ]
+        failures = []
+        for label, check in checks:
+            try:
+                check()
+            except Exception as error:  # noqa: BLE001 - every failure is reported, whatever its type
+                failures.append(f"{label}: {type(error).__name__}: {error}")
+        if failures:
+            raise RuntimeError(
+                f"cannot attach to the resources at {self.endpoint_url}:\n  - " + "\n  - ".join(failures)
+                + "\nFix: pass the outputs of the stack applied to THIS emulator (terraform output -json), and its endpoint URL."
+            )
+
     def stop(self) -> None:
-        """Stop the poller, the API and moto; restore the environment variables it changed."""
-        global _ACTIVE_COUNT
+        """Stop the poller and the API, then moto (only the one this pipeline started)."""
         if self.poller is not None:
             self.poller.stop()
         if self.api is not None:
             self.api.stop()
-        self.emulator.stop()
-        with _ACTIVE_LOCK:
-            if self._counted:
-                _ACTIVE_COUNT -= 1
-                self._counted = False
-        self._restore_env()
-        self._reset_handler_clients()  # cached clients point at a server that is gone
+        if self.emulator is not None:
+            self.emulator.stop()
 
     def __enter__(self) -> "LocalPipeline":
         return self.start()
@@ -384,7 +439,7 @@ class LocalPipeline:
     def outputs(self) -> dict[str, Any]:
         """The stack's Terraform outputs, with local values (plus ``AwsEndpointUrl`` and ``EventsQueueUrl``)."""
         r = self._need()
-        return {
+        outputs = {
             "ApiEndpoint": self.api_url,
             "OrdersTableName": r.table_name,
             "OrderQueueUrl": r.order_queue_url,
@@ -399,12 +454,14 @@ class LocalPipeline:
             "ApiStageName": self.options.stage_name,
             # Locally nothing authenticates, whatever config.api_authorization says.
             "ApiAuthorization": ApiAuthorization.NONE.value,
-            "Region": self.config.region,
+            "Region": self.region,
             "DashboardName": self.names.dashboard,
             # Local-only: where to point boto3, and where to read published events.
             "AwsEndpointUrl": self.endpoint_url,
             "EventsQueueUrl": r.events_queue_url,
         }
+        # Attached to outputs without an alarm topic, or without the local-only tap: leave them out.
+        return {key: value for key, value in outputs.items() if value is not None}
 
     def write_outputs(self, path: str | os.PathLike[str]) -> Path:
         """Write ``{"<stack>": outputs()}`` as JSON, the shape of ``cdktf output --outputs-file``."""

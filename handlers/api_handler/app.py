@@ -16,7 +16,7 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from api_handler.http import HttpRequest, MethodNotAllowed, RouteNotFound, UnsupportedMediaType, error_response, json_response
 from orders_core.adapters import DynamoOrderRepository, SqsOrderQueue
-from orders_core.aws import clients, lazy, settings
+from orders_core.aws import AwsClients, clients, lazy, settings
 from orders_core.errors import (
     DownstreamError,
     InvalidJson,
@@ -27,6 +27,7 @@ from orders_core.errors import (
     ValidationFailed,
 )
 from orders_core.service import OrderApiService
+from orders_core.settings import Settings
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "orders-api"))
 tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "orders-api"))
@@ -49,23 +50,23 @@ STATUS_BY_ERROR: dict[type[OrderError], int] = {
 }
 
 
-def build_service() -> OrderApiService:
-    """The service on the real adapters (cached per container by ``service``)."""
-    aws, config = clients(), settings()
+def build_service(config: Settings, aws: AwsClients) -> OrderApiService:
+    """The service on the real adapters, for the resources ``config`` names."""
     return OrderApiService(
         queue=SqsOrderQueue(aws.sqs, config.order_queue_url),
         repository=DynamoOrderRepository(aws.dynamodb, config.orders_table_name),
     )
 
 
-service = lazy(build_service)
+service = lazy(lambda: build_service(settings(), clients()))
+"""Lambda's service: settings from the function's environment, boto3's default clients; cached per container."""
 
 
-def post_order(request: HttpRequest) -> dict[str, Any]:
+def post_order(request: HttpRequest, orders: OrderApiService) -> dict[str, Any]:
     """POST /orders -> 202 Accepted (the order is on the queue)."""
     try:
         request.require_json()
-        accepted = service().submit(request.body_bytes())
+        accepted = orders.submit(request.body_bytes())
     except OrderError:
         metrics.add_metric(name="OrdersRejected", unit=MetricUnit.Count, value=1)
         raise
@@ -79,17 +80,17 @@ def post_order(request: HttpRequest) -> dict[str, Any]:
     )
 
 
-def get_order(request: HttpRequest, order_id: str) -> dict[str, Any]:
+def get_order(request: HttpRequest, orders: OrderApiService, order_id: str) -> dict[str, Any]:
     """GET /orders/{orderId} -> 200 with the stored order."""
-    return json_response(200, service().get(order_id))
+    return json_response(200, orders.get(order_id))
 
 
-def list_customer_orders(request: HttpRequest, customer_id: str) -> dict[str, Any]:
+def list_customer_orders(request: HttpRequest, orders: OrderApiService, customer_id: str) -> dict[str, Any]:
     """GET /customers/{customerId}/orders?limit=&nextToken= -> 200 one page, newest first."""
-    orders, next_token = service().list_for_customer(
+    page, next_token = orders.list_for_customer(
         customer_id, limit=request.query.get("limit"), next_token=request.query.get("nextToken")
     )
-    body: dict[str, Any] = {"orders": orders}
+    body: dict[str, Any] = {"orders": page}
     if next_token:
         body["nextToken"] = next_token
     return json_response(200, body)
@@ -146,11 +147,11 @@ def route(request: HttpRequest) -> tuple[Callable[..., dict[str, Any]], tuple[st
     return routes[request.method]
 
 
-def handle(request: HttpRequest) -> dict[str, Any]:
+def handle(request: HttpRequest, orders: OrderApiService) -> dict[str, Any]:
     """Route and run one request; every failure becomes the JSON error shape, never a stack trace."""
     try:
         handler, args = route(request)
-        return handler(request, *args)
+        return handler(request, orders, *args)
     except OrderError as exc:
         status = STATUS_BY_ERROR.get(type(exc), 400)
         headers = {"Allow": ", ".join(exc.allowed)} if isinstance(exc, MethodNotAllowed) else None
@@ -169,16 +170,48 @@ def handle(request: HttpRequest) -> dict[str, Any]:
         return error_response(500, "InternalError", "the request could not be completed", request_id=request.request_id)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
+class ApiFunction:
+    """The API handler bound to one source of its service: a Lambda handler ``(event, context) -> response``.
+
+    Lambda's ``lambda_handler`` reads its settings from the function's environment; the local
+    pipeline builds one per pipeline with ``ApiFunction.bound_to(settings, clients)``, so two
+    pipelines in one process never share a table, a queue or a client.
+    """
+
+    def __init__(self, service_source: Callable[[], OrderApiService]) -> None:
+        self._service_source = service_source
+        self._handler = logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)(
+            tracer.capture_lambda_handler(capture_response=False)(
+                metrics.log_metrics(capture_cold_start_metric=True)(self.lambda_handler)
+            )
+        )
+
+    @classmethod
+    def bound_to(cls, config: Settings, aws: AwsClients) -> "ApiFunction":
+        """A handler on the resources ``config`` names, calling AWS through ``aws``."""
+        bound = build_service(config, aws)
+        return cls(lambda: bound)
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """Invoke with Powertools' logger context, tracing and metrics around ``lambda_handler``."""
+        return self._handler(event, context)
+
+    def lambda_handler(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """API Gateway REST proxy event -> proxy response (undecorated; call the instance instead)."""
+        orders = self._service_source()
+        request = HttpRequest.from_event(event, fallback_request_id=getattr(context, "aws_request_id", "") or "")
+        return handle(request, orders)
+
+
+# ``service`` is looked up at each call, so a test may replace the module attribute.
+_lambda_function = ApiFunction(lambda: service())
+
+
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """API Gateway REST proxy event -> proxy response.
+    """API Gateway REST proxy event -> proxy response (the function's configured handler).
 
     A missing environment variable is a deployment fault, not a request fault: ``settings()``
     raises ``SettingsError`` naming every missing variable, the invocation fails (the
     API-handler errors alarm pages) and API Gateway answers its JSON DEFAULT_5XX response.
     """
-    settings()
-    request = HttpRequest.from_event(event, fallback_request_id=getattr(context, "aws_request_id", "") or "")
-    return handle(request)
+    return _lambda_function(event, context)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
@@ -18,9 +18,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from order_processor.batch import CompletingBatchProcessor
 from orders_core.adapters import DynamoOrderRepository, SnsEventPublisher
-from orders_core.aws import clients, lazy, settings
+from orders_core.aws import AwsClients, clients, lazy, settings
 from orders_core.errors import PoisonMessage
 from orders_core.service import OrderProcessingService, StoredOrder
+from orders_core.settings import Settings
 from orders_core.validation import schema_validator
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "orders-processor"))
@@ -31,16 +32,16 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 metrics = EphemeralMetrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "OrderPipeline"))
 
 
-def build_service() -> OrderProcessingService:
-    """The service on the real adapters (cached per container by ``service``)."""
-    aws, config = clients(), settings()
+def build_service(config: Settings, aws: AwsClients) -> OrderProcessingService:
+    """The service on the real adapters, for the resources ``config`` names."""
     return OrderProcessingService(
         repository=DynamoOrderRepository(aws.dynamodb, config.orders_table_name),
         publisher=SnsEventPublisher(aws.sns, config.order_topic_arn),
     )
 
 
-service = lazy(build_service)
+service = lazy(lambda: build_service(settings(), clients()))
+"""Lambda's service: settings from the function's environment, boto3's default clients; cached per container."""
 
 
 def _system_attribute(record: SQSRecord, name: str) -> str | None:
@@ -50,14 +51,14 @@ def _system_attribute(record: SQSRecord, name: str) -> str | None:
     return attributes.get(name) if isinstance(attributes, dict) else None
 
 
-def record_handler(record: SQSRecord) -> StoredOrder:
+def store_record(record: SQSRecord, orders: OrderProcessingService) -> StoredOrder:
     """Store one order; raising fails only this record (poison ends up in the DLQ)."""
     logger.set_correlation_id(record.message_id)
     try:
         body = record.raw_event.get("body")
         if not isinstance(body, str):
             raise PoisonMessage(f"message body must be a string, got {type(body).__name__}")
-        stored = service().store(body, sent_timestamp_ms=_system_attribute(record, "SentTimestamp"))
+        stored = orders.store(body, sent_timestamp_ms=_system_attribute(record, "SentTimestamp"))
     except PoisonMessage as exc:
         logger.error(
             "poison message; it will reach the DLQ after maxReceiveCount receives",
@@ -76,10 +77,10 @@ def record_handler(record: SQSRecord) -> StoredOrder:
     return stored
 
 
-def complete_batch(successes: Sequence[tuple[Mapping[str, Any], StoredOrder]]) -> dict[str, str]:
+def publish_batch(successes: Sequence[tuple[Mapping[str, Any], StoredOrder]], orders: OrderProcessingService) -> dict[str, str]:
     """Publish the batch's pending events; return ``{messageId: reason}`` for records to retry."""
     logger.set_correlation_id(None)
-    outcome = service().publish([stored for _, stored in successes])
+    outcome = orders.publish([stored for _, stored in successes])
     if outcome.published:
         metrics.add_metric(name="EventsPublished", unit=MetricUnit.Count, value=len(outcome.published))
     if outcome.failed:
@@ -94,31 +95,72 @@ def complete_batch(successes: Sequence[tuple[Mapping[str, Any], StoredOrder]]) -
     }
 
 
-processor = CompletingBatchProcessor(complete_batch)
-
 # Every invocation validates every record, so the schema validator is compiled here, during
 # the init phase, instead of on the first record (the API handler keeps it lazy: GETs never
 # need it). No AWS client or setting is touched at import.
 schema_validator()
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
+class ProcessorFunction:
+    """The order processor bound to one source of its service: a Lambda handler for SQS events.
+
+    Each instance has its own batch processor, so two local pipelines in one process (two
+    pollers) never share a batch. One instance still handles one batch at a time, as in Lambda.
+    Lambda's ``lambda_handler`` reads its settings from the environment; the local pipeline
+    builds one per pipeline with ``ProcessorFunction.bound_to(settings, clients)``.
+    """
+
+    def __init__(self, service_source: Callable[[], OrderProcessingService]) -> None:
+        self._service_source = service_source
+        self._orders: OrderProcessingService | None = None
+        self._processor = CompletingBatchProcessor(self._complete_batch)
+        self._handler = logger.inject_lambda_context(clear_state=True)(
+            tracer.capture_lambda_handler(capture_response=False)(
+                metrics.log_metrics(capture_cold_start_metric=True)(self.lambda_handler)
+            )
+        )
+
+    @classmethod
+    def bound_to(cls, config: Settings, aws: AwsClients) -> "ProcessorFunction":
+        """A handler on the resources ``config`` names, calling AWS through ``aws``."""
+        bound = build_service(config, aws)
+        return cls(lambda: bound)
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """Invoke with Powertools' logger context, tracing and metrics around ``lambda_handler``."""
+        return self._handler(event, context)
+
+    def _record_handler(self, record: SQSRecord) -> StoredOrder:
+        assert self._orders is not None
+        return store_record(record, self._orders)
+
+    def _complete_batch(self, successes: Sequence[tuple[Mapping[str, Any], StoredOrder]]) -> dict[str, str]:
+        assert self._orders is not None
+        return publish_batch(successes, self._orders)
+
+    def lambda_handler(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """SQS event -> ``{"batchItemFailures": [...]}`` (undecorated; call the instance instead)."""
+        self._orders = self._service_source()
+        response = process_partial_response(event=event, record_handler=self._record_handler, processor=self._processor, context=context)
+        failed = len(response.get("batchItemFailures", []))
+        processed = len(self._processor.success_messages)
+        if processed:
+            metrics.add_metric(name="OrdersProcessed", unit=MetricUnit.Count, value=processed)
+        if failed:
+            metrics.add_metric(name="OrdersFailed", unit=MetricUnit.Count, value=failed)
+        logger.info("batch done", extra={"records": len(event.get("Records", [])), "processed": processed, "failed": failed})
+        return response
+
+
+# ``service`` is looked up at each call, so a test may replace the module attribute.
+_lambda_function = ProcessorFunction(lambda: service())
+
+
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """SQS event -> ``{"batchItemFailures": [{"itemIdentifier": messageId}, ...]}``.
+    """SQS event -> ``{"batchItemFailures": [{"itemIdentifier": messageId}, ...]}`` (the function's handler).
 
     A missing environment variable fails the whole invocation with ``SettingsError`` naming it
     (before any record is touched): every message stays on the queue, and the processor-errors
     alarm pages, instead of each record failing quietly on its way to the DLQ.
     """
-    settings()
-    response = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
-    failed = len(response.get("batchItemFailures", []))
-    processed = len(processor.success_messages)
-    if processed:
-        metrics.add_metric(name="OrdersProcessed", unit=MetricUnit.Count, value=processed)
-    if failed:
-        metrics.add_metric(name="OrdersFailed", unit=MetricUnit.Count, value=failed)
-    logger.info("batch done", extra={"records": len(event.get("Records", [])), "processed": processed, "failed": failed})
-    return response
+    return _lambda_function(event, context)

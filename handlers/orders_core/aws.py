@@ -1,8 +1,9 @@
 """boto3 clients and per-container caches: created lazily, ONCE, and dropped by ``reset()``.
 
-Every AWS call of the handlers goes through ``clients()``, so tests (and the local
-pipeline) can hook botocore events on exactly these clients. Endpoints are never
-passed explicitly: boto3 honours ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>``.
+In Lambda every AWS call of the handlers goes through ``clients()`` (built from boto3's
+defaults: the function's region and role, ``AWS_ENDPOINT_URL`` if set). The local pipeline
+builds its own ``AwsClients`` per pipeline with ``build_clients(ClientTarget(...))`` and
+injects them into the handlers, so no process-wide variable decides where a call goes.
 """
 
 from __future__ import annotations
@@ -69,21 +70,49 @@ class AwsClients:
     sns: Any
 
 
-def _build_clients() -> AwsClients:
+@dataclass(frozen=True, kw_only=True)
+class ClientTarget:
+    """Where and as whom the clients call AWS. Every field defaults to boto3's own resolution.
+
+    In Lambda nothing is set: the region, the credentials and any ``AWS_ENDPOINT_URL`` come
+    from the function's environment. The local pipeline sets all three explicitly, so two
+    pipelines in one process never share a process-wide variable.
+    """
+
+    endpoint_url: str | None = None
+    """One endpoint for every service (an emulator). None: boto3's (AWS_ENDPOINT_URL* or AWS)."""
+    region: str | None = None
+    """Region of the clients. None: boto3's (AWS_REGION / AWS_DEFAULT_REGION)."""
+    access_key_id: str | None = None
+    """Static credentials (an emulator's fake keys). None: boto3's credential chain."""
+    secret_access_key: str | None = None
+    """Secret of ``access_key_id``."""
+    session_token: str | None = None
+    """Session token of ``access_key_id`` (optional)."""
+
+
+def build_clients(target: ClientTarget | None = None) -> AwsClients:
+    """New SQS, DynamoDB and SNS clients for ``target`` (boto3's defaults when None)."""
     # boto3 is imported here, not at module import: tests of pure logic never pay for it.
     import boto3
     from botocore.config import Config
 
-    session = boto3.session.Session()
+    target = target or ClientTarget()
+    session = boto3.session.Session(
+        aws_access_key_id=target.access_key_id,
+        aws_secret_access_key=target.secret_access_key,
+        aws_session_token=target.session_token,
+        region_name=target.region,
+    )
     config = Config(**_CLIENT_CONFIG)
     return AwsClients(
-        sqs=session.client("sqs", config=config),
-        dynamodb=session.client("dynamodb", config=config),
-        sns=session.client("sns", config=config),
+        sqs=session.client("sqs", config=config, endpoint_url=target.endpoint_url),
+        dynamodb=session.client("dynamodb", config=config, endpoint_url=target.endpoint_url),
+        sns=session.client("sns", config=config, endpoint_url=target.endpoint_url),
     )
 
 
-clients: Lazy[AwsClients] = lazy(_build_clients)
+clients: Lazy[AwsClients] = lazy(build_clients)
 """``clients()`` -> the cached ``AwsClients`` (``.sqs``, ``.dynamodb``, ``.sns``)."""
 
 settings: Lazy[Settings] = lazy(Settings.from_environ)

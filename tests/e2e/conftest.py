@@ -19,11 +19,7 @@ IDLE_TIMEOUT = 60
 
 @pytest.fixture(scope="package")
 def local_pipeline() -> Iterator[LocalPipeline]:
-    """The running pipeline (env suffix 'e2e': dev-like settings, e2e names).
-
-    Package scope, not session: it sets AWS_ENDPOINT_URL & co. for the process, and tests outside
-    tests/e2e (e.g. moto-decorated handler tests) must not see them.
-    """
+    """The running pipeline (env suffix 'e2e': dev-like settings, e2e names), shared by tests/e2e."""
     with LocalPipeline(
         suffix="e2e",
         config_overrides={"batching_window_seconds": BATCHING_WINDOW_SECONDS},
@@ -33,19 +29,19 @@ def local_pipeline() -> Iterator[LocalPipeline]:
 
 
 class Hooks:
-    """Registers botocore hooks on the handlers' cached clients and removes them after the test."""
+    """Registers botocore hooks on the pipeline's handler clients and removes them after the test."""
 
-    def __init__(self) -> None:
+    def __init__(self, pipeline: LocalPipeline) -> None:
+        self._pipeline = pipeline
         self._registered: list[tuple[Any, str, Callable, str]] = []
 
     def register(self, service: str, event: str, handler: Callable) -> None:
-        """``register("dynamodb", "before-call.dynamodb.PutItem", fn)`` on ``clients().<service>``."""
-        from orders_core.aws import clients
-
-        emitter = getattr(clients(), service).meta.events
-        unique_id = f"e2e-{uuid.uuid4()}"
-        emitter.register(event, handler, unique_id=unique_id)
-        self._registered.append((emitter, event, handler, unique_id))
+        """``register("dynamodb", "before-call.dynamodb.PutItem", fn)`` on both handlers' ``<service>`` client."""
+        for clients in (self._pipeline.api_clients, self._pipeline.processor_clients):
+            emitter = getattr(clients, service).meta.events
+            unique_id = f"e2e-{uuid.uuid4()}"
+            emitter.register(event, handler, unique_id=unique_id)
+            self._registered.append((emitter, event, handler, unique_id))
 
     def remove_all(self) -> None:
         """Unregister every hook this test added."""
@@ -67,6 +63,6 @@ def pipeline(local_pipeline: LocalPipeline) -> Iterator[LocalPipeline]:
 @pytest.fixture
 def hooks(local_pipeline: LocalPipeline) -> Iterator[Hooks]:
     """Fault-injection hooks on the handlers' clients, removed after the test."""
-    registry = Hooks()
+    registry = Hooks(local_pipeline)
     yield registry
     registry.remove_all()

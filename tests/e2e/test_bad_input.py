@@ -118,8 +118,6 @@ def test_edge_rejects_bad_bodies_with_400_and_enqueues_nothing(pipeline, sends, 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_handler_rejects_bad_bodies_past_the_edge_with_4xx_and_enqueues_nothing(pipeline, sends, body):
     # Straight into the handler, as if API Gateway's validator were misconfigured or bypassed.
-    from api_handler.app import lambda_handler
-
     before = sends.calls
     event = build_proxy_event(
         method="POST",
@@ -130,7 +128,7 @@ def test_handler_rejects_bad_bodies_past_the_edge_with_4xx_and_enqueues_nothing(
         route=match_route("POST", "/orders"),
         stage=pipeline.options.stage_name,
     )
-    result = lambda_handler(event, LocalLambdaContext(function_name=pipeline.names.api_handler_function, region=pipeline.config.region))
+    result = pipeline.api_function(event, LocalLambdaContext(function_name=pipeline.names.api_handler_function, region=pipeline.config.region))
     assert 400 <= result["statusCode"] < 500, (body, result)
     payload = json.loads(result["body"])
     assert isinstance(payload.get("error"), str) and payload["error"]

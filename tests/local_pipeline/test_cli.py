@@ -52,3 +52,89 @@ def test_runs_serves_and_stops_cleanly(tmp_path, signum):
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+
+
+def _wait_for_banner(proc: subprocess.Popen, timeout: float = 45) -> str:
+    """Read stdout until the banner's 'Try:' line; return what was read."""
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line and proc.poll() is not None:
+            break
+        seen.append(line)
+        if line.startswith("Try:"):
+            return "".join(seen)
+    raise AssertionError(f"no banner within {timeout} s: {''.join(seen)[-2000:]}")
+
+
+def test_attach_to_existing_resources_from_the_command_line(tmp_path):
+    """Given resources already in a moto server, `--attach-outputs --endpoint-url` serves on them and leaves moto alone."""
+    from local_pipeline.emulator import MotoEmulator, provision
+    from pipeline_config.environments import config_for
+
+    config = config_for("cliattach", batching_window_seconds=0)
+    emulator = MotoEmulator(separate_process=True)
+    emulator.start()
+    proc = None
+    try:
+        made = provision(emulator, config)
+        outputs = {
+            "OrdersTableName": made.table_name, "OrderQueueUrl": made.order_queue_url, "OrderQueueArn": made.order_queue_arn,
+            "DLQUrl": made.dlq_url, "DLQArn": made.dlq_arn, "OrderTopicArn": made.order_topic_arn, "Region": config.region,
+        }
+        outputs_file = tmp_path / "tf-outputs.json"
+        outputs_file.write_text(json.dumps({k: {"sensitive": False, "type": "string", "value": v} for k, v in outputs.items()}))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "local_pipeline", "--port", "0", "--suffix", "cliattach",
+             "--attach-outputs", str(outputs_file), "--endpoint-url", emulator.endpoint_url],
+            cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        banner = _wait_for_banner(proc)
+        assert "attached" in banner and "events tap" not in banner
+        api = next(line.split()[1] for line in banner.splitlines() if line.strip().startswith("API "))
+        order = {"orderId": "cli-attached-1", "customerId": "c-1", "items": [{"productId": "p", "quantity": 1, "unitPrice": 2}]}
+        assert requests.post(f"{api}/orders", json=order, timeout=10).status_code == 202
+        dynamodb = emulator.client("dynamodb", config.region)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "Item" not in dynamodb.get_item(TableName=made.table_name, Key={"orderId": {"S": "cli-attached-1"}}):
+            time.sleep(0.2)
+        assert "Item" in dynamodb.get_item(TableName=made.table_name, Key={"orderId": {"S": "cli-attached-1"}})
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        # The emulator it attached to is still running and still holds the order.
+        assert "Item" in dynamodb.get_item(TableName=made.table_name, Key={"orderId": {"S": "cli-attached-1"}})
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        emulator.stop()
+
+
+def test_attach_to_resources_that_do_not_exist_fails_naming_them(tmp_path):
+    from local_pipeline.emulator import MotoEmulator
+
+    emulator = MotoEmulator(separate_process=True)
+    emulator.start()
+    try:
+        outputs_file = tmp_path / "outputs.json"
+        outputs_file.write_text(json.dumps({
+            "OrdersTableName": "no-table", "OrderQueueUrl": f"{emulator.endpoint_url}/123456789012/no-queue", "OrderQueueArn": "arn:aws:sqs:us-east-1:123456789012:no-queue",
+            "DLQUrl": f"{emulator.endpoint_url}/123456789012/no-dlq", "DLQArn": "arn:aws:sqs:us-east-1:123456789012:no-dlq",
+            "OrderTopicArn": "arn:aws:sns:us-east-1:123456789012:no-topic", "Region": "us-east-1",
+        }))
+        out = subprocess.run(
+            [sys.executable, "-m", "local_pipeline", "--port", "0", "--attach-outputs", str(outputs_file), "--endpoint-url", emulator.endpoint_url],
+            cwd=ROOT, capture_output=True, text=True, timeout=60,
+        )
+        assert out.returncode == 1, out.stderr
+        for name in ("no-queue", "no-dlq", "no-table", "no-topic"):
+            assert name in out.stderr, name
+        assert "Traceback" not in out.stderr
+    finally:
+        emulator.stop()
+
+
+def test_attach_options_go_together():
+    out = subprocess.run([sys.executable, "-m", "local_pipeline", "--attach-outputs", "x.json"], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2 and "--endpoint-url" in out.stderr

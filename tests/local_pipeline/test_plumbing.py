@@ -94,14 +94,6 @@ def test_events_topic_is_tapped_with_raw_delivery(pipeline):
     assert events == [{"body": {"x": 1}, "attributes": {"eventType": "T"}}]
 
 
-def test_handler_env_points_at_the_emulator(pipeline):
-    assert os.environ["AWS_ENDPOINT_URL"] == pipeline.endpoint_url
-    assert os.environ["ORDERS_TABLE_NAME"] == pipeline.table_name
-    assert os.environ["ORDER_QUEUE_URL"] == pipeline.queue_url
-    assert os.environ["ORDER_TOPIC_ARN"] == pipeline.topic_arn
-    assert os.environ["POWERTOOLS_TRACE_DISABLED"] == "true"
-
-
 def test_api_routes_requests_as_proxy_events(pipeline):
     got = requests.get(f"{pipeline.api_url}/customers/c-9/orders?limit=3", timeout=10)
     assert got.status_code == 200 and got.headers["X-Fn"] == pipeline.names.api_handler_function
@@ -187,15 +179,14 @@ def test_invalid_options_are_reported_together():
     assert "visibility_timeout_seconds" in text and "api_port" in text and "batch_size" in text
 
 
-def test_stop_restores_the_environment(monkeypatch):
-    monkeypatch.setenv("ORDERS_TABLE_NAME", "before")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+def test_the_process_environment_is_never_touched():
+    """Settings are injected into the handlers: no variable is set, changed or removed, even for a moment."""
+    before = dict(os.environ)
     config = config_for("envcheck")
-    with LocalPipeline(config=config, api_handler=lambda e, c: {"statusCode": 200}, processor_handler=lambda e, c: None) as p:
-        assert os.environ["ORDERS_TABLE_NAME"] == config.names.orders_table
-        assert os.environ["AWS_ENDPOINT_URL"] == p.endpoint_url
-    assert os.environ["ORDERS_TABLE_NAME"] == "before"
-    assert "AWS_ENDPOINT_URL" not in os.environ
+    with LocalPipeline(config=config, moto_separate_process=False) as p:
+        assert dict(os.environ) == before
+        assert p.api_clients.sqs.meta.endpoint_url == p.endpoint_url
+    assert dict(os.environ) == before
 
 
 def test_moto_in_a_child_process_starts_serves_and_stops():
