@@ -66,24 +66,21 @@ def apply_patches() -> None:
     Queue._rehearsal_patched = True
 
 
-#: Test-only fault injection: CreateTopic of this topic name fails with InvalidParameter, so the
-#: tests can prove that a failed apply is reported, cleaned up and exits non-zero.
-REJECT_TOPIC_ENV = "REHEARSAL_MOTO_REJECT_TOPIC"
+#: Test-only fault injection: KMS CreateKey fails with ValidationException when this is "1", so
+#: the tests can prove that a failed apply is reported, cleaned up and exits non-zero. The key is
+#: created first and most resources depend on it, so the failing apply is short.
+REJECT_KEY_ENV = "REHEARSAL_MOTO_REJECT_KMS_KEY"
 
 
-def apply_fault_injection(topic_name: str) -> None:
-    """Make CreateTopic of ``topic_name`` fail (tests of the harness's failure path only)."""
-    from moto.sns.exceptions import InvalidParameterValue
-    from moto.sns.models import SNSBackend
+def apply_fault_injection() -> None:
+    """Make KMS CreateKey fail (tests of the harness's failure path only)."""
+    from moto.kms.exceptions import ValidationException
+    from moto.kms.models import KmsBackend
 
-    original_create_topic = SNSBackend.create_topic
+    def create_key(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise ValidationException(f"CreateKey is rejected by the rehearsal's fault injection ({REJECT_KEY_ENV}=1)")
 
-    def create_topic(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-        if name == topic_name:
-            raise InvalidParameterValue(f"Invalid parameter: {name} is rejected by the rehearsal's fault injection ({REJECT_TOPIC_ENV})")
-        return original_create_topic(self, name, *args, **kwargs)
-
-    SNSBackend.create_topic = create_topic
+    KmsBackend.create_key = create_key
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,8 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     # werkzeug logs every request at INFO: thousands of lines during an apply.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     apply_patches()
-    if os.environ.get(REJECT_TOPIC_ENV):
-        apply_fault_injection(os.environ[REJECT_TOPIC_ENV])
+    if os.environ.get(REJECT_KEY_ENV) == "1":
+        apply_fault_injection()
     from moto.server import main as moto_main
 
     moto_main(argv if argv is not None else sys.argv[1:])

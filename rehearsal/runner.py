@@ -170,7 +170,7 @@ class Rehearsal:
         for note in self._notes:
             self.say(f"{'':7}{note}")
         self._notes.clear()
-        if not ok:
+        if not ok and not self.report.failure:
             self.report.failure = f"{name}: {first}"
         return ok
 
@@ -371,12 +371,19 @@ class Rehearsal:
         """Destroy what a failed run applied, then stop moto; both always attempted."""
         try:
             if self._applied_anything and self.tf is not None and self.emulator is not None and self.emulator.running:
-                self.say("       cleaning up: destroying what was applied")
-                result = self.tf.run("destroy", "-auto-approve", "-input=false", "-json", timeout_seconds=self.options.apply_timeout_seconds, json_stream=True)
-                self.say(f"       cleanup destroy {'succeeded' if result.ok else 'FAILED: ' + result.failure()}")
+                self._phase("cleanup", self._cleanup_destroy)
         finally:
             if self.emulator is not None:
                 self.emulator.stop()
+
+    def _cleanup_destroy(self) -> str:
+        assert self.tf is not None
+        result = self.tf.run("destroy", "-auto-approve", "-input=false", "-json", timeout_seconds=self.options.apply_timeout_seconds, json_stream=True)
+        self._require(result, "destroying what the failed run applied")
+        left = self.tf.managed_resources()
+        if left:
+            raise PhaseFailed(f"{len(left)} resources are still in state after the cleanup destroy: {', '.join(left)}")
+        return f"destroyed what was applied ({result.changes.get('remove', '?')} resources)"
 
 
 class PhaseFailed(RuntimeError):
