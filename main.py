@@ -1,42 +1,95 @@
 #!/usr/bin/env python
-"""CDKTF app: one ``OrderPipelineStack`` per configured environment.
+"""CDKTF app: one ``OrderPipelineStack`` per selected environment, plus the account-level stacks.
 
-``ENVIRONMENT_SUFFIX`` (or cdktf context ``environmentSuffix``) picks a single
-environment; otherwise every environment in ``pipeline_config.environments`` is
-synthesized into ``cdktf.out/stacks/orders-<suffix>/cdk.tf.json``.
+The configuration comes from ``cdktf.json``'s ``context`` with ``CDKTF_CONTEXT_JSON``
+on top, read the way the cdktf CLI does (``pipeline_config.context``), so ``python
+main.py`` and ``cdktf synth`` build the same stacks. ``ENVIRONMENT_SUFFIX`` (or context
+``environmentSuffix``) picks one environment, or ``account`` the account-level stacks;
+otherwise every environment in ``pipeline_config.environments`` is synthesized into
+``cdktf.out/stacks/orders-<suffix>/cdk.tf.json``, next to ``orders-account-<region>``.
+
+Streams: the summary goes to stdout; warnings and errors to stderr (the cdktf CLI shows
+every stderr line as [ERROR]). Exit 2 on any configuration problem, before anything is written.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+from pathlib import Path
+from typing import Iterable, Mapping
 
 from pipeline_config import ConfigError
-from pipeline_config.environments import OVERRIDES_CONTEXT_KEY, SUFFIX_CONTEXT_KEY, load_configs
+from pipeline_config.context import read_context
+from pipeline_config.selection import Selection, select_stacks
 
 
-def build_app(outdir: str | None = None, environ=None):
-    """Build the app with every selected stack (not yet synthesized)."""
+def build_app(outdir: str | None = None, environ: Mapping[str, str] | None = None, selection: Selection | None = None):
+    """Build the app with every selected stack (not yet synthesized); ``ConfigError`` on a bad configuration."""
     from constructs_lib.framework import App
+    from stacks.account_stack import ApiGatewayAccountStack
     from stacks.order_pipeline_stack import OrderPipelineStack
 
+    environ = os.environ if environ is None else environ
+    if selection is None:
+        selection = select_stacks(environ, read_context(environ))
     app = App(outdir=outdir) if outdir else App()
-    context = {key: app.node.try_get_context(key) for key in (SUFFIX_CONTEXT_KEY, OVERRIDES_CONTEXT_KEY)}
-    configs = load_configs(environ, {k: v for k, v in context.items() if v is not None})
-    for config in configs:
+    for config in selection.environments:
         OrderPipelineStack(app, config.names.stack, config=config, environ=environ)
+    for account in selection.account_stacks:
+        ApiGatewayAccountStack(app, account.stack_name, config=account, environ=environ)
     return app
+
+
+def prune_stale_stacks(outdir: Path, keep: Iterable[str]) -> tuple[list[Path], list[Path]]:
+    """Delete ``<outdir>/stacks/<dir>`` of stacks not in ``keep`` (an earlier, wider synth left them).
+
+    cdktf's manifest lists only this synth's stacks; a folder it does not list would be
+    deployed by hand by mistake. A folder holding Terraform state is never deleted: it is
+    returned as kept, for a warning. Returns (removed, kept).
+    """
+    removed: list[Path] = []
+    kept: list[Path] = []
+    stacks_dir = outdir / "stacks"
+    if not stacks_dir.is_dir():
+        return removed, kept
+    wanted = set(keep)
+    for folder in sorted(p for p in stacks_dir.iterdir() if p.is_dir() and p.name not in wanted):
+        if any(folder.rglob("*.tfstate")) or any(folder.rglob("*.tfstate.backup")):
+            kept.append(folder)
+            continue
+        shutil.rmtree(folder)
+        removed.append(folder)
+    return removed, kept
 
 
 def main() -> int:
     """Synthesize, or exit 2 with every configuration problem listed."""
     try:
-        app = build_app()
+        selection = select_stacks(os.environ, read_context())
+        app = build_app(selection=selection)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    for warning in selection.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     app.synth()
-    stacks = ", ".join(sorted(child.node.id for child in app.node.children))
-    print(f"Synthesized {stacks} into {app.outdir}/stacks/<stack>/cdk.tf.json", file=sys.stderr)
+    outdir = Path(app.outdir)
+    removed, kept = prune_stale_stacks(outdir, selection.stack_names)
+    for folder in kept:
+        print(
+            f"warning: {folder} is not part of this synth but holds Terraform state (*.tfstate); it was left in place. "
+            "Fix: move that state where its backend expects it, then delete the folder",
+            file=sys.stderr,
+        )
+    lines = [f"Synthesized {', '.join(selection.stack_names)} into {outdir}/stacks/<stack>/cdk.tf.json"]
+    if removed:
+        lines.append(f"Removed stacks an earlier synth left behind: {', '.join(folder.name for folder in removed)}")
+    if selection.account_stacks and selection.environments:
+        first = ", ".join(a.stack_name for a in selection.account_stacks)
+        lines.append(f"Deploy {first} before the environments: their API stages log through its role (README, 'Deploy')")
+    print("\n".join(lines))
     return 0
 
 

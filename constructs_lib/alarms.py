@@ -26,6 +26,7 @@ RUNBOOK_LOCATION = "README.md, section 'Alarm runbook'"
 # multiple of 60 s, and period x evaluation periods may not exceed one day.
 _HIGH_RESOLUTION_PERIODS = (10, 20, 30)
 _MAX_EVALUATION_WINDOW_SECONDS = 24 * 3600
+_MAX_ACTIONS_PER_STATE = 5
 _MAX_EVALUATION_PERIODS = 100
 _MAX_THRESHOLD = 100_000_000
 # SQS keeps a message at most 14 days, so an older "oldest message" cannot exist.
@@ -57,6 +58,9 @@ class PipelineAlarmsProps:
     Required: left out, validation fails."""
     alarm_topic_arn: str = ""
     """SNS topic notified on ALARM and on OK. Required."""
+    additional_topic_arns: tuple[str, ...] = ()
+    """Existing SNS topics also notified on ALARM and OK (an on-call tool's, a chat channel's).
+    Default none. At most 4: CloudWatch allows five actions per alarm state."""
     processor_function_name: str = ""
     """Order-processor Lambda function name (may be a token). Required."""
     api_handler_function_name: str = ""
@@ -133,6 +137,12 @@ def validate_props(props: PipelineAlarmsProps) -> list[ConfigProblem]:
         value = getattr(props, setting)
         if not isinstance(value, str) or (not is_unresolved(value) and not value.strip()):
             problems.append(ConfigProblem(setting, value, "is required (a non-empty string or token)", f"pass the {setting.replace('_', ' ')}"))
+
+    extra = props.additional_topic_arns
+    if not isinstance(extra, tuple) or len(extra) > _MAX_ACTIONS_PER_STATE - 1 or not all(isinstance(a, str) and a.strip() for a in extra):
+        problems.append(
+            ConfigProblem("additional_topic_arns", extra, f"must be a tuple of at most {_MAX_ACTIONS_PER_STATE - 1} topic ARNs (CloudWatch allows {_MAX_ACTIONS_PER_STATE} actions per alarm state)", "pass e.g. ('arn:aws:sns:us-east-1:123456789012:oncall',)")
+        )
 
     period = props.period_seconds
     period_ok = is_whole_number(period) and (period in _HIGH_RESOLUTION_PERIODS or (period >= 60 and period % 60 == 0))
@@ -306,6 +316,7 @@ class PipelineAlarms(Construct):
         self.alarms: dict[str, CloudwatchMetricAlarm] = {}
         #: Physical alarm names by key, e.g. ``orders-processor-errors-dev``.
         self.alarm_names: dict[str, str] = {}
+        actions = [props.alarm_topic_arn, *props.additional_topic_arns]
         for spec in self.specs:
             name = names.alarm(spec.key)
             self.alarm_names[spec.key] = name
@@ -326,8 +337,8 @@ class PipelineAlarms(Construct):
                 threshold=spec.threshold,
                 treat_missing_data=spec.treat_missing_data,
                 # OK actions too, so the on-call learns from the same channel that it recovered.
-                alarm_actions=[props.alarm_topic_arn],
-                ok_actions=[props.alarm_topic_arn],
+                alarm_actions=actions,
+                ok_actions=actions,
                 tags=dict(props.tags) or None,
             )
         #: ARNs (tokens) of every alarm, in paging-priority order; for dashboards.

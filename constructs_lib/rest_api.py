@@ -4,8 +4,10 @@ It owns everything between a caller and the handler: the routes and their Lambda
 proxy integrations, request validation of ``POST /orders`` against THE order
 schema, the caller authentication (IAM, API key + usage plan, or none), the
 stage with JSON access logs and X-Ray, stage-wide throttling, the deployment
-(redeployed whenever the definition changes), the account-level CloudWatch role
-and the Lambda permission that lets exactly this API invoke the handler.
+(redeployed whenever the definition changes) and the Lambda permission that lets
+exactly this API invoke the handler. The account-level CloudWatch role its logging
+needs is a region-wide singleton (``constructs_lib.api_gateway_account``), built here
+only for a designated environment (``manage_account``).
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from constructs_lib.api_gateway_account import API_GATEWAY_PRINCIPAL, add_account_settings
 from constructs_lib.framework import Construct, TerraformResourceLifecycle, is_unresolved
 from constructs_lib.provider import (
-    ApiGatewayAccount,
     ApiGatewayApiKey,
     ApiGatewayDeployment,
     ApiGatewayGatewayResponse,
@@ -39,13 +41,11 @@ from constructs_lib.provider import (
     ApiGatewayUsagePlanQuotaSettings,
     ApiGatewayUsagePlanThrottleSettings,
     CloudwatchLogGroup,
-    DataAwsPartition,
-    IamRole,
-    IamRolePolicyAttachment,
     LambdaPermission,
 )
 from pipeline_config import ApiAuthorization, ConfigError
 from pipeline_config.errors import ConfigProblem
+from pipeline_config.naming import environment_cloudwatch_role_name
 from pipeline_config.settings import VALID_LOG_RETENTION_DAYS
 
 # --------------------------------------------------------------------------- defaults
@@ -57,9 +57,6 @@ DEFAULT_LOG_RETENTION_DAYS = 14
 #: The model's name in API Gateway (alphanumeric only, unique per API).
 ORDER_MODEL_NAME = "CreateOrder"
 ENDPOINT_TYPE = "REGIONAL"
-API_GATEWAY_PRINCIPAL = "apigateway.amazonaws.com"
-#: AWS managed policy API Gateway needs to write execution and access logs.
-PUSH_TO_CLOUDWATCH_POLICY_PATH = "iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 
 #: API Gateway stage names: letters, digits, hyphens and underscores, at most 128.
 STAGE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -171,11 +168,12 @@ class OrdersRestApiProps:
     log_kms_key_arn: str | None = None
     """KMS key encrypting the access log group; default ``None``: CloudWatch's own encryption.
     The key policy must allow the ``logs.<region>.amazonaws.com`` principal."""
-    manage_account: bool = True
-    """Create the region-wide ``aws_api_gateway_account`` and its CloudWatch role (default on).
-    It is a singleton per account and region: turn this off in every stack but one."""
+    manage_account: bool = False
+    """Also build the region-wide ``aws_api_gateway_account`` and its CloudWatch role (default off:
+    the account-level stack owns that singleton; ``ApiGatewayAccountSettings``). Turn it on in one
+    stack per account and region at most. The stage's logging needs the role set, by someone, first."""
     cloudwatch_role_name: str | None = None
-    """Name of the account-level CloudWatch role; default ``<api_name>-apigw-cloudwatch``."""
+    """Name of the account-level CloudWatch role (``manage_account`` only); default ``<api_name>-apigw-cloudwatch``."""
 
     def problems(self) -> list[ConfigProblem]:
         """Every invalid setting (unresolved tokens are skipped: they are known only at apply)."""
@@ -432,42 +430,12 @@ class OrdersRestApi(Construct):
         )
 
         # --- account-level CloudWatch role (region-wide singleton) -----------------------
-        self.account: ApiGatewayAccount | None = None
-        self.cloudwatch_role: IamRole | None = None
+        self.account = None
+        self.cloudwatch_role = None
         if props.manage_account:
-            # aws_api_gateway_account is ONE setting per AWS account and region: every stack
-            # that manages it overwrites the others' role. Let exactly one stack own it
-            # (manage_account=False everywhere else).
-            partition = DataAwsPartition(self, "partition")
-            self.cloudwatch_role = IamRole(
-                self,
-                "cloudwatch-role",
-                name=props.cloudwatch_role_name or f"{props.api_name}-apigw-cloudwatch",
-                description="Lets API Gateway write execution and access logs (account-level setting).",
-                assume_role_policy=json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {"Effect": "Allow", "Principal": {"Service": API_GATEWAY_PRINCIPAL}, "Action": "sts:AssumeRole"}
-                        ],
-                    }
-                ),
-            )
-            policy_attachment = IamRolePolicyAttachment(
-                self,
-                "cloudwatch-role-policy",
-                role=self.cloudwatch_role.name,
-                policy_arn=f"arn:{partition.partition}:{PUSH_TO_CLOUDWATCH_POLICY_PATH}",
-            )
-            self.account = ApiGatewayAccount(
-                self,
-                "account",
-                cloudwatch_role_arn=self.cloudwatch_role.arn,
-                # API Gateway checks the role's permissions when the setting is made; without
-                # the attachment in place the first apply fails with "role ARN does not have
-                # required permissions".
-                depends_on=[policy_attachment],
-            )
+            # Only a designated environment gets here; normally the account-level stack owns it.
+            built = add_account_settings(self, props.cloudwatch_role_name or environment_cloudwatch_role_name(props.api_name))
+            self.account, self.cloudwatch_role = built.account, built.role
 
         # --- stage with JSON access logs -------------------------------------------------------
         self.access_log_group = CloudwatchLogGroup(

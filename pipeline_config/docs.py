@@ -11,7 +11,7 @@ import dataclasses
 import inspect
 
 from pipeline_config.environments import ENVIRONMENTS
-from pipeline_config.settings import PipelineConfig
+from pipeline_config.settings import JSON_NONE, PipelineConfig
 
 
 def field_docs() -> dict[str, str]:
@@ -38,7 +38,11 @@ def config_table() -> str:
     docs = field_docs()
     rows = ["| setting | default | what it does |", "|---|---|---|"]
     for field in dataclasses.fields(PipelineConfig):
-        rows.append(f"| `{field.name}` | {_default(field)} | {docs.get(field.name, '')} |")
+        text = docs.get(field.name, "")
+        if word := field.metadata.get(JSON_NONE):
+            # jsii drops JSON null from the cdktf context, so None has a spelled-out word there.
+            text += f' In cdktf.json, None is `"{word}"`.'
+        rows.append(f"| `{field.name}` | {_default(field)} | {text} |")
     return "\n".join(rows)
 
 

@@ -3,16 +3,16 @@
 Each entry only lists what differs from ``PipelineConfig``'s defaults.
 ``ENVIRONMENT_SUFFIX`` (or the cdktf context key ``environmentSuffix``) selects one
 environment; a suffix that is not listed here (e.g. ``pr-123``) gets dev-like
-settings, which is what ephemeral review environments want.
+settings, which is what ephemeral review environments want. Which stacks a synth
+writes, and the overrides from cdktf.json, are ``pipeline_config.selection``'s.
 """
 
 from __future__ import annotations
 
-import os
-from typing import Any, Mapping
+from typing import Any
 
 from pipeline_config.errors import ConfigError, ConfigProblem
-from pipeline_config.settings import PipelineConfig
+from pipeline_config.settings import PipelineConfig, unknown_setting_problems
 
 #: Overrides per environment suffix, applied on top of the dataclass defaults.
 ENVIRONMENTS: dict[str, dict[str, Any]] = {
@@ -20,6 +20,8 @@ ENVIRONMENTS: dict[str, dict[str, Any]] = {
     "dev": {},
     "staging": {
         "prod_like": True,
+        # A staging incident should reach someone, but it is not worth refusing a synth over.
+        "alarm_destination_check": "warn",
         "processor_reserved_concurrency": 50,
         "log_retention_days": 30,
         "queue_depth_threshold": 500,
@@ -51,38 +53,8 @@ def config_for(suffix: str, **overrides: Any) -> PipelineConfig:
             [ConfigProblem("environment_suffix", overrides["environment_suffix"], f"cannot be overridden inside the settings of environment {suffix!r}", "remove it from the overrides; choose the environment with ENVIRONMENT_SUFFIX or cdktf context 'environmentSuffix'")]
         )
     settings = {**base, **overrides, "environment_suffix": suffix}
-    known = set(PipelineConfig.__dataclass_fields__)
-    unknown = sorted(set(settings) - known)
+    unknown = unknown_setting_problems(settings)
     if unknown:
-        raise ConfigError(
-            [ConfigProblem(name, settings[name], "is not a setting", "use one of the fields of PipelineConfig (README, 'Configuration')") for name in unknown]
-        )
+        raise ConfigError(unknown, context=f"configuration for environment {suffix!r}")
     return PipelineConfig(**settings)
 
-
-def selected_suffixes(environ: Mapping[str, str] | None = None, context: Mapping[str, Any] | None = None) -> list[str]:
-    """The suffixes to synthesize: the one chosen by env var or context, else every listed environment."""
-    environ = os.environ if environ is None else environ
-    chosen = environ.get(SUFFIX_ENV_VAR) or (context or {}).get(SUFFIX_CONTEXT_KEY)
-    if chosen is not None and str(chosen).strip() != "":
-        return [str(chosen).strip()]
-    return list(ENVIRONMENTS)
-
-
-def load_configs(environ: Mapping[str, str] | None = None, context: Mapping[str, Any] | None = None) -> list[PipelineConfig]:
-    """Validated configs of every environment to synthesize; all problems raised together."""
-    configs: list[PipelineConfig] = []
-    problems: list[ConfigProblem] = []
-    overrides = (context or {}).get(OVERRIDES_CONTEXT_KEY) or {}
-    if not isinstance(overrides, Mapping) or not all(isinstance(v, Mapping) for v in overrides.values()):
-        raise ConfigError(
-            [ConfigProblem(f"context.{OVERRIDES_CONTEXT_KEY}", overrides, "must map environment suffixes to objects of settings", 'use e.g. {"prod": {"alarm_email": "oncall@example.com"}}')]
-        )
-    for suffix in selected_suffixes(environ, context):
-        try:
-            configs.append(config_for(suffix, **dict(overrides.get(suffix, {}))))
-        except ConfigError as error:
-            problems.extend(error.problems)
-    if problems:
-        raise ConfigError(problems)
-    return configs

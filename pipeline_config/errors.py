@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -13,9 +13,16 @@ class ConfigProblem:
     value: object
     problem: str
     fix: str
+    environment: str | None = None
+    """The environment whose settings hold the problem (shown as ``[prod]``); None when it is not an environment's."""
 
     def __str__(self) -> str:
-        return f"{self.setting}: {self.problem} (given {self.value!r}). Fix: {self.fix}"
+        where = f"[{self.environment}] " if self.environment else ""
+        return f"{where}{self.setting}: {self.problem} (given {self.value!r}). Fix: {self.fix}"
+
+    def in_environment(self, suffix: str) -> "ConfigProblem":
+        """The same problem, tagged with the environment it belongs to."""
+        return replace(self, environment=suffix)
 
 
 class ConfigError(ValueError):
@@ -25,6 +32,17 @@ class ConfigError(ValueError):
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"Invalid {context} ({len(self.problems)} problem(s)):\n{lines}")
+
+
+class ContextError(ConfigError):
+    """cdktf.json or ``CDKTF_CONTEXT_JSON`` cannot be read at all: one line, no list."""
+
+    def __init__(self, problem: ConfigProblem):
+        super().__init__([problem])
+        self.args = (str(problem),)
+
+    def __str__(self) -> str:
+        return str(self.problems[0])
 
 
 def is_whole_number(value: object) -> bool:

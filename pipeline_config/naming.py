@@ -27,6 +27,16 @@ SQS_NAME_MAX = 80
 CUSTOMER_INDEX_NAME = "CustomerIdIndex"
 
 
+#: ``ENVIRONMENT_SUFFIX`` value that selects the account-level stacks; also the reserved
+#: suffix their names start with (``orders-account-<region>``), so no environment may use it.
+ACCOUNT_SELECTOR = "account"
+
+
+def is_reserved_suffix(suffix: str) -> bool:
+    """True for suffixes an environment may not use: ``account`` and ``account-...``."""
+    return suffix == ACCOUNT_SELECTOR or suffix.startswith(f"{ACCOUNT_SELECTOR}-")
+
+
 def resource_name(component: str, suffix: str) -> str:
     """Return ``<component>-<suffix>``, the one naming rule of the project."""
     return f"{component}-{suffix}"
@@ -35,6 +45,21 @@ def resource_name(component: str, suffix: str) -> str:
 def stack_name(suffix: str) -> str:
     """Return the CDKTF stack name for an environment, e.g. ``orders-dev``."""
     return resource_name(PROJECT, suffix)
+
+
+def account_stack_name(region: str) -> str:
+    """The account-level stack of one region, e.g. ``orders-account-us-east-1``."""
+    return stack_name(f"{ACCOUNT_SELECTOR}-{region}")
+
+
+def account_cloudwatch_role_name(region: str) -> str:
+    """API Gateway's CloudWatch role made by the account-level stack (IAM is global: the region is in it)."""
+    return f"{PROJECT}-apigw-cloudwatch-{region}"
+
+
+def environment_cloudwatch_role_name(api_name: str) -> str:
+    """API Gateway's CloudWatch role made by an environment's stack that owns the account setting."""
+    return f"{api_name}-apigw-cloudwatch"
 
 
 @dataclass(frozen=True)
@@ -109,6 +134,11 @@ class ResourceNames:
     def lambda_log_group(self, function_name: str) -> str:
         """The log group Lambda writes to; created explicitly by the stack."""
         return f"/aws/lambda/{function_name}"
+
+    @property
+    def api_cloudwatch_role(self) -> str:
+        """API Gateway's CloudWatch role, when this environment owns the account setting."""
+        return environment_cloudwatch_role_name(self.api)
 
     @property
     def api_access_log_group(self) -> str:

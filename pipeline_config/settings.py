@@ -1,21 +1,23 @@
 """``PipelineConfig``: every tunable of one environment, with documented, secure defaults.
 
 Precedence (one order, everywhere): the defaults below, then the environment's
-entry in ``pipeline_config.environments``, then what the constructs force
-(encryption, point-in-time recovery, TLS-only queues) regardless of config.
+entry in ``pipeline_config.environments``, then the overrides from the cdktf context
+(``pipeline_config.selection``), then what the constructs force (encryption,
+point-in-time recovery, TLS-only queues) regardless of config.
 Validation runs in ``__post_init__`` and reports every problem at once.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from typing import Any, Mapping
 
-from pipeline_config.errors import ConfigError, ConfigProblem, whole_number_problem
-from pipeline_config.naming import SUFFIX_MAX_LENGTH, SUFFIX_PATTERN, ResourceNames
+from pipeline_config.errors import ConfigError, ConfigProblem, is_whole_number, whole_number_problem
+from pipeline_config.naming import ACCOUNT_SELECTOR, SUFFIX_MAX_LENGTH, SUFFIX_PATTERN, ResourceNames, account_stack_name, is_reserved_suffix
 
 # Lambda does not let a function's reserved concurrency exceed the account quota;
 # 1000 is the default regional quota.
@@ -33,6 +35,14 @@ _EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 #: Maximum SQS message size (bytes); the API handler rejects larger orders with 413.
 SQS_MAX_MESSAGE_BYTES = 262_144
+_SNS_TOPIC_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
+#: CloudWatch allows five actions per alarm state; the pipeline's own alarm topic is one.
+MAX_EXTRA_ALARM_TOPICS = 4
+#: What a synth does when an environment's alarms would page nobody (README, "Alarm destinations").
+ALARM_DESTINATION_CHECKS = ("error", "warn", "off")
+#: Field metadata key: the word that stands for ``None`` in cdktf.json. jsii drops JSON
+#: null from the cdktf context, so "off" has to be spelled out (README, "Configuration").
+JSON_NONE = "json_none"
 
 
 class ApiAuthorization(str, Enum):
@@ -80,9 +90,10 @@ class PipelineConfig:
     """Order-processor timeout; the queue's visibility timeout must be at least 6x this."""
     processor_memory_mb: int = 256
     """Order-processor memory."""
-    processor_reserved_concurrency: int | None = 100
-    """Reserved concurrency of the processor. ``None`` turns the reservation off, for new
-    accounts whose concurrency quota (often 10) cannot reserve 100."""
+    processor_reserved_concurrency: int | None = field(default=100, metadata={JSON_NONE: "off"})
+    """Reserved concurrency of the processor. ``None`` turns the reservation off (and omits the
+    event source's maximum concurrency), for new accounts whose concurrency quota (often 10)
+    cannot reserve 100. 0 is rejected: Lambda would throttle every invocation."""
     log_retention_days: int = 7
     """Retention of every log group the stack creates (one of CloudWatch's allowed values)."""
     log_level: str = "INFO"
@@ -90,8 +101,9 @@ class PipelineConfig:
     powertools_layer_version: int = 27
     """Version of the public Powertools for AWS Lambda (Python) v3 layer, pinned so a
     deploy is reproducible. See README, 'Powertools layer'."""
-    powertools_layer_arn: str | None = None
-    """Full layer ARN, overriding ``powertools_layer_version`` (e.g. a private mirror)."""
+    powertools_layer_arn: str | None = field(default=None, metadata={JSON_NONE: "default"})
+    """Full layer ARN, overriding ``powertools_layer_version`` (e.g. a private mirror). ``None``:
+    the public layer at the pinned version."""
 
     # --- queue ------------------------------------------------------------------------------
     queue_visibility_timeout_seconds: int = 180
@@ -110,12 +122,12 @@ class PipelineConfig:
     """Records per processor invocation."""
     batching_window_seconds: int = 5
     """How long Lambda gathers records before invoking with a partial batch."""
-    event_source_maximum_concurrency: int | None = None
+    event_source_maximum_concurrency: int | None = field(default=None, metadata={JSON_NONE: "auto"})
     """``scaling_config.maximum_concurrency``. ``None``: equal to the reserved concurrency
     (or omitted when that is off). Must not exceed the reserved concurrency."""
 
     # --- DynamoDB ---------------------------------------------------------------------------
-    table_deletion_protection: bool | None = None
+    table_deletion_protection: bool | None = field(default=None, metadata={JSON_NONE: "auto"})
     """Deletion protection of the orders table. ``None``: on when ``prod_like``."""
 
     # --- API Gateway ------------------------------------------------------------------------
@@ -132,13 +144,22 @@ class PipelineConfig:
     by default, and keep it off in prod-like ones: those logs would hold customer data
     (order contents, customer ids) outside the encrypted table. Turn it on briefly in dev
     to debug the edge."""
-    manage_api_gateway_account: bool = True
-    """Create the region-wide ``aws_api_gateway_account`` and its CloudWatch role. It is a
-    singleton per account and region: turn this off in every stack but one."""
+    manage_api_gateway_account: bool = False
+    """Let this environment's stack own the region-wide ``aws_api_gateway_account`` (API Gateway's
+    CloudWatch role) instead of the account-level stack ``orders-account-<region>``. At most one
+    listed environment per region may; review (unlisted) environments never may. README,
+    "API Gateway account settings"."""
 
     # --- alarms -----------------------------------------------------------------------------
-    alarm_email: str | None = None
-    """E-mail address subscribed to the alarm topic (confirmation needed once)."""
+    alarm_email: str | None = field(default=None, metadata={JSON_NONE: "off"})
+    """E-mail address subscribed to the alarm topic (confirmation needed once). One of the
+    alarm destinations (README, "Alarm destinations")."""
+    alarm_sns_topic_arns: tuple[str, ...] = ()
+    """Existing SNS topics every alarm also notifies (ALARM and OK), e.g. the topic an on-call
+    tool or a chat channel (AWS Chatbot) listens to. At most 4. An alarm destination."""
+    alarm_destination_check: str | None = field(default=None, metadata={JSON_NONE: "auto"})
+    """What a synth does when no alarm destination is set: ``"error"`` (refuse), ``"warn"`` or
+    ``"off"`` (the explicit opt-out). ``None``: ``"error"`` when ``prod_like``, else ``"off"``."""
     alarm_period_seconds: int = 60
     """Period of every alarm's metric."""
     alarm_evaluation_periods: int = 1
@@ -193,6 +214,18 @@ class PipelineConfig:
         return max(low, min(high, self.processor_reserved_concurrency))
 
     @property
+    def effective_alarm_destination_check(self) -> str:
+        """``alarm_destination_check`` after applying its prod-like default."""
+        if self.alarm_destination_check is not None:
+            return self.alarm_destination_check
+        return "error" if self.prod_like else "off"
+
+    @property
+    def has_alarm_destination(self) -> bool:
+        """True when an alarm reaches someone: an e-mail subscriber or another topic."""
+        return bool(self.alarm_email) or bool(self.alarm_sns_topic_arns)
+
+    @property
     def effective_powertools_layer_arn(self) -> str:
         """The Powertools layer ARN the functions use."""
         if self.powertools_layer_arn:
@@ -206,131 +239,163 @@ class PipelineConfig:
 
     def with_overrides(self, **overrides: Any) -> "PipelineConfig":
         """Return a validated copy with some settings changed."""
-        unknown = sorted(set(overrides) - {f.name for f in fields(self)})
+        unknown = unknown_setting_problems(overrides)
         if unknown:
-            raise ConfigError(
-                [ConfigProblem(name, overrides[name], "is not a setting", "use one of the fields of PipelineConfig (README, 'Configuration')") for name in unknown]
-            )
+            raise ConfigError(unknown, context=f"configuration for environment {self.environment_suffix!r}")
         return replace(self, **overrides)
 
     # ------------------------------------------------------------------ validation
     def problems(self) -> list[ConfigProblem]:
         """Every invalid setting, in field order. Empty when the config is valid."""
-        p: list[ConfigProblem] = []
+        check = _Checker(self)
+        self._identity_problems(check)
+        self._lambda_problems(check)
+        self._queue_problems(check)
+        self._api_problems(check)
+        self._alarm_problems(check)
+        if not check.problems and (too_long := self.names.length_problems()):
+            for what, name, limit in too_long:
+                check.problems.append(ConfigProblem("environment_suffix", self.environment_suffix, f"makes {what} {name!r} {len(name)} characters, over the AWS limit of {limit}", "use a shorter suffix"))
+        return check.problems
 
-        def bad(setting: str, problem: str, fix: str) -> None:
-            p.append(ConfigProblem(setting, getattr(self, setting), problem, fix))
-
-        def int_range(setting: str, low: int, high: int, unit: str = "") -> bool:
-            problem = whole_number_problem(setting, getattr(self, setting), low, high, unit)
-            if problem:
-                p.append(problem)
-            return problem is None
-
+    def _identity_problems(self, check: "_Checker") -> None:
         suffix = self.environment_suffix
         if not isinstance(suffix, str) or not SUFFIX_PATTERN.match(suffix):
-            bad(
+            check.bad(
                 "environment_suffix",
                 "must start with a lowercase letter and hold only lowercase letters, digits and single hyphens, "
                 "not ending in a hyphen (AWS rejects other characters in some resource names)",
                 "use e.g. 'dev', 'staging' or 'pr-123' (ENVIRONMENT_SUFFIX or cdktf context 'environmentSuffix')",
             )
         elif len(suffix) > SUFFIX_MAX_LENGTH:
-            bad(
+            check.bad(
                 "environment_suffix",
                 f"is {len(suffix)} characters; at most {SUFFIX_MAX_LENGTH} fit in every AWS name limit (Lambda and IAM role names: 64)",
                 f"shorten it to {SUFFIX_MAX_LENGTH} characters or fewer",
             )
+        elif is_reserved_suffix(suffix):
+            check.bad(
+                "environment_suffix",
+                f"is reserved: '{ACCOUNT_SELECTOR}' selects the account-level stacks ({account_stack_name('<region>')}), and their names must not collide with an environment's",
+                "pick another suffix, e.g. 'acct' or 'shared'",
+            )
         if not isinstance(self.region, str) or not _REGION_PATTERN.match(self.region):
-            bad("region", "is not an AWS region name", "use e.g. 'us-east-1' or 'eu-west-1'")
+            check.bad("region", "is not an AWS region name", "use e.g. 'us-east-1' or 'eu-west-1'")
+        check.flag("prod_like")
+        if not isinstance(self.tags, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in self.tags.items()):
+            check.bad("tags", "must map strings to strings", "give e.g. {'CostCenter': '1234'}")
+        elif reserved_keys := sorted(set(self.tags) & {"Project", "Environment", "ManagedBy"}):
+            check.bad("tags", f"may not redefine {', '.join(reserved_keys)}; the stack sets them", "remove those keys from tags")
 
-        int_range("api_handler_timeout_seconds", 1, 29, " s (API Gateway's integration timeout is 29 s)")
-        processor_ok = int_range("processor_timeout_seconds", 1, 900, " s")
-        int_range("api_handler_memory_mb", 128, 10240, " MB")
-        int_range("processor_memory_mb", 128, 10240, " MB")
+    def _lambda_problems(self, check: "_Checker") -> None:
+        check.int_range("api_handler_timeout_seconds", 1, 29, " s (API Gateway's integration timeout is 29 s)")
+        check.int_range("processor_timeout_seconds", 1, 900, " s")
+        check.int_range("api_handler_memory_mb", 128, 10240, " MB")
+        check.int_range("processor_memory_mb", 128, 10240, " MB")
         reserved = self.processor_reserved_concurrency
-        reserved_ok = reserved is None or int_range("processor_reserved_concurrency", 1, _MAX_RESERVED_CONCURRENCY)
+        if reserved == 0 and is_whole_number(reserved):
+            check.bad(
+                "processor_reserved_concurrency",
+                "0 is not 'off': a reservation of 0 throttles every invocation, so no order would ever be processed",
+                'use "off" in cdktf.json (None in Python) for no reservation, or a number from 2 up',
+            )
+        elif reserved is not None:
+            check.int_range("processor_reserved_concurrency", 1, _MAX_RESERVED_CONCURRENCY)
         # bool is excluded explicitly: True == 1 would pass the membership test.
         if isinstance(self.log_retention_days, bool) or self.log_retention_days not in VALID_LOG_RETENTION_DAYS:
-            bad("log_retention_days", f"is not a CloudWatch Logs retention value {VALID_LOG_RETENTION_DAYS}", "pick one of the listed values, e.g. 7, 30 or 365")
+            check.bad("log_retention_days", f"is not a CloudWatch Logs retention value {VALID_LOG_RETENTION_DAYS}", "pick one of the listed values, e.g. 7, 30 or 365")
         if not isinstance(self.log_level, str) or self.log_level.upper() not in _LOG_LEVELS:
-            bad("log_level", f"must be one of {', '.join(_LOG_LEVELS)}", "set log_level to e.g. 'INFO'")
-        int_range("powertools_layer_version", 1, 10_000)
+            check.bad("log_level", f"must be one of {', '.join(_LOG_LEVELS)}", "set log_level to e.g. 'INFO'")
+        check.int_range("powertools_layer_version", 1, 10_000)
         if (
             self.powertools_layer_arn is None
             and isinstance(self.region, str)
             and (self.region.startswith("cn-") or "-gov-" in self.region)
         ):
-            bad(
+            check.bad(
                 "powertools_layer_arn",
                 f"must be set in region {self.region}: the public Powertools layer is published from another account in the China and GovCloud partitions",
                 "copy the layer ARN for your partition from the Powertools documentation into powertools_layer_arn",
             )
         if self.powertools_layer_arn is not None and not str(self.powertools_layer_arn).startswith("arn:"):
-            bad("powertools_layer_arn", "is not an ARN", "give a full layer version ARN or leave it unset")
+            check.bad("powertools_layer_arn", "is not an ARN", "give a full layer version ARN or leave it unset")
 
-        visibility_ok = int_range("queue_visibility_timeout_seconds", 0, 43_200, " s")
+    def _queue_problems(self, check: "_Checker") -> None:
+        processor_ok = whole_number_problem("", self.processor_timeout_seconds, 1, 900) is None
+        visibility_ok = check.int_range("queue_visibility_timeout_seconds", 0, 43_200, " s")
         if visibility_ok and processor_ok and self.queue_visibility_timeout_seconds < 6 * self.processor_timeout_seconds:
-            bad(
+            check.bad(
                 "queue_visibility_timeout_seconds",
                 f"must be at least 6 x processor_timeout_seconds = {6 * self.processor_timeout_seconds} s, "
                 "or messages reappear while a batch is still being processed",
                 f"raise it to {6 * self.processor_timeout_seconds} or lower processor_timeout_seconds",
             )
-        queue_ret_ok = int_range("queue_message_retention_seconds", 60, SQS_MAX_RETENTION_SECONDS, " s")
-        dlq_ret_ok = int_range("dlq_message_retention_seconds", 60, SQS_MAX_RETENTION_SECONDS, " s")
+        queue_ret_ok = check.int_range("queue_message_retention_seconds", 60, SQS_MAX_RETENTION_SECONDS, " s")
+        dlq_ret_ok = check.int_range("dlq_message_retention_seconds", 60, SQS_MAX_RETENTION_SECONDS, " s")
         if queue_ret_ok and dlq_ret_ok and self.dlq_message_retention_seconds <= self.queue_message_retention_seconds:
-            bad(
+            check.bad(
                 "dlq_message_retention_seconds",
                 f"must be longer than queue_message_retention_seconds ({self.queue_message_retention_seconds}); "
                 "SQS keeps the original enqueue time, so a shorter DLQ retention silently drops failed orders",
                 "raise it (the maximum, 1209600 = 14 days, is the default) or lower the queue's retention",
             )
-        int_range("max_receive_count", 1, 1000)
+        check.int_range("max_receive_count", 1, 1000)
 
-        batch_ok = int_range("batch_size", 1, 10_000)
-        window_ok = int_range("batching_window_seconds", 0, 300, " s")
+        batch_ok = check.int_range("batch_size", 1, 10_000)
+        window_ok = check.int_range("batching_window_seconds", 0, 300, " s")
         if batch_ok and window_ok and self.batch_size > 10 and self.batching_window_seconds < 1:
-            bad("batching_window_seconds", "must be at least 1 s when batch_size is above 10 (an AWS rule)", "set batching_window_seconds >= 1 or batch_size <= 10")
+            check.bad("batching_window_seconds", "must be at least 1 s when batch_size is above 10 (an AWS rule)", "set batching_window_seconds >= 1 or batch_size <= 10")
+        reserved = self.processor_reserved_concurrency
+        reserved_ok = reserved is None or whole_number_problem("", reserved, 1, _MAX_RESERVED_CONCURRENCY) is None
         esm = self.event_source_maximum_concurrency
         if esm is not None:
             low, high = _ESM_MAX_CONCURRENCY_RANGE
-            if int_range("event_source_maximum_concurrency", low, high) and reserved_ok and reserved is not None and esm > reserved:
-                bad(
+            if check.int_range("event_source_maximum_concurrency", low, high) and reserved_ok and reserved is not None and esm > reserved:
+                check.bad(
                     "event_source_maximum_concurrency",
                     f"must not exceed processor_reserved_concurrency ({reserved}), or the event source invokes "
                     "into throttles and messages bounce back to the queue",
                     f"set it to {reserved} or less, or raise processor_reserved_concurrency",
                 )
         elif reserved_ok and reserved is not None and reserved < _ESM_MAX_CONCURRENCY_RANGE[0]:
-            bad(
+            check.bad(
                 "processor_reserved_concurrency",
                 "must be at least 2 while the event source's maximum concurrency follows it (its minimum is 2)",
-                "set processor_reserved_concurrency >= 2, or None to turn the reservation off",
+                'set processor_reserved_concurrency >= 2, or "off" (None) to turn the reservation off',
             )
+        if self.table_deletion_protection is not None and not isinstance(self.table_deletion_protection, bool):
+            check.bad("table_deletion_protection", 'must be true, false or "auto" (None: follow prod_like)', 'set table_deletion_protection to true, false or "auto"')
 
-        for flag in ("prod_like", "manage_api_gateway_account", "api_data_trace_enabled"):
-            if not isinstance(getattr(self, flag), bool):
-                bad(flag, "must be true or false", f"set {flag} to True or False")
-        for flag in ("table_deletion_protection",):
-            if getattr(self, flag) is not None and not isinstance(getattr(self, flag), bool):
-                bad(flag, "must be true, false or None (None: follow prod_like)", f"set {flag} to True, False or None")
-
+    def _api_problems(self, check: "_Checker") -> None:
         if not isinstance(self.api_authorization, ApiAuthorization):
-            bad("api_authorization", "is not an authorization mode", "use 'AWS_IAM' (default), 'API_KEY' or 'NONE'")
+            check.bad("api_authorization", "is not an authorization mode", "use 'AWS_IAM' (default), 'API_KEY' or 'NONE'")
         rate = self.api_throttle_rate_limit
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0:
-            bad("api_throttle_rate_limit", "must be a positive number of requests per second", "set e.g. 100")
-        int_range("api_throttle_burst_limit", 1, 1_000_000)
-        int_range("api_quota_limit_per_day", 1, 1_000_000_000)
+            check.bad("api_throttle_rate_limit", "must be a positive number of requests per second", "set e.g. 100")
+        check.int_range("api_throttle_burst_limit", 1, 1_000_000)
+        check.int_range("api_quota_limit_per_day", 1, 1_000_000_000)
+        check.flag("api_data_trace_enabled")
+        check.flag("manage_api_gateway_account")
 
+    def _alarm_problems(self, check: "_Checker") -> None:
         if self.alarm_email is not None and (not isinstance(self.alarm_email, str) or not _EMAIL_PATTERN.match(self.alarm_email)):
-            bad("alarm_email", "is not an e-mail address", "give e.g. 'oncall@example.com', or leave it unset")
+            check.bad("alarm_email", "is not an e-mail address", 'give e.g. "oncall@example.com", or leave it out')
+        topics = self.alarm_sns_topic_arns
+        if not isinstance(topics, tuple) or not all(isinstance(arn, str) and _SNS_TOPIC_ARN_PATTERN.match(arn) for arn in topics):
+            check.bad("alarm_sns_topic_arns", "must be a list of SNS topic ARNs (arn:<partition>:sns:<region>:<account>:<topic>)", 'give e.g. ["arn:aws:sns:us-east-1:123456789012:oncall"], or leave it out')
+        elif len(topics) > MAX_EXTRA_ALARM_TOPICS or len(set(topics)) != len(topics):
+            check.bad(
+                "alarm_sns_topic_arns",
+                f"must hold at most {MAX_EXTRA_ALARM_TOPICS} different topics (CloudWatch allows 5 actions per alarm state; one is the pipeline's own alarm topic)",
+                "list each topic once, at most 4",
+            )
+        if self.alarm_destination_check is not None and self.alarm_destination_check not in ALARM_DESTINATION_CHECKS:
+            check.bad("alarm_destination_check", f"must be one of {', '.join(map(repr, ALARM_DESTINATION_CHECKS))} or \"auto\" (None)", 'use "error", "warn" or "off"; leave it out for the default (error when prod_like)')
         if self.alarm_period_seconds not in (10, 20, 30) and not (
-            isinstance(self.alarm_period_seconds, int) and self.alarm_period_seconds >= 60 and self.alarm_period_seconds % 60 == 0
+            is_whole_number(self.alarm_period_seconds) and self.alarm_period_seconds >= 60 and self.alarm_period_seconds % 60 == 0
         ):
-            bad("alarm_period_seconds", "must be 10, 20, 30 or a multiple of 60 (a CloudWatch rule)", "set e.g. 60")
-        int_range("alarm_evaluation_periods", 1, 100)
+            check.bad("alarm_period_seconds", "must be 10, 20, 30 or a multiple of 60 (a CloudWatch rule)", "set e.g. 60")
+        check.int_range("alarm_evaluation_periods", 1, 100)
         for threshold in (
             "processor_errors_threshold",
             "processor_throttles_threshold",
@@ -339,13 +404,48 @@ class PipelineConfig:
             "queue_depth_threshold",
             "queue_oldest_message_age_seconds_threshold",
         ):
-            int_range(threshold, 1, 100_000_000)
-        if not isinstance(self.tags, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in self.tags.items()):
-            bad("tags", "must map strings to strings", "give e.g. {'CostCenter': '1234'}")
-        elif reserved_keys := sorted(set(self.tags) & {"Project", "Environment", "ManagedBy"}):
-            bad("tags", f"may not redefine {', '.join(reserved_keys)}; the stack sets them", "remove those keys from tags")
+            check.int_range(threshold, 1, 100_000_000)
 
-        if not p and (too_long := self.names.length_problems()):
-            for what, name, limit in too_long:
-                p.append(ConfigProblem("environment_suffix", suffix, f"makes {what} {name!r} {len(name)} characters, over the AWS limit of {limit}", "use a shorter suffix"))
-        return p
+
+class _Checker:
+    """Collects the problems of one config (so each group of checks stays a short method)."""
+
+    def __init__(self, config: PipelineConfig) -> None:
+        self.config = config
+        self.problems: list[ConfigProblem] = []
+
+    def bad(self, setting: str, problem: str, fix: str) -> None:
+        """Record a problem with ``setting``, quoting its current value."""
+        self.problems.append(ConfigProblem(setting, getattr(self.config, setting), problem, fix))
+
+    def flag(self, setting: str) -> None:
+        """Record a problem unless ``setting`` is a bool."""
+        if not isinstance(getattr(self.config, setting), bool):
+            self.bad(setting, "must be true or false", f"set {setting} to true or false")
+
+    def int_range(self, setting: str, low: int, high: int, unit: str = "") -> bool:
+        """Record a problem unless ``setting`` is a whole number in [low, high]; True when it is."""
+        problem = whole_number_problem(setting, getattr(self.config, setting), low, high, unit)
+        if problem:
+            self.problems.append(problem)
+        return problem is None
+
+
+def unknown_setting_problems(names: Mapping[str, Any]) -> list[ConfigProblem]:
+    """A problem, with "did you mean", for every name in ``names`` that is not a ``PipelineConfig`` field."""
+    known = [f.name for f in fields(PipelineConfig)]
+    problems = []
+    for name in sorted(set(names) - set(known)):
+        close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        fix = f"rename it to {close[0]!r}" if close else "use one of the settings in README, 'Configuration' (the fields of PipelineConfig)"
+        problems.append(ConfigProblem(str(name), names[name], f"is not a setting{hint}", fix))
+    return problems
+
+
+def json_none_word(setting: str) -> str | None:
+    """The word that stands for ``None`` of ``setting`` in cdktf.json (e.g. ``"off"``), or None when it has none."""
+    for f in fields(PipelineConfig):
+        if f.name == setting:
+            return f.metadata.get(JSON_NONE)
+    return None

@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
-from pipeline_config import ConfigError, PipelineConfig
+from pipeline_config import ConfigError
 from pipeline_config.errors import ConfigProblem
 
 BACKEND_ENV_VAR = "TF_STATE_BACKEND"
@@ -183,13 +183,12 @@ def backend_settings_from_env(environ: Mapping[str, str] | None = None) -> Backe
     return BackendSettings(kind="cloud", cloud_organization=organization, cloud_hostname=hostname, cloud_project=_opt(environ, "TF_CLOUD_PROJECT"))
 
 
-def configure_backend(stack, config: PipelineConfig, environ: Mapping[str, str] | None = None) -> BackendSettings:
-    """Attach the backend chosen by the environment to ``stack``; return the settings used."""
+def configure_backend(stack, *, stack_name: str, region: str, environ: Mapping[str, str] | None = None) -> BackendSettings:
+    """Attach the backend chosen by the environment to ``stack`` (named ``stack_name``, in ``region``); return the settings used."""
     # Imported here so the pure settings above stay importable without starting jsii.
     from constructs_lib.framework import CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend
 
     settings = backend_settings_from_env(environ)
-    stack_name = config.names.stack
     if settings.kind == "local":
         path = settings.local_state_path(stack_name)
         if path is not None:
@@ -199,7 +198,7 @@ def configure_backend(stack, config: PipelineConfig, environ: Mapping[str, str] 
             stack,
             bucket=settings.s3_bucket,
             key=settings.state_key(stack_name),
-            region=settings.s3_region or config.region,
+            region=settings.s3_region or region,
             encrypt=True,
             kms_key_id=settings.s3_kms_key_id,
             dynamodb_table=settings.s3_lock_table,

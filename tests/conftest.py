@@ -37,12 +37,26 @@ def synth_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def stacks(synth_dir) -> dict[str, dict]:
-    """Every synthesized stack, by name (``orders-dev``, ``orders-staging``, ``orders-prod``)."""
+def all_stacks(synth_dir) -> dict[str, dict]:
+    """Every synthesized stack, by name: the environments and ``orders-account-<region>``."""
     out = {}
     for stack_dir in sorted((synth_dir / "stacks").iterdir()):
         out[stack_dir.name] = json.loads((stack_dir / "cdk.tf.json").read_text())
     return out
+
+
+@pytest.fixture(scope="session")
+def stacks(all_stacks) -> dict[str, dict]:
+    """The environment stacks, by name (``orders-dev``, ``orders-staging``, ``orders-prod``)."""
+    from pipeline_config.naming import is_reserved_suffix
+
+    return {name: doc for name, doc in all_stacks.items() if not is_reserved_suffix(name.removeprefix("orders-"))}
+
+
+@pytest.fixture(scope="session")
+def account_stack(all_stacks) -> dict:
+    """The account-level stack of the default region, ``orders-account-us-east-1``, parsed."""
+    return all_stacks["orders-account-us-east-1"]
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline_config import ApiAuthorization, ConfigError, PipelineConfig
-from pipeline_config.environments import ENVIRONMENTS, config_for, load_configs, selected_suffixes
+from pipeline_config.environments import config_for
 
 
 def problems_of(**settings) -> list[str]:
@@ -75,7 +75,7 @@ def test_every_problem_is_reported_at_once():
         tags={"Project": "x"},
     )
     settings = [p.split(":", 1)[0] for p in problems]
-    assert settings == ["environment_suffix", "log_retention_days", "batch_size", "api_authorization", "alarm_email", "tags"]
+    assert settings == ["environment_suffix", "tags", "log_retention_days", "batch_size", "api_authorization", "alarm_email"]
 
 
 def test_authorization_aliases():
@@ -93,38 +93,40 @@ def test_prod_like_defaults():
     assert config_for("prod", api_data_trace_enabled=True).effective_api_data_trace_enabled
 
 
-def test_unknown_setting_is_rejected_with_its_name():
-    with pytest.raises(ConfigError, match="reserved_concurency: is not a setting"):
+def test_unknown_setting_is_rejected_with_its_name_and_a_guess():
+    with pytest.raises(ConfigError, match="reserved_concurency: is not a setting; did you mean 'processor_reserved_concurrency'"):
         config_for("dev", reserved_concurency=5)
+    with pytest.raises(ConfigError, match="zzz: is not a setting \\(given 5\\). Fix: use one of the settings"):
+        PipelineConfig().with_overrides(zzz=5)
 
 
-def test_environment_selection():
-    assert selected_suffixes({}) == list(ENVIRONMENTS)
-    assert selected_suffixes({"ENVIRONMENT_SUFFIX": "pr-7"}) == ["pr-7"]
-    assert selected_suffixes({}, {"environmentSuffix": "staging"}) == ["staging"]
-    # The environment variable wins over the context.
-    assert selected_suffixes({"ENVIRONMENT_SUFFIX": "qa"}, {"environmentSuffix": "staging"}) == ["qa"]
-    (pr,) = load_configs({"ENVIRONMENT_SUFFIX": "pr-7"})
-    assert pr.names.order_queue == "order-queue-pr-7"
+def test_reserved_concurrency_zero_is_not_off():
+    (message,) = problems_of(processor_reserved_concurrency=0)
+    assert message.startswith("processor_reserved_concurrency: 0 is not 'off'") and '"off"' in message
 
 
-def test_invalid_selected_suffix_fails_with_the_setting_named():
-    with pytest.raises(ConfigError, match="environment_suffix"):
-        load_configs({"ENVIRONMENT_SUFFIX": "PR_7"})
+@pytest.mark.parametrize("suffix", ["account", "account-us-east-1"])
+def test_account_suffixes_are_reserved_for_the_account_level_stacks(suffix):
+    (message,) = problems_of(environment_suffix=suffix)
+    assert message.startswith("environment_suffix: is reserved") and "orders-account-<region>" in message
 
 
-def test_context_overrides_apply_per_environment():
-    configs = load_configs({}, {"orderPipeline": {"prod": {"alarm_email": "oncall@example.com"}}})
-    by_suffix = {c.environment_suffix: c for c in configs}
-    assert by_suffix["prod"].alarm_email == "oncall@example.com"
-    assert by_suffix["dev"].alarm_email is None
+def test_alarm_destination_settings_are_checked():
+    problems = problems_of(alarm_sns_topic_arns=("arn:aws:sqs:us-east-1:123456789012:q",), alarm_destination_check="loud")
+    assert [p.split(":", 1)[0] for p in problems] == ["alarm_sns_topic_arns", "alarm_destination_check"]
+    topic = "arn:aws:sns:us-east-1:123456789012:oncall"
+    (too_many,) = problems_of(alarm_sns_topic_arns=tuple(f"{topic}-{i}" for i in range(5)))
+    assert "at most 4" in too_many
+    config = PipelineConfig(alarm_sns_topic_arns=(topic,))
+    assert config.has_alarm_destination and not PipelineConfig().has_alarm_destination
 
 
-def test_context_overrides_are_validated():
-    with pytest.raises(ConfigError, match="processor_timeout_seconds"):
-        load_configs({"ENVIRONMENT_SUFFIX": "dev"}, {"orderPipeline": {"dev": {"processor_timeout_seconds": 0}}})
-    with pytest.raises(ConfigError, match="context.orderPipeline"):
-        load_configs({}, {"orderPipeline": ["dev"]})
+def test_alarm_destination_check_follows_prod_like_unless_set():
+    assert PipelineConfig().effective_alarm_destination_check == "off"
+    assert PipelineConfig(prod_like=True).effective_alarm_destination_check == "error"
+    assert PipelineConfig(prod_like=True, alarm_destination_check="warn").effective_alarm_destination_check == "warn"
+    assert config_for("staging").effective_alarm_destination_check == "warn"
+    assert config_for("prod").effective_alarm_destination_check == "error"
 
 
 @pytest.mark.parametrize("value", [None, 0, True, ["NONE"]])
@@ -137,14 +139,6 @@ def test_authorization_that_is_not_a_string_is_rejected_not_read_as_none(value):
 
 def test_log_retention_true_is_not_one_day():
     assert [p.split(":", 1)[0] for p in problems_of(log_retention_days=True)] == ["log_retention_days"]
-
-
-def test_context_override_cannot_rename_the_environment():
-    with pytest.raises(ConfigError, match="environment_suffix.*given 'other'.*Fix: remove it"):
-        load_configs({"ENVIRONMENT_SUFFIX": "dev"}, {"orderPipeline": {"dev": {"environment_suffix": "other"}}})
-    # Repeating the selected suffix is harmless.
-    (dev,) = load_configs({"ENVIRONMENT_SUFFIX": "dev"}, {"orderPipeline": {"dev": {"environment_suffix": "dev"}}})
-    assert dev.environment_suffix == "dev"
 
 
 def test_layer_arn_required_outside_the_commercial_partition():

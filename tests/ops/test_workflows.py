@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline_config.environments import ENVIRONMENTS
-from pipeline_config.naming import stack_name
+from pipeline_config.context import read_context
+from pipeline_config.selection import select_stacks
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -112,9 +112,12 @@ def test_plan_covers_every_stack_with_oidc_and_a_pr_comment():
     (job,) = doc["jobs"].values()
     assert job["permissions"]["id-token"] == "write"
     assert job["permissions"]["pull-requests"] == "write"
-    stacks = {entry["stack"] for entry in job["strategy"]["matrix"]["include"]}
-    assert stacks == {stack_name(suffix) for suffix in ENVIRONMENTS}
-    assert all(entry["stack"] == stack_name(entry["suffix"]) for entry in job["strategy"]["matrix"]["include"])
+    include = job["strategy"]["matrix"]["include"]
+    # Every stack a full synth of the repository's configuration writes, each selected by its suffix.
+    context = read_context({})
+    assert {entry["stack"] for entry in include} == set(select_stacks({}, context).stack_names)
+    for entry in include:
+        assert select_stacks({"ENVIRONMENT_SUFFIX": entry["suffix"]}, context).stack_names == [entry["stack"]]
     by_action = {step["uses"].split("@")[0]: step for step in job["steps"] if "uses" in step}
     assert "role-to-assume" in by_action["aws-actions/configure-aws-credentials"]["with"]
     assert "hashicorp/setup-terraform" in by_action

@@ -67,19 +67,44 @@ def test_every_skip_has_a_reason():
     assert all(len(reason) > 15 for reason in skips.values())
 
 
+#: Top-level blocks checkov 3.2's terraform_json parser cannot read: it expects every top-level
+#: value to be an object, and Terraform writes repeated label-less blocks as a list (it crashes
+#: with "'list' object has no attribute 'items'"). They hold no resources to check.
+UNREADABLE_BLOCKS = ("removed",)
+
+
+def scannable_copy(stack_dir: Path, destination: Path) -> Path:
+    """``stack_dir``'s cdk.tf.json without the blocks checkov cannot parse, in ``destination``."""
+    doc = json.loads((stack_dir / "cdk.tf.json").read_text())
+    for block in UNREADABLE_BLOCKS:
+        doc.pop(block, None)
+    destination.mkdir(parents=True)
+    (destination / "cdk.tf.json").write_text(json.dumps(doc, indent=2))
+    return destination
+
+
 @pytest.fixture(scope="module")
-def checkov_reports(synth_dir) -> dict[str, dict]:
+def checkov_reports(synth_dir, tmp_path_factory) -> dict[str, dict]:
     reports = {}
+    scan_root = tmp_path_factory.mktemp("checkov")
     for stack_dir in sorted((synth_dir / "stacks").iterdir()):
-        reports[stack_dir.name] = run_checkov(stack_dir)
+        reports[stack_dir.name] = run_checkov(scannable_copy(stack_dir, scan_root / stack_dir.name))
     return reports
 
 
-def test_checkov_finds_zero_failed_checks(checkov_reports):
+def test_only_blocks_without_resources_are_left_out_of_the_scan(all_stacks):
+    for stack, doc in all_stacks.items():
+        for block in UNREADABLE_BLOCKS:
+            assert all(set(entry) <= {"from", "lifecycle"} for entry in doc.get(block, [])), stack
+
+
+def test_checkov_finds_zero_failed_checks(checkov_reports, stacks):
     failures = []
     for stack, report in checkov_reports.items():
         summary = report.get("summary", {})
-        assert summary.get("passed", 0) > 50, f"{stack}: checkov passed suspiciously few checks: {summary}"
+        # The account-level stack is three resources (a role, its policy, the account setting).
+        minimum = 50 if stack in stacks else 5
+        assert summary.get("passed", 0) > minimum, f"{stack}: checkov passed suspiciously few checks: {summary}"
         for check in report.get("results", {}).get("failed_checks", []):
             failures.append(f"{stack}: {check['check_id']} {check['check_name']} @ {check['resource']}")
     assert failures == [], "\n".join(failures)
@@ -94,6 +119,8 @@ def test_checkov_catches_a_weakened_stack(synth_dir, tmp_path):
         queue["sqs_managed_sse_enabled"] = False
     for table in doc["resource"]["aws_dynamodb_table"].values():
         table.pop("point_in_time_recovery", None)
+    for block in UNREADABLE_BLOCKS:
+        doc.pop(block, None)
     (tmp_path / "cdk.tf.json").write_text(json.dumps(doc))
     report = run_checkov(tmp_path)
     failed = {c["check_id"] for c in report.get("results", {}).get("failed_checks", [])}

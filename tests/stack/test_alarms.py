@@ -204,6 +204,14 @@ def test_evaluation_window_longer_than_a_day_is_rejected():
     assert "24" in problems[0].fix  # "use at most 24 evaluation periods"
 
 
+def test_at_most_four_additional_topics():
+    from constructs_lib.alarms import validate_props
+
+    topics = tuple(f"arn:aws:sns:us-east-1:123456789012:t{i}" for i in range(5))
+    assert [p.setting for p in validate_props(_valid_props(additional_topic_arns=topics))] == ["additional_topic_arns"]
+    assert validate_props(_valid_props(additional_topic_arns=topics[:4])) == []
+
+
 def test_unresolved_tokens_are_not_validated_as_names():
     from constructs_lib.alarms import validate_props
 
@@ -219,16 +227,38 @@ def test_overridden_props_reach_the_synthesized_alarms(tmp_path):
     app = App(outdir=str(tmp_path))
     stack = TerraformStack(app, "alarms-only")
     AwsProvider(stack, "aws", region="us-east-1")
+    oncall = "arn:aws:sns:us-east-1:123456789012:oncall"
     alarms = PipelineAlarms(
-        stack, "alarms", _valid_props(period_seconds=300, evaluation_periods=3, queue_depth_threshold=7, tags={"Team": "orders"})
+        stack,
+        "alarms",
+        _valid_props(period_seconds=300, evaluation_periods=3, queue_depth_threshold=7, tags={"Team": "orders"}, additional_topic_arns=(oncall,)),
     )
     app.synth()
     doc = json.loads(next(tmp_path.rglob("cdk.tf.json")).read_text())
     depth = find(doc, ALARM, alarm_name="orders-queue-depth-dev")[1]
     assert (depth["threshold"], depth["period"], depth["evaluation_periods"], depth["datapoints_to_alarm"]) == (7, 300, 3, 3)
     assert depth["tags"] == {"Team": "orders"}
+    # An existing topic (an on-call tool's, a chat channel's) hears every alarm, firing and recovering.
+    for alarm in resources(doc, ALARM).values():
+        assert alarm["alarm_actions"] == alarm["ok_actions"] == ["arn:aws:sns:us-east-1:123456789012:order-alarms-dev", oncall]
     assert "in each of 3 period(s) of 300 s" in find(doc, ALARM, alarm_name="orders-processor-errors-dev")[1]["alarm_description"]
     # The typed attributes agree with what was synthesized.
     assert set(alarms.alarms) == set(alarms.alarm_names) == set(EXPECTED)
     assert alarms.alarm_names["queue-depth"] == "orders-queue-depth-dev"
     assert len(alarms.alarm_arns) == len(EXPECTED) == len(resources(doc, ALARM))
+
+
+def test_alarm_sns_topic_arns_of_an_environment_reach_its_alarms(tmp_path):
+    from main import build_app
+    from pipeline_config.selection import select_stacks
+
+    oncall = "arn:aws:sns:us-east-1:123456789012:chat-oncall"
+    environ = {"ENVIRONMENT_SUFFIX": "prod"}
+    selection = select_stacks(environ, {"orderPipeline": {"prod": {"alarm_sns_topic_arns": [oncall]}}})
+    assert selection.warnings == ()  # a topic is a destination: prod synthesizes without complaint
+    build_app(outdir=str(tmp_path), environ=environ, selection=selection).synth()
+    doc = json.loads((tmp_path / "stacks" / "orders-prod" / "cdk.tf.json").read_text())
+    topic, _ = find(doc, "aws_sns_topic", name="order-alarms-prod")
+    for alarm in resources(doc, ALARM).values():
+        assert alarm["alarm_actions"] == alarm["ok_actions"] == [ref("aws_sns_topic", topic, "arn"), oncall]
+    assert resources(doc, "aws_sns_topic_subscription") == {}

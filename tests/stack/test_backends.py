@@ -102,8 +102,9 @@ def test_dynamodb_lock_table_and_kms_key_are_passed_through(tmp_path):
     stack = TerraformStack(app, config.names.stack)
     configure_backend(
         stack,
-        config,
-        {"TF_STATE_BACKEND": "s3", "TF_STATE_BUCKET": "acme-state", "TF_STATE_LOCK_TABLE": "terraform-locks", "TF_STATE_S3_LOCKFILE": "false", "TF_STATE_KMS_KEY_ID": "alias/terraform-state"},
+        stack_name=config.names.stack,
+        region=config.region,
+        environ={"TF_STATE_BACKEND": "s3", "TF_STATE_BUCKET": "acme-state", "TF_STATE_LOCK_TABLE": "terraform-locks", "TF_STATE_S3_LOCKFILE": "false", "TF_STATE_KMS_KEY_ID": "alias/terraform-state"},
     )
     app.synth()
     s3 = json.loads((tmp_path / "stacks" / "orders-staging" / "cdk.tf.json").read_text())["terraform"]["backend"]["s3"]
@@ -124,7 +125,7 @@ def test_local_path_gives_every_stack_its_own_absolute_state_file(tmp_path, monk
     app = App(outdir=str(tmp_path / "out"))
     for suffix in ("dev", "prod"):
         config = config_for(suffix)
-        configure_backend(TerraformStack(app, config.names.stack), config, {"TF_STATE_LOCAL_PATH": "state/terraform.{stack}.tfstate"})
+        configure_backend(TerraformStack(app, config.names.stack), stack_name=config.names.stack, region=config.region, environ={"TF_STATE_LOCAL_PATH": "state/terraform.{stack}.tfstate"})
     app.synth()
     paths = {
         name: json.loads((tmp_path / "out" / "stacks" / name / "cdk.tf.json").read_text())["terraform"]["backend"]["local"]["path"]
@@ -208,18 +209,20 @@ def test_cloud_needs_an_organization_and_a_bare_hostname():
 
 
 # ---------------------------------------------------------------------------- per-stack selection
-def test_each_stack_is_its_own_deployable_directory(synth_dir, stacks):
+def test_each_stack_is_its_own_deployable_directory(synth_dir, stacks, all_stacks):
     """`cdktf deploy orders-dev` picks a stack from manifest.json: each needs its own directory, state and assets."""
     from pipeline_config.environments import ENVIRONMENTS
-    from pipeline_config.naming import stack_name
+    from pipeline_config.naming import account_stack_name, stack_name
 
     manifest = json.loads((synth_dir / "manifest.json").read_text())["stacks"]
-    expected = {stack_name(suffix) for suffix in ENVIRONMENTS}
-    assert set(manifest) == expected == set(stacks)
+    environments = {stack_name(suffix) for suffix in ENVIRONMENTS}
+    assert environments == set(stacks)
+    assert set(manifest) == environments | {account_stack_name("us-east-1")} == set(all_stacks)
     for name, entry in manifest.items():
         assert entry["workingDirectory"] == f"stacks/{name}"
         assert entry["synthesizedStackPath"] == f"stacks/{name}/cdk.tf.json"
         assert entry["dependencies"] == []  # deploying one never drags in another
-        assert any((synth_dir / "stacks" / name / "assets").iterdir())  # the Lambda package travels with it
-    state_files = {stacks[name]["terraform"]["backend"]["local"]["path"] for name in expected}
-    assert len(state_files) == len(expected)
+        if name in environments:
+            assert any((synth_dir / "stacks" / name / "assets").iterdir())  # the Lambda package travels with it
+    state_files = {all_stacks[name]["terraform"]["backend"]["local"]["path"] for name in manifest}
+    assert len(state_files) == len(manifest)

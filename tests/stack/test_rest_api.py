@@ -56,8 +56,8 @@ def api_handler(doc: dict, suffix: str) -> str:
 # ------------------------------------------------------------------ scratch stacks (built once)
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory) -> dict[str, dict]:
-    """Three small stacks holding only the API, synthesized in ONE app: API_KEY without the
-    account singleton, NONE, and AWS_IAM with a changed schema."""
+    """Three small stacks holding only the API, synthesized in ONE app: API_KEY (without the
+    account singleton, the default), NONE owning the account singleton, and AWS_IAM with a changed schema."""
     from constructs_lib.framework import App, TerraformStack
     from constructs_lib.provider import AwsProvider
     from constructs_lib.rest_api import OrdersRestApi, OrdersRestApiProps
@@ -67,9 +67,9 @@ def scratch(tmp_path_factory) -> dict[str, dict]:
     changed_schema = order_schema()
     changed_schema["properties"]["note"] = {"type": "string", "maxLength": 200}
     variants = {
-        "apikey": dict(authorization=ApiAuthorization.API_KEY, manage_account=False, quota_limit_per_day=5000,
+        "apikey": dict(authorization=ApiAuthorization.API_KEY, quota_limit_per_day=5000,
                        throttle_rate_limit=10.0, throttle_burst_limit=20),
-        "open": dict(authorization=ApiAuthorization.NONE, data_trace_enabled=True),
+        "open": dict(authorization=ApiAuthorization.NONE, data_trace_enabled=True, manage_account=True),
         "schema-changed": dict(order_schema=changed_schema),
     }
     for stack_id, overrides in variants.items():
@@ -295,8 +295,10 @@ def test_invoke_url_output_is_the_stage_invoke_url(dev):
 
 
 # ------------------------------------------------------------------ account-level CloudWatch role
-def test_account_cloudwatch_role_is_attached_before_the_account_setting(dev):
-    role_name, role = find(dev, "aws_iam_role", name="orders-api-dev-apigw-cloudwatch")
+def test_a_designated_owner_attaches_the_role_before_the_account_setting(scratch):
+    # Only when manage_account is on (one designated environment); else orders-account-<region> owns it.
+    dev = scratch["open"]
+    role_name, role = find(dev, "aws_iam_role", name="orders-api-open-apigw-cloudwatch")
     trust = json.loads(role["assume_role_policy"])
     assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "apigateway.amazonaws.com"}]
 
@@ -313,11 +315,12 @@ def test_account_cloudwatch_role_is_attached_before_the_account_setting(dev):
         assert f"aws_api_gateway_account.{account_name}" in only(dev, rtype)[1]["depends_on"], rtype
 
 
-def test_without_manage_account_no_singleton_is_created(scratch):
+def test_by_default_no_singleton_is_created(scratch, dev):
     doc = scratch["apikey"]
     assert resources(doc, "aws_api_gateway_account") == {}
     assert resources(doc, "aws_iam_role") == {}
     assert not only(doc, "aws_api_gateway_stage")[1].get("depends_on")
+    assert resources(dev, "aws_api_gateway_account") == {}
 
 
 # ------------------------------------------------------------------ Lambda permission

@@ -1,0 +1,92 @@
+"""``ApiGatewayAccountSettings``: API Gateway's region-wide CloudWatch role (``aws_api_gateway_account``).
+
+API Gateway writes execution and access logs of EVERY REST API in an account and region
+through one role, set once per region. It is a singleton: whoever applies it last wins,
+and with AWS provider 6 destroying the resource resets it. So exactly one stack per
+account and region may build this construct (``pipeline_config.selection`` enforces it):
+the account-level stack by default, or one designated environment.
+
+``add_account_settings`` builds the resources into a given scope with fixed construct
+ids; ``OrdersRestApi`` uses it for a designated environment, so that environment's
+resource addresses are the ones it has always had.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from constructs_lib.framework import Construct, is_unresolved
+from constructs_lib.provider import ApiGatewayAccount, DataAwsPartition, IamRole, IamRolePolicyAttachment
+from pipeline_config.errors import ConfigError, ConfigProblem
+
+API_GATEWAY_PRINCIPAL = "apigateway.amazonaws.com"
+#: AWS managed policy API Gateway needs to write execution and access logs.
+PUSH_TO_CLOUDWATCH_POLICY_PATH = "iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+#: Construct ids of the resources, relative to the scope they are built in (part of the contract:
+#: ``OrderPipelineStack`` names the addresses they had in environment stacks in its ``removed`` blocks).
+ROLE_ID = "cloudwatch-role"
+POLICY_ATTACHMENT_ID = "cloudwatch-role-policy"
+ACCOUNT_ID = "account"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountSettingsResources:
+    """What ``add_account_settings`` built."""
+
+    role: IamRole
+    policy_attachment: IamRolePolicyAttachment
+    account: ApiGatewayAccount
+
+
+def add_account_settings(scope: Construct, role_name: str) -> AccountSettingsResources:
+    """Build the CloudWatch role, its managed-policy attachment and the account setting into ``scope``."""
+    partition = DataAwsPartition(scope, "partition")
+    role = IamRole(
+        scope,
+        ROLE_ID,
+        name=role_name,
+        description="Lets API Gateway write execution and access logs (account-level setting).",
+        assume_role_policy=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": API_GATEWAY_PRINCIPAL}, "Action": "sts:AssumeRole"}]}
+        ),
+    )
+    attachment = IamRolePolicyAttachment(
+        scope, POLICY_ATTACHMENT_ID, role=role.name, policy_arn=f"arn:{partition.partition}:{PUSH_TO_CLOUDWATCH_POLICY_PATH}"
+    )
+    account = ApiGatewayAccount(
+        scope,
+        ACCOUNT_ID,
+        cloudwatch_role_arn=role.arn,
+        # API Gateway checks the role's permissions when the setting is made; without the
+        # attachment in place the first apply fails with "role ARN does not have required permissions".
+        depends_on=[attachment],
+    )
+    return AccountSettingsResources(role=role, policy_attachment=attachment, account=account)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiGatewayAccountSettingsProps:
+    """Settings of ``ApiGatewayAccountSettings``."""
+
+    role_name: str = ""
+    """Name of the IAM role API Gateway assumes to write logs. Required (IAM names are global,
+    so give one per region, e.g. ``orders-apigw-cloudwatch-us-east-1``)."""
+
+
+class ApiGatewayAccountSettings(Construct):
+    """The region-wide API Gateway account setting and the CloudWatch role it points at."""
+
+    def __init__(self, scope: Construct, id: str, props: ApiGatewayAccountSettingsProps) -> None:
+        super().__init__(scope, id)
+        name = props.role_name
+        if not is_unresolved(name) and (not isinstance(name, str) or not 1 <= len(name) <= 64):
+            raise ConfigError(
+                [ConfigProblem("role_name", name, "must be an IAM role name of 1 to 64 characters", "pass e.g. account_cloudwatch_role_name(region)")],
+                context="ApiGatewayAccountSettings props",
+            )
+        built = add_account_settings(self, name)
+        self.role: IamRole = built.role
+        self.account: ApiGatewayAccount = built.account
+        self.role_arn: str = built.role.arn
+        self.role_name: str = name

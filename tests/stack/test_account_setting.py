@@ -1,0 +1,87 @@
+"""API Gateway's account setting has exactly one owner per account and region (synthesized JSON)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from stacks.order_pipeline_stack import LEGACY_ACCOUNT_SETTING_ADDRESSES
+from tests.tfjson import find, only, ref, resources
+
+PUSH_POLICY_SUFFIX = ":iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+REVIEW_SUFFIXES = ("pr-1", "pr-2")
+
+
+def _synth(tmp_path_factory, environ_extra: dict[str, str], context: dict | None = None) -> dict[str, dict]:
+    from main import build_app
+    from pipeline_config.context import read_context
+    from pipeline_config.selection import select_stacks
+
+    environ = {**{k: v for k, v in os.environ.items() if k not in ("ENVIRONMENT_SUFFIX", "CDKTF_CONTEXT_JSON")}, **environ_extra}
+    selection = select_stacks(environ, context if context is not None else read_context(environ))
+    outdir = tmp_path_factory.mktemp("account-setting")
+    build_app(outdir=str(outdir), environ=environ, selection=selection).synth()
+    return {d.name: json.loads((d / "cdk.tf.json").read_text()) for d in sorted((outdir / "stacks").iterdir())}
+
+
+@pytest.fixture(scope="module")
+def review_stacks(tmp_path_factory) -> dict[str, dict]:
+    """Two review stacks, synthesized the way the PR workflow does (ENVIRONMENT_SUFFIX=pr-N)."""
+    docs: dict[str, dict] = {}
+    for suffix in REVIEW_SUFFIXES:
+        docs.update(_synth(tmp_path_factory, {"ENVIRONMENT_SUFFIX": suffix}))
+    return docs
+
+
+def owners(docs: dict[str, dict]) -> dict[str, list[str]]:
+    """Region -> stacks holding an aws_api_gateway_account resource."""
+    found: dict[str, list[str]] = {}
+    for name, doc in docs.items():
+        if resources(doc, "aws_api_gateway_account"):
+            region = doc["provider"]["aws"][0]["region"]
+            found.setdefault(region, []).append(name)
+    return found
+
+
+def test_one_owner_across_the_default_environments_and_review_stacks(all_stacks, review_stacks):
+    assert set(review_stacks) == {f"orders-{s}" for s in REVIEW_SUFFIXES}
+    assert owners({**all_stacks, **review_stacks}) == {"us-east-1": ["orders-account-us-east-1"]}
+    # Nothing else holds a piece of it either: no CloudWatch role outside the account stack.
+    for name, doc in {**all_stacks, **review_stacks}.items():
+        if name != "orders-account-us-east-1":
+            assert not any(r["name"].endswith("apigw-cloudwatch") for r in resources(doc, "aws_iam_role").values()), name
+
+
+def test_the_account_stack_attaches_the_policy_before_setting_the_role(account_stack):
+    role_name, role = find(account_stack, "aws_iam_role", name="orders-apigw-cloudwatch-us-east-1")
+    assert [s["Principal"] for s in json.loads(role["assume_role_policy"])["Statement"]] == [{"Service": "apigateway.amazonaws.com"}]
+    attachment_name, attachment = find(account_stack, "aws_iam_role_policy_attachment", role=ref("aws_iam_role", role_name, "name"))
+    assert attachment["policy_arn"].endswith(PUSH_POLICY_SUFFIX)
+    _, account = only(account_stack, "aws_api_gateway_account")
+    assert account["cloudwatch_role_arn"] == ref("aws_iam_role", role_name, "arn")
+    assert account["depends_on"] == [f"aws_iam_role_policy_attachment.{attachment_name}"]
+    assert account_stack["output"]["ApiGatewayCloudWatchRoleArn"]["value"] == ref("aws_iam_role", role_name, "arn")
+    assert set(account_stack["terraform"]["backend"]["local"]["path"].rsplit("/", 1)[1:]) == {"terraform.orders-account-us-east-1.tfstate"}
+
+
+def test_environment_stacks_forget_the_setting_they_used_to_hold_without_destroying_it(stacks, review_stacks):
+    expected = [{"from": address, "lifecycle": {"destroy": False}} for address in LEGACY_ACCOUNT_SETTING_ADDRESSES]
+    for name, doc in {**stacks, **review_stacks}.items():
+        assert doc["removed"] == expected, name
+        # The stage no longer waits for an account resource in its own stack.
+        assert not only(doc, "aws_api_gateway_stage")[1].get("depends_on"), name
+
+
+def test_a_designated_environment_owns_it_at_the_addresses_the_removed_blocks_name(tmp_path_factory):
+    context = {"orderPipeline": {"prod": {"manage_api_gateway_account": True, "alarm_destination_check": "warn"}}}
+    docs = _synth(tmp_path_factory, {}, context)
+    assert "orders-account-us-east-1" not in docs  # the designated environment replaces it
+    assert owners(docs) == {"us-east-1": ["orders-prod"]}
+    prod = docs["orders-prod"]
+    held = {f"{rtype}.{name}" for rtype in ("aws_api_gateway_account", "aws_iam_role", "aws_iam_role_policy_attachment") for name in resources(prod, rtype)}
+    assert set(LEGACY_ACCOUNT_SETTING_ADDRESSES) <= held
+    assert "removed" not in prod  # Terraform rejects a removed block for a resource still declared
+    stage = only(prod, "aws_api_gateway_stage")[1]
+    assert stage["depends_on"] == [LEGACY_ACCOUNT_SETTING_ADDRESSES[0]]
