@@ -6,14 +6,18 @@ stops its moto server and says which resource failed and why; it exits non-zero.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, TextIO
+
+ROOT = Path(__file__).resolve().parent.parent
 
 from rehearsal.emulator import FAKE_ACCESS_KEY, FAKE_SECRET_KEY, EmulatorError, RehearsalEmulator
 from rehearsal.moto_server import PATCHES
@@ -323,17 +327,35 @@ class Rehearsal:
         return f"{self.report.applied} resources ({result.changes.get('add', '?')} added)"
 
     def _outputs(self) -> dict[str, Any]:
-        import json
-
         result = self._tf("output", "-json", timeout_seconds=120)
         self._require(result, "terraform output")
         return {name: entry.get("value") for name, entry in json.loads(result.stdout or "{}").items()}
 
     def _pipeline_check(self) -> str:
-        from rehearsal.pipeline_check import run_pipeline_check
+        # Its own process: the handlers log to stdout and keep per-process state; all of that goes
+        # to the log file, and the last line is the verdict.
+        from rehearsal.pipeline_check import RESULT_PREFIX
 
-        assert self.emulator is not None
-        return run_pipeline_check(self.report.outputs, self.emulator.endpoint_url, stack=self.report.stack, workdir=self.report.workdir)
+        assert self.emulator is not None and self.report.workdir is not None
+        outputs_file = self.report.workdir / "outputs.json"
+        outputs_file.write_text(json.dumps(self.report.outputs, indent=2), encoding="utf-8")
+        log = self.report.workdir / "logs" / "pipeline-check.log"
+        command = [sys.executable, "-m", "rehearsal.pipeline_check", "--outputs", str(outputs_file), "--endpoint-url", self.emulator.endpoint_url, "--stack", self.report.stack]
+        with log.open("w", encoding="utf-8") as sink:
+            try:
+                done = subprocess.run(command, cwd=ROOT, env=self._python_env(), stdout=sink, stderr=subprocess.STDOUT, timeout=600)
+            except subprocess.TimeoutExpired as error:
+                raise PhaseFailed(f"the handlers did not finish within 600 s; log: {log}") from error
+        lines = [line for line in log.read_text(encoding="utf-8").splitlines() if line.startswith(RESULT_PREFIX)]
+        verdict = lines[-1][len(RESULT_PREFIX):] if lines else f"no verdict (exit {done.returncode})"
+        if done.returncode != 0:
+            raise PhaseFailed(f"the handlers failed against what Terraform created: {verdict}\n    log: {log}")
+        return verdict
+
+    def _python_env(self) -> dict[str, str]:
+        env = dict(self.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        return env
 
     def _replan(self) -> str:
         review = review_plan(self._plan("replan.tfplan"))
