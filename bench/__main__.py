@@ -1,4 +1,4 @@
-"""``python -m bench [--only synth,handlers,processor,pipeline] [--runs N] [--quick] [--suite]``."""
+"""``python -m bench [--only synth,handlers,processor,pipeline,rehearsal] [--runs N] [--quick] [--suite]``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from bench.measure import ROOT, BenchError, dumps, machine
 from bench.report import render_markdown, render_table
 
-SECTIONS = ("synth", "handlers", "processor", "pipeline")
+SECTIONS = ("synth", "handlers", "processor", "pipeline", "rehearsal")
 RESULTS_DIR = ROOT / "bench" / "results"
 
 
@@ -90,6 +90,10 @@ def _run_section(section: str, args: argparse.Namespace) -> dict:
         from bench.pipeline import bench_pipeline
 
         return bench_pipeline(args.runs, args.quick, log)
+    if section == "rehearsal":
+        from bench.rehearsal import bench_rehearsal
+
+        return bench_rehearsal(args.runs, args.quick, log)
     from bench.suite import bench_suite
 
     return bench_suite(args.runs, args.quick, log)

@@ -131,7 +131,20 @@ def suite_tables(r: dict) -> list[Table]:
     return [("Test suite (python -m pytest -q -p no:cacheprovider)", ["mode", "wall", "pytest summary"], rows, [r.get("note", "")])]
 
 
-RENDERERS = {"synth": synth_tables, "handlers": handlers_tables, "processor": processor_tables, "pipeline": pipeline_tables, "suite": suite_tables}
+def rehearsal_tables(r: dict) -> list[Table]:
+    """One row per stack: each phase's median seconds, and the resource counts."""
+    stacks = r["stacks"]
+    phases = ["init", "validate", "emulator", "plan", "apply", "pipeline", "re-plan", "destroy"]
+    rows = []
+    for name, s in stacks.items():
+        times = s["phases_median_s"]
+        rows.append([name, *(_s(times.get(p), digits=1) if p in times else "-" for p in phases), _s(s["wall_median_s"], digits=0), str(s["planned_to_add"]), str(s["applied"]), str(s["real_changes_on_replan"]), str(s["destroyed"])])
+    provider = {s["provider"] for s in stacks.values()}
+    notes = [f"median of {r['runs']} full rehearsal(s) per stack (python -m rehearsal --env <suffix>), provider hashicorp/aws {', '.join(sorted(provider))} against moto; apply applies the saved first plan"]
+    return [("Deploy rehearsal (seconds per phase)", ["stack", *phases, "wall", "planned", "applied", "real changes", "destroyed"], rows, notes)]
+
+
+RENDERERS = {"rehearsal": rehearsal_tables, "synth": synth_tables, "handlers": handlers_tables, "processor": processor_tables, "pipeline": pipeline_tables, "suite": suite_tables}
 
 
 def _tables(results: dict) -> list[Table]:

@@ -40,6 +40,7 @@ from rehearsal.workcopy import (
 #: emulator, or against AWS with --target aws), or "all" (apply, use, re-plan, destroy).
 UNTIL_CHOICES = ("validate", "plan", "all")
 TARGETS = ("moto", "aws")
+FIRST_PLAN = "first.tfplan"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -218,9 +219,8 @@ class Rehearsal:
         if opts.until != "validate":
             if opts.target == "moto":
                 steps.append(("emulator", self._start_emulator))
-            if opts.until == "plan":
-                steps.append(("plan", self._first_plan))
-            else:
+            steps.append(("plan", self._first_plan))
+            if opts.until == "all":
                 steps.append(("apply", self._apply))
                 if opts.pipeline_check:
                     steps.append(("pipeline", self._pipeline_check))
@@ -275,12 +275,14 @@ class Rehearsal:
         self._notes += [f"  - {deviation.describe()}" for deviation in deviations]
 
     def _init(self) -> str:
-        result = self._tf("init", "-input=false", "-no-color", timeout_seconds=600)
+        # Validating against AWS needs no state: skip the backend, so no credentials are needed yet.
+        no_backend = self.options.target == "aws" and self.options.until == "validate"
+        result = self._tf("init", "-input=false", "-no-color", *(["-backend=false"] if no_backend else []), timeout_seconds=600)
         source = self.report.provider
         if source is not None and source.kind == "mirror" and not result.ok:
             raise PhaseFailed(f"terraform init failed although the mirror {source.mirror} holds hashicorp/aws {source.version}:\n{result.failure()}")
         self._require(result, "terraform init")
-        return "backend and provider ready"
+        return "provider ready (backend skipped: validate only)" if no_backend else "backend and provider ready"
 
     def _validate(self) -> str:
         self._require(self._tf("validate", "-no-color", timeout_seconds=300), "terraform validate")
@@ -301,7 +303,7 @@ class Rehearsal:
         return f"moto on {self.emulator.endpoint_url}" + (f"; stand-in layer {layer_arn} ({held})" if layer_arn else "")
 
     def _first_plan(self) -> str:
-        plan = self._plan("first.tfplan")
+        plan = self._plan(FIRST_PLAN)
         creates = [c for c in plan.get("resource_changes", []) if c.get("change", {}).get("actions") == ["create"]]
         others = [c["address"] for c in plan.get("resource_changes", []) if c.get("change", {}).get("actions") not in (["create"], ["no-op"], ["read"])]
         self.report.planned_to_add = len(creates)
@@ -318,8 +320,9 @@ class Rehearsal:
         return self.tf.show_json(plan_file)
 
     def _apply(self) -> str:
+        # Applies exactly the first plan (the saved plan file), as a reviewed PR plan is applied.
         self._applied_anything = True
-        result = self._tf("apply", "-auto-approve", "-input=false", "-json", timeout_seconds=self.options.apply_timeout_seconds, json_stream=True)
+        result = self._tf("apply", "-input=false", "-json", FIRST_PLAN, timeout_seconds=self.options.apply_timeout_seconds, json_stream=True)
         self._require(result, "terraform apply")
         assert self.tf is not None
         self.report.applied = len(self.tf.managed_resources())
@@ -337,6 +340,8 @@ class Rehearsal:
         from rehearsal.pipeline_check import RESULT_PREFIX
 
         assert self.emulator is not None and self.report.workdir is not None
+        if "OrdersTableName" not in self.report.outputs:
+            return "skipped: this stack has no order pipeline (e.g. the account-level stack)"
         outputs_file = self.report.workdir / "outputs.json"
         outputs_file.write_text(json.dumps(self.report.outputs, indent=2), encoding="utf-8")
         log = self.report.workdir / "logs" / "pipeline-check.log"

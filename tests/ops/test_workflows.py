@@ -121,9 +121,18 @@ def test_plan_covers_every_stack_with_oidc_and_a_pr_comment():
     by_action = {step["uses"].split("@")[0]: step for step in job["steps"] if "uses" in step}
     assert "role-to-assume" in by_action["aws-actions/configure-aws-credentials"]["with"]
     assert "hashicorp/setup-terraform" in by_action
-    plan_steps = [step for step in job["steps"] if "terraform plan -" in step.get("run", "")]
-    assert len(plan_steps) == 1 and "-no-color" in plan_steps[0]["run"]
-    assert plan_steps[0]["working-directory"] == "cdktf.out/stacks/${{ matrix.stack }}"
+    # Validate and plan go through the rehearsal's entry point, as the test suite does (README,
+    # "Rehearse a deploy"), never through hand-written terraform commands.
+    runs = [step.get("run", "") for step in job["steps"]]
+    assert not [run for run in runs if re.search(r"(^|\s)terraform (init|validate|plan)", run)]
+    (validate,) = [run for run in runs if "--until validate" in run]
+    (plan,) = [run for run in runs if "--until plan" in run]
+    for run in (validate, plan):
+        assert "make rehearse" in run and "ENV=${{ matrix.suffix }}" in run and "--target aws" in run
+    assert "--plan-text $RUNNER_TEMP/plan.txt" in plan and "set -o pipefail" in plan
+    step_names = [step.get("name", step.get("uses", "")) for step in job["steps"]]
+    credentials = next(i for i, name in enumerate(step_names) if name.startswith("aws-actions/configure-aws-credentials"))
+    assert step_names.index("Validate ${{ matrix.stack }}") < credentials < step_names.index("Plan ${{ matrix.stack }}")
     script = by_action["actions/github-script"]["with"]["script"]
     assert "updateComment" in script and "65536" in script
     # The S3 state backend is selected, so the plan runs against the shared state.

@@ -24,14 +24,15 @@ def dev_rehearsal(provider_source):
 def test_dev_rehearsal_passes_every_phase(dev_rehearsal):
     assert dev_rehearsal.returncode == 0, dev_rehearsal.stdout[-6000:] + dev_rehearsal.stderr[-3000:]
     phases = phase_lines(dev_rehearsal.stdout)
-    assert list(phases) == ["synth", "prepare", "init", "validate", "emulator", "apply", "pipeline", "re-plan", "destroy"]
+    assert list(phases) == ["synth", "prepare", "init", "validate", "emulator", "plan", "apply", "pipeline", "re-plan", "destroy"]
     assert all(line.startswith("[  ok]") and re.search(r"\d+\.\d s", line) for line in phases.values()), phases
 
 
 def test_dev_rehearsal_applies_and_destroys_every_resource_with_no_real_change(dev_rehearsal, dev):
     summary = dev_rehearsal.stdout.strip().splitlines()[-1]
     expected = sum(len(resources) for resources in dev["resource"].values())
-    assert f"resources applied {expected}" in summary and f"resources destroyed {expected}" in summary, summary
+    assert f"planned to add {expected}" in summary and f"resources applied {expected}" in summary, summary
+    assert f"resources destroyed {expected}" in summary, summary
     assert "real changes on re-plan 0" in summary, summary
     assert summary.startswith("PASSED")
 
@@ -54,12 +55,13 @@ def test_dev_rehearsal_leaves_nothing_behind(dev_rehearsal):
     assert not list(Path(__file__).resolve().parents[2].glob("**/rehearsal_override.tf.json"))
 
 
-@pytest.mark.parametrize("suffix", ["staging", "prod"])
-def test_other_environments_validate_and_plan(provider_source, suffix, stacks):
+@pytest.mark.parametrize(("suffix", "stack"), [("staging", "orders-staging"), ("prod", "orders-prod"), ("account", "orders-account-us-east-1")])
+def test_other_stacks_validate_and_plan(provider_source, suffix, stack, all_stacks):
     result = run_make_rehearse(suffix, "--until plan")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert list(phase_lines(result.stdout)) == ["synth", "prepare", "init", "validate", "emulator", "plan"]
-    expected = sum(len(resources) for resources in stacks[f"orders-{suffix}"]["resource"].values())
+    assert f"stack {stack}," in result.stdout.splitlines()[-1]
+    expected = sum(len(resources) for resources in all_stacks[stack]["resource"].values())
     assert f"planned to add {expected}" in result.stdout.splitlines()[-1]
 
 
