@@ -92,6 +92,11 @@ class TerraformRunner:
             timed_out = True
             _kill_group(process)
             stdout, stderr = process.communicate()
+        except BaseException:
+            # Ctrl-C reaches only us (terraform runs in its own session): stop it before the
+            # runner's cleanup destroys what was applied and stops moto.
+            _kill_group(process)
+            raise
         log.write_text(f"$ terraform {' '.join(args)}\n{stdout}\n--- stderr ---\n{stderr}", encoding="utf-8")
         result = RunResult(args=tuple(args), returncode=process.returncode, stdout=stdout, stderr=stderr, log=log, timed_out=timed_out)
         if json_stream:
