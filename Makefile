@@ -20,7 +20,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 # The cdktf CLI phones home for version checks; the build machines have no route there.
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help synth test local bench cli cli-synth check-python clean env rehearse
+.PHONY: help synth test local bench ops cli cli-synth check-python clean env rehearse
 
 help:
 	@echo "make synth      synthesize every stack into cdktf.out/stacks/<stack>/cdk.tf.json"
@@ -29,6 +29,7 @@ help:
 	@echo "make bench      run the benchmarks in bench/ (not part of the tests)"
 	@echo "make rehearse   deploy rehearsal: synth, terraform init/validate, apply to moto, use it, re-plan, destroy (ENV=staging, ARGS=--help)"
 	@echo "make cli-synth  synthesize through the cdktf CLI from npm (installs it in node_modules/)"
+	@echo "make ops ARGS=  run ordersctl in the project's environment, e.g. make ops ARGS=\"preflight\""
 
 check-python:
 	@$(PYTHON) -c "import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)" || \
@@ -63,6 +64,10 @@ rehearse: $(VENV_STAMP)
 
 bench: $(VENV_STAMP)
 	@$(PIPENV) run python -m bench $(ARGS)
+
+# ordersctl needs boto3 and tqdm: run it in the project's environment, not the system Python.
+ops: $(VENV_STAMP)
+	@$(PIPENV) run python -m ordersctl $(ARGS)
 
 node_modules/.bin/cdktf: package.json package-lock.json
 	npm ci --no-audit --no-fund

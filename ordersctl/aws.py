@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from ordersctl.preflight import Unsupported
 from ordersctl.redrive import Message, MoveTask, MoveTaskUnsupported
 
 # Error codes an endpoint answers with when it does not implement an action. moto answers
@@ -20,6 +21,32 @@ _DEPTH_ATTRIBUTES = {
 #: has none of their own and the endpoint is an emulator.
 EMULATOR_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 _LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def is_unsupported(error: Exception) -> bool:
+    """True when a ClientError means "this endpoint does not implement the call" (moto answers 404 or 500)."""
+    response = getattr(error, "response", {}) or {}
+    code = str(response.get("Error", {}).get("Code", ""))
+    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    return code in _UNSUPPORTED_CODES or status >= 500 or code.isdigit()
+
+
+def probe(endpoint_url: str, timeout_seconds: float = 1.0) -> str | None:
+    """Why a TCP connection to ``endpoint_url`` fails within ``timeout_seconds``, or None when it answers.
+
+    botocore retries a refused connection with backoff for about half a minute; for an
+    emulator on this machine, one refused connect already says everything.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint_url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=timeout_seconds):
+            return None
+    except OSError as error:
+        return error.strerror or str(error) or type(error).__name__
 
 
 def is_emulator(endpoint_url: str | None) -> bool:
@@ -230,10 +257,9 @@ class SqsQueuePort:
         try:
             return self._move_sqs.start_message_move_task(SourceArn=source_arn, DestinationArn=destination_arn)["TaskHandle"]
         except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", ""))
-            status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-            if code in _UNSUPPORTED_CODES or status >= 500 or code.isdigit():
-                raise MoveTaskUnsupported(f"{code or status}") from error
+            if is_unsupported(error):
+                code = error.response.get("Error", {}).get("Code") or error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+                raise MoveTaskUnsupported(f"{code}") from error
             raise
 
     def move_task(self, source_arn: str, task_handle: str) -> MoveTask:
@@ -247,3 +273,120 @@ class SqsQueuePort:
                     failure_reason=task.get("FailureReason"),
                 )
         return MoveTask(status="UNKNOWN", moved=0)
+
+
+def _error_code(error: Exception) -> str:
+    return str((getattr(error, "response", {}) or {}).get("Error", {}).get("Code", ""))
+
+
+class AwsPreflightPort:
+    """``ordersctl.preflight.PreflightPort`` over boto3: AWS, or an emulator at ``endpoint_url``."""
+
+    def __init__(self, *, endpoint_url: str | None, emulated: bool, hcp: Any = None) -> None:
+        self._endpoint_url = endpoint_url
+        self._emulated = emulated
+        self._hcp = hcp
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    def _client(self, service: str, region: str) -> Any:
+        key = (service, region)
+        if key not in self._clients:
+            self._clients[key] = client(service, region=region, endpoint_url=self._endpoint_url, retries=2, emulator_credentials=self._emulated)
+        return self._clients[key]
+
+    def concurrency_settings(self, region: str) -> tuple[int, int]:
+        """(ConcurrentExecutions, UnreservedConcurrentExecutions) from GetAccountSettings."""
+        from botocore.exceptions import ClientError
+
+        try:
+            limit = self._client("lambda", region).get_account_settings()["AccountLimit"]
+        except ClientError as error:
+            if is_unsupported(error):
+                raise Unsupported(f"GetAccountSettings answered {_error_code(error) or 'an error'}") from error
+            raise
+        return int(limit["ConcurrentExecutions"]), int(limit["UnreservedConcurrentExecutions"])
+
+    def function_reservation(self, region: str, function_name: str) -> int:
+        """The function's reserved concurrency (0: none, or no such function yet)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            answer = self._client("lambda", region).get_function_concurrency(FunctionName=function_name)
+        except ClientError as error:
+            if _error_code(error) == "ResourceNotFoundException":
+                return 0
+            raise
+        return int(answer.get("ReservedConcurrentExecutions") or 0)
+
+    def all_reservations(self, region: str) -> dict[str, int]:
+        """Every function of the region with a reservation (one call per function: only where GetAccountSettings is missing)."""
+        lam = self._client("lambda", region)
+        found: dict[str, int] = {}
+        for page in lam.get_paginator("list_functions").paginate():
+            for function in page.get("Functions", []):
+                reserved = self.function_reservation(region, function["FunctionName"])
+                if reserved:
+                    found[function["FunctionName"]] = reserved
+        return found
+
+    def layer_version_exists(self, region: str, arn: str) -> bool:
+        """GetLayerVersion of the layer ARN and version succeeds (public layers grant it to every account)."""
+        from botocore.exceptions import ClientError
+
+        layer_arn, _, version = arn.rpartition(":")
+        if not layer_arn or not version.isdigit():
+            return False
+        try:
+            self._client("lambda", region).get_layer_version(LayerName=layer_arn, VersionNumber=int(version))
+        except ClientError as error:
+            if _error_code(error) in ("ResourceNotFoundException", "404"):
+                return False
+            raise
+        return True
+
+    def account_cloudwatch_role_arn(self, region: str) -> str | None:
+        """API Gateway's GetAccount ``cloudwatchRoleArn``."""
+        return self._client("apigateway", region).get_account().get("cloudwatchRoleArn") or None
+
+    def role_exists(self, role_name: str) -> bool:
+        """IAM GetRole succeeds."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._client("iam", "us-east-1").get_role(RoleName=role_name)
+        except ClientError as error:
+            if _error_code(error) == "NoSuchEntity":
+                return False
+            raise
+        return True
+
+    def bucket_exists(self, bucket: str, region: str) -> bool:
+        """S3 HeadBucket succeeds (403, no access, is raised: the check reports it)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._client("s3", region).head_bucket(Bucket=bucket)
+        except ClientError as error:
+            if _error_code(error) in ("404", "NoSuchBucket", "NotFound"):
+                return False
+            raise
+        return True
+
+    def table_hash_key(self, table: str, region: str) -> list[tuple[str, str]] | None:
+        """The table's HASH key with its attribute type, or None when the table does not exist."""
+        from botocore.exceptions import ClientError
+
+        try:
+            description = self._client("dynamodb", region).describe_table(TableName=table)["Table"]
+        except ClientError as error:
+            if _error_code(error) == "ResourceNotFoundException":
+                return None
+            raise
+        types = {a["AttributeName"]: a["AttributeType"] for a in description.get("AttributeDefinitions", [])}
+        return [(k["AttributeName"], types.get(k["AttributeName"], "?")) for k in description.get("KeySchema", []) if k["KeyType"] == "HASH"]
+
+    def cloud_workspace_exists(self, hostname: str, organization: str, workspace: str) -> bool:
+        """Asks HCP Terraform (``ordersctl.hcp``)."""
+        from ordersctl import hcp
+
+        return (self._hcp or hcp.workspace_exists)(hostname, organization, workspace)

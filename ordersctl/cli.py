@@ -67,6 +67,17 @@ def _progress(args: argparse.Namespace, total: int | None, desc: str) -> Iterato
         bar.close()
 
 
+def require_answer(endpoint_url: str, source: str) -> None:
+    """Fail at once (UsageError) when a local endpoint does not accept connections, instead of retrying for half a minute."""
+    problem = aws.probe(endpoint_url)
+    if problem is not None:
+        raise UsageError(
+            f"{source}: {endpoint_url} does not answer ({problem}). Fix: start the local pipeline again with "
+            f'`make local ARGS="--outputs-file {source}"` and keep it running (every start picks new ports and rewrites the file), '
+            "or point --endpoint-url at a running emulator"
+        )
+
+
 class Context:
     """What every subcommand needs: the stack outputs and where AWS is."""
 
@@ -81,6 +92,8 @@ class Context:
         self.emulated: bool = aws.is_emulator(self.endpoint_url) or (self.endpoint_url is not None and self.endpoint_url == self.outputs.get("AwsEndpointUrl"))
         if self.emulated and self.region is None:
             self.region = "us-east-1"
+        if self.emulated:
+            require_answer(self.endpoint_url, self.outputs.source)
 
     def client(self, service: str, retries: int | None = None) -> Any:
         """A boto3 client for this stack's region and endpoint."""
@@ -91,6 +104,8 @@ class Context:
         from ordersctl.api import OrdersApi
 
         self.outputs.require(["ApiEndpoint"], command=self.args.command)
+        if aws.is_emulator(self.outputs.get("ApiEndpoint")):
+            require_answer(self.outputs.get("ApiEndpoint"), self.outputs.source)
         mode = str(self.outputs.get("ApiAuthorization", "AWS_IAM")).upper()
         creds = aws.credentials(self.region) if mode == "AWS_IAM" else None
         try:
@@ -235,6 +250,42 @@ def cmd_load(ctx: Context) -> int:
     return 0 if check.ok else 1
 
 
+def cmd_preflight(args: argparse.Namespace) -> int:
+    """Before a deploy: the Lambda concurrency quota against what the stacks reserve, the pinned Powertools
+    layer, API Gateway's account role (set? by which stack?) and the Terraform state backend."""
+    from botocore.exceptions import ClientError
+
+    from ordersctl.hcp import HcpError
+    from ordersctl.preflight import PreflightInputs, render, run_checks
+    from pipeline_config import ConfigError
+    from pipeline_config.context import read_context
+    from pipeline_config.selection import select_stacks
+    from stacks.backends import backend_settings_from_env
+
+    environ = dict(os.environ)
+    if args.environment:
+        environ["ENVIRONMENT_SUFFIX"] = args.environment
+    try:
+        selection = select_stacks(environ, read_context(environ))
+        backend = backend_settings_from_env(environ)
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+    endpoint = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint is None and args.outputs:
+        endpoint = load_outputs(args.outputs).get("AwsEndpointUrl")
+    emulated = aws.is_emulator(endpoint)
+    if emulated:
+        require_answer(endpoint, args.outputs or "--endpoint-url")
+    port = aws.AwsPreflightPort(endpoint_url=endpoint, emulated=emulated)
+    inputs = PreflightInputs(selection=selection, backend=backend, concurrency_quota=args.concurrency_quota)
+    results = run_checks(port, inputs, errors=(ClientError, HcpError))
+    target = f"the endpoint {endpoint}" if endpoint else "AWS (the default credential chain)"
+    ok = all(result.ok for result in results)
+    data = {"stacks": selection.stack_names, "target": target, "ok": ok, "checks": [r.as_dict() for r in results]}
+    _emit(args, data, render(selection.stack_names, target, results))
+    return 0 if ok else 1
+
+
 # ----------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (every subcommand has --help)."""
@@ -278,6 +329,19 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("-c", "--concurrency", type=_concurrency, default=8, metavar="C", help=f"parallel senders, at most {MAX_CONCURRENCY} (default %(default)s)")
     load.add_argument("--verify-timeout", type=_seconds, default=60.0, metavar="S", help="how long to wait for every accepted order to be stored (default %(default)s)")
     load.set_defaults(func=cmd_load)
+
+    preflight = sub.add_parser(
+        "preflight",
+        help="before a deploy: concurrency quota, Powertools layer, API Gateway account role, state backend",
+        description=cmd_preflight.__doc__,
+    )
+    preflight.add_argument("--environment", metavar="SUFFIX", help="check what `ENVIRONMENT_SUFFIX=SUFFIX make synth` writes (an environment, or 'account'); default: $ENVIRONMENT_SUFFIX, else every stack")
+    preflight.add_argument("--endpoint-url", help="an emulator instead of AWS (default: $AWS_ENDPOINT_URL, or the AwsEndpointUrl of --outputs)")
+    preflight.add_argument("--outputs", metavar="FILE", help="an outputs file of the local pipeline: check against its emulator")
+    preflight.add_argument("--concurrency-quota", type=_positive, metavar="N", help="check against this Lambda concurrency quota instead of the account's (needed where the endpoint cannot tell it, e.g. moto)")
+    preflight.add_argument("--json", action="store_true", help="print JSON instead of text")
+    preflight.add_argument("--no-progress", action="store_true", help=argparse.SUPPRESS)
+    preflight.set_defaults(func=cmd_preflight, uses_outputs=False)
     return parser
 
 
@@ -292,7 +356,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
     args.stdout = stdout
     errors = stderr or sys.stderr
     try:
-        return args.func(Context(args))
+        return args.func(Context(args) if getattr(args, "uses_outputs", True) else args)
     except (OutputsError, UsageError) as error:
         print(f"ordersctl: error: {error}", file=errors)
         return 2

@@ -76,7 +76,11 @@ def load_outputs(path: str | Path, *, stack: str | None = None) -> StackOutputs:
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise OutputsError(f"{file}: no such outputs file. Fix: `cdktf output <stack> --outputs-file {file}` after a deploy (or `make local`).") from None
+        raise OutputsError(
+            f"{file}: no such outputs file. Fix: write it: after a deploy, `cdktf output <stack> --outputs-file {file}` "
+            f"(the cdktf CLI, README 'Deploy'); for the local pipeline, `make local ARGS=\"--outputs-file {file}\"` "
+            "in another terminal, kept running."
+        ) from None
     except OSError as error:
         raise OutputsError(f"{file}: cannot read it ({error.strerror}).") from None
     try:

@@ -62,6 +62,15 @@ def environment_cloudwatch_role_name(api_name: str) -> str:
     return f"{api_name}-apigw-cloudwatch"
 
 
+def stack_of_cloudwatch_role(role_name: str) -> str | None:
+    """The stack that creates an API Gateway CloudWatch role of this project, from its name; None for other roles."""
+    account = re.fullmatch(rf"{PROJECT}-apigw-cloudwatch-([a-z0-9-]+)", role_name)
+    if account:
+        return account_stack_name(account.group(1))
+    environment = re.fullmatch(rf"{resource_name('orders-api', '(.+)')}-apigw-cloudwatch", role_name)
+    return stack_name(environment.group(1)) if environment else None
+
+
 @dataclass(frozen=True)
 class ResourceNames:
     """All physical names for one environment suffix."""

@@ -96,7 +96,12 @@ class BackendSettings:
     @property
     def cloud_token_env_var(self) -> str:
         """The variable Terraform reads the HCP Terraform token from (e.g. ``TF_TOKEN_app_terraform_io``)."""
-        return "TF_TOKEN_" + self.cloud_hostname.replace(".", "_").replace("-", "__")
+        return terraform_token_env_var(self.cloud_hostname)
+
+
+def terraform_token_env_var(hostname: str) -> str:
+    """Terraform's variable for a host's API token: ``TF_TOKEN_`` + the host with ``-`` as ``__`` and ``.`` as ``_``."""
+    return "TF_TOKEN_" + hostname.replace("-", "__").replace(".", "_")
 
 
 def _flag(environ: Mapping[str, str], name: str, default: bool, problems: list[ConfigProblem]) -> bool:

@@ -384,6 +384,77 @@ def test_bad_outputs_give_a_clear_error_and_exit_2(pipeline, tmp_path, capsys):
     assert code == 2 and "DLQUrl" in err and "redrive" in err
 
 
+def test_preflight_against_the_local_pipeline_uses_its_emulator(pipeline, capsys, monkeypatch):
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    code, out, err = _run(capsys, "preflight", "--outputs", str(pipeline.outputs_file), "--environment", "dev", "--json")
+    report = json.loads(out)
+    assert report["target"] == f"the endpoint {pipeline.endpoint_url}" and report["stacks"] == ["orders-dev"]
+    checks = {c["name"]: c for c in report["checks"]}
+    # The local pipeline emulates no layers and no account settings: preflight says so instead of passing.
+    assert code == 1 and not checks["Powertools layer in us-east-1"]["ok"]
+    assert checks["API Gateway account role in us-east-1"]["fix"].startswith("deploy orders-account-us-east-1 first")
+
+
+def test_a_dead_local_endpoint_fails_at_once_with_the_command_that_restarts_it(tmp_path, capsys, monkeypatch):
+    import socket
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # the module's pipeline may have set it
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"orders-local": {"OrderQueueUrl": f"{dead}/1/q", "DLQUrl": f"{dead}/1/d", "OrdersTableName": "t", "Region": "us-east-1", "AwsEndpointUrl": dead}}))
+    code, _, err = _run(capsys, "status", "--outputs", str(outputs))
+    # The probe answers before any AWS call (botocore alone retries a refused connection for ~26 s).
+    assert code == 2
+    assert f"{dead} does not answer" in err and f'make local ARGS="--outputs-file {outputs}"' in err
+
+
+def test_the_missing_outputs_hint_gives_a_command_that_writes_the_file(tmp_path):
+    import re
+    import shlex
+    import signal
+    import time
+
+    from tests.project_copy import ROOT, clean_environ
+
+    target = tmp_path / "outputs.json"
+    with pytest.raises(OutputsError) as missing:
+        load_outputs(target)
+    (command,) = re.findall(r'`(make local ARGS="[^"]*")`', str(missing.value))
+    argv = shlex.split(command)
+    # As hinted, plus a free API port, so a test never collides with a pipeline someone runs on 8080.
+    argv[-1] += " --port 0"
+    process = subprocess.Popen(argv, cwd=ROOT, env=clean_environ(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not target.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert target.exists(), process.stderr.read() if process.poll() is not None else "no outputs file after 120 s"
+        time.sleep(0.5)  # written in one go, but give the writer its moment
+        outputs = load_outputs(target)
+        assert outputs.get("AwsEndpointUrl", "").startswith("http://127.0.0.1:") and outputs.get("ApiEndpoint")
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)
+
+
+def test_make_ops_runs_ordersctl_in_the_project_environment():
+    from tests.project_copy import ROOT, clean_environ
+
+    # The system Python may lack tqdm and boto3; `make ops` uses the project's environment.
+    done = subprocess.run(["make", "ops", "ARGS=preflight --help"], cwd=ROOT, env=clean_environ(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "usage: ordersctl preflight" in done.stdout and "--concurrency-quota" in done.stdout
+
+
+def test_outputs_json_is_ignored_by_git():
+    from tests.project_copy import ROOT
+
+    assert "outputs.json" in (ROOT / ".gitignore").read_text().splitlines()
+
+
 def _shell_env(tmp_path):
     """The environment of a fresh shell with no AWS setup at all (no keys, profile, region or IMDS)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -416,7 +487,7 @@ def test_missing_credentials_against_aws_are_a_clear_error(tmp_path):
     assert "no AWS credentials found" in done.stderr and "aws configure" in done.stderr
 
 
-@pytest.mark.parametrize("command", ["status", "redrive", "smoke", "load"])
+@pytest.mark.parametrize("command", ["status", "redrive", "smoke", "load", "preflight"])
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exited:
         main([command, "--help"])
