@@ -375,14 +375,45 @@ class Rehearsal:
     def _destroy(self) -> str:
         assert self.tf is not None
         before = len(self.tf.managed_resources())
+        note = self._destroy_everything()
+        self._applied_anything = False
+        self.report.destroyed = before
+        return f"{before} resources" + (f"; {note}" if note else "")
+
+    def _destroy_everything(self) -> str:
+        """``terraform destroy`` until the state is empty; a deletion-protected table is expected to refuse.
+
+        Prod-like environments protect their table. The first destroy must fail on it (that proves
+        the protection works); the rehearsal then lifts it in the emulator, as an operator would
+        before tearing such a stack down, and destroys again.
+        """
+        assert self.tf is not None
         result = self._tf("destroy", "-auto-approve", "-input=false", "-json", timeout_seconds=self.options.apply_timeout_seconds, json_stream=True)
+        note = ""
+        protected = [d for d in result.diagnostics if "DeletionProtectionEnabled" in f"{d.summary} {d.detail}"]
+        if not result.ok and protected and self.emulator is not None and self.emulator.running:
+            tables = self._lift_table_deletion_protection()
+            note = f"deletion protection refused the destroy of {', '.join(tables)} as it should; lifted in the emulator, destroyed again"
+            result = self._tf("destroy", "-auto-approve", "-input=false", "-json", timeout_seconds=self.options.apply_timeout_seconds, json_stream=True)
         self._require(result, "terraform destroy")
         left = self.tf.managed_resources()
         if left:
             raise PhaseFailed(f"destroy left {len(left)} resources in state: {', '.join(left)}")
-        self._applied_anything = False
-        self.report.destroyed = before
-        return f"{before} resources"
+        return note
+
+    def _lift_table_deletion_protection(self) -> list[str]:
+        assert self.tf is not None and self.emulator is not None
+        region = self.doc.get("provider", {}).get("aws", [{}])[0].get("region", "us-east-1")
+        dynamodb = self.emulator.client("dynamodb", region)
+        state = self.tf.show_json()
+        tables = [
+            r["values"]["name"]
+            for r in state.get("values", {}).get("root_module", {}).get("resources", [])
+            if r.get("type") == "aws_dynamodb_table" and r.get("values", {}).get("deletion_protection_enabled")
+        ]
+        for table in tables:
+            dynamodb.update_table(TableName=table, DeletionProtectionEnabled=False)
+        return tables
 
     # ------------------------------------------------------------------ helpers
     def _tf(self, *args: str, timeout_seconds: float, json_stream: bool = False) -> RunResult:
@@ -405,12 +436,9 @@ class Rehearsal:
 
     def _cleanup_destroy(self) -> str:
         assert self.tf is not None
-        result = self.tf.run("destroy", "-auto-approve", "-input=false", "-json", timeout_seconds=self.options.apply_timeout_seconds, json_stream=True)
-        self._require(result, "destroying what the failed run applied")
-        left = self.tf.managed_resources()
-        if left:
-            raise PhaseFailed(f"{len(left)} resources are still in state after the cleanup destroy: {', '.join(left)}")
-        return f"destroyed what was applied ({result.changes.get('remove', '?')} resources)"
+        before = len(self.tf.managed_resources())
+        note = self._destroy_everything()
+        return f"destroyed what was applied ({before} resources)" + (f"; {note}" if note else "")
 
 
 class PhaseFailed(RuntimeError):
