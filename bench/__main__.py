@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -48,21 +49,37 @@ def main(argv: list[str] | None = None) -> int:
     """Run the chosen sections, print the table, write latest.json and latest.md."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     results: dict = {"machine": machine(), "options": {"sections": args.sections, "runs": args.runs, "quick": args.quick, "suite": args.suite}, "sections": {}}
+    # Sections not run this time keep their last figures (each carries when and how it was measured),
+    # so `--only pipeline` does not erase the synth figures in latest.json.
+    results["sections"] = _previous_sections(args.results_dir)
     failed = False
     for section in [*args.sections, *(["suite"] if args.suite else [])]:
         log(f"== {section}")
         started = time.perf_counter()
+        measured = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "load_avg_1m_at_start": round(os.getloadavg()[0], 2), "runs": args.runs, "quick": args.quick}
         try:
-            results["sections"][section] = _run_section(section, args)
+            results["sections"][section] = {**_run_section(section, args), "measured": measured}
         except BenchError as error:
             failed = True
-            results["sections"][section] = {"error": str(error)}
+            results["sections"][section] = {"error": str(error), "measured": measured}
             log(f"{section} FAILED: {error}")
         log(f"== {section} took {time.perf_counter() - started:.0f}s")
         _write(args.results_dir, results)  # after every section: a long run interrupted later keeps what it measured
     print(render_table(results))
     log(f"wrote {args.results_dir / 'latest.json'} and latest.md")
     return 1 if failed else 0
+
+
+def _previous_sections(results_dir: Path) -> dict:
+    try:
+        previous = json.loads((results_dir / "latest.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    sections = previous.get("sections", {})
+    for section in sections.values():
+        # Figures from before sections were dated carry the whole run's date.
+        section.setdefault("measured", {"date": previous.get("machine", {}).get("date", "unknown")})
+    return sections
 
 
 def _write(results_dir: Path, results: dict) -> None:

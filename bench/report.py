@@ -154,7 +154,12 @@ def _tables(results: dict) -> list[Table]:
             tables.append((f"{name}: FAILED", ["error"], [[section["error"].splitlines()[0][:200]]], section["error"].splitlines()[1:8]))
             continue
         try:
-            tables.extend(RENDERERS[name](section))
+            rendered = RENDERERS[name](section)
+            when = section.get("measured", {})
+            if when and rendered:
+                title, headers, rows, notes = rendered[0]
+                rendered[0] = (title, headers, rows, [*notes, f"section measured {when.get('date', '?')} (1-minute load at start {when.get('load_avg_1m_at_start', '?')})"])
+            tables.extend(rendered)
         except (KeyError, TypeError) as error:  # a partial result must not lose the JSON file
             tables.append((f"{name}: (cannot render: {error!r})", ["raw"], [[str(section)[:200]]], []))
     return tables
