@@ -1,8 +1,8 @@
 """Child process of the handlers-init benchmark: one Lambda-like cold start of one handler; prints one JSON line.
 
-``python bench/handler_probe.py api_handler`` measures ``import api_handler.app`` then
-``orders_core.aws.clients()`` then the handler's cached ``service()`` (clients + settings
-+ adapters), and lists which heavy modules and botocore data files got loaded.
+``python bench/handler_probe.py api_handler`` measures ``import api_handler.app`` then the
+handler's cached ``clients()`` (its three budgeted clients, main rung each) then its cached
+``service()`` (settings + adapters), and lists which heavy modules and botocore data files got loaded.
 """
 
 from __future__ import annotations
@@ -38,9 +38,7 @@ module = __import__(f"{name}.app", fromlist=["lambda_handler"])
 t1 = time.perf_counter()
 imported = set(sys.modules) - before
 at_import = {m: m in sys.modules for m in ("boto3", "botocore", "aws_xray_sdk", "fastjsonschema")}
-from orders_core import aws  # noqa: E402  (already imported by the handler)
-
-aws.clients()
+module.clients()
 t2 = time.perf_counter()
 service = getattr(module, "service", None)
 if service is not None:

@@ -69,7 +69,7 @@ class CallCounter:
     def attach(self, *clients: Any) -> "CallCounter":
         """Hook every client (the processor's, ``LocalPipeline.processor_clients``)."""
         for client in clients:
-            client.meta.events.register("before-call", self._on_call)
+            client.register("before-call", self._on_call, unique_id=f"bench-counter-{id(self)}")
         return self
 
     def _on_call(self, model: Any = None, params: Any = None, **_: Any) -> None:

@@ -95,7 +95,7 @@ def handlers_tables(r: dict) -> list[Table]:
             f"fastjsonschema: {h['fastjsonschema']}; aws_xray_sdk: {h['aws_xray_sdk']}; RSS {h['max_rss_mib']:.0f} MiB",
         ])
     notes = [f"fresh subprocess per run, median of {r['runs']}; env: {r['env']}",
-             "import = `import <handler>.app`; clients() = orders_core.aws.clients() (3 boto3 clients); process wall adds python start-up and interpreter exit"]
+             "import = `import <handler>.app`; clients() = the handler module's clients() (3 budgeted clients, main rung each); process wall adds python start-up and interpreter exit"]
     return [("Handler cold-start init", ["handler", "import", "clients()", "process wall", "what got imported"], rows, notes)]
 
 

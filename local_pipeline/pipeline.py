@@ -178,7 +178,7 @@ class LocalPipeline:
 
     @property
     def api_url(self) -> str:
-        """Base URL of the local API, e.g. ``http://127.0.0.1:8080`` (POST {api_url}/orders)."""
+        """The stage's invoke URL, e.g. ``http://127.0.0.1:8080/local`` (POST {api_url}/orders), like the stack's ApiEndpoint."""
         if self.api is None:
             raise RuntimeError("LocalPipeline is not started")
         return self.api.url
@@ -255,9 +255,10 @@ class LocalPipeline:
             order_topic_arn=resources.order_topic_arn,
         )
 
-    def _handler_clients(self) -> Any:
-        # One client set per function, as each Lambda function has its own: bound to this
-        # pipeline's emulator with fake keys, whatever AWS_* variables the process has.
+    def _handler_clients(self, policy: Any) -> Any:
+        # One client set per function, as each Lambda function has its own (with that function's
+        # timeout policy): bound to this pipeline's emulator with fake keys, whatever AWS_*
+        # variables the process has.
         from orders_core.aws import ClientTarget, build_clients
 
         return build_clients(
@@ -267,7 +268,8 @@ class LocalPipeline:
                 access_key_id=FAKE_CREDENTIALS["aws_access_key_id"],
                 secret_access_key=FAKE_CREDENTIALS["aws_secret_access_key"],
                 session_token=FAKE_CREDENTIALS["aws_session_token"],
-            )
+            ),
+            policy,
         )
 
     def _load_handlers(self) -> tuple[Handler, Handler]:
@@ -282,13 +284,13 @@ class LocalPipeline:
 
             # Loggers are per process (as per container in Lambda): the last pipeline's level wins.
             api_app.logger.setLevel(level)
-            self.api_clients = self._handler_clients()
+            self.api_clients = self._handler_clients(api_app.API_TIMEOUTS)
             api = api_app.ApiFunction.bound_to(settings, self.api_clients)
         if processor is None:
             from order_processor import app as processor_app
 
             processor_app.logger.setLevel(level)
-            self.processor_clients = self._handler_clients()
+            self.processor_clients = self._handler_clients(processor_app.PROCESSOR_TIMEOUTS)
             processor = processor_app.ProcessorFunction.bound_to(settings, self.processor_clients)
         return api, processor
 

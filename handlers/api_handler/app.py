@@ -16,12 +16,14 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from api_handler.http import HttpRequest, MethodNotAllowed, RouteNotFound, UnsupportedMediaType, error_response, json_response
 from orders_core.adapters import DynamoOrderRepository, SqsOrderQueue
-from orders_core.aws import AwsClients, clients, lazy, settings
+from orders_core.aws import AwsClients, build_clients, lazy, settings
+from orders_core.budget import API_TIMEOUTS, Deadline, TimeoutPolicy, deadline_scope
 from orders_core.errors import (
     DownstreamError,
     InvalidJson,
     InvalidParameter,
     NotFound,
+    OrderConflict,
     OrderError,
     PayloadTooLarge,
     ValidationFailed,
@@ -37,7 +39,8 @@ tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "orders-api"))
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 metrics = EphemeralMetrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "OrderPipeline"))
 
-#: One HTTP status per domain error; anything else is a 500.
+#: One HTTP status per domain error (a subclass gets its base's); an unlisted OrderError is a 400,
+#: any other exception a 500.
 STATUS_BY_ERROR: dict[type[OrderError], int] = {
     InvalidJson: 400,
     ValidationFailed: 400,
@@ -45,9 +48,18 @@ STATUS_BY_ERROR: dict[type[OrderError], int] = {
     NotFound: 404,
     RouteNotFound: 404,
     MethodNotAllowed: 405,
+    OrderConflict: 409,
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
 }
+
+
+def status_of(exc: OrderError) -> int:
+    """The HTTP status of a domain error: its class's entry, else its nearest base class's, else 400."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 400
 
 
 def build_service(config: Settings, aws: AwsClients) -> OrderApiService:
@@ -58,8 +70,10 @@ def build_service(config: Settings, aws: AwsClients) -> OrderApiService:
     )
 
 
+clients = lazy(lambda: build_clients(None, API_TIMEOUTS))
+"""Lambda's clients: boto3's defaults (the function's region and role), budgeted for this function; cached per container."""
 service = lazy(lambda: build_service(settings(), clients()))
-"""Lambda's service: settings from the function's environment, boto3's default clients; cached per container."""
+"""Lambda's service: settings from the function's environment, ``clients()``; cached per container."""
 
 
 def post_order(request: HttpRequest, orders: OrderApiService) -> dict[str, Any]:
@@ -74,9 +88,12 @@ def post_order(request: HttpRequest, orders: OrderApiService) -> dict[str, Any]:
     metrics.add_metric(name="OrdersAccepted", unit=MetricUnit.Count, value=1)
     logger.append_keys(orderId=order.order_id)
     tracer.put_annotation(key="orderId", value=order.order_id)
-    logger.info("order accepted", extra={"customerId": order.customer_id, "items": len(order.items), "messageId": accepted.message_id})
+    logger.info(
+        "order already stored; accepted again, nothing sent" if accepted.already_stored else "order accepted",
+        extra={"customerId": order.customer_id, "items": len(order.items), "messageId": accepted.message_id},
+    )
     return json_response(
-        202, {"orderId": order.order_id, "status": "ACCEPTED"}, headers={"Location": f"/orders/{order.order_id}"}
+        202, {"orderId": order.order_id, "status": "ACCEPTED"}, headers={"Location": request.order_location(order.order_id)}
     )
 
 
@@ -153,7 +170,7 @@ def handle(request: HttpRequest, orders: OrderApiService) -> dict[str, Any]:
         handler, args = route(request)
         return handler(request, orders, *args)
     except OrderError as exc:
-        status = STATUS_BY_ERROR.get(type(exc), 400)
+        status = status_of(exc)
         headers = {"Allow": ", ".join(exc.allowed)} if isinstance(exc, MethodNotAllowed) else None
         logger.info("request rejected", extra={"status": status, "error": exc.code, "details": [d.as_dict() for d in exc.details]})
         return error_response(status, exc.code, exc.message, details=exc.details, request_id=request.request_id, headers=headers)
@@ -178,8 +195,9 @@ class ApiFunction:
     pipelines in one process never share a table, a queue or a client.
     """
 
-    def __init__(self, service_source: Callable[[], OrderApiService]) -> None:
+    def __init__(self, service_source: Callable[[], OrderApiService], *, timeouts: TimeoutPolicy = API_TIMEOUTS) -> None:
         self._service_source = service_source
+        self._timeouts = timeouts
         self._handler = logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)(
             tracer.capture_lambda_handler(capture_response=False)(
                 metrics.log_metrics(capture_cold_start_metric=True)(self.lambda_handler)
@@ -188,7 +206,7 @@ class ApiFunction:
 
     @classmethod
     def bound_to(cls, config: Settings, aws: AwsClients) -> "ApiFunction":
-        """A handler on the resources ``config`` names, calling AWS through ``aws``."""
+        """A handler on the resources ``config`` names, calling AWS through ``aws`` (built with ``API_TIMEOUTS``)."""
         bound = build_service(config, aws)
         return cls(lambda: bound)
 
@@ -200,7 +218,10 @@ class ApiFunction:
         """API Gateway REST proxy event -> proxy response (undecorated; call the instance instead)."""
         orders = self._service_source()
         request = HttpRequest.from_event(event, fallback_request_id=getattr(context, "aws_request_id", "") or "")
-        return handle(request, orders)
+        # Every AWS call of this request ends before the function's timeout minus the margin:
+        # a stalled dependency becomes a 503 with Retry-After, never API Gateway's 502.
+        with deadline_scope(Deadline.from_context(context, margin_seconds=self._timeouts.safety_margin_seconds)):
+            return handle(request, orders)
 
 
 # ``service`` is looked up at each call, so a test may replace the module attribute.

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from orders_core import jsonutil
 from orders_core.errors import InvalidJson, OrderError
 
 JSON_MEDIA_TYPE = "application/json"
+#: What may precede ``/orders`` in a ``Location``: path segments of URL-safe characters (never a
+#: scheme, host, CR/LF or quote), so the header cannot be turned into a redirect elsewhere.
+_SAFE_PREFIX = re.compile(r"(/[A-Za-z0-9._~%!$&'()*+,;=:@-]+)*")
 #: Headers on every response: JSON, never cached, never sniffed.
 BASE_HEADERS = {
     "Content-Type": "application/json; charset=utf-8",
@@ -60,6 +64,11 @@ class HttpRequest:
     raw_body: str | None = None
     is_base64: bool = False
     request_id: str = ""
+    called_path: str = ""
+    """The path the client called (``requestContext.path``): with the stage on the default endpoint
+    (``/v1/orders``), with the base path behind a custom domain (``/shop/orders``)."""
+    stage: str = ""
+    """The stage that served the request (``requestContext.stage``)."""
 
     @classmethod
     def from_event(cls, event: Any, *, fallback_request_id: str = "") -> "HttpRequest":
@@ -86,12 +95,29 @@ class HttpRequest:
             raw_body=body if isinstance(body, str) else None,
             is_base64=bool(event.get("isBase64Encoded")),
             request_id=str(context.get("requestId") or fallback_request_id),
+            called_path=str(context.get("path") or ""),
+            stage=str(context.get("stage") or ""),
         )
 
     @property
     def segments(self) -> list[str]:
         """Path segments, percent-decoded (``/orders/a%20b`` -> ``["orders", "a b"]``)."""
         return [unquote(part) for part in self.path.split("/") if part]
+
+    def order_location(self, order_id: str) -> str:
+        """Absolute path of ``GET /orders/{order_id}`` as this client reaches the API (for ``Location``).
+
+        Built from the path the client called, so it keeps whatever came before ``/orders``: the
+        stage on the default endpoint (``/v1/orders/o-1``), the base path behind a custom domain
+        (``/shop/orders/o-1``), nothing on a root mapping. Without that path (a direct invocation)
+        the stage is the prefix.
+        """
+        called = self.called_path.rstrip("/")
+        if called.endswith("/orders") and _SAFE_PREFIX.fullmatch(called[: -len("/orders")]):
+            prefix = called[: -len("/orders")]
+        else:
+            prefix = f"/{quote(self.stage, safe='')}" if self.stage and self.stage != "$default" else ""
+        return f"{prefix}/orders/{quote(order_id, safe='')}"
 
     def body_bytes(self) -> bytes:
         """The body as bytes (base64-decoded when API Gateway says so); empty when absent."""

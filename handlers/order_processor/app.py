@@ -1,7 +1,8 @@
 """Lambda entry point of the order processor (SQS event source, partial batch responses).
 
-Per record: validate, conditional PutItem (exactly one item per orderId). Per batch: one
-SNS PublishBatch per 10 events, then one TransactWriteItems marking them published.
+Per record: validate, conditional PutItem (exactly one item per orderId; a different order
+under a stored orderId fails its record, to the DLQ). Per batch: one SNS PublishBatch per 10
+events, then one TransactWriteItems marking them published.
 Returns ``{"batchItemFailures": [...]}``: only the failed records are retried.
 """
 
@@ -13,13 +14,13 @@ from typing import Any, Callable, Mapping, Sequence
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
-from aws_lambda_powertools.utilities.batch import process_partial_response
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from order_processor.batch import CompletingBatchProcessor
 from orders_core.adapters import DynamoOrderRepository, SnsEventPublisher
-from orders_core.aws import AwsClients, clients, lazy, settings
-from orders_core.errors import PoisonMessage
+from orders_core.aws import AwsClients, build_clients, lazy, settings
+from orders_core.budget import PROCESSOR_TIMEOUTS, Deadline, TimeoutPolicy, deadline_scope
+from orders_core.errors import ConflictingOrder, PoisonMessage
 from orders_core.service import OrderProcessingService, StoredOrder
 from orders_core.settings import Settings
 from orders_core.validation import schema_validator
@@ -40,8 +41,10 @@ def build_service(config: Settings, aws: AwsClients) -> OrderProcessingService:
     )
 
 
+clients = lazy(lambda: build_clients(None, PROCESSOR_TIMEOUTS))
+"""Lambda's clients: boto3's defaults (the function's region and role), budgeted for this function; cached per container."""
 service = lazy(lambda: build_service(settings(), clients()))
-"""Lambda's service: settings from the function's environment, boto3's default clients; cached per container."""
+"""Lambda's service: settings from the function's environment, ``clients()``; cached per container."""
 
 
 def _system_attribute(record: SQSRecord, name: str) -> str | None:
@@ -52,17 +55,26 @@ def _system_attribute(record: SQSRecord, name: str) -> str | None:
 
 
 def store_record(record: SQSRecord, orders: OrderProcessingService) -> StoredOrder:
-    """Store one order; raising fails only this record (poison ends up in the DLQ)."""
+    """Store one order; raising fails only this record (poison and conflicts end up in the DLQ)."""
     logger.set_correlation_id(record.message_id)
+    receive_count = _system_attribute(record, "ApproximateReceiveCount")
     try:
         body = record.raw_event.get("body")
         if not isinstance(body, str):
             raise PoisonMessage(f"message body must be a string, got {type(body).__name__}")
         stored = orders.store(body, sent_timestamp_ms=_system_attribute(record, "SentTimestamp"))
+    except ConflictingOrder as exc:
+        # An accepted (202) order that can never be stored: page, and say why for this messageId.
+        metrics.add_metric(name="OrderConflicts", unit=MetricUnit.Count, value=1)
+        logger.error(
+            "order conflict: this orderId is stored with a different order; the message goes to the DLQ after maxReceiveCount receives",
+            extra={"messageId": record.message_id, "orderId": exc.order_id, "reason": str(exc), "receiveCount": receive_count},
+        )
+        raise
     except PoisonMessage as exc:
         logger.error(
             "poison message; it will reach the DLQ after maxReceiveCount receives",
-            extra={"messageId": record.message_id, "reason": str(exc), "receiveCount": _system_attribute(record, "ApproximateReceiveCount")},
+            extra={"messageId": record.message_id, "reason": str(exc), "receiveCount": receive_count},
         )
         raise
     except Exception:
@@ -77,10 +89,14 @@ def store_record(record: SQSRecord, orders: OrderProcessingService) -> StoredOrd
     return stored
 
 
-def publish_batch(successes: Sequence[tuple[Mapping[str, Any], StoredOrder]], orders: OrderProcessingService) -> dict[str, str]:
+def publish_batch(successes: Sequence[tuple[str, StoredOrder]], orders: OrderProcessingService) -> dict[str, str]:
     """Publish the batch's pending events; return ``{messageId: reason}`` for records to retry."""
     logger.set_correlation_id(None)
-    outcome = orders.publish([stored for _, stored in successes])
+    try:
+        outcome = orders.publish([stored for _, stored in successes])
+    except Exception as exc:  # noqa: BLE001 - never lose records: retry every one that depended on it
+        logger.exception("publishing the batch's events failed; their records will be retried")
+        return {message_id: f"batch completion failed: {exc!r}" for message_id, _ in successes}
     if outcome.published:
         metrics.add_metric(name="EventsPublished", unit=MetricUnit.Count, value=len(outcome.published))
     if outcome.failed:
@@ -88,11 +104,15 @@ def publish_batch(successes: Sequence[tuple[Mapping[str, Any], StoredOrder]], or
         logger.warning("events not published; their records will be retried", extra={"failed": outcome.failed})
     if outcome.mark_error:
         logger.warning("could not mark events as published; a redelivery may publish them again", extra={"reason": outcome.mark_error})
-    return {
-        str(record["messageId"]): outcome.failed[stored.order_id]
-        for record, stored in successes
-        if stored.order_id in outcome.failed
-    }
+    return {message_id: outcome.failed[stored.order_id] for message_id, stored in successes if stored.order_id in outcome.failed}
+
+
+def merge_failures(response: Mapping[str, Any], more: Mapping[str, str]) -> dict[str, Any]:
+    """``response``'s ``batchItemFailures`` plus one entry per id in ``more`` (no duplicates, order kept)."""
+    failures = list(response.get("batchItemFailures", []))
+    listed = {failure.get("itemIdentifier") for failure in failures}
+    failures += [{"itemIdentifier": message_id} for message_id in more if message_id not in listed]
+    return {**response, "batchItemFailures": failures}
 
 
 # Every invocation validates every record, so the schema validator is compiled here, during
@@ -104,16 +124,18 @@ schema_validator()
 class ProcessorFunction:
     """The order processor bound to one source of its service: a Lambda handler for SQS events.
 
-    Each instance has its own batch processor, so two local pipelines in one process (two
-    pollers) never share a batch. One instance still handles one batch at a time, as in Lambda.
+    Only Powertools' public batch API: one ``BatchProcessor`` per invocation runs the record
+    handler (which collects each stored order), ``process_partial_response`` builds the partial
+    batch response, then the batch's events are published and the records whose event could
+    not be published are added to ``batchItemFailures``. Nothing is shared between invocations,
+    so two local pipelines (two pollers) in one process never share a batch.
     Lambda's ``lambda_handler`` reads its settings from the environment; the local pipeline
     builds one per pipeline with ``ProcessorFunction.bound_to(settings, clients)``.
     """
 
-    def __init__(self, service_source: Callable[[], OrderProcessingService]) -> None:
+    def __init__(self, service_source: Callable[[], OrderProcessingService], *, timeouts: TimeoutPolicy = PROCESSOR_TIMEOUTS) -> None:
         self._service_source = service_source
-        self._orders: OrderProcessingService | None = None
-        self._processor = CompletingBatchProcessor(self._complete_batch)
+        self._timeouts = timeouts
         self._handler = logger.inject_lambda_context(clear_state=True)(
             tracer.capture_lambda_handler(capture_response=False)(
                 metrics.log_metrics(capture_cold_start_metric=True)(self.lambda_handler)
@@ -122,7 +144,7 @@ class ProcessorFunction:
 
     @classmethod
     def bound_to(cls, config: Settings, aws: AwsClients) -> "ProcessorFunction":
-        """A handler on the resources ``config`` names, calling AWS through ``aws``."""
+        """A handler on the resources ``config`` names, calling AWS through ``aws`` (built with ``PROCESSOR_TIMEOUTS``)."""
         bound = build_service(config, aws)
         return cls(lambda: bound)
 
@@ -130,20 +152,30 @@ class ProcessorFunction:
         """Invoke with Powertools' logger context, tracing and metrics around ``lambda_handler``."""
         return self._handler(event, context)
 
-    def _record_handler(self, record: SQSRecord) -> StoredOrder:
-        assert self._orders is not None
-        return store_record(record, self._orders)
-
-    def _complete_batch(self, successes: Sequence[tuple[Mapping[str, Any], StoredOrder]]) -> dict[str, str]:
-        assert self._orders is not None
-        return publish_batch(successes, self._orders)
-
     def lambda_handler(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        """SQS event -> ``{"batchItemFailures": [...]}`` (undecorated; call the instance instead)."""
-        self._orders = self._service_source()
-        response = process_partial_response(event=event, record_handler=self._record_handler, processor=self._processor, context=context)
-        failed = len(response.get("batchItemFailures", []))
-        processed = len(self._processor.success_messages)
+        """SQS event -> ``{"batchItemFailures": [...]}`` (undecorated; call the instance instead).
+
+        Every AWS call ends before the function's timeout minus the margin; a record whose calls
+        run out of time fails and is retried (the queue's visibility timeout is at least 6x the
+        function timeout, a PipelineConfig rule, so a batch never outlives its messages' visibility).
+        """
+        orders = self._service_source()
+        stored: list[tuple[str, StoredOrder]] = []
+
+        def record_handler(record: SQSRecord) -> StoredOrder:
+            result = store_record(record, orders)
+            stored.append((record.message_id, result))
+            return result
+
+        # A record failing alone is retried alone; all of them failing must not raise either
+        # (that would be a function error per poison batch, and retry the batch the same way).
+        processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+        with deadline_scope(Deadline.from_context(context, margin_seconds=self._timeouts.safety_margin_seconds)):
+            response = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+            unpublished = publish_batch(stored, orders) if stored else {}
+        response = merge_failures(response, unpublished)
+        failed = len(response["batchItemFailures"])
+        processed = len(stored) - len(unpublished)
         if processed:
             metrics.add_metric(name="OrdersProcessed", unit=MetricUnit.Count, value=processed)
         if failed:

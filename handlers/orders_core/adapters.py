@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Protocol, Sequence
 
+from orders_core.budget import DeadlineExceeded, is_retryable
 from orders_core.errors import DownstreamError
 
 CUSTOMER_INDEX_NAME = "CustomerIdIndex"
@@ -20,42 +21,23 @@ MAX_PUBLISH_BATCH = 10
 #: fails with BatchRequestTooLong. Large orders (100 lines, non-ASCII productIds escaped to
 #: \uXXXX) make events of ~80 KB, so 10 of them would fail the call on every redelivery.
 MAX_PUBLISH_BATCH_BYTES = 262_144
-_RETRYABLE_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottled",
-        "ProvisionedThroughputExceededException",
-        "RequestLimitExceeded",
-        "ServiceUnavailable",
-        "InternalError",
-        "InternalFailure",
-        "InternalServerError",
-        "KMSThrottlingException",
-        "TransactionInProgressException",
-    }
-)
 
 
 def _translate(operation: str, exc: Exception) -> DownstreamError:
-    """Map a botocore error to ``DownstreamError`` (retryable for throttling, 5xx and network faults)."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    """Map a botocore error (or ``DeadlineExceeded``) to ``DownstreamError``; ``budget.is_retryable`` decides 503 vs 500."""
+    from botocore.exceptions import ClientError
 
     if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", "Unknown"))
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-        return DownstreamError(operation, code, retryable=code in _RETRYABLE_CODES or int(status) >= 500)
-    if isinstance(exc, BotoCoreError):  # connection refused, timeouts...
-        return DownstreamError(operation, type(exc).__name__, retryable=True)
-    return DownstreamError(operation, type(exc).__name__, retryable=False)
+        code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
+    else:  # timeouts, connection failures, DeadlineExceeded...
+        code = type(exc).__name__
+    return DownstreamError(operation, code, retryable=is_retryable(exc))
 
 
 def _aws_errors() -> tuple[type[Exception], ...]:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    return (ClientError, BotoCoreError)
+    return (ClientError, BotoCoreError, DeadlineExceeded)
 
 
 # ---------------------------------------------------------------- SQS

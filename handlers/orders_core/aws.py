@@ -1,9 +1,11 @@
 """boto3 clients and per-container caches: created lazily, ONCE, and dropped by ``reset()``.
 
-In Lambda every AWS call of the handlers goes through ``clients()`` (built from boto3's
-defaults: the function's region and role, ``AWS_ENDPOINT_URL`` if set). The local pipeline
-builds its own ``AwsClients`` per pipeline with ``build_clients(ClientTarget(...))`` and
-injects them into the handlers, so no process-wide variable decides where a call goes.
+``build_clients(target, policy=...)`` makes the SQS, DynamoDB and SNS clients of one function:
+each is a ``BudgetedClient`` (``orders_core.budget``) whose calls fit the invocation's deadline.
+In Lambda each handler module caches one set built from boto3's defaults (the function's
+region and role, ``AWS_ENDPOINT_URL`` if set). The local pipeline builds its own set per
+pipeline and function with an explicit ``ClientTarget`` and injects it into the handlers, so no
+process-wide variable decides where a call goes.
 """
 
 from __future__ import annotations
@@ -12,18 +14,10 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, TypeVar
 
+from orders_core.budget import BudgetedClient, TimeoutPolicy
 from orders_core.settings import Settings
 
 T = TypeVar("T")
-
-# Short timeouts and standard retries: the API handler has a 10 s budget and API
-# Gateway gives up at 29 s; a hung connection must fail fast and be retried.
-_CLIENT_CONFIG = dict(
-    connect_timeout=2,
-    read_timeout=5,
-    retries={"mode": "standard", "max_attempts": 3},
-    tcp_keepalive=True,
-)
 
 _registry_lock = threading.Lock()
 _caches: list["Lazy[Any]"] = []
@@ -63,7 +57,7 @@ def lazy(factory: Callable[[], T]) -> Lazy[T]:
 
 @dataclass(frozen=True)
 class AwsClients:
-    """The low-level boto3 clients the handlers use."""
+    """The clients one function uses (``BudgetedClient`` in the handlers; any boto3-like client in tests)."""
 
     sqs: Any
     dynamodb: Any
@@ -91,8 +85,12 @@ class ClientTarget:
     """Session token of ``access_key_id`` (optional)."""
 
 
-def build_clients(target: ClientTarget | None = None) -> AwsClients:
-    """New SQS, DynamoDB and SNS clients for ``target`` (boto3's defaults when None)."""
+def build_clients(target: ClientTarget | None, policy: TimeoutPolicy) -> AwsClients:
+    """SQS, DynamoDB and SNS clients for ``target`` (boto3's defaults when None), budgeted by ``policy``.
+
+    The main rung of each (the longest per-attempt timeout) is created here, so a cold start
+    pays for it during init, as before; shorter rungs are created on first need.
+    """
     # boto3 is imported here, not at module import: tests of pure logic never pay for it.
     import boto3
     from botocore.config import Config
@@ -104,16 +102,31 @@ def build_clients(target: ClientTarget | None = None) -> AwsClients:
         aws_session_token=target.session_token,
         region_name=target.region,
     )
-    config = Config(**_CLIENT_CONFIG)
-    return AwsClients(
-        sqs=session.client("sqs", config=config, endpoint_url=target.endpoint_url),
-        dynamodb=session.client("dynamodb", config=config, endpoint_url=target.endpoint_url),
-        sns=session.client("sns", config=config, endpoint_url=target.endpoint_url),
+    # A boto3 session is not thread-safe while it creates clients (the local API is threaded).
+    session_lock = threading.Lock()
+
+    def maker(service: str) -> Callable[[float, float], Any]:
+        def make(connect_timeout: float, read_timeout: float) -> Any:
+            # botocore's own retries are off: BudgetedClient retries within the deadline.
+            config = Config(
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+                retries={"mode": "standard", "total_max_attempts": 1},
+                tcp_keepalive=True,
+            )
+            with session_lock:
+                return session.client(service, config=config, endpoint_url=target.endpoint_url)
+
+        return make
+
+    built = AwsClients(
+        sqs=BudgetedClient(maker("sqs"), policy),
+        dynamodb=BudgetedClient(maker("dynamodb"), policy),
+        sns=BudgetedClient(maker("sns"), policy),
     )
-
-
-clients: Lazy[AwsClients] = lazy(build_clients)
-"""``clients()`` -> the cached ``AwsClients`` (``.sqs``, ``.dynamodb``, ``.sns``)."""
+    for client in (built.sqs, built.dynamodb, built.sns):
+        client.rung(policy.attempt_timeouts_seconds[0])
+    return built
 
 settings: Lazy[Settings] = lazy(Settings.from_environ)
 """``settings()`` -> the cached ``Settings`` parsed from the environment on first use."""

@@ -58,8 +58,31 @@ class NotFound(OrderError):
     code = "NotFound"
 
 
+class OrderConflict(OrderError):
+    """The orderId is already stored with a different order (the idempotency key was reused)."""
+
+    code = "OrderConflict"
+
+
 class PoisonMessage(ValueError):
     """A queue message that can never be processed (bad JSON, invalid order); retrying will not help."""
+
+
+class ConflictingOrder(PoisonMessage):
+    """A queued order whose orderId is already stored with different content: it can never be stored.
+
+    The record fails on every receive, so SQS moves it to the DLQ after ``maxReceiveCount``
+    receives; the reason is logged with its messageId each time, and ``OrderConflicts`` counts it.
+    """
+
+    def __init__(self, order_id: str, fingerprint: str, stored_fingerprint: str) -> None:
+        super().__init__(
+            f"order {order_id!r} is already stored with different content (stored {stored_fingerprint}, "
+            f"this message {fingerprint}); it is not stored, not published, and goes to the DLQ"
+        )
+        self.order_id = order_id
+        self.fingerprint = fingerprint
+        self.stored_fingerprint = stored_fingerprint
 
 
 class DownstreamError(Exception):

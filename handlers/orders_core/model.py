@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 #: orderId / customerId / path ids: the schema's pattern, matched in FULL (Python's ``$`` would
 #: also accept a trailing newline, which must never reach a key or a Location header).
@@ -25,6 +27,41 @@ EVENT_ORDER_PROCESSED = "OrderProcessed"
 EVENT_VERSION = "1.0"
 #: Fixed width (always microseconds, always ``Z``), so timestamps sort as strings in the GSI.
 TIMESTAMP_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+
+
+#: Stored attribute holding the order's fingerprint (bookkeeping: never returned, never published).
+FINGERPRINT_ATTRIBUTE = "orderFingerprint"
+#: Prefix naming the canonical form; a new form gets a new prefix, so old fingerprints stay comparable.
+FINGERPRINT_VERSION = "v1"
+
+
+def order_fingerprint(order_id: str, customer_id: str, currency: str, lines: Iterable[tuple[str, Any, Any]]) -> str:
+    """Fingerprint of an order's content: what makes two submissions of one orderId "the same order".
+
+    Canonical form: orderId, customerId, currency and the lines sorted by productId (the handler
+    rejects duplicate productIds, so lines are a set), each quantity as an integer and each unit
+    price to the cent. Key order, whitespace, line order, ``19.9`` vs ``19.90`` and an omitted vs
+    explicit default currency do not change it; the server-stamped ``timestamp`` is not part of it.
+    """
+    canonical = [
+        FINGERPRINT_VERSION,
+        order_id,
+        customer_id,
+        currency,
+        sorted((product_id, int(quantity), format(Decimal(unit_price).quantize(CENT), "f")) for product_id, quantity, unit_price in lines),
+    ]
+    # ASCII-only compact JSON: unambiguous (strings quoted and escaped), the same on every runtime.
+    text = json.dumps(canonical, ensure_ascii=True, separators=(",", ":"))
+    return f"{FINGERPRINT_VERSION}:" + hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def stored_fingerprint(item: Mapping[str, Any]) -> str:
+    """The fingerprint of a stored order: its attribute, or computed from its fields for items written before it existed."""
+    fingerprint = item.get(FINGERPRINT_ATTRIBUTE)
+    if isinstance(fingerprint, str) and fingerprint:
+        return fingerprint
+    lines = [(line["productId"], line["quantity"], line["unitPrice"]) for line in item.get("items", [])]
+    return order_fingerprint(str(item.get("orderId", "")), str(item.get("customerId", "")), str(item.get("currency", DEFAULT_CURRENCY)), lines)
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -82,6 +119,11 @@ class Order:
         return sum((line.line_total for line in self.items), Decimal(0)).quantize(CENT)
 
     @property
+    def fingerprint(self) -> str:
+        """``order_fingerprint`` of this order (the idempotency check compares it with the stored one)."""
+        return order_fingerprint(self.order_id, self.customer_id, self.currency, ((l.product_id, l.quantity, l.unit_price) for l in self.items))
+
+    @property
     def item_count(self) -> int:
         """Number of units ordered (sum of the quantities)."""
         return sum(line.quantity for line in self.items)
@@ -109,11 +151,12 @@ class Order:
             "status": STATUS_PROCESSED,
             "eventPublished": False,
             "createdAt": created_at,
+            FINGERPRINT_ATTRIBUTE: self.fingerprint,
         }
 
 
 #: Stored attributes that are bookkeeping, not part of the order a client sees.
-_INTERNAL_ATTRIBUTES = frozenset({"eventPublished"})
+_INTERNAL_ATTRIBUTES = frozenset({"eventPublished", FINGERPRINT_ATTRIBUTE})
 _EVENT_ATTRIBUTES = ("orderId", "customerId", "timestamp", "currency", "items", "itemCount", "totalAmount", "status", "createdAt")
 
 

@@ -12,7 +12,16 @@ from typing import Any, Callable, Sequence
 
 from orders_core import jsonutil
 from orders_core.adapters import EventEntry, EventPublisher, OrderQueue, OrderRepository
-from orders_core.errors import InvalidJson, InvalidParameter, NotFound, PayloadTooLarge, PoisonMessage, Problem
+from orders_core.errors import (
+    ConflictingOrder,
+    InvalidJson,
+    InvalidParameter,
+    NotFound,
+    OrderConflict,
+    PayloadTooLarge,
+    PoisonMessage,
+    Problem,
+)
 from orders_core.model import (
     EVENT_ORDER_PROCESSED,
     EVENT_ORDER_SUBMITTED,
@@ -21,6 +30,7 @@ from orders_core.model import (
     format_timestamp,
     order_event,
     public_view,
+    stored_fingerprint,
     utc_now,
 )
 from orders_core.pagination import decode_token, encode_token, parse_limit
@@ -52,22 +62,47 @@ def _valid_id(value: str, name: str) -> str:
 
 @dataclass(frozen=True)
 class AcceptedOrder:
-    """An order that is on the queue."""
+    """An order that is on the queue, or was already stored with the same content (a safe retry)."""
 
     order: Order
-    message_id: str
+    message_id: str | None
+    """The SQS message id; None when nothing was sent because the same order is already stored."""
+    already_stored: bool = False
 
 
 class OrderApiService:
     """What the REST API does, independent of API Gateway's event format."""
 
-    def __init__(self, *, queue: OrderQueue, repository: OrderRepository, clock: Clock = utc_now) -> None:
+    def __init__(self, *, queue: OrderQueue, repository: OrderRepository, clock: Clock = utc_now, check_stored: bool = True) -> None:
         self._queue = queue
         self._repository = repository
         self._clock = clock
+        self._check_stored = check_stored
+
+    def _stored_twin(self, order: Order) -> bool:
+        """True when the same order is stored already; ``OrderConflict`` when a different one is.
+
+        One strongly consistent GetItem. It cannot see an order that is still in flight (on the
+        queue, not yet stored): two different orders with one orderId submitted within that
+        window are both accepted, and the processor fails the second one on its conditional
+        write, to the DLQ, counted by the ``OrderConflicts`` metric.
+        """
+        existing = self._repository.get(order.order_id, consistent=True)
+        if existing is None:
+            return False
+        if stored_fingerprint(existing) == order.fingerprint:
+            return True
+        raise OrderConflict(
+            f"order {order.order_id!r} already exists with different content; nothing was accepted",
+            [Problem("orderId", f"{order.order_id} is already used by another order: send a new orderId for a new order, or the original content to retry")],
+        )
 
     def submit(self, raw_body: bytes) -> AcceptedOrder:
-        """Validate a POST /orders body and enqueue it; nothing is sent unless the order is valid."""
+        """Validate a POST /orders body and enqueue it; nothing is sent unless the order is valid and new.
+
+        The orderId is an idempotency key: the same order already stored is accepted again without
+        sending anything; a different order already stored under that orderId is an ``OrderConflict``.
+        """
         if len(raw_body) > SQS_MAX_MESSAGE_BYTES:
             raise PayloadTooLarge(
                 f"the request body is {len(raw_body)} bytes; an order must fit in {SQS_MAX_MESSAGE_BYTES} bytes"
@@ -84,6 +119,8 @@ class OrderApiService:
         size = sqs_message_size(body, attributes)
         if size > SQS_MAX_MESSAGE_BYTES:
             raise PayloadTooLarge(f"the order needs {size} bytes on the queue; the limit is {SQS_MAX_MESSAGE_BYTES}")
+        if self._check_stored and self._stored_twin(order):
+            return AcceptedOrder(order=order, message_id=None, already_stored=True)
         return AcceptedOrder(order=order, message_id=self._queue.send(body, attributes))
 
     def get(self, order_id: str) -> dict[str, Any]:
@@ -153,7 +190,11 @@ class OrderProcessingService:
         self._clock = clock
 
     def store(self, body: str, *, sent_timestamp_ms: str | int | None = None) -> StoredOrder:
-        """Validate and conditionally store one queued order; ``PoisonMessage`` if it never can be."""
+        """Validate and conditionally store one queued order; ``PoisonMessage`` if it never can be.
+
+        Already stored with the same fingerprint: a duplicate delivery or a retry (its event is
+        re-published if it was not confirmed). With a different fingerprint: ``ConflictingOrder``.
+        """
         try:
             payload = jsonutil.loads(body)
         except jsonutil.JsonDecodeError as exc:
@@ -167,6 +208,9 @@ class OrderProcessingService:
         if existing is None:
             # Condition failed but the item is gone (deleted in between): let SQS retry.
             raise RuntimeError(f"order {order.order_id!r} exists per the condition check but could not be read")
+        if stored_fingerprint(existing) != order.fingerprint:
+            # Another order holds this orderId: never overwrite it, never drop this one silently.
+            raise ConflictingOrder(order.order_id, order.fingerprint, stored_fingerprint(existing))
         if existing.get("eventPublished") is True:
             return StoredOrder(order.order_id, None, created=False)
         # Stored before, event not (yet) confirmed: publish again, from the stored item.

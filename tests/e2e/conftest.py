@@ -38,15 +38,15 @@ class Hooks:
     def register(self, service: str, event: str, handler: Callable) -> None:
         """``register("dynamodb", "before-call.dynamodb.PutItem", fn)`` on both handlers' ``<service>`` client."""
         for clients in (self._pipeline.api_clients, self._pipeline.processor_clients):
-            emitter = getattr(clients, service).meta.events
+            client = getattr(clients, service)  # a BudgetedClient: the hook reaches every rung
             unique_id = f"e2e-{uuid.uuid4()}"
-            emitter.register(event, handler, unique_id=unique_id)
-            self._registered.append((emitter, event, handler, unique_id))
+            client.register(event, handler, unique_id=unique_id)
+            self._registered.append((client, event, handler, unique_id))
 
     def remove_all(self) -> None:
         """Unregister every hook this test added."""
-        for emitter, event, handler, unique_id in self._registered:
-            emitter.unregister(event, handler, unique_id=unique_id)
+        for client, event, handler, unique_id in self._registered:
+            client.unregister(event, handler, unique_id=unique_id)
         self._registered.clear()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import json
 from decimal import Decimal
 
@@ -57,13 +58,91 @@ def test_post_order_enqueues_and_answers_202_with_location(api, load_event):
     status, body, headers = api(load_event("api_post_order"))
     assert status == 202
     assert body == {"orderId": "order-1001", "status": "ACCEPTED"}
-    assert headers["Location"] == "/orders/order-1001"
+    assert headers["Location"] == "/dev/orders/order-1001"  # the fixture's stage is 'dev'
     [(message, attributes)] = api.queue.sent
     assert attributes == {"orderId": "order-1001", "customerId": "cust-42", "eventType": "OrderSubmitted"}
     sent = json.loads(message, parse_float=Decimal)
     assert sent["timestamp"] == FIXED_TS
     assert sent["items"][0] == {"productId": "sku-1", "quantity": 2, "unitPrice": Decimal("19.99")}
     assert sent["currency"] == "EUR"
+
+
+@pytest.mark.parametrize(
+    "path, context_path, stage, location",
+    [
+        ("/orders", "/v1/orders", "v1", "/v1/orders/order-1001"),  # default endpoint: the stage is in the URL
+        ("/shop/orders", "/shop/orders", "v1", "/shop/orders/order-1001"),  # custom domain, base path 'shop'
+        ("/orders", "/orders", "v1", "/orders/order-1001"),  # custom domain, root mapping
+        ("/orders", "/v1/orders/", "v1", "/v1/orders/order-1001"),  # trailing slash
+        ("/orders", None, "v1", "/v1/orders/order-1001"),  # direct invocation without a path: the stage
+        ("/orders", "https://evil.example/orders", "v1", "/v1/orders/order-1001"),  # never a foreign URL
+    ],
+)
+def test_location_resolves_to_the_orders_get_url_as_the_client_called_the_api(api, load_event, path, context_path, stage, location):
+    """Given how the client reached the API, when it POSTs, then Location resolved against its URL is GET /orders/{id}."""
+    from urllib.parse import urljoin
+
+    event = load_event("api_post_order")
+    event["path"] = path
+    event["requestContext"]["stage"] = stage
+    if context_path is None:
+        del event["requestContext"]["path"]
+    else:
+        event["requestContext"]["path"] = context_path
+    status, _, headers = api(event)
+    assert status == 202 and headers["Location"] == location
+    base = "https://api.example.com" + (context_path if context_path and context_path.startswith("/") else f"/{stage}/orders")
+    assert urljoin(base, headers["Location"]) == f"https://api.example.com{location}"
+
+
+# ---------------------------------------------------------------- the orderId is an idempotency key
+
+def store_as_processed(api, body: dict, *, legacy: bool = False) -> None:
+    """Put the item the processor would have written for ``body`` into the fake table."""
+    from orders_core.model import FINGERPRINT_ATTRIBUTE
+    from orders_core.validation import parse_order
+
+    item = parse_order(body, timestamp=FIXED_TS).to_item(created_at=FIXED_TS)
+    if legacy:  # written before items carried a fingerprint
+        del item[FINGERPRINT_ATTRIBUTE]
+    api.repository.items[item["orderId"]] = item
+
+
+FIXTURE_ORDER = {"orderId": "order-1001", "customerId": "cust-42", "currency": "EUR", "items": [{"productId": "sku-1", "quantity": 2, "unitPrice": 19.99}, {"productId": "sku-2", "quantity": 1, "unitPrice": 5}]}
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["fingerprinted", "legacy-item"])
+def test_the_same_order_already_stored_is_accepted_again_and_nothing_is_sent(api, load_event, legacy):
+    """Given order-1001 stored, when the same order is retried (in another form), then 202 and no message."""
+    store_as_processed(api, FIXTURE_ORDER, legacy=legacy)
+    retry = {"items": list(reversed(FIXTURE_ORDER["items"])), "currency": "EUR", "customerId": "cust-42", "orderId": "order-1001"}
+    status, body, headers = api(post(load_event, retry))
+    assert status == 202 and body == {"orderId": "order-1001", "status": "ACCEPTED"}
+    assert headers["Location"] == "/dev/orders/order-1001"
+    assert api.queue.sent == []
+    assert api.repository.calls["put_new"] == 0
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["fingerprinted", "legacy-item"])
+def test_a_different_order_under_a_stored_order_id_is_409_and_nothing_is_sent(api, load_event, legacy):
+    """Given order-1001 stored for cust-42, when another customer's order reuses the id, then 409 and the stored one is unchanged."""
+    store_as_processed(api, FIXTURE_ORDER, legacy=legacy)
+    before = copy.deepcopy(api.repository.items)
+    other = {"orderId": "order-1001", "customerId": "cust-7", "items": [{"productId": "sku-9", "quantity": 7, "unitPrice": 1}]}
+    status, body, headers = api(post(load_event, other))
+    assert status == 409
+    assert_error_shape(body, "OrderConflict")
+    assert body["details"] == [{"path": "orderId", "problem": body["details"][0]["problem"]}] and "order-1001" in body["details"][0]["problem"]
+    assert "Location" not in headers
+    assert api.queue.sent == [] and api.repository.items == before
+
+
+def test_the_stored_order_check_is_one_consistent_read(api, load_event, monkeypatch):
+    reads = []
+    original = api.repository.get
+    monkeypatch.setattr(api.repository, "get", lambda order_id, consistent=False: reads.append(consistent) or original(order_id, consistent=consistent))
+    assert api(load_event("api_post_order"))[0] == 202
+    assert reads == [True] and len(api.queue.sent) == 1
 
 
 def test_post_order_accepts_charset_and_base64_bodies(api, load_event):
@@ -237,6 +316,7 @@ def test_routes_follow_the_resource_behind_a_custom_domain_base_path(api, load_e
     assert status == 200 and body["orderId"] == "order-1001"
     post_event = load_event("api_post_order")
     post_event["path"] = "/v1/orders"
+    post_event["body"] = post_event["body"].replace("order-1001", "order-2002")  # order-1001 is stored above
     assert api(post_event)[0] == 202
     listing = load_event("api_list_customer_orders")
     listing["path"] = "/v1/customers/cust-7/orders"

@@ -75,3 +75,58 @@ def test_dumps_refuses_non_finite_and_unknown_values():
         jsonutil.dumps(Decimal("NaN"))
     with pytest.raises(TypeError):
         jsonutil.dumps(object())
+
+
+# ---------------------------------------------------------------- fingerprint (idempotency key semantics)
+from orders_core.model import FINGERPRINT_ATTRIBUTE, order_fingerprint, stored_fingerprint  # noqa: E402
+from orders_core.validation import parse_order  # noqa: E402
+
+
+def parsed(body: str):
+    return parse_order(jsonutil.loads(body), timestamp=TS)
+
+
+SAME = [
+    '{"orderId":"o-1","customerId":"c-1","items":[{"productId":"a","quantity":2,"unitPrice":19.9},{"productId":"b","quantity":1,"unitPrice":5}]}',
+    # keys reordered, whitespace, lines reordered, 19.90 for 19.9, 5.00 for 5, the default currency spelled out
+    '{ "customerId": "c-1", "currency": "USD", "items": [ {"unitPrice": 5.00, "quantity": 1, "productId": "b"},'
+    ' {"productId": "a", "unitPrice": 19.90, "quantity": 2} ], "orderId": "o-1" }',
+]
+DIFFERENT = [
+    '{"orderId":"o-1","customerId":"c-2","items":[{"productId":"a","quantity":2,"unitPrice":19.9},{"productId":"b","quantity":1,"unitPrice":5}]}',
+    '{"orderId":"o-1","customerId":"c-1","items":[{"productId":"a","quantity":3,"unitPrice":19.9},{"productId":"b","quantity":1,"unitPrice":5}]}',
+    '{"orderId":"o-1","customerId":"c-1","items":[{"productId":"a","quantity":2,"unitPrice":19.91},{"productId":"b","quantity":1,"unitPrice":5}]}',
+    '{"orderId":"o-1","customerId":"c-1","currency":"EUR","items":[{"productId":"a","quantity":2,"unitPrice":19.9},{"productId":"b","quantity":1,"unitPrice":5}]}',
+    '{"orderId":"o-1","customerId":"c-1","items":[{"productId":"a","quantity":2,"unitPrice":19.9}]}',
+    '{"orderId":"o-2","customerId":"c-1","items":[{"productId":"a","quantity":2,"unitPrice":19.9},{"productId":"b","quantity":1,"unitPrice":5}]}',
+]
+
+
+def test_the_fingerprint_ignores_form_and_sees_content():
+    reference = parsed(SAME[0]).fingerprint
+    assert reference.startswith("v1:") and len(reference) == 3 + 64
+    assert all(parsed(body).fingerprint == reference for body in SAME)
+    assert len({parsed(body).fingerprint for body in DIFFERENT} | {reference}) == len(DIFFERENT) + 1
+
+
+def test_the_fingerprint_is_not_fooled_by_field_boundaries():
+    # "ab" + "c" and "a" + "bc" must differ: every field is quoted and escaped in the canonical form.
+    assert order_fingerprint("o", "ab", "USD", [("c", 1, 1)]) != order_fingerprint("o", "a", "USD", [("bc", 1, 1)])
+    assert order_fingerprint("o", 'a","b', "USD", []) != order_fingerprint("o", "a", "USD", [("b", 1, 1)])
+
+
+def test_the_stored_item_carries_the_fingerprint_and_hides_it():
+    order = parsed(SAME[0])
+    item = order.to_item(created_at=TS)
+    assert item[FINGERPRINT_ATTRIBUTE] == order.fingerprint == stored_fingerprint(item)
+    assert FINGERPRINT_ATTRIBUTE not in public_view(item) and FINGERPRINT_ATTRIBUTE not in order_event(item)
+
+
+def test_items_written_before_the_fingerprint_existed_get_it_computed_from_their_fields():
+    order = parsed(SAME[1])
+    legacy = order.to_item(created_at=TS)
+    del legacy[FINGERPRINT_ATTRIBUTE]
+    # As DynamoDB returns it: every number a Decimal.
+    legacy["items"] = [{"productId": l["productId"], "quantity": Decimal(l["quantity"]), "unitPrice": l["unitPrice"]} for l in legacy["items"]]
+    assert stored_fingerprint(legacy) == parsed(SAME[0]).fingerprint
+    assert stored_fingerprint(legacy) != parsed(DIFFERENT[1]).fingerprint

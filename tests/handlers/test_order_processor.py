@@ -200,3 +200,85 @@ def test_more_than_ten_events_are_handed_over_together_and_marked_in_one_call():
     [entries] = publisher.calls
     assert len({e.entry_id for e in entries}) == 25
     assert len(outcome.published) == 25 and repository.calls["mark_published"] == 1
+
+
+# ---------------------------------------------------------------- conflicting orders in flight
+
+def conflicting_twin(record: dict, message_id: str) -> dict:
+    """The same orderId with different content (another customer, another line)."""
+    twin = copy.deepcopy(record)
+    body = json.loads(twin["body"])
+    body["customerId"] = "someone-else"
+    body["items"] = [{"productId": "sku-other", "quantity": 7, "unitPrice": 3}]
+    twin.update(messageId=message_id, body=json.dumps(body))
+    return twin
+
+
+def emitted_metrics(capsys) -> dict[str, float]:
+    """Sum of every EMF metric printed since the last call."""
+    totals: dict[str, float] = {}
+    for line in capsys.readouterr().out.splitlines():
+        if '"_aws"' not in line:
+            continue
+        doc = json.loads(line)
+        for definition in doc["_aws"]["CloudWatchMetrics"]:
+            for metric in definition["Metrics"]:
+                values = doc[metric["Name"]]
+                totals[metric["Name"]] = totals.get(metric["Name"], 0) + sum(values if isinstance(values, list) else [values])
+    return totals
+
+
+def test_a_different_order_with_a_stored_order_id_fails_every_time_and_is_counted(processor, load_event, capsys):
+    """Given order-1001 stored, when a different order-1001 arrives, then that record fails (to the DLQ) on each receive."""
+    event = load_event("sqs_order_batch")
+    processor(event)
+    stored = copy.deepcopy(processor.repository.items["order-1001"])
+    capsys.readouterr()
+    conflict = {"Records": [conflicting_twin(event["Records"][0], "conflict-1")]}
+    for _ in range(3):  # maxReceiveCount receives, then SQS moves it to the DLQ
+        assert processor.failed_ids(conflict) == {"conflict-1"}
+    assert processor.repository.items["order-1001"] == stored  # never overwritten
+    assert [e["customerId"] for e in processor.events()].count("someone-else") == 0  # never published
+    assert emitted_metrics(capsys).get("OrderConflicts") == 3
+
+
+def test_two_different_orders_with_one_id_in_one_batch_store_the_first_and_fail_the_second(processor, load_event, capsys):
+    event = load_event("sqs_order_batch")
+    event["Records"].append(conflicting_twin(event["Records"][0], "late-twin"))
+    assert processor.failed_ids(event) == {"late-twin"}
+    assert processor.repository.items["order-1001"]["customerId"] != "someone-else"
+    assert sorted(e["orderId"] for e in processor.events()) == ["order-1001", "order-1002"]
+    assert emitted_metrics(capsys).get("OrderConflicts") == 1
+
+
+def test_a_redelivered_identical_order_is_not_a_conflict_even_for_a_legacy_item(processor, load_event, capsys):
+    from orders_core.model import FINGERPRINT_ATTRIBUTE
+
+    event = load_event("sqs_order_batch")
+    processor(event)
+    for item in processor.repository.items.values():  # as if written before fingerprints existed
+        del item[FINGERPRINT_ATTRIBUTE]
+    capsys.readouterr()
+    again = load_event("sqs_order_batch")
+    for record in again["Records"]:
+        record["messageId"] += "-again"
+    assert processor(again) == {"batchItemFailures": []}
+    assert "OrderConflicts" not in emitted_metrics(capsys)
+    legacy_conflict = {"Records": [conflicting_twin(event["Records"][1], "legacy-conflict")]}
+    assert processor.failed_ids(legacy_conflict) == {"legacy-conflict"}
+
+
+def test_a_failing_publish_call_fails_only_the_records_that_needed_it(processor, load_event):
+    """The batch completion runs after Powertools' partial response: its failures are merged in, nothing is lost."""
+    event = load_event("sqs_order_batch")
+    poison = copy.deepcopy(event["Records"][0])
+    poison.update(messageId="poison", body="not json")
+    event["Records"].append(poison)
+
+    def explode(entries):
+        raise RuntimeError("SNS client blew up")
+
+    processor.publisher.publish = explode
+    assert processor.failed_ids(event) == {r["messageId"] for r in event["Records"]}
+    response = processor(event)
+    assert len(response["batchItemFailures"]) == len({f["itemIdentifier"] for f in response["batchItemFailures"]})

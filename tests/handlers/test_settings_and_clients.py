@@ -24,17 +24,27 @@ def test_settings_are_read_on_first_use_and_cached_until_reset(handler_env, monk
     assert aws.settings().orders_table_name == "other"
 
 
-def test_clients_are_created_once_and_honour_aws_endpoint_url(handler_env, monkeypatch):
+@pytest.mark.parametrize("module", ["api_handler.app", "order_processor.app"])
+def test_each_functions_clients_are_created_once_budgeted_and_honour_aws_endpoint_url(handler_env, monkeypatch, module):
+    import importlib
+
+    app = importlib.import_module(module)
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:59999")
     aws.reset()
-    clients = aws.clients()
-    assert aws.clients() is clients
+    clients = app.clients()
+    assert app.clients() is clients
     assert clients.sqs.meta.service_model.service_name == "sqs"
     assert clients.dynamodb.meta.service_model.service_name == "dynamodb"
     assert clients.sns.meta.service_model.service_name == "sns"
     assert clients.dynamodb.meta.endpoint_url == "http://127.0.0.1:59999"
+    # The function's own policy: botocore's retries off, the longest rung's timeouts on the main client.
+    policy = clients.sqs.policy
+    main = clients.sqs.rung(policy.attempt_timeouts_seconds[0])
+    assert main.meta.config.read_timeout == policy.attempt_timeouts_seconds[0]
+    assert main.meta.config.connect_timeout == policy.connect_timeout(policy.attempt_timeouts_seconds[0])
+    assert main.meta.config.retries["total_max_attempts"] == 1
     aws.reset()
-    assert aws.clients() is not clients
+    assert app.clients() is not clients
 
 
 def test_reset_also_drops_the_handlers_cached_services(handler_env):
