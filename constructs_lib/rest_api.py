@@ -92,10 +92,14 @@ ACCESS_LOG_FORMAT_JSON = json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":"))
 
 #: JSON bodies of API Gateway's own errors (auth failures, validation errors,
 #: throttling), so clients always get JSON, with the request id to quote to support.
+#: Gateway response templates are plain substitution (no VTL, no ``$util.escapeJavaScript``), so
+#: only variables that cannot break the JSON are used: ``messageString`` arrives already quoted by
+#: API Gateway, ``responseType`` is an enum, ``requestId`` a UUID. NOT
+#: ``$context.error.validationErrorString``: the validator's text quotes JSON itself (e.g.
+#: ``[object has missing required properties (["items"])]``), which would end the string early.
 GATEWAY_RESPONSE_TEMPLATE = (
     '{"message":$context.error.messageString,'
     '"error":"$context.error.responseType",'
-    '"validationErrors":"$context.error.validationErrorString",'
     '"requestId":"$context.requestId"}'
 )
 GATEWAY_RESPONSE_TYPES = ("DEFAULT_4XX", "DEFAULT_5XX")

@@ -27,37 +27,56 @@ ROUTES: tuple[tuple[str, str], ...] = (
 #: Routes whose JSON body API Gateway validates against the order model before invoking.
 VALIDATED_ROUTES = frozenset({("POST", "/orders")})
 
-# API Gateway's default gateway responses, so clients see the same bodies as in AWS.
-INVALID_BODY = {"message": "Invalid request body"}
-NOT_FOUND = {"message": "Not Found"}
-METHOD_NOT_ALLOWED = {"message": "Method Not Allowed"}
-INTERNAL_ERROR = {"message": "Internal server error"}
+#: Lambda's limit on a synchronous invocation's payload (the JSON event), bytes: 6 MB.
+LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class GatewayError:
+    """One of API Gateway's own answers: status, gateway response type and message."""
+
+    status: int
+    response_type: str
+    message: str
+
+
+# The gateway responses the stack customises (DEFAULT_4XX / DEFAULT_5XX) render these through its
+# JSON template: {"message", "error": <response type>, "requestId"} (tests/local_pipeline/test_matches_stack.py).
+#: Unknown stage, resource or method: REST APIs answer 403, not 404/405, to hide what exists.
+MISSING_AUTHENTICATION_TOKEN = GatewayError(403, "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")
+#: The request validator rejected the body.
+BAD_REQUEST_BODY = GatewayError(400, "BAD_REQUEST_BODY", "Invalid request body")
+#: The Lambda function failed or returned a malformed proxy result.
+INTEGRATION_FAILURE = GatewayError(502, "INTEGRATION_FAILURE", "Internal server error")
 
 
 @dataclass(frozen=True)
 class RouteMatch:
-    """A request path resolved to one of ``ROUTES`` (or to the reason it was not)."""
+    """A request path resolved to one of ``ROUTES`` on the stage (or ``status`` 403 when it is not one)."""
 
     status: int
-    """200 when matched, 404 for an unknown path, 405 for a known path with another method."""
+    """200 when matched; 403 for anything else (unknown stage, resource or method), as API Gateway answers."""
     resource: str = ""
     path_parameters: Mapping[str, str] = field(default_factory=dict)
-    allowed_methods: tuple[str, ...] = ()
 
 
 def _split(path: str) -> list[str]:
     return path.strip("/").split("/") if path.strip("/") else []
 
 
-def match_route(method: str, path: str, stage: str = "") -> RouteMatch:
-    """Match a raw request path (an optional leading ``/<stage>`` is accepted, as in AWS URLs)."""
+def match_route(method: str, path: str, stage: str) -> RouteMatch:
+    """Match a raw request path as the default endpoint does: ``/<stage>/<resource path>``, nothing else.
+
+    The routes exist only under the stage; the root, another stage, an unknown resource and a
+    known resource with another method are all API Gateway's 403 "Missing Authentication Token".
+    """
     segments = _split(path)
-    if stage and segments and segments[0] == stage:
-        segments = segments[1:]
-    allowed: list[str] = []
+    if not stage or not segments or segments[0] != stage:
+        return RouteMatch(403)
+    segments = segments[1:]
     for route_method, resource in ROUTES:
         template = _split(resource)
-        if len(template) != len(segments):
+        if len(template) != len(segments) or route_method != method.upper():
             continue
         params: dict[str, str] = {}
         for want, got in zip(template, segments):
@@ -68,12 +87,8 @@ def match_route(method: str, path: str, stage: str = "") -> RouteMatch:
             elif want != got:
                 break
         else:
-            if route_method == method.upper():
-                return RouteMatch(200, resource, params)
-            allowed.append(route_method)
-    if allowed:
-        return RouteMatch(405, allowed_methods=tuple(sorted(set(allowed))))
-    return RouteMatch(404)
+            return RouteMatch(200, resource, params)
+    return RouteMatch(403)
 
 
 def load_edge_validator(schema_file: Path = ORDER_SCHEMA_FILE) -> Callable[[str | None], bool]:
@@ -195,23 +210,39 @@ class HttpResponse:
     body: bytes
 
 
-def gateway_response(status: int, payload: Mapping[str, Any], request_id: str, extra_headers: tuple[tuple[str, str], ...] = ()) -> HttpResponse:
-    """A response API Gateway itself produces (validation failure, unknown route, integration error)."""
-    headers = (("Content-Type", "application/json"), ("x-amzn-RequestId", request_id), ("x-amzn-ErrorType", _error_type(status)), *extra_headers)
-    return HttpResponse(status, headers, json.dumps(payload).encode("utf-8"))
+def gateway_response(error: GatewayError, request_id: str) -> HttpResponse:
+    """A response API Gateway itself produces, through the stack's DEFAULT_4XX/5XX JSON template."""
+    headers = (("Content-Type", "application/json"), ("x-amzn-RequestId", request_id), ("x-amzn-ErrorType", _error_type(error.status)))
+    body = {"message": error.message, "error": error.response_type, "requestId": request_id}
+    return HttpResponse(error.status, headers, json.dumps(body).encode("utf-8"))
+
+
+def payload_too_large(request_id: str) -> HttpResponse:
+    """What a client gets when the event exceeds Lambda's 6 MB: 413 ``{"message": "Request Too Long"}``.
+
+    As observed in AWS (a REST API in front of Lambda): the invocation is refused before the function
+    runs, and the gateway's JSON body is not the customised template.
+    """
+    headers = (("Content-Type", "application/json"), ("x-amzn-RequestId", request_id), ("x-amzn-ErrorType", "BadRequestException"))
+    return HttpResponse(413, headers, json.dumps({"message": "Request Too Long"}).encode("utf-8"))
+
+
+def body_over_gateway_limit(limit: int) -> HttpResponse:
+    """What a client gets for a body over API Gateway's 10 MB: 413 with a plain-text body (not JSON), as observed in AWS."""
+    return HttpResponse(413, (("Content-Type", "text/plain; charset=utf-8"),), f"HTTP content length exceeded {limit} bytes.".encode("ascii"))
 
 
 def _error_type(status: int) -> str:
-    return {400: "BadRequestException", 404: "NotFoundException", 405: "MethodNotAllowedException"}.get(status, "InternalServerErrorException")
+    return {400: "BadRequestException", 403: "MissingAuthenticationTokenException"}.get(status, "InternalServerErrorException")
 
 
 def proxy_response(result: Any, request_id: str) -> HttpResponse:
     """Map a Lambda proxy result to HTTP; a malformed one is a 502, as API Gateway answers it."""
     if not isinstance(result, Mapping):
-        return gateway_response(502, INTERNAL_ERROR, request_id)
+        return gateway_response(INTEGRATION_FAILURE, request_id)
     status = result.get("statusCode")
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-        return gateway_response(502, INTERNAL_ERROR, request_id)
+        return gateway_response(INTEGRATION_FAILURE, request_id)
     pairs: list[tuple[str, str]] = []
     for name, values in (result.get("multiValueHeaders") or {}).items():
         pairs.extend((str(name), str(v)) for v in values)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import uuid
@@ -10,16 +11,18 @@ from typing import Any, BinaryIO, Callable, Mapping
 from urllib.parse import urlsplit
 
 from local_pipeline.api_events import (
-    INVALID_BODY,
-    METHOD_NOT_ALLOWED,
-    NOT_FOUND,
-    INTERNAL_ERROR,
+    BAD_REQUEST_BODY,
+    INTEGRATION_FAILURE,
+    LAMBDA_SYNC_PAYLOAD_BYTES,
+    MISSING_AUTHENTICATION_TOKEN,
     VALIDATED_ROUTES,
     HttpResponse,
+    body_over_gateway_limit,
     build_proxy_event,
     gateway_response,
     load_edge_validator,
     match_route,
+    payload_too_large,
     proxy_response,
 )
 
@@ -30,6 +33,9 @@ ContextFactory = Callable[[], Any]
 
 # API Gateway rejects payloads above 10 MB before invoking anything.
 MAX_BODY_BYTES = 10 * 1024 * 1024
+#: How long a client may take between two reads of its request (headers or body) before the
+#: connection is dropped: a client that stalls mid-body does not hold a server thread for ever.
+DEFAULT_READ_TIMEOUT_SECONDS = 10.0
 # Longest chunk-size or trailer line accepted in a chunked body (real ones are a few bytes).
 _MAX_CHUNK_LINE = 1024
 
@@ -63,7 +69,7 @@ def _read_chunked(rfile: BinaryIO, limit: int) -> bytes:
             raise BodyError(413, "Request Too Long")
         data = rfile.read(size)
         if len(data) != size:
-            raise BodyError(400, "Bad Request: truncated chunk")
+            raise BodyError(400, "Bad Request: the connection ended inside a chunk")
         body += data
         rfile.readline(_MAX_CHUNK_LINE)  # the CRLF after the chunk data
 
@@ -85,8 +91,18 @@ def read_request_body(headers: Mapping[str, str], rfile: BinaryIO, *, limit: int
     length = int(raw_length)
     if length > limit:
         raise BodyError(413, "Request Too Long")
-    return rfile.read(length) if length else None
+    if not length:
+        return None
+    body = rfile.read(length)
+    if len(body) < length:
+        # The client closed its side early: the body is incomplete, never a shorter order.
+        raise BodyError(400, f"Bad Request: the body ended after {len(body)} of {length} bytes (Content-Length)")
+    return body
 
+
+
+#: Errors of a client that went away (closed, reset) or stalled: routine for a server, never a traceback.
+CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
 
 
 class _LocalHttpServer(ThreadingHTTPServer):
@@ -98,6 +114,24 @@ class _LocalHttpServer(ThreadingHTTPServer):
 
     request_queue_size = 512
     daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that disconnected or stalled is logged at DEBUG; anything else with its traceback."""
+        import sys
+
+        error = sys.exc_info()[1]
+        if isinstance(error, CLIENT_GONE):
+            log.debug("client %s went away: %r", client_address, error)
+            return
+        log.exception("local API: unexpected error serving %s", client_address)
+
+def _framing_error(error: BodyError) -> HttpResponse:
+    """The answer to a body whose framing is broken (400) or that exceeds the gateway's 10 MB (413)."""
+    if error.status == 413:
+        return body_over_gateway_limit(MAX_BODY_BYTES)
+    headers = (("Content-Type", "application/json"), ("x-amzn-ErrorType", "BadRequestException"))
+    return HttpResponse(error.status, headers, json.dumps({"message": error.message}).encode("utf-8"))
+
 
 class LocalApi:
     """Routes HTTP requests to the API handler as REST proxy events, after API Gateway's edge checks."""
@@ -111,8 +145,10 @@ class LocalApi:
         host: str = "127.0.0.1",
         port: int = 0,
         validate_body: Callable[[str | None], bool] | None = None,
+        read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS,
     ) -> None:
         self._handler = handler
+        self.read_timeout_seconds = read_timeout_seconds
         self._context_factory = context_factory
         self.stage = stage
         self._host = host
@@ -127,12 +163,10 @@ class LocalApi:
         request_id = str(uuid.uuid4())
         parts = urlsplit(target)
         route = match_route(method, parts.path, self.stage)
-        if route.status == 404:
-            return gateway_response(404, NOT_FOUND, request_id)
-        if route.status == 405:
-            return gateway_response(405, METHOD_NOT_ALLOWED, request_id, (("Allow", ", ".join(route.allowed_methods)),))
+        if route.status != 200:
+            return gateway_response(MISSING_AUTHENTICATION_TOKEN, request_id)
         if body is not None and len(body) > MAX_BODY_BYTES:
-            return gateway_response(413, {"message": "Request Too Long"}, request_id)
+            return body_over_gateway_limit(MAX_BODY_BYTES)
         if (method.upper(), route.resource) in VALIDATED_ROUTES:
             text = None
             if body:
@@ -141,7 +175,7 @@ class LocalApi:
                 except UnicodeDecodeError:
                     text = None
             if not self._validate(text):
-                return gateway_response(400, INVALID_BODY, request_id)
+                return gateway_response(BAD_REQUEST_BODY, request_id)
         event = build_proxy_event(
             method=method,
             raw_path=parts.path,
@@ -153,21 +187,31 @@ class LocalApi:
             source_ip=source_ip,
         )
         event["requestContext"]["requestId"] = request_id
+        # Lambda refuses a synchronous invocation whose payload (the JSON event) exceeds 6 MB,
+        # although API Gateway accepts bodies up to 10 MB: the function never runs.
+        if len(json.dumps(event).encode("utf-8")) > LAMBDA_SYNC_PAYLOAD_BYTES:
+            return payload_too_large(request_id)
         try:
             result = self._handler(event, self._context_factory())
         except Exception:  # noqa: BLE001 - a crashing Lambda is a 502 at the edge, exactly as in AWS
             log.exception("API handler raised; answering 502 like API Gateway")
-            return gateway_response(502, INTERNAL_ERROR, request_id)
+            return gateway_response(INTEGRATION_FAILURE, request_id)
         return proxy_response(result, request_id)
 
     # ------------------------------------------------------------------ server lifecycle
     @property
-    def url(self) -> str:
-        """Base URL, e.g. ``http://127.0.0.1:8080`` (routes are served at its root and under ``/<stage>``)."""
+    def server_url(self) -> str:
+        """The server's root, e.g. ``http://127.0.0.1:8080`` (nothing is served there: 403, as in AWS)."""
         if self._server is None:
             raise RuntimeError("LocalApi is not started; call start() first")
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+    @property
+    def url(self) -> str:
+        """The stage's invoke URL, e.g. ``http://127.0.0.1:8080/local``: the routes live under it, as on
+        API Gateway's default endpoint (``https://<api>.execute-api.<region>.amazonaws.com/v1``)."""
+        return f"{self.server_url}/{self.stage}"
 
     def start(self) -> None:
         """Bind the port and serve in a daemon thread."""
@@ -175,6 +219,9 @@ class LocalApi:
 
         class _RequestHandler(BaseHTTPRequestHandler):
             server_version = "LocalApiGateway/1.0"
+            # A socket timeout on every read: the request line, the headers (socketserver applies it)
+            # and the body; a stalled client gets its connection closed instead of a thread for ever.
+            timeout = api.read_timeout_seconds
 
             def _dispatch(self) -> None:
                 try:
@@ -182,7 +229,11 @@ class LocalApi:
                 except BodyError as error:
                     # The rest of the stream cannot be trusted: answer, then close the connection.
                     self.close_connection = True
-                    response = gateway_response(error.status, {"message": error.message}, str(uuid.uuid4()))
+                    response = _framing_error(error)
+                except TimeoutError:
+                    self.close_connection = True
+                    log.debug("client %s stalled for %s s while sending its body; connection closed", self.client_address, api.read_timeout_seconds)
+                    return
                 else:
                     response = api.handle(
                         method=self.command,
@@ -191,13 +242,17 @@ class LocalApi:
                         body=body,
                         source_ip=self.client_address[0],
                     )
-                self.send_response(response.status)
-                for name, value in response.headers:
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(response.body)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(response.body)
+                try:
+                    self.send_response(response.status)
+                    for name, value in response.headers:
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(response.body)))
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(response.body)
+                except CLIENT_GONE as error:  # the client left before its answer: nothing to tell it
+                    self.close_connection = True
+                    log.debug("client %s went away before its response: %r", self.client_address, error)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
 

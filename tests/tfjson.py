@@ -45,3 +45,31 @@ def refs_in(value: Any) -> set[str]:
     """Every ``type.name`` a value refers to through ${...} interpolations."""
     text = json.dumps(value)
     return set(re.findall(r"\$\{(?:data\.)?([a-z0-9_]+\.[A-Za-z0-9_-]+)", text))
+
+
+def unescape_terraform(text: str) -> str:
+    """Undo Terraform's ``$${``/``%%{`` escapes (what AWS finally receives)."""
+    return text.replace("$${", "${").replace("%%{", "%{")
+
+
+# ---------------------------------------------------------------- gateway response templates
+#: What API Gateway substitutes for each variable a gateway response may use, worst cases included:
+#: ``messageString`` is the message already quoted as a JSON string (AWS documents it as the quoted
+#: ``$context.error.message``); ``responseType`` is an enum; ``requestId`` a UUID.
+SAFE_SUBSTITUTIONS = {
+    "$context.error.messageString": json.dumps('Invalid request body "quoted" \\ and\nnewline'),
+    "$context.error.responseType": "BAD_REQUEST_BODY",
+    "$context.requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+}
+#: Free text API Gateway substitutes RAW: the request validator's message, in its real format.
+RAW_VALIDATION_ERROR = '[object has missing required properties (["customerId","items"])]'
+
+
+def render_gateway_template(template: str, substitutions: dict) -> str:
+    """A gateway response template as API Gateway fills it: plain substitution, no escaping."""
+    used = set(re.findall(r"\$context(?:\.[A-Za-z]+)+", template))
+    unknown = used - set(substitutions)
+    assert not unknown, f"the template uses {unknown}: add its worst case here, or drop it if it is free text"
+    for variable in sorted(used, key=len, reverse=True):
+        template = template.replace(variable, substitutions[variable])
+    return template

@@ -110,7 +110,7 @@ def test_edge_rejects_bad_bodies_with_400_and_enqueues_nothing(pipeline, sends, 
     before = sends.calls
     response = requests.post(f"{pipeline.api_url}/orders", data=body.encode("utf-8"), headers={"Content-Type": "application/json"}, timeout=HTTP_TIMEOUT)
     assert response.status_code == 400, (body, response.text)
-    assert response.json() == {"message": "Invalid request body"}
+    assert response.json()["message"] == "Invalid request body" and response.json()["error"] == "BAD_REQUEST_BODY"
     assert sends.calls == before
 
 
@@ -125,7 +125,7 @@ def test_handler_rejects_bad_bodies_past_the_edge_with_4xx_and_enqueues_nothing(
         query_string="",
         headers=[("Content-Type", "application/json")],
         body=body.encode("utf-8"),
-        route=match_route("POST", "/orders"),
+        route=match_route("POST", f"/{pipeline.options.stage_name}/orders", pipeline.options.stage_name),
         stage=pipeline.options.stage_name,
     )
     result = pipeline.api_function(event, LocalLambdaContext(function_name=pipeline.names.api_handler_function, region=pipeline.config.region))

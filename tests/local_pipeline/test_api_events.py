@@ -20,22 +20,33 @@ VALID = {"orderId": "o-1", "customerId": "c-1", "items": [{"productId": "p", "qu
 @pytest.mark.parametrize(
     ("method", "path", "resource", "params"),
     [
-        ("POST", "/orders", "/orders", {}),
-        ("GET", "/orders/o%2F1", "/orders/{orderId}", {"orderId": "o/1"}),
-        ("GET", "/customers/c-1/orders", "/customers/{customerId}/orders", {"customerId": "c-1"}),
-        ("GET", "/local/orders/x", "/orders/{orderId}", {"orderId": "x"}),
+        ("POST", "/local/orders", "/orders", {}),
+        ("GET", "/local/orders/o%2F1", "/orders/{orderId}", {"orderId": "o/1"}),
+        ("GET", "/local/customers/c-1/orders", "/customers/{customerId}/orders", {"customerId": "c-1"}),
+        ("GET", "/local/orders/x/", "/orders/{orderId}", {"orderId": "x"}),
     ],
 )
-def test_known_routes_match_with_decoded_path_parameters(method, path, resource, params):
+def test_known_routes_match_under_the_stage_with_decoded_path_parameters(method, path, resource, params):
     match = match_route(method, path, stage="local")
     assert (match.status, match.resource, dict(match.path_parameters)) == (200, resource, params)
 
 
-def test_unknown_path_is_404_and_wrong_method_is_405_with_allowed_methods():
-    assert match_route("GET", "/nothing").status == 404
-    assert match_route("GET", "/orders/a/b").status == 404
-    wrong = match_route("DELETE", "/orders")
-    assert wrong.status == 405 and wrong.allowed_methods == ("POST",)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/orders"),  # the root: API Gateway serves nothing outside a stage
+        ("GET", "/orders/x"),
+        ("GET", "/v1/orders/x"),  # another stage
+        ("GET", "/local"),
+        ("GET", "/local/nothing"),
+        ("GET", "/local/orders/a/b"),
+        ("DELETE", "/local/orders"),  # a known resource with another method
+        ("PUT", "/local/orders/x"),
+    ],
+)
+def test_anything_but_a_route_on_the_stage_is_403_missing_authentication_token(method, path):
+    """REST APIs answer 403 "Missing Authentication Token" for unknown stages, resources and methods alike."""
+    assert match_route(method, path, stage="local").status == 403
 
 
 def test_edge_validator_accepts_the_schema_and_rejects_everything_else():
@@ -80,8 +91,8 @@ def test_proxy_event_has_the_rest_api_shape():
 
 
 def test_proxy_event_without_query_has_null_maps_and_keeps_the_body_text():
-    route = match_route("POST", "/orders")
-    event = build_proxy_event(method="POST", raw_path="/orders", query_string="", headers=[], body=b'{"a":1}', route=route, stage="local")
+    route = match_route("POST", "/local/orders", stage="local")
+    event = build_proxy_event(method="POST", raw_path="/local/orders", query_string="", headers=[], body=b'{"a":1}', route=route, stage="local")
     assert event["queryStringParameters"] is None and event["multiValueQueryStringParameters"] is None
     assert event["pathParameters"] is None and event["body"] == '{"a":1}'
 
@@ -99,4 +110,4 @@ def test_proxy_response_maps_status_headers_and_body():
 @pytest.mark.parametrize("bad", [None, "text", {"body": "{}"}, {"statusCode": "200"}, {"statusCode": 42}])
 def test_malformed_handler_results_are_502_like_api_gateway(bad):
     out = proxy_response(bad, "r")
-    assert out.status == 502 and json.loads(out.body) == {"message": "Internal server error"}
+    assert out.status == 502 and json.loads(out.body) == {"message": "Internal server error", "error": "INTEGRATION_FAILURE", "requestId": "r"}

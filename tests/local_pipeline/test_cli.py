@@ -45,7 +45,7 @@ def test_runs_serves_and_stops_cleanly(tmp_path, signum):
         outputs = json.loads(outputs_file.read_text())["orders-clitest"]
         assert outputs["OrderQueueUrl"].endswith("/order-queue-clitest")
         response = requests.get(f"{outputs['ApiEndpoint']}/orders/nope", timeout=10)
-        assert response.status_code == 404 and response.json()["error"]
+        assert response.status_code == 404 and response.json()["error"] == "NotFound"
         proc.send_signal(signum)
         assert proc.wait(timeout=30) == 0
     finally:

@@ -12,7 +12,7 @@ import pytest
 
 from local_pipeline.emulator import dlq_attributes, order_queue_attributes, orders_table_definition
 from pipeline_config.environments import config_for
-from tests.tfjson import find, only, resources
+from tests.tfjson import SAFE_SUBSTITUTIONS, find, only, render_gateway_template, resources, unescape_terraform
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +54,15 @@ def test_poller_settings_match_the_event_source_mapping(dev, config):
 def test_topics_match_the_stack(dev, config):
     names = {t["name"] for t in resources(dev, "aws_sns_topic").values()}
     assert {config.names.order_events_topic, config.names.alarm_topic} <= names
+
+
+def test_the_local_gateway_errors_have_the_stacks_body(dev):
+    """The local API's own errors render the stack's DEFAULT_4XX/5XX template: same fields, same values."""
+    from local_pipeline.api_events import BAD_REQUEST_BODY, INTEGRATION_FAILURE, MISSING_AUTHENTICATION_TOKEN, gateway_response
+
+    templates = {r["response_type"]: r["response_templates"]["application/json"] for r in resources(dev, "aws_api_gateway_gateway_response").values()}
+    for error in (MISSING_AUTHENTICATION_TOKEN, BAD_REQUEST_BODY, INTEGRATION_FAILURE):
+        template = unescape_terraform(templates["DEFAULT_4XX" if error.status < 500 else "DEFAULT_5XX"])
+        substitutions = {**SAFE_SUBSTITUTIONS, "$context.error.messageString": json.dumps(error.message), "$context.error.responseType": error.response_type}
+        local = gateway_response(error, SAFE_SUBSTITUTIONS["$context.requestId"])
+        assert json.loads(local.body) == json.loads(render_gateway_template(template, substitutions)), error

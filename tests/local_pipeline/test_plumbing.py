@@ -104,7 +104,7 @@ def test_api_routes_requests_as_proxy_events(pipeline):
 
 def test_api_edge_rejects_invalid_bodies_before_the_handler(pipeline):
     bad = requests.post(f"{pipeline.api_url}/orders", data='{"orderId": 1}', headers={"Content-Type": "application/json"}, timeout=10)
-    assert bad.status_code == 400 and bad.json() == {"message": "Invalid request body"}
+    assert bad.status_code == 400 and bad.json() == {"message": "Invalid request body", "error": "BAD_REQUEST_BODY", "requestId": bad.headers["x-amzn-RequestId"]}
     good = requests.post(
         f"{pipeline.api_url}/orders",
         json={"orderId": "o", "customerId": "c", "items": [{"productId": "p", "quantity": 1, "unitPrice": 0}]},
@@ -113,10 +113,14 @@ def test_api_edge_rejects_invalid_bodies_before_the_handler(pipeline):
     assert good.status_code == 200 and good.json()["httpMethod"] == "POST"
 
 
-def test_api_unknown_routes_and_crashes(pipeline):
-    assert requests.get(f"{pipeline.api_url}/nope", timeout=10).status_code == 404
-    not_allowed = requests.put(f"{pipeline.api_url}/orders/x", timeout=10)
-    assert not_allowed.status_code == 405 and not_allowed.headers["Allow"] == "GET"
+def test_the_api_serves_only_the_stage_as_api_gateway_does(pipeline):
+    """The routes live under /<stage> only: the root, unknown routes and wrong methods are API Gateway's 403."""
+    assert pipeline.api_url.endswith(f"/{pipeline.options.stage_name}")
+    root = pipeline.api.server_url
+    for method, url in [("POST", f"{root}/orders"), ("GET", f"{root}/orders/x"), ("GET", f"{pipeline.api_url}/nope"), ("PUT", f"{pipeline.api_url}/orders/x")]:
+        answer = requests.request(method, url, json={}, timeout=10)
+        assert answer.status_code == 403, (method, url)
+        assert answer.json()["message"] == "Missing Authentication Token" and answer.json()["error"] == "MISSING_AUTHENTICATION_TOKEN"
 
 
 def test_successful_records_are_deleted_failed_ones_go_to_the_dlq_after_max_receives(pipeline, recorder):
@@ -164,7 +168,7 @@ def test_outputs_have_the_stack_shape(pipeline, tmp_path):
 
 def test_api_handler_crash_is_a_502(pipeline):
     crashed = requests.get(f"{pipeline.api_url}/orders/crash", timeout=10)
-    assert crashed.status_code == 502 and crashed.json() == {"message": "Internal server error"}
+    assert crashed.status_code == 502 and crashed.json()["message"] == "Internal server error"
 
 
 def test_visibility_must_outlast_the_batching_window():

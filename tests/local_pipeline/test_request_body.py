@@ -41,6 +41,7 @@ def test_chunked_body_is_reassembled_with_extensions_and_trailers():
         ({"Transfer-Encoding": "chunked"}, b"zz\r\n{}\r\n0\r\n\r\n", 400),
         ({"Transfer-Encoding": "chunked"}, b"-2\r\n{}\r\n0\r\n\r\n", 400),
         ({"Transfer-Encoding": "chunked"}, b"5\r\n{}", 400),
+        ({"Content-Length": "9"}, b"{}", 400),  # the body ended before Content-Length bytes
         ({"Transfer-Encoding": "chunked"}, b"8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n", 413),
     ],
 )
@@ -51,7 +52,7 @@ def test_broken_framing_is_a_body_error_with_a_status(headers, raw, status):
 
 
 def _raw_request(api: LocalApi, data: bytes) -> tuple[int, bytes]:
-    host, port = api.url.removeprefix("http://").split(":")
+    host, port = api.server_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         sock.sendall(data)
         response = b""
@@ -69,7 +70,7 @@ def api():
         seen.append(event)
         return {"statusCode": 200, "body": json.dumps({"body": event["body"]})}
 
-    local = LocalApi(handler, context_factory=lambda: None)
+    local = LocalApi(handler, context_factory=lambda: None, read_timeout_seconds=1)
     local.start()
     local.seen = seen  # type: ignore[attr-defined]
     yield local
@@ -77,17 +78,116 @@ def api():
 
 
 def test_server_answers_broken_framing_and_deep_nesting_with_4xx_not_a_dropped_connection(api):
-    prefix = b"POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    prefix = b"POST /local/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
     status, body = _raw_request(api, prefix + b"Content-Length: abc\r\n\r\n{}")
     assert status == 400 and json.loads(body)["message"]
     deep = b"[" * 100_000 + b"]" * 100_000
     status, body = _raw_request(api, prefix + b"Content-Length: %d\r\n\r\n" % len(deep) + deep)
-    assert status == 400 and json.loads(body) == {"message": "Invalid request body"}
+    assert status == 400 and json.loads(body)["message"] == "Invalid request body"
     assert api.seen == []
 
 
 def test_server_accepts_a_chunked_order(api):
     order = json.dumps(ORDER).encode()
     chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(order), order)
-    status, body = _raw_request(api, b"POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked)
+    status, body = _raw_request(api, b"POST /local/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked)
     assert status == 200 and json.loads(json.loads(body)["body"]) == ORDER
+
+
+# ---------------------------------------------------------------- stalled, short and vanishing clients
+
+POST = b"POST /local/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+
+
+def _connect(api: LocalApi) -> socket.socket:
+    host, port = api.server_url.removeprefix("http://").split(":")
+    return socket.create_connection((host, int(port)), timeout=10)
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    response = b""
+    while chunk := sock.recv(65536):
+        response += chunk
+    return response
+
+
+def test_a_body_shorter_than_its_content_length_is_a_400_not_a_shorter_order(api):
+    order = json.dumps(ORDER).encode()
+    with _connect(api) as sock:
+        sock.sendall(POST + b"Content-Length: %d\r\n\r\n" % (len(order) + 50) + order)
+        sock.shutdown(socket.SHUT_WR)  # the client is done: the last 50 bytes never come
+        head, _, body = _read_all(sock).partition(b"\r\n\r\n")
+    assert int(head.split()[1]) == 400 and b"ended after" in body
+    assert api.seen == []
+
+
+def test_fifty_stalled_half_bodies_do_not_hold_the_server(api):
+    """50 clients that send half a body and stall are dropped after the read timeout; others are served meanwhile."""
+    import threading
+    import time
+
+    order = json.dumps(ORDER).encode()
+    before = threading.active_count()
+    stalled = [_connect(api) for _ in range(50)]
+    try:
+        for sock in stalled:
+            sock.sendall(POST + b"Content-Length: %d\r\n\r\n" % len(order) + order[: len(order) // 2])
+        time.sleep(0.3)
+        assert threading.active_count() >= before + 50  # one server thread each, waiting
+        status, body = _raw_request(api, POST + b"Content-Length: %d\r\n\r\n" % len(order) + order)
+        assert status == 200
+        deadline = time.monotonic() + 10
+        while threading.active_count() > before + 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert threading.active_count() <= before + 1, "stalled clients still hold server threads after the read timeout"
+        for sock in stalled:  # the server closed them: EOF, no response to a request it never got
+            assert _read_all(sock) == b""
+    finally:
+        for sock in stalled:
+            sock.close()
+    assert len(api.seen) == 1
+
+
+def test_a_client_that_vanishes_before_its_answer_prints_no_traceback(api, capfd):
+    """Broken pipes and resets are routine for a server: logged at DEBUG, never a traceback on stderr."""
+    import struct
+    import time
+
+    big = json.dumps({"x": "y" * 2_000_000})
+    for _ in range(5):
+        sock = _connect(api)
+        body = json.dumps(ORDER).encode()
+        sock.sendall(POST + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
+        sock.close()
+    api._handler = lambda event, context: {"statusCode": 200, "body": big}  # a large answer meets the closed socket
+    for _ in range(5):
+        sock = _connect(api)
+        body = json.dumps(ORDER).encode()
+        sock.sendall(POST + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+    time.sleep(1)
+    status, _ = _raw_request(api, b"GET /local/orders/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert status == 200  # still serving
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "BrokenPipe" not in err and "ConnectionReset" not in err, err
+
+
+def test_a_body_over_api_gateways_10_mb_is_a_plain_text_413(api):
+    with _connect(api) as sock:
+        sock.sendall(POST + b"Content-Length: %d\r\n\r\n" % (10 * 1024 * 1024 + 1))
+        head, _, body = _read_all(sock).partition(b"\r\n\r\n")
+    assert int(head.split()[1]) == 413 and body == b"HTTP content length exceeded 10485760 bytes."
+    assert b"text/plain" in head
+
+
+def test_an_event_over_lambdas_6_mb_is_a_413_and_the_function_never_runs(api):
+    """A body the gateway accepts (< 10 MB, valid by the schema) whose event exceeds Lambda's 6 MB payload limit."""
+    padded = json.dumps(ORDER).encode()[:-1] + b" " * (6 * 1024 * 1024) + b"}"  # JSON whitespace: still a valid order
+    status, body = _raw_request(api, POST + b"Content-Length: %d\r\n\r\n" % len(padded) + padded)
+    assert status == 413 and json.loads(body) == {"message": "Request Too Long"}
+    assert api.seen == []
+    just_under = json.dumps(ORDER).encode()[:-1] + b" " * (5 * 1024 * 1024) + b"}"
+    status, _ = _raw_request(api, POST + b"Content-Length: %d\r\n\r\n" % len(just_under) + just_under)
+    assert status == 200 and len(api.seen) == 1

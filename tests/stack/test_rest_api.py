@@ -10,7 +10,7 @@ import pytest
 
 from pipeline_config import ApiAuthorization, ConfigError
 from pipeline_config.environments import config_for
-from tests.tfjson import find, only, ref, refs_in, resources
+from tests.tfjson import RAW_VALIDATION_ERROR, SAFE_SUBSTITUTIONS, find, only, ref, refs_in, render_gateway_template, resources, unescape_terraform
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "handlers" / "schemas" / "order.schema.json"
@@ -24,11 +24,6 @@ PUSH_POLICY_SUFFIX = ":iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudW
 
 def order_schema() -> dict:
     return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
-
-
-def unescape_terraform(text: str) -> str:
-    """Undo Terraform's ``$${``/``%%{`` escapes (what AWS finally receives)."""
-    return text.replace("$${", "${").replace("%%{", "%{")
 
 
 def route_of(doc: dict, method: dict) -> tuple[str, str]:
@@ -282,11 +277,22 @@ def test_method_settings_log_and_throttle_every_method(dev, prod):
     assert (p["throttling_rate_limit"], p["throttling_burst_limit"]) == (500, 1000)
 
 
-def test_gateway_errors_have_json_bodies(dev):
+def test_gateway_errors_have_json_bodies_whatever_the_message(dev):
+    """Every gateway error body is valid JSON for any substituted value (templates are not escaped by AWS)."""
     responses = {r["response_type"]: r for r in resources(dev, "aws_api_gateway_gateway_response").values()}
     assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
     for kind, response in responses.items():
-        assert "$context.requestId" in response["response_templates"]["application/json"], kind
+        template = unescape_terraform(response["response_templates"]["application/json"])
+        body = json.loads(render_gateway_template(template, SAFE_SUBSTITUTIONS))
+        assert set(body) == {"message", "error", "requestId"}, kind
+        assert "validationErrorString" not in template, kind
+
+
+def test_the_validation_error_string_would_break_the_json_body():
+    """Why it is not in the template: substituted raw inside a JSON string, the validator's own quotes end it."""
+    broken = '{"message":"Invalid request body","validationErrors":"$context.error.validationErrorString"}'
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(broken.replace("$context.error.validationErrorString", RAW_VALIDATION_ERROR))
 
 
 def test_invoke_url_output_is_the_stage_invoke_url(dev):
