@@ -12,7 +12,7 @@ from pathlib import Path
 from bench.measure import ROOT, BenchError, dumps, machine
 from bench.report import render_markdown, render_table
 
-SECTIONS = ("synth", "handlers", "processor", "pipeline", "rehearsal")
+SECTIONS = ("synth", "handlers", "processor", "post", "pipeline", "rehearsal")
 RESULTS_DIR = ROOT / "bench" / "results"
 
 
@@ -103,6 +103,10 @@ def _run_section(section: str, args: argparse.Namespace) -> dict:
         from bench.processor import bench_processor
 
         return bench_processor(args.runs, args.quick, log)
+    if section == "post":
+        from bench.post_latency import bench_post_latency
+
+        return bench_post_latency(args.runs, args.quick, log)
     if section == "pipeline":
         from bench.pipeline import bench_pipeline
 

@@ -111,6 +111,22 @@ def processor_tables(r: dict) -> list[Table]:
     return [("Processor batch", ["records", "time/batch (median)", "AWS calls per batch", "as expected"], rows, notes)]
 
 
+def post_tables(r: dict) -> list[Table]:
+    """Tables of the POST-latency section: with and without the conflict check."""
+
+    def row(label: str, v: dict) -> list[str]:
+        return [label, f"{v['p50']:.2f}", f"{v['p95']:.2f}", f"{v['p99']:.2f}", f"{v['max']:.2f}", str(v["n"])]
+
+    cost = r["check_cost_ms"]
+    rows = [
+        row("in-process, with the check (as shipped)", r["in_process_with_check_ms"]),
+        row("in-process, without the check", r["in_process_without_check_ms"]),
+        ["cost of the check (difference)", f"{cost['p50']:+.2f}", f"{cost['p95']:+.2f}", f"{cost['p99']:+.2f}", "", ""],
+        row("over HTTP (local API), with the check", r["http_with_check_ms"]),
+    ]
+    return [("POST /orders latency: the conflict check (GetItem) (ms)", ["path", "p50", "p95", "p99", "max", "n"], rows, [r["note"]])]
+
+
 def pipeline_tables(r: dict) -> list[Table]:
     """Tables of the pipeline section."""
     lat = r["post_latency_ms"]
@@ -144,7 +160,7 @@ def rehearsal_tables(r: dict) -> list[Table]:
     return [("Deploy rehearsal (seconds per phase)", ["stack", *phases, "wall", "planned", "applied", "real changes", "destroyed"], rows, notes)]
 
 
-RENDERERS = {"rehearsal": rehearsal_tables, "synth": synth_tables, "handlers": handlers_tables, "processor": processor_tables, "pipeline": pipeline_tables, "suite": suite_tables}
+RENDERERS = {"rehearsal": rehearsal_tables, "synth": synth_tables, "handlers": handlers_tables, "processor": processor_tables, "post": post_tables, "pipeline": pipeline_tables, "suite": suite_tables}
 
 
 def _tables(results: dict) -> list[Table]:

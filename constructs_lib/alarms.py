@@ -1,7 +1,7 @@
 """``PipelineAlarms``: the CloudWatch alarms that page the on-call for the order pipeline.
 
-One alarm per concern (processor errors, processor throttles, DLQ messages, queue
-backlog, stalled queue, API-handler errors, API 5XX). Every alarm notifies the alarm
+One alarm per concern (processor errors, processor throttles, DLQ messages, order conflicts,
+queue backlog, stalled queue, API-handler errors, API 5XX). Every alarm notifies the alarm
 topic both when it fires and when it recovers, and its description tells the on-call
 what it means and which runbook section to open (README.md, 'Alarm runbook', by anchor).
 
@@ -89,6 +89,14 @@ class PipelineAlarmsProps:
     """Visible messages in the order queue that page (a backlog)."""
     queue_oldest_message_age_seconds_threshold: int = 300
     """Age in seconds of the oldest queued order that pages (processing stalled)."""
+    order_conflicts_threshold: int = 1
+    """Accepted orders per period that the processor fails because their orderId is stored with a
+    different order (the ``OrderConflicts`` metric); 1 pages on the first."""
+    metrics_namespace: str = ""
+    """Namespace of the handlers' custom metrics (their ``POWERTOOLS_METRICS_NAMESPACE``). Required."""
+    processor_service_name: str = ""
+    """The processor's ``POWERTOOLS_SERVICE_NAME``: the ``service`` dimension Powertools puts on its
+    custom metrics, which the ``order-conflicts`` alarm must match exactly. Required."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Extra tags on every alarm (the provider's default tags apply anyway)."""
 
@@ -133,6 +141,8 @@ def validate_props(props: PipelineAlarmsProps) -> list[ConfigProblem]:
         "dlq_name",
         "api_name",
         "api_stage_name",
+        "metrics_namespace",
+        "processor_service_name",
     ):
         value = getattr(props, setting)
         if not isinstance(value, str) or (not is_unresolved(value) and not value.strip()):
@@ -175,6 +185,7 @@ def validate_props(props: PipelineAlarmsProps) -> list[ConfigProblem]:
         ("api_5xx_threshold", _MAX_THRESHOLD),
         ("queue_depth_threshold", _MAX_THRESHOLD),
         ("queue_oldest_message_age_seconds_threshold", _MAX_MESSAGE_AGE_SECONDS),
+        ("order_conflicts_threshold", _MAX_THRESHOLD),
     ):
         # 0 with ">=" would fire on every period, so 1 is the lowest useful threshold.
         problem = whole_number_problem(setting, getattr(props, setting), 1, high)
@@ -204,6 +215,23 @@ def alarm_specs(props: PipelineAlarmsProps) -> list[AlarmSpec]:
                 "Orders failed processing repeatedly and were moved to the dead-letter queue; they are NOT in the "
                 "orders table and will be lost when DLQ retention ends. Find the cause in the processor logs, fix it, "
                 "then redrive (python -m ordersctl redrive)."
+            ),
+        ),
+        AlarmSpec(
+            key="order-conflicts",
+            namespace=props.metrics_namespace,
+            metric_name="OrderConflicts",
+            # Powertools puts exactly this dimension on the processor's metrics (a test ties the two).
+            dimensions={"service": props.processor_service_name},
+            statistic="Sum",
+            comparison_operator=GREATER_OR_EQUAL,
+            threshold=props.order_conflicts_threshold,
+            # The metric is emitted only when a conflict happens: no data point means none.
+            treat_missing_data=MISSING_AS_OK,
+            summary=(
+                f">= {props.order_conflicts_threshold} accepted order(s) {window} reused an orderId that is stored with "
+                "a DIFFERENT order: the processor fails each one and SQS moves it to the DLQ (not stored, not "
+                "published; the customer got 202). Find them by the processor's 'order conflict' log lines."
             ),
         ),
         AlarmSpec(

@@ -176,6 +176,10 @@ class PipelineConfig:
     """Visible messages in the order queue that page (a backlog)."""
     queue_oldest_message_age_seconds_threshold: int = 300
     """Age of the oldest queued order that pages (processing stalled)."""
+    order_conflicts_threshold: int = 1
+    """Accepted orders per period whose orderId turned out to be stored with a different order
+    (alarm ``order-conflicts``): each one is failed by the processor and lands in the DLQ, so 1
+    pages on the first. README, "Alarm runbook"."""
 
     def __post_init__(self) -> None:
         # Normalise the enum first so a string from JSON/env works like the enum.
@@ -403,6 +407,7 @@ class PipelineConfig:
             "api_5xx_threshold",
             "queue_depth_threshold",
             "queue_oldest_message_age_seconds_threshold",
+            "order_conflicts_threshold",
         ):
             check.int_range(threshold, 1, 100_000_000)
 

@@ -40,6 +40,8 @@ HANDLERS_DIR = ROOT / "handlers"
 ORDER_SCHEMA_FILE = HANDLERS_DIR / "schemas" / "order.schema.json"
 SERVICE_NAME = "orders"
 METRICS_NAMESPACE = "OrderPipeline"
+#: The processor's Powertools service name: the ``service`` dimension of its custom metrics.
+PROCESSOR_SERVICE_NAME = f"{SERVICE_NAME}-processor"
 
 
 class OrderPipelineStack(TerraformStack):
@@ -153,7 +155,7 @@ class OrderPipelineStack(TerraformStack):
                 timeout_seconds=config.processor_timeout_seconds,
                 memory_mb=config.processor_memory_mb,
                 reserved_concurrency=config.processor_reserved_concurrency,
-                environment={**shared_env, "POWERTOOLS_SERVICE_NAME": f"{SERVICE_NAME}-processor"},
+                environment={**shared_env, "POWERTOOLS_SERVICE_NAME": PROCESSOR_SERVICE_NAME},
                 policy_statements=(
                     *queue.grant_consume_statements(),
                     *table.grant_write_statements(),
@@ -227,6 +229,9 @@ class OrderPipelineStack(TerraformStack):
                 api_5xx_threshold=config.api_5xx_threshold,
                 queue_depth_threshold=config.queue_depth_threshold,
                 queue_oldest_message_age_seconds_threshold=config.queue_oldest_message_age_seconds_threshold,
+                order_conflicts_threshold=config.order_conflicts_threshold,
+                metrics_namespace=METRICS_NAMESPACE,
+                processor_service_name=PROCESSOR_SERVICE_NAME,
             ),
         )
 

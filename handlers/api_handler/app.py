@@ -28,6 +28,7 @@ from orders_core.errors import (
     PayloadTooLarge,
     ValidationFailed,
 )
+from orders_core.function import PowertoolsFunction
 from orders_core.service import OrderApiService
 from orders_core.settings import Settings
 
@@ -187,7 +188,7 @@ def handle(request: HttpRequest, orders: OrderApiService) -> dict[str, Any]:
         return error_response(500, "InternalError", "the request could not be completed", request_id=request.request_id)
 
 
-class ApiFunction:
+class ApiFunction(PowertoolsFunction):
     """The API handler bound to one source of its service: a Lambda handler ``(event, context) -> response``.
 
     Lambda's ``lambda_handler`` reads its settings from the function's environment; the local
@@ -198,21 +199,13 @@ class ApiFunction:
     def __init__(self, service_source: Callable[[], OrderApiService], *, timeouts: TimeoutPolicy = API_TIMEOUTS) -> None:
         self._service_source = service_source
         self._timeouts = timeouts
-        self._handler = logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)(
-            tracer.capture_lambda_handler(capture_response=False)(
-                metrics.log_metrics(capture_cold_start_metric=True)(self.lambda_handler)
-            )
-        )
+        super().__init__(logger=logger, tracer=tracer, metrics=metrics, correlation_id_path=correlation_paths.API_GATEWAY_REST)
 
     @classmethod
     def bound_to(cls, config: Settings, aws: AwsClients) -> "ApiFunction":
         """A handler on the resources ``config`` names, calling AWS through ``aws`` (built with ``API_TIMEOUTS``)."""
         bound = build_service(config, aws)
         return cls(lambda: bound)
-
-    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        """Invoke with Powertools' logger context, tracing and metrics around ``lambda_handler``."""
-        return self._handler(event, context)
 
     def lambda_handler(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """API Gateway REST proxy event -> proxy response (undecorated; call the instance instead)."""

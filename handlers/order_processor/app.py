@@ -21,6 +21,7 @@ from orders_core.adapters import DynamoOrderRepository, SnsEventPublisher
 from orders_core.aws import AwsClients, build_clients, lazy, settings
 from orders_core.budget import PROCESSOR_TIMEOUTS, Deadline, TimeoutPolicy, deadline_scope
 from orders_core.errors import ConflictingOrder, PoisonMessage
+from orders_core.function import PowertoolsFunction
 from orders_core.service import OrderProcessingService, StoredOrder
 from orders_core.settings import Settings
 from orders_core.validation import schema_validator
@@ -121,7 +122,7 @@ def merge_failures(response: Mapping[str, Any], more: Mapping[str, str]) -> dict
 schema_validator()
 
 
-class ProcessorFunction:
+class ProcessorFunction(PowertoolsFunction):
     """The order processor bound to one source of its service: a Lambda handler for SQS events.
 
     Only Powertools' public batch API: one ``BatchProcessor`` per invocation runs the record
@@ -136,21 +137,13 @@ class ProcessorFunction:
     def __init__(self, service_source: Callable[[], OrderProcessingService], *, timeouts: TimeoutPolicy = PROCESSOR_TIMEOUTS) -> None:
         self._service_source = service_source
         self._timeouts = timeouts
-        self._handler = logger.inject_lambda_context(clear_state=True)(
-            tracer.capture_lambda_handler(capture_response=False)(
-                metrics.log_metrics(capture_cold_start_metric=True)(self.lambda_handler)
-            )
-        )
+        super().__init__(logger=logger, tracer=tracer, metrics=metrics)
 
     @classmethod
     def bound_to(cls, config: Settings, aws: AwsClients) -> "ProcessorFunction":
         """A handler on the resources ``config`` names, calling AWS through ``aws`` (built with ``PROCESSOR_TIMEOUTS``)."""
         bound = build_service(config, aws)
         return cls(lambda: bound)
-
-    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        """Invoke with Powertools' logger context, tracing and metrics around ``lambda_handler``."""
-        return self._handler(event, context)
 
     def lambda_handler(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """SQS event -> ``{"batchItemFailures": [...]}`` (undecorated; call the instance instead).

@@ -25,6 +25,7 @@ EXPECTED = {
     "queue-depth": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "GreaterThanOrEqualToThreshold", "ignore"),
     "queue-oldest-message-age": ("AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum", "GreaterThanOrEqualToThreshold", "ignore"),
     "api-5xx": ("AWS/ApiGateway", "5XXError", "Sum", "GreaterThanOrEqualToThreshold", "notBreaching"),
+    "order-conflicts": ("OrderPipeline", "OrderConflicts", "Sum", "GreaterThanOrEqualToThreshold", "notBreaching"),
 }
 # key -> the config field its threshold comes from (None: fixed)
 THRESHOLD_SETTING = {
@@ -35,6 +36,7 @@ THRESHOLD_SETTING = {
     "queue-depth": "queue_depth_threshold",
     "queue-oldest-message-age": "queue_oldest_message_age_seconds_threshold",
     "api-5xx": "api_5xx_threshold",
+    "order-conflicts": "order_conflicts_threshold",
 }
 SUFFIXES = ("dev", "staging", "prod")
 
@@ -104,6 +106,59 @@ def test_api_5xx_alarm_watches_the_deployed_stage(dev):
     assert dims["Stage"] in (stage["stage_name"], ref("aws_api_gateway_stage", stage_logical, "stage_name"))
 
 
+def test_the_order_conflicts_alarm_matches_what_the_processor_emits(dev):
+    """The alarm's namespace, metric and dimensions equal the EMF the processor prints in Lambda's environment.
+
+    CloudWatch matches a metric's dimensions exactly: Powertools adds ``service`` from the function's
+    POWERTOOLS_SERVICE_NAME, so the alarm is tied to the synthesized environment, not to a guess.
+    """
+    import os
+    import subprocess
+    import sys
+
+    _, processor = find(dev, "aws_lambda_function", function_name="order-processor-dev")
+    env_vars = processor["environment"]["variables"]
+    probe = """
+import json, sys
+from order_processor.app import ProcessorFunction
+from orders_core.service import OrderProcessingService
+from orders_core.adapters import PutOutcome
+class Stored:
+    def put_new(self, item):
+        return PutOutcome(created=False, existing={**item, "customerId": "someone-else", "orderFingerprint": "v1:other"})
+class Nothing:
+    def publish(self, entries): return {}
+class Context:
+    function_name, memory_limit_in_mb, aws_request_id = "order-processor-dev", 256, "r-1"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:order-processor-dev"
+    def get_remaining_time_in_millis(self): return 30_000
+handler = ProcessorFunction(lambda: OrderProcessingService(repository=Stored(), publisher=Nothing()))
+body = {"orderId": "o-1", "customerId": "c-1", "items": [{"productId": "p", "quantity": 1, "unitPrice": 1}], "timestamp": "2026-01-01T00:00:00.000000Z"}
+print(json.dumps(handler({"Records": [{"messageId": "m-1", "body": json.dumps(body), "eventSource": "aws:sqs"}]}, Context())), file=sys.stderr)
+"""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "POWERTOOLS_SERVICE_NAME": env_vars["POWERTOOLS_SERVICE_NAME"],
+        "POWERTOOLS_METRICS_NAMESPACE": env_vars["POWERTOOLS_METRICS_NAMESPACE"],
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT / "handlers", env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "m-1" in done.stderr, done.stderr
+    emitted = []
+    for line in done.stdout.splitlines():
+        if '"_aws"' in line:
+            doc = json.loads(line)
+            for definition in doc["_aws"]["CloudWatchMetrics"]:
+                for metric in definition["Metrics"]:
+                    if metric["Name"] == "OrderConflicts":
+                        (dimension_names,) = definition["Dimensions"]
+                        emitted.append((definition["Namespace"], {name: doc[name] for name in dimension_names}))
+    assert emitted, done.stdout
+    alarm = alarm_by_key(dev, "dev", "order-conflicts")
+    assert emitted == [(alarm["namespace"], alarm["dimensions"])]
+
+
 def test_thresholds_and_periods_come_from_config(env):
     suffix, doc, config = env
     for key, setting in THRESHOLD_SETTING.items():
@@ -154,6 +209,8 @@ def _valid_props(**overrides):
         dlq_name="order-dlq-dev",
         api_name="orders-api-dev",
         api_stage_name="v1",
+        metrics_namespace="OrderPipeline",
+        processor_service_name="orders-processor",
     )
     return PipelineAlarmsProps(**{**base, **overrides})
 
@@ -177,6 +234,8 @@ def test_every_problem_is_reported_at_once_naming_setting_value_and_fix():
         queue_depth_threshold=-5,
         queue_oldest_message_age_seconds_threshold=30 * 24 * 3600,
         api_5xx_threshold=True,
+        processor_service_name="",
+        order_conflicts_threshold=0,
     )
     with pytest.raises(ConfigError) as raised:
         PipelineAlarms(App(), "alarms", props)
@@ -184,12 +243,14 @@ def test_every_problem_is_reported_at_once_naming_setting_value_and_fix():
     assert settings == [
         "names",
         "alarm_topic_arn",
+        "processor_service_name",
         "period_seconds",
         "evaluation_periods",
         "processor_errors_threshold",
         "api_5xx_threshold",
         "queue_depth_threshold",
         "queue_oldest_message_age_seconds_threshold",
+        "order_conflicts_threshold",
     ]
     message = str(raised.value)
     assert "period_seconds: must be 10, 20, 30 or a multiple of 60" in message and "(given 45)" in message

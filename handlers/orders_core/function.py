@@ -1,0 +1,30 @@
+"""``PowertoolsFunction``: a Lambda handler object with Powertools' logger context, tracing and metrics around it.
+
+Both functions are classes (``ApiFunction``, ``ProcessorFunction``) so that the local pipeline can
+build one per pipeline with injected settings and clients. This base applies the same three
+Powertools decorators to ``lambda_handler`` once per instance. The Powertools objects are passed
+in: they stay module-level in each app (one per process, as in a Lambda container).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PowertoolsFunction:
+    """Call the instance as the Lambda handler; subclasses implement the undecorated ``lambda_handler``."""
+
+    def __init__(self, *, logger: Any, tracer: Any, metrics: Any, correlation_id_path: str | None = None) -> None:
+        self._handler = logger.inject_lambda_context(correlation_id_path=correlation_id_path, clear_state=True)(
+            tracer.capture_lambda_handler(capture_response=False)(
+                metrics.log_metrics(capture_cold_start_metric=True)(self.lambda_handler)
+            )
+        )
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """Invoke with Powertools' logger context, tracing and metrics around ``lambda_handler``."""
+        return self._handler(event, context)
+
+    def lambda_handler(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """The function's work, undecorated (call the instance instead)."""
+        raise NotImplementedError
