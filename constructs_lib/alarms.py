@@ -198,8 +198,12 @@ def validate_props(props: PipelineAlarmsProps) -> list[ConfigProblem]:
 
 def alarm_specs(props: PipelineAlarmsProps) -> list[AlarmSpec]:
     """The alarms ``props`` asks for, in paging-priority order (pure; no cdktf objects)."""
+    return [*_order_loss_alarm_specs(props), *_throughput_alarm_specs(props)]
+
+
+def _order_loss_alarm_specs(props: PipelineAlarmsProps) -> list[AlarmSpec]:
+    """Orders that did not make it: dead-lettered, conflicting, failed or throttled processing."""
     processor = {"FunctionName": props.processor_function_name}
-    api_handler = {"FunctionName": props.api_handler_function_name}
     window = _window(props)
     return [
         AlarmSpec(
@@ -263,6 +267,14 @@ def alarm_specs(props: PipelineAlarmsProps) -> list[AlarmSpec]:
                 "reserved or account concurrency is exhausted, so orders wait in the queue."
             ),
         ),
+    ]
+
+
+def _throughput_alarm_specs(props: PipelineAlarmsProps) -> list[AlarmSpec]:
+    """Orders that wait (stalled or backed-up queue) or are refused at the API."""
+    api_handler = {"FunctionName": props.api_handler_function_name}
+    window = _window(props)
+    return [
         AlarmSpec(
             key="queue-oldest-message-age",
             namespace="AWS/SQS",
