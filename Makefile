@@ -1,11 +1,41 @@
-# Two commands matter: `make synth` and `make test`. Each bootstraps what it needs
-# on first use: a private pipenv in .tools/, then the locked environment in .venv/.
+# Two commands matter: `make synth` and `make test`. Each bootstraps what it needs on
+# first use: a private pipenv in .tools/, then the locked environment in .venv/, with only
+# the Pipfile categories that command needs (README, "Quick start"):
+#   synth, cli-synth:        [packages] + [$(FRAMEWORK)]
+#   test, local, rehearse, env: [packages] + [$(FRAMEWORK)] + [dev-packages] (+ [cdktf], the
+#                            reference, when FRAMEWORK=cdktn)
+#   bench:                   all of them (it measures both frameworks side by side)
 
 PYTHON ?= python3
+# cdktf (default) or cdktn (CDK Terrain); README "CDK Terrain". Exported: main.py reads it.
+FRAMEWORK := $(or $(strip $(FRAMEWORK)),cdktf)
+export FRAMEWORK
+FRAMEWORKS := cdktf cdktn
+ifeq ($(filter $(FRAMEWORK),$(FRAMEWORKS)),)
+$(error FRAMEWORK: is not a supported framework (given '$(FRAMEWORK)'). Fix: use FRAMEWORK=cdktf (the default) or FRAMEWORK=cdktn)
+endif
+CLI_COMMAND := $(FRAMEWORK)
+
 PIPENV_VERSION := 2026.10.3
 TOOLS := .tools
 PIPENV := $(TOOLS)/bin/pipenv
-VENV_STAMP := .venv/.synced-$(shell $(PYTHON) -c "import hashlib,sys;print(hashlib.sha256(open('Pipfile.lock','rb').read()).hexdigest()[:12])" 2>/dev/null || echo none)
+
+# Which interpreter .venv/ is built with. An explicit PYTHON (command line or environment)
+# wins: if .venv/ was built with another one, it is rebuilt (and says so). Without one, an
+# existing .venv/ keeps its interpreter; a fresh one uses python3.
+ifneq ($(filter command line environment,$(origin PYTHON)),)
+VENV_PYTHON := $(PYTHON)
+else
+VENV_PYTHON := $(if $(wildcard .venv/bin/python),.venv/bin/python,$(PYTHON))
+endif
+PY_ID_CODE := import os,sys; print(sys.version.split()[0] + ' ' + os.path.realpath(sys.executable))
+PY_ID := $(shell $(VENV_PYTHON) -c "$(PY_ID_CODE)" 2>/dev/null)
+# Stamps name the lock and the interpreter, so a new Pipfile.lock or another PYTHON re-syncs.
+STAMP_ID := $(shell $(PYTHON) -c "import hashlib,sys; print(hashlib.sha256(open('Pipfile.lock','rb').read() + sys.argv[1].encode()).hexdigest()[:12])" "$(PY_ID)" 2>/dev/null || echo none)
+stamp = .venv/.synced-$(1)-$(STAMP_ID)
+SYNTH_ENV := $(call stamp,packages) $(call stamp,$(FRAMEWORK))
+# Tests under cdktn also synthesize with cdktf, the reference the JSON is compared against.
+TEST_ENV := $(sort $(SYNTH_ENV) $(call stamp,cdktf) $(call stamp,dev-packages))
 
 export PIPENV_VENV_IN_PROJECT := 1
 export PIPENV_NOSPIN := 1
@@ -17,10 +47,10 @@ export PIPENV_VERBOSITY := -1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
-# The cdktf CLI phones home for version checks; the build machines have no route there.
+# The cdktf/cdktn CLI phones home for version checks; the build machines have no route there.
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help synth test local bench ops cli cli-synth check-python clean env rehearse
+.PHONY: help synth test local bench ops cli cli-synth check-python clean env synth-env rehearse
 
 help:
 	@echo "make synth      synthesize every stack into cdktf.out/stacks/<stack>/cdk.tf.json"
@@ -28,8 +58,9 @@ help:
 	@echo "make local      run the pipeline on this machine (moto server + local API + poller)"
 	@echo "make bench      run the benchmarks in bench/ (not part of the tests)"
 	@echo "make rehearse   deploy rehearsal: synth, terraform init/validate, apply to moto, use it, re-plan, destroy (ENV=staging, ARGS=--help)"
-	@echo "make cli-synth  synthesize through the cdktf CLI from npm (installs it in node_modules/)"
+	@echo "make cli-synth  synthesize through the framework's npm CLI (installs it in node_modules/)"
 	@echo "make ops ARGS=  run ordersctl in the project's environment, e.g. make ops ARGS=\"preflight\""
+	@echo "FRAMEWORK=cdktn on any of them uses CDK Terrain instead of CDKTF (README, \"CDK Terrain\")"
 
 check-python:
 	@$(PYTHON) -c "import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)" || \
@@ -40,43 +71,68 @@ $(PIPENV): | check-python
 	@$(PYTHON) -m venv $(TOOLS) || { rm -rf $(TOOLS); echo "error: '$(PYTHON) -m venv' failed. Fix: sudo apt-get install python3-venv (Debian/Ubuntu), then retry." >&2; exit 1; }
 	@$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "pipenv==$(PIPENV_VERSION)"
 
-$(VENV_STAMP): Pipfile.lock | $(PIPENV)
-	@echo ">> installing the locked environment into .venv/ (pipenv sync --dev)"
-	@rm -f .venv/.synced-*
-	@$(PIPENV) --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')" >/dev/null 2>&1 || true
-	@$(PIPENV) sync --dev
+# One stamp per Pipfile category (packages, cdktf, cdktn, dev-packages).
+CATEGORY_WHAT_packages := runtime (boto3, tqdm, jsii, constructs)
+CATEGORY_WHAT_cdktf := the CDKTF framework and its AWS provider bindings
+CATEGORY_WHAT_cdktn := the CDK Terrain framework and its AWS provider bindings
+CATEGORY_WHAT_dev-packages := test and dev tools (pytest, moto, checkov, Powertools, ...; ~1 GB, \`make test\` only)
+.venv/.synced-%-$(STAMP_ID): Pipfile.lock | $(PIPENV)
+	@$(VENV_PYTHON) -c "$(PY_ID_CODE)" >/dev/null 2>&1 || \
+	  { echo "error: PYTHON: '$(VENV_PYTHON)' does not run. Fix: give an installed interpreter, e.g. 'make PYTHON=python3.11 ...'." >&2; exit 1; }
+	@built="$$( [ -x .venv/bin/python ] && .venv/bin/python -c "$(PY_ID_CODE)" 2>/dev/null )"; \
+	if [ -n "$$built" ] && [ "$$built" != "$(PY_ID)" ]; then \
+	  echo ">> .venv/ was built with Python $$built; PYTHON=$(PYTHON) is Python $(PY_ID): rebuilding .venv/ with it"; \
+	  rm -rf .venv; \
+	fi; \
+	if [ ! -x .venv/bin/python ]; then \
+	  $(PIPENV) --python "$$($(VENV_PYTHON) -c 'import sys; print(sys.executable)')" >/dev/null || exit 1; \
+	fi
+	@echo ">> installing Pipfile category [$*] into .venv/: $(CATEGORY_WHAT_$*)"
+	@$(PIPENV) sync --categories "$*"
+	@rm -f .venv/.synced-$*-*
 	@touch $@
 
-env: $(VENV_STAMP)
+synth-env: $(SYNTH_ENV)
+env: $(TEST_ENV)
 
-synth: $(VENV_STAMP)
+synth: $(SYNTH_ENV)
 	@$(PIPENV) run python main.py
 
-test: $(VENV_STAMP)
+test: $(TEST_ENV)
 	@$(PIPENV) run python -m pytest $(PYTEST_ARGS)
 
-local: $(VENV_STAMP)
+local: $(TEST_ENV)
 	@$(PIPENV) run python -m local_pipeline $(ARGS)
 
 # ENV picks the environment (dev by default); ARGS go to `python -m rehearsal` (see --help).
-rehearse: $(VENV_STAMP)
+rehearse: $(TEST_ENV)
 	@$(PIPENV) run python -m rehearsal $(if $(ENV),--env "$(ENV)") $(ARGS)
 
-bench: $(VENV_STAMP)
-	@$(PIPENV) run python -m bench $(ARGS)
-
-# ordersctl needs boto3 and tqdm: run it in the project's environment, not the system Python.
-ops: $(VENV_STAMP)
+# ordersctl needs boto3 and tqdm (the runtime category), not a framework: run it in the project's environment.
+ops: $(call stamp,packages)
 	@$(PIPENV) run python -m ordersctl $(ARGS)
 
-node_modules/.bin/cdktf: package.json package-lock.json
-	npm ci --no-audit --no-fund
+bench: $(TEST_ENV) $(call stamp,cdktf) $(call stamp,cdktn)
+	@$(PIPENV) run python -m bench $(ARGS)
+
+# The npm CLIs: one workspace per framework under cli/, one package-lock.json for both;
+# only the selected framework's CLI is installed (README, "CDK Terrain"). npm decides where
+# a workspace's bin lands (node_modules/.bin or cli/<framework>/node_modules/.bin), so the
+# recipes look in both.
+CLI_STAMP := node_modules/.installed-cli-$(FRAMEWORK)
+CLI_BIN = $$(for d in cli/$(FRAMEWORK)/node_modules/.bin node_modules/.bin; do [ -x $$d/$(CLI_COMMAND) ] && { echo $$d/$(CLI_COMMAND); break; }; done)
+
+$(CLI_STAMP): package.json package-lock.json cli/$(FRAMEWORK)/package.json
+	@echo ">> installing the $(FRAMEWORK) CLI from package-lock.json (npm workspace cli/$(FRAMEWORK))"
+	@if [ -d node_modules ]; then npm install --no-save --no-audit --no-fund --workspace cli/$(FRAMEWORK); \
+	else npm ci --no-audit --no-fund --workspace cli/$(FRAMEWORK); fi
+	@[ -n "$(CLI_BIN)" ] || { echo "error: npm installed no '$(CLI_COMMAND)' command. Fix: check cli/$(FRAMEWORK)/package.json and package-lock.json" >&2; exit 1; }
 	@touch $@
 
-cli: node_modules/.bin/cdktf
+cli: $(CLI_STAMP)
 
-cli-synth: $(VENV_STAMP) node_modules/.bin/cdktf
-	@PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" node_modules/.bin/cdktf synth
+cli-synth: $(SYNTH_ENV) $(CLI_STAMP)
+	@PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" $(CLI_BIN) synth
 
 clean:
 	rm -rf cdktf.out .build .pytest_cache
