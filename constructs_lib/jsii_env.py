@@ -1,7 +1,9 @@
-"""Environment for the jsii kernel (the node process behind CDKTF's Python bindings).
+"""Environment for the jsii kernel (the node process behind the framework's Python bindings).
 
-Kept apart from ``framework.py`` so that tools which time the framework's own import
-phases (bench/) can prepare the same environment before importing anything of jsii.
+``framework.py`` and ``provider.py`` both call ``prepare_jsii_environment`` before their
+first jsii import, so the kernel gets it whichever of them is imported first. It is kept
+apart from them so that tools which time the framework's own import phases (bench/) can
+prepare the same environment before importing anything of jsii.
 """
 
 from __future__ import annotations

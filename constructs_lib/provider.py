@@ -1,23 +1,30 @@
 """The one door to the prebuilt AWS provider bindings: every construct imports provider classes from here.
 
-Why this module exists: ``cdktf_cdktf_provider_aws/__init__.py`` eagerly imports all
-~2,200 resource submodules (to register their jsii types), which costs most of a
-synth's wall time and hundreds of MB. Importing a submodule always runs the package
-``__init__`` first. So, before the first provider import, we register a bare
-package module built from the package's own import spec (same ``__path__``, same
-files) without executing its ``__init__``. Submodules then load normally, each
-one pulling in the shared ``_jsii`` assembly exactly as before; only the ~2,200
-modules we never use are skipped. The synthesized JSON is identical (a test
-compares it byte for byte with the eager path).
+The bindings come from the selected framework (``FRAMEWORK``): ``cdktf_cdktf_provider_aws``
+(CDKTF) or ``cdktn_provider_aws`` (CDK Terrain). Submodule and class names are the same in
+both, so the classes below are loaded from one table, whichever package it is.
 
-The jsii kernel (node) has the same problem with the package's JavaScript index; its
-twin fix is ``node_lazy_provider_index.js``, loaded by ``jsii_env.py``.
+Why the lean import: ``cdktf_cdktf_provider_aws/__init__.py`` eagerly imports all ~2,200
+resource submodules (to register their jsii types), which costs most of a synth's wall
+time and hundreds of MB. Importing a submodule always runs the package ``__init__``
+first. So, before the first provider import, we register a bare package module built from
+the package's own import spec (same ``__path__``, same files) without executing its
+``__init__``. Submodules then load normally, each one pulling in the shared ``_jsii``
+assembly exactly as before; only the modules we never use are skipped. CDK Terrain's
+``__init__`` already loads its submodules lazily (a module ``__getattr__``), so there the
+trick is not needed and not applied. ``IMPORT_MODE`` says which case this process is in:
 
-Safety valves:
-* ``CDKTF_EAGER_PROVIDER_IMPORT=1`` switches this off (the stock, eager import).
-* If the installed package does not look like what this was written against
-  (no ``_jsii`` assembly module, or an ``__init__`` that defines public names), it
-  falls back to the eager import rather than guess.
+* ``"lean"``: the bare package was registered (CDKTF);
+* ``"not needed: package already lazy"``: the package's own ``__init__`` is lazy (CDK Terrain);
+* ``"eager"``: ``CDKTF_EAGER_PROVIDER_IMPORT=1`` asked for the stock import of an eager package;
+* ``"eager: <why>"``: the package did not look like what this was written against, so
+  the stock import ran rather than a guess.
+
+The synthesized JSON is identical either way (tests/framework compares it byte for byte).
+The jsii kernel (node) has the same problem with the package's JavaScript index; its twin
+fix is ``node_lazy_provider_index.js``, loaded through the environment that
+``jsii_env.prepare_jsii_environment`` prepares. This module prepares it itself before its
+first jsii import, so it does not matter whether it or ``framework.py`` is imported first.
 """
 
 from __future__ import annotations
@@ -26,111 +33,159 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from constructs_lib.jsii_env import EAGER_ENV_VAR, lean_import_enabled
+from constructs_lib.framework_choice import aws_provider_requirement, selected_framework
+from constructs_lib.jsii_env import lean_import_enabled, prepare_jsii_environment
 
-PACKAGE = "cdktf_cdktf_provider_aws"
-# The stock __init__ says this before its 2,200 'from . import x' lines; if a new
+# Before anything below imports jsii: the kernel (node) inherits this environment.
+prepare_jsii_environment()
+
+PACKAGE = selected_framework().provider_module
+LAZY_ALREADY = "not needed: package already lazy"
+# The stock CDKTF __init__ says this before its 2,200 'from . import x' lines; if a new
 # release changes that, we do not know what else it changed: fall back.
 _EXPECTED_INIT_MARKER = "# Loading modules to ensure their types are registered with the jsii runtime library"
-# The stock __init__ defines no class and one helper function (check_type, which
+# The stock CDKTF __init__ defines no class and one helper function (check_type, which
 # every submodule redefines for itself); anything else means a layout we don't know.
 _ALLOWED_TOP_LEVEL_DEFS = ("def check_type(",)
+# CDK Terrain's __init__ resolves submodules on first attribute access instead.
+_LAZY_INIT_MARKERS = ("def __getattr__(name: str)", "_importlib.import_module(f\".{name}\", __name__)")
 
-#: How the provider package was loaded: "lean", "eager" (asked for), or "eager: <why>".
+#: How the provider package was loaded; see the module docstring.
 IMPORT_MODE = "unset"
 
 
-def _install_lean_package() -> str:
-    if not lean_import_enabled():  # EAGER_ENV_VAR asks for the stock import
-        return "eager"
-    if PACKAGE in sys.modules:
-        return "eager: the package was imported before constructs_lib.provider"
-    spec = importlib.util.find_spec(PACKAGE)
+def _package_init(package: str) -> tuple[importlib.machinery.ModuleSpec | None, str | None, str]:
+    """The package's import spec, its ``__init__`` text, and why it cannot be read (or '')."""
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations or spec.origin is None:
-        return "eager: package layout not recognised (no import spec)"
+        return spec, None, "package layout not recognised (no import spec)"
     package_dir = Path(next(iter(spec.submodule_search_locations)))
     if not (package_dir / "_jsii" / "__init__.py").is_file():
-        return "eager: package layout not recognised (no _jsii module)"
+        return spec, None, "package layout not recognised (no _jsii module)"
     try:
-        init_text = Path(spec.origin).read_text(encoding="utf-8")
+        return spec, Path(spec.origin).read_text(encoding="utf-8"), ""
     except OSError as error:
-        return f"eager: cannot read package __init__ ({error})"
+        return spec, None, f"cannot read package __init__ ({error})"
+
+
+def _install_lean_package(package: str = PACKAGE) -> str:
+    if package in sys.modules:
+        return f"eager: the package was imported before constructs_lib.provider ({package})"
+    spec, init_text, problem = _package_init(package)
+    if init_text is None:
+        return f"eager: {problem}"  # (a package that is not installed is reported by the import below)
+    if all(marker in init_text for marker in _LAZY_INIT_MARKERS):
+        return LAZY_ALREADY
+    if not lean_import_enabled():  # CDKTF_EAGER_PROVIDER_IMPORT=1 asks for the stock import
+        return "eager"
     if _EXPECTED_INIT_MARKER not in init_text:
-        return "eager: package __init__ not recognised (marker missing)"
+        return "eager: package __init__ not recognised (neither the eager import list nor a lazy __getattr__)"
     for line in init_text.splitlines():
         if line.startswith("class ") or (line.startswith("def ") and not line.startswith(_ALLOWED_TOP_LEVEL_DEFS)):
             return f"eager: package __init__ defines {line.split('(')[0].split(':')[0]!r}"
     module = importlib.util.module_from_spec(spec)  # builds the module; does not execute it
-    sys.modules[PACKAGE] = module
+    sys.modules[package] = module
     return "lean"
 
 
 IMPORT_MODE = _install_lean_package()
 
-# --- the provider classes this project uses, one submodule each -------------------------
-from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount  # noqa: E402
-from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey  # noqa: E402
-from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment  # noqa: E402
-from cdktf_cdktf_provider_aws.api_gateway_gateway_response import ApiGatewayGatewayResponse  # noqa: E402
-from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration  # noqa: E402
-from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod  # noqa: E402
-from cdktf_cdktf_provider_aws.api_gateway_method_settings import (  # noqa: E402
-    ApiGatewayMethodSettings,
-    ApiGatewayMethodSettingsSettings,
-)
-from cdktf_cdktf_provider_aws.api_gateway_model import ApiGatewayModel  # noqa: E402
-from cdktf_cdktf_provider_aws.api_gateway_request_validator import ApiGatewayRequestValidator  # noqa: E402
-from cdktf_cdktf_provider_aws.api_gateway_resource import ApiGatewayResource  # noqa: E402
-from cdktf_cdktf_provider_aws.api_gateway_rest_api import (  # noqa: E402
-    ApiGatewayRestApi,
-    ApiGatewayRestApiEndpointConfiguration,
-)
-from cdktf_cdktf_provider_aws.api_gateway_stage import (  # noqa: E402
-    ApiGatewayStage,
-    ApiGatewayStageAccessLogSettings,
-)
-from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (  # noqa: E402
-    ApiGatewayUsagePlan,
-    ApiGatewayUsagePlanApiStages,
-    ApiGatewayUsagePlanQuotaSettings,
-    ApiGatewayUsagePlanThrottleSettings,
-)
-from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey  # noqa: E402
-from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard  # noqa: E402
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup  # noqa: E402
-from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm  # noqa: E402
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity  # noqa: E402
-from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition  # noqa: E402
-from cdktf_cdktf_provider_aws.data_aws_region import DataAwsRegion  # noqa: E402
-from cdktf_cdktf_provider_aws.dynamodb_table import (  # noqa: E402
-    DynamodbTable,
-    DynamodbTableAttribute,
-    DynamodbTableGlobalSecondaryIndex,
-    DynamodbTablePointInTimeRecovery,
-    DynamodbTableServerSideEncryption,
-)
-from cdktf_cdktf_provider_aws.iam_role import IamRole  # noqa: E402
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy  # noqa: E402
-from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment  # noqa: E402
-from cdktf_cdktf_provider_aws.kms_alias import KmsAlias  # noqa: E402
-from cdktf_cdktf_provider_aws.kms_key import KmsKey  # noqa: E402
-from cdktf_cdktf_provider_aws.lambda_event_source_mapping import (  # noqa: E402
-    LambdaEventSourceMapping,
-    LambdaEventSourceMappingScalingConfig,
-)
-from cdktf_cdktf_provider_aws.lambda_function import (  # noqa: E402
-    LambdaFunction,
-    LambdaFunctionEnvironment,
-    LambdaFunctionTracingConfig,
-)
-from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission  # noqa: E402
-from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags  # noqa: E402
-from cdktf_cdktf_provider_aws.sns_topic import SnsTopic  # noqa: E402
-from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy  # noqa: E402
-from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription  # noqa: E402
-from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue  # noqa: E402
-from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy  # noqa: E402
-from cdktf_cdktf_provider_aws.sqs_queue_redrive_allow_policy import SqsQueueRedriveAllowPolicy  # noqa: E402
-from cdktf_cdktf_provider_aws.sqs_queue_redrive_policy import SqsQueueRedrivePolicy  # noqa: E402
+# --- the provider classes this project uses: submodule -> class names -------------------
+CLASSES_BY_SUBMODULE: dict[str, tuple[str, ...]] = {
+    "api_gateway_account": ("ApiGatewayAccount",),
+    "api_gateway_api_key": ("ApiGatewayApiKey",),
+    "api_gateway_deployment": ("ApiGatewayDeployment",),
+    "api_gateway_gateway_response": ("ApiGatewayGatewayResponse",),
+    "api_gateway_integration": ("ApiGatewayIntegration",),
+    "api_gateway_method": ("ApiGatewayMethod",),
+    "api_gateway_method_settings": ("ApiGatewayMethodSettings", "ApiGatewayMethodSettingsSettings"),
+    "api_gateway_model": ("ApiGatewayModel",),
+    "api_gateway_request_validator": ("ApiGatewayRequestValidator",),
+    "api_gateway_resource": ("ApiGatewayResource",),
+    "api_gateway_rest_api": ("ApiGatewayRestApi", "ApiGatewayRestApiEndpointConfiguration"),
+    "api_gateway_stage": ("ApiGatewayStage", "ApiGatewayStageAccessLogSettings"),
+    "api_gateway_usage_plan": (
+        "ApiGatewayUsagePlan",
+        "ApiGatewayUsagePlanApiStages",
+        "ApiGatewayUsagePlanQuotaSettings",
+        "ApiGatewayUsagePlanThrottleSettings",
+    ),
+    "api_gateway_usage_plan_key": ("ApiGatewayUsagePlanKey",),
+    "cloudwatch_dashboard": ("CloudwatchDashboard",),
+    "cloudwatch_log_group": ("CloudwatchLogGroup",),
+    "cloudwatch_metric_alarm": ("CloudwatchMetricAlarm",),
+    "data_aws_caller_identity": ("DataAwsCallerIdentity",),
+    "data_aws_partition": ("DataAwsPartition",),
+    "data_aws_region": ("DataAwsRegion",),
+    "dynamodb_table": (
+        "DynamodbTable",
+        "DynamodbTableAttribute",
+        "DynamodbTableGlobalSecondaryIndex",
+        "DynamodbTablePointInTimeRecovery",
+        "DynamodbTableServerSideEncryption",
+    ),
+    "iam_role": ("IamRole",),
+    "iam_role_policy": ("IamRolePolicy",),
+    "iam_role_policy_attachment": ("IamRolePolicyAttachment",),
+    "kms_alias": ("KmsAlias",),
+    "kms_key": ("KmsKey",),
+    "lambda_event_source_mapping": ("LambdaEventSourceMapping", "LambdaEventSourceMappingScalingConfig"),
+    "lambda_function": ("LambdaFunction", "LambdaFunctionEnvironment", "LambdaFunctionTracingConfig"),
+    "lambda_permission": ("LambdaPermission",),
+    "provider": ("AwsProvider", "AwsProviderDefaultTags"),
+    "sns_topic": ("SnsTopic",),
+    "sns_topic_policy": ("SnsTopicPolicy",),
+    "sns_topic_subscription": ("SnsTopicSubscription",),
+    "sqs_queue": ("SqsQueue",),
+    "sqs_queue_policy": ("SqsQueuePolicy",),
+    "sqs_queue_redrive_allow_policy": ("SqsQueueRedriveAllowPolicy",),
+    "sqs_queue_redrive_policy": ("SqsQueueRedrivePolicy",),
+}
 
-__all__ = [name for name in dir() if name[:1].isupper() and name not in ("IMPORT_MODE", "PACKAGE", "EAGER_ENV_VAR")]
+
+def _load_classes(package: str) -> dict[str, type]:
+    from constructs_lib.framework import import_framework_module  # the "not installed" error lives there
+
+    import_framework_module(package)  # a missing package fails here, with the fix
+    loaded = {}
+    for submodule, names in CLASSES_BY_SUBMODULE.items():
+        module = importlib.import_module(f"{package}.{submodule}")
+        loaded.update({name: getattr(module, name) for name in names})
+    return loaded
+
+
+globals().update(_load_classes(PACKAGE))
+
+
+def pin_aws_provider(provider, environ=None) -> None:
+    """Pin ``terraform.required_providers.aws`` for ``provider``'s stack (``TF_AWS_PROVIDER_VERSION``; default 6.25.0).
+
+    Without the pin each framework writes what its bindings were generated from (6.25.0
+    for CDKTF's 21.22.1, 6.69.1 for CDK Terrain's 25.8.1), so switching framework would
+    upgrade the provider of every deployed stack. ``TF_AWS_PROVIDER_VERSION=bindings``
+    keeps the bindings' own requirement; any other value is the version constraint. When
+    the bindings already say what the pin says (CDKTF by default), nothing is overridden,
+    so the JSON stays exactly what the bindings write.
+    """
+    from constructs_lib.framework import TerraformStack
+
+    requirement = aws_provider_requirement(environ)
+    if requirement is None:
+        return
+    written = (provider.terraform_provider_source, provider.terraform_generator_metadata.provider_version)
+    if written != (requirement.source, requirement.version):
+        TerraformStack.of(provider).add_override("terraform.required_providers.aws", {"source": requirement.source, "version": requirement.version})
+
+
+_BindingsAwsProvider = globals()["AwsProvider"]
+
+
+class AwsProvider(_BindingsAwsProvider):  # type: ignore[misc,valid-type]
+    """The bindings' ``AwsProvider``, pinned on construction (``pin_aws_provider``), so no stack can forget the pin."""
+
+    def __init__(self, scope, id: str, **kwargs) -> None:
+        super().__init__(scope, id, **kwargs)
+        pin_aws_provider(self)
+
+
+__all__ = sorted([name for names in CLASSES_BY_SUBMODULE.values() for name in names] + ["pin_aws_provider"])

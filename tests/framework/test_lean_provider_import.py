@@ -1,119 +1,202 @@
-"""The lean provider import: fast path on, switchable off, falls back, and changes no byte of output."""
+"""The lean provider import under each framework: honest about what it did, switchable off, falls back, changes no byte."""
 
 from __future__ import annotations
 
 import filecmp
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_python(code: str, env_extra: dict[str, str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("CDKTF_EAGER_PROVIDER_IMPORT", "ENVIRONMENT_SUFFIX")}
-    env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-
+from constructs_lib.framework_choice import FRAMEWORKS
+from tests.framework.support import ROOT, current_framework, require, run_python
 
 MODE_PROBE = (
     "import sys, constructs_lib.provider as p;"
     "print(p.IMPORT_MODE);"
-    "print(sum(1 for m in sys.modules if m.startswith('cdktf_cdktf_provider_aws.')))"
+    "print(sum(1 for m in sys.modules if m.startswith(p.PACKAGE + '.')))"
 )
+# What the Python side must report per framework: CDKTF's package __init__ imports all
+# ~2,200 submodules (so we make it lean); CDK Terrain's is already lazy (nothing to do).
+EXPECTED_MODE = {"cdktf": "lean", "cdktn": "not needed: package already lazy"}
+# With CDKTF_EAGER_PROVIDER_IMPORT=1, the stock import: eager for CDKTF, still lazy for CDK Terrain.
+EXPECTED_STOCK = {"cdktf": ("eager", 2000, None), "cdktn": ("not needed: package already lazy", 0, 100)}
 
 
-def test_lean_mode_loads_only_the_submodules_used():
-    result = run_python(MODE_PROBE)
+@pytest.mark.parametrize("framework", list(FRAMEWORKS))
+def test_python_side_reports_what_it_did_and_loads_only_what_is_used(framework):
+    require(framework)
+    result = run_python(MODE_PROBE, {"FRAMEWORK": framework})
     assert result.returncode == 0, result.stderr
-    mode, loaded = result.stdout.split()
-    assert mode == "lean"
-    # ~40 resource submodules plus _jsii, not the ~2,200 of the eager package __init__.
+    mode, loaded = result.stdout.rstrip("\n").rsplit("\n", 1)
+    assert mode == EXPECTED_MODE[framework]
+    # ~40 resource submodules plus _jsii, not the ~2,200 of an eager package __init__.
     assert int(loaded) < 100
 
 
-def test_environment_variable_switches_to_the_stock_import():
-    result = run_python(MODE_PROBE, {"CDKTF_EAGER_PROVIDER_IMPORT": "1"})
+@pytest.mark.parametrize("framework", list(FRAMEWORKS))
+def test_environment_variable_asks_for_the_stock_import(framework):
+    require(framework)
+    result = run_python(MODE_PROBE, {"FRAMEWORK": framework, "CDKTF_EAGER_PROVIDER_IMPORT": "1"})
     assert result.returncode == 0, result.stderr
-    mode, loaded = result.stdout.split()
-    assert mode == "eager"
-    assert int(loaded) > 2000
+    mode, loaded = result.stdout.rstrip("\n").rsplit("\n", 1)
+    expected_mode, at_least, below = EXPECTED_STOCK[framework]
+    assert mode == expected_mode
+    assert int(loaded) > at_least and (below is None or int(loaded) < below)
 
 
-def test_unrecognised_package_layout_falls_back_to_the_stock_import(tmp_path):
-    # A fake provider package whose __init__ lacks the marker we rely on.
-    fake = tmp_path / "cdktf_cdktf_provider_aws"
-    (fake / "_jsii").mkdir(parents=True)
-    (fake / "_jsii" / "__init__.py").write_text("")
-    (fake / "__init__.py").write_text("LOADED_EAGERLY = True\nclass Surprise: pass\n")
-    # Run only the loader part of the module: the fake package has no real submodules.
-    code = (
+def _loader_namespace_code(tmp_path) -> str:
+    # Runs only the loader half of provider.py (before the class table) against fake packages in tmp_path.
+    return (
         f"import sys; sys.path.insert(0, {str(tmp_path)!r});"
         "src = open('constructs_lib/provider.py').read().split('# --- the provider classes')[0];"
         "ns = {'__name__': 'probe'}; exec(compile(src, 'provider.py', 'exec'), ns);"
-        "print(ns['IMPORT_MODE']); import cdktf_cdktf_provider_aws as pkg; print(getattr(pkg, 'LOADED_EAGERLY', False))"
+    )
+
+
+def _fake_package(tmp_path, name: str, init: str) -> None:
+    package = tmp_path / name
+    (package / "_jsii").mkdir(parents=True)
+    (package / "_jsii" / "__init__.py").write_text("")
+    (package / "__init__.py").write_text(init)
+
+
+def test_unrecognised_package_layout_falls_back_to_the_stock_import(tmp_path):
+    _fake_package(tmp_path, "fake_provider_aws", "LOADED_EAGERLY = True\nclass Surprise: pass\n")
+    code = _loader_namespace_code(tmp_path) + (
+        "print(ns['_install_lean_package']('fake_provider_aws')); import fake_provider_aws as pkg; print(getattr(pkg, 'LOADED_EAGERLY', False))"
     )
     result = run_python(code)
     assert result.returncode == 0, result.stderr
-    mode, eager_init_ran = result.stdout.split("\n")[:2]
-    assert mode.startswith("eager: package __init__")
+    mode, eager_init_ran = result.stdout.strip().split("\n")[-2:]
+    assert mode.startswith("eager: package __init__ not recognised")
     assert eager_init_ran == "True"
 
 
+def test_a_lazy_package_init_is_reported_as_such_and_left_alone(tmp_path):
+    lazy_init = (
+        "import importlib as _importlib\n_SUBMODULES = {'a'}\nRAN = True\n"
+        "def __getattr__(name: str) -> object:\n"
+        "    if name in _SUBMODULES:\n"
+        "        return _importlib.import_module(f\".{name}\", __name__)\n"
+        "    raise AttributeError(name)\n"
+    )
+    _fake_package(tmp_path, "fake_lazy_aws", lazy_init)
+    code = _loader_namespace_code(tmp_path) + "print(ns['_install_lean_package']('fake_lazy_aws')); import fake_lazy_aws as pkg; print(getattr(pkg, 'RAN', False))"
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    mode, own_init_ran = result.stdout.strip().split("\n")[-2:]
+    assert mode == "not needed: package already lazy"
+    assert own_init_ran == "True"  # we did not replace it
+
+
+def test_a_package_imported_before_provider_is_reported(tmp_path):
+    _fake_package(tmp_path, "fake_early_aws", "")
+    code = _loader_namespace_code(tmp_path) + "import fake_early_aws; print(ns['_install_lean_package']('fake_early_aws'))"
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().split("\n")[-1].startswith("eager: the package was imported before constructs_lib.provider")
+
+
 NODE_PROBE = (
+    "import constructs_lib.provider as p;"  # provider first, on purpose: it must prepare jsii's environment itself
     "from constructs_lib.framework import App, TerraformStack;"
-    "import constructs_lib.provider as p;"
     "app = App(outdir=__import__('tempfile').mkdtemp()); stack = TerraformStack(app, 's');"
     "p.AwsProvider(stack, 'aws', region='us-east-1'); p.SqsQueue(stack, 'q', name='q'); app.synth()"
 )
+NODE_LAYOUT = {"cdktf": "require layout", "cdktn": "importStar layout"}
+BANNER_VARIABLES = (
+    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION",
+    "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION",
+    "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION",
+    "NODE_OPTIONS",
+)
 
 
-def test_node_side_lazy_index_engages_and_is_switched_off_by_the_same_variable():
-    lean = run_python(NODE_PROBE, {"CDKTF_LAZY_INDEX_DEBUG": "1"})
+@pytest.mark.parametrize("framework", list(FRAMEWORKS))
+def test_provider_imported_first_in_a_clean_interpreter_prepares_jsii_itself(framework):
+    """No banner variables, no NODE_OPTIONS, provider.py before framework.py: the Node hook still engages and no banner prints."""
+    require(framework)
+    lean = run_python(NODE_PROBE, {"FRAMEWORK": framework, "CDKTF_LAZY_INDEX_DEBUG": "1"}, drop=BANNER_VARIABLES)
     assert lean.returncode == 0, lean.stderr
-    assert "[lazy-index]" in lean.stderr and "lazy exports for" in lean.stderr
-    eager = run_python(NODE_PROBE, {"CDKTF_LAZY_INDEX_DEBUG": "1", "CDKTF_EAGER_PROVIDER_IMPORT": "1"})
+    assert f"lazy exports ({NODE_LAYOUT[framework]})" in lean.stderr, lean.stderr
+    assert "!!!!" not in lean.stderr, "jsii's Node banner printed: the environment was prepared too late"
+
+
+@pytest.mark.parametrize("framework", list(FRAMEWORKS))
+def test_node_side_lazy_index_is_switched_off_by_the_same_variable(framework):
+    require(framework)
+    eager = run_python(NODE_PROBE, {"FRAMEWORK": framework, "CDKTF_LAZY_INDEX_DEBUG": "1", "CDKTF_EAGER_PROVIDER_IMPORT": "1"})
     assert eager.returncode == 0, eager.stderr
     assert "[lazy-index]" not in eager.stderr
 
 
+HOOK = ROOT / "constructs_lib" / "node_lazy_provider_index.js"
+
+
+def _run_node(tmp_path, script: str) -> subprocess.CompletedProcess:
+    (tmp_path / "main.js").write_text(script)
+    return subprocess.run(["node", "--require", str(HOOK), str(tmp_path / "main.js")], capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin:/usr/local/bin", "CDKTF_LAZY_INDEX_DEBUG": "1"})
+
+
 def test_node_hook_leaves_other_modules_and_unknown_layouts_alone(tmp_path):
-    # A provider-looking index that is not the exports/require list: the stock loader runs.
+    # A provider-looking index that is neither known list: the stock loader runs.
     pkg = tmp_path / "node_modules" / "@cdktf" / "provider-aws" / "lib"
     pkg.mkdir(parents=True)
     (pkg / "index.js").write_text("module.exports = { answer: 42 };\n")
-    (tmp_path / "main.js").write_text(
-        "const a = require('./node_modules/@cdktf/provider-aws/lib/index.js');"
-        "const path = require('path'); console.log(JSON.stringify([a.answer, path.sep]));"
-    )
-    hook = ROOT / "constructs_lib" / "node_lazy_provider_index.js"
-    result = subprocess.run(["node", "--require", str(hook), str(tmp_path / "main.js")], capture_output=True, text=True, timeout=60)
+    result = _run_node(tmp_path, "const a = require('./node_modules/@cdktf/provider-aws/lib/index.js'); console.log(JSON.stringify([a.answer, require('path').sep]));")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [42, "/"]
+    assert "layout not recognised" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "scope, line",
+    [
+        ("@cdktf", 'exports.m{i} = require("./m{i}");'),
+        ("@cdktn", 'exports.m{i} = __importStar(require("./m{i}/index"));'),
+    ],
+)
+def test_node_hook_makes_both_index_layouts_lazy(tmp_path, scope, line):
+    lib = tmp_path / "node_modules" / scope / "provider-aws" / "lib"
+    count = 1200
+    for i in range(count):
+        target = lib / f"m{i}" / "index.js" if "index" in line else lib / f"m{i}.js"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(f'"use strict"; Object.defineProperty(exports, "__esModule", {{ value: true }}); global.loaded = (global.loaded || 0) + 1; exports.Type{i} = class Type{i} {{}};\n')
+    helper = "var __importStar = function (m) { return m; };\n" if "__importStar" in line else ""
+    (lib / "index.js").write_text(helper + "\n".join(line.format(i=i) for i in range(count)) + "\n")
+    result = _run_node(
+        tmp_path,
+        f"const idx = require('./node_modules/{scope}/provider-aws/lib/index.js');"
+        "const before = global.loaded || 0; const t = idx.m7.Type7; const again = idx.m7.Type7;"
+        "console.log(JSON.stringify([before, global.loaded, typeof t, t === again, Object.keys(idx).length]));",
+    )
+    assert result.returncode == 0, result.stderr
+    before, after, kind, same, exported = json.loads(result.stdout)
+    assert (before, after, kind, same, exported) == (0, 1, "function", True, count)
+    assert f"{count} lazy exports" in result.stderr
 
 
 @pytest.mark.timeout(900)
 def test_synthesized_json_is_identical_with_and_without_the_lean_import(tmp_path):
+    framework = current_framework()
+    require(framework)
     outputs = {}
-    for label, extra in (("lean", {}), ("eager", {"CDKTF_EAGER_PROVIDER_IMPORT": "1"})):
+    for label, extra in (("lean", {}), ("stock", {"CDKTF_EAGER_PROVIDER_IMPORT": "1"})):
         outdir = tmp_path / label
-        code = f"from main import build_app; build_app(outdir={str(outdir)!r}).synth()"
-        result = run_python(code, extra)
+        result = run_python(f"from main import build_app; build_app(outdir={str(outdir)!r}).synth()", {"FRAMEWORK": framework, **extra})
         assert result.returncode == 0, result.stderr
         outputs[label] = outdir
     lean_stacks = sorted(p.name for p in (outputs["lean"] / "stacks").iterdir())
-    eager_stacks = sorted(p.name for p in (outputs["eager"] / "stacks").iterdir())
-    assert lean_stacks == eager_stacks and len(lean_stacks) >= 3  # the environments (+ account-level stacks)
+    stock_stacks = sorted(p.name for p in (outputs["stock"] / "stacks").iterdir())
+    assert lean_stacks == stock_stacks and len(lean_stacks) >= 3  # the environments (+ account-level stacks)
     for stack in lean_stacks:
         lean = (outputs["lean"] / "stacks" / stack / "cdk.tf.json").read_bytes()
-        eager = (outputs["eager"] / "stacks" / stack / "cdk.tf.json").read_bytes()
-        assert lean == eager, f"{stack}: synthesized JSON differs between lean and eager provider import"
+        stock = (outputs["stock"] / "stacks" / stack / "cdk.tf.json").read_bytes()
+        assert lean == stock, f"{stack}: synthesized JSON differs between lean and stock provider import ({framework})"
         assert json.loads(lean)["resource"], "an empty stack would make this comparison meaningless"
-    assert filecmp.cmp(outputs["lean"] / "manifest.json", outputs["eager"] / "manifest.json", shallow=False)
+    assert filecmp.cmp(outputs["lean"] / "manifest.json", outputs["stock"] / "manifest.json", shallow=False)
 
 
 def test_the_off_switch_removes_a_hook_inherited_from_a_lean_parent():
@@ -132,8 +215,8 @@ def test_the_off_switch_removes_a_hook_inherited_from_a_lean_parent():
     assert "NODE_OPTIONS" not in only_ours
 
 
-def test_pure_python_token_check_agrees_with_cdktf():
-    """``framework.is_unresolved`` answers locally for strings and numbers; it must match cdktf."""
+def test_pure_python_token_check_agrees_with_the_framework():
+    """``framework.is_unresolved`` answers locally for strings and numbers; it must match the framework (run under each)."""
     from constructs_lib.framework import App, TerraformStack, Token, is_unresolved
     from constructs_lib.provider import SqsQueue
 
