@@ -120,7 +120,11 @@ bench: $(TEST_ENV) $(call stamp,cdktf) $(call stamp,cdktn)
 # a workspace's bin lands (node_modules/.bin or cli/<framework>/node_modules/.bin), so the
 # recipes look in both.
 CLI_STAMP := node_modules/.installed-cli-$(FRAMEWORK)
-CLI_BIN = $$(for d in cli/$(FRAMEWORK)/node_modules/.bin node_modules/.bin; do [ -x $$d/$(CLI_COMMAND) ] && { echo $$d/$(CLI_COMMAND); break; }; done)
+find_bin = $$(for d in cli/$(FRAMEWORK)/node_modules/.bin node_modules/.bin; do [ -x $$d/$(1) ] && { echo $$d/$(1); break; }; done)
+CLI_BIN = $(call find_bin,$(CLI_COMMAND))
+# cdktn-cli 0.24 needs Node.js >= 22.19; its workspace pins a Node 22 binary (Linux) that runs
+# the CLI only. The CLI starts `python main.py`, whose jsii kernel uses the node on PATH as always.
+CLI_NODE_cdktn = $(call find_bin,node)
 
 $(CLI_STAMP): package.json package-lock.json cli/$(FRAMEWORK)/package.json
 	@echo ">> installing the $(FRAMEWORK) CLI from package-lock.json (npm workspace cli/$(FRAMEWORK))"
@@ -132,7 +136,11 @@ $(CLI_STAMP): package.json package-lock.json cli/$(FRAMEWORK)/package.json
 cli: $(CLI_STAMP)
 
 cli-synth: $(SYNTH_ENV) $(CLI_STAMP)
-	@PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" $(CLI_BIN) synth
+	@bin="$(CLI_BIN)"; [ -n "$$bin" ] || { echo "error: FRAMEWORK=$(FRAMEWORK): no '$(CLI_COMMAND)' command in node_modules. Fix: rm -f $(CLI_STAMP) && make cli FRAMEWORK=$(FRAMEWORK)" >&2; exit 1; }; \
+	node="$(CLI_NODE_$(FRAMEWORK))"; if [ "$(FRAMEWORK)" = cdktn ] && [ -z "$$node" ] && \
+	  ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 19) ? 0 : 1)'; then \
+	  echo "error: cdktn-cli 0.24 needs Node.js >= 22.19 (given $$(node --version)); its pinned Node 22 binary exists for Linux only. Fix: put Node 22.19+ on PATH" >&2; exit 1; fi; \
+	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" $$node $$bin synth
 
 clean:
 	rm -rf cdktf.out .build .pytest_cache

@@ -51,13 +51,15 @@ def copy_project(destination: Path) -> Path:
     for name in linked:
         if (ROOT / name).exists():
             (destination / name).symlink_to(ROOT / name, target_is_directory=True)
+    # npm may install a framework CLI inside its workspace (cli/<framework>/node_modules).
+    for workspace_modules in sorted(ROOT.glob("cli/*/node_modules")):
+        (destination / workspace_modules.relative_to(ROOT)).symlink_to(workspace_modules, target_is_directory=True)
     return destination
 
 
 def ensure_cli_installed() -> None:
-    """``make cli`` in the real project (npm ci from package-lock.json), so copies can link node_modules."""
-    if not (ROOT / "node_modules" / ".bin" / "cdktf").exists():
-        subprocess.run(["make", "cli"], cwd=ROOT, env=clean_environ(), check=True, capture_output=True, text=True, timeout=900)
+    """``make cli`` in the real project (the FRAMEWORK's CLI from package-lock.json; a no-op once installed), so copies can link node_modules."""
+    subprocess.run(["make", "cli"], cwd=ROOT, env=clean_environ(), check=True, capture_output=True, text=True, timeout=900)
 
 
 def run(command: list[str], cwd: Path, timeout: float = 600, **extra_env: str) -> subprocess.CompletedProcess:

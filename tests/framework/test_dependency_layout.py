@@ -51,3 +51,16 @@ def test_each_framework_cli_is_pinned_in_its_npm_workspace(framework, version):
     assert f"cli/{framework}" in json.loads((ROOT / "package.json").read_text())["workspaces"]
     locked = [entry["version"] for path, entry in NPM_LOCK["packages"].items() if path.endswith(f"node_modules/{spec.cli_package}")]
     assert locked == [version], f"{spec.cli_package} must be locked once, at {version}"
+
+
+CDKTN_TIER = 'FRAMEWORK=cdktn PYTHON=python3.11 PYTEST_ARGS="tests/stack tests/framework tests/security -q"'
+
+
+def test_ci_runs_the_readme_test_command_then_the_cdktn_tier():
+    lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    commands = lines[lines.index("make test") :]
+    assert commands[0] == "make test", "CI must run the README's test command first"
+    assert 'FRAMEWORK=cdktn make test PYTEST_ARGS="tests/stack tests/framework tests/security -q -p no:cacheprovider"' in commands
+    assert "FRAMEWORK=cdktn make rehearse" in commands
+    workflow = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
+    assert f"make test {CDKTN_TIER}" in workflow
