@@ -71,7 +71,10 @@ $(PIPENV): | check-python
 	@$(PYTHON) -m venv $(TOOLS) || { rm -rf $(TOOLS); echo "error: '$(PYTHON) -m venv' failed. Fix: sudo apt-get install python3-venv (Debian/Ubuntu), then retry." >&2; exit 1; }
 	@$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "pipenv==$(PIPENV_VERSION)"
 
-# One stamp per Pipfile category (packages, cdktf, cdktn, dev-packages).
+# One stamp per Pipfile category (packages, cdktf, cdktn, dev-packages). A framework's
+# category installs without byte-compiling (PIP_COMPILE=false): its provider bindings hold
+# ~2,200 modules (~250 MB of .pyc, minutes of CPU) of which a lean synth imports ~80, and
+# Python compiles those on first import. Measured: bench/README.md, "First run".
 CATEGORY_WHAT_packages := runtime (boto3, tqdm, jsii, constructs)
 CATEGORY_WHAT_cdktf := the CDKTF framework and its AWS provider bindings
 CATEGORY_WHAT_cdktn := the CDK Terrain framework and its AWS provider bindings
@@ -88,7 +91,7 @@ CATEGORY_WHAT_dev-packages := test and dev tools (pytest, moto, checkov, Powerto
 	  $(PIPENV) --python "$$($(VENV_PYTHON) -c 'import sys; print(sys.executable)')" >/dev/null || exit 1; \
 	fi
 	@echo ">> installing Pipfile category [$*] into .venv/: $(CATEGORY_WHAT_$*)"
-	@$(PIPENV) sync --categories "$*"
+	@$(if $(filter $*,$(FRAMEWORKS)),PIP_COMPILE=false )$(PIPENV) sync --categories "$*"
 	@rm -f .venv/.synced-$*-*
 	@touch $@
 

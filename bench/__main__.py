@@ -1,4 +1,4 @@
-"""``python -m bench [--only synth,handlers,processor,pipeline,rehearsal] [--runs N] [--quick] [--suite]``."""
+"""``python -m bench [--only synth,footprint,handlers,processor,post,pipeline,rehearsal,first-run] [--runs N] [--quick] [--suite] [--refs A,B]``."""
 
 from __future__ import annotations
 
@@ -12,31 +12,37 @@ from pathlib import Path
 from bench.measure import ROOT, BenchError, dumps, machine
 from bench.report import render_markdown, render_table
 
-SECTIONS = ("synth", "handlers", "processor", "post", "pipeline", "rehearsal")
+SECTIONS = ("synth", "footprint", "handlers", "processor", "post", "pipeline", "rehearsal")
+# Run only when asked for with --only: it clones the repository and downloads everything again.
+OPT_IN = ("first-run",)
 RESULTS_DIR = ROOT / "bench" / "results"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Command-line options; every problem with them is reported at once."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections to run (default: all of {','.join(SECTIONS)})")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections to run (default: all of {','.join(SECTIONS)}; also {','.join(OPT_IN)})")
     parser.add_argument("--runs", type=int, default=None, help="repetitions per measurement, median reported (default 5; 2 with --quick)")
     parser.add_argument("--quick", action="store_true", help="fewer runs and smaller loads, for a smoke check; figures are noisier")
     parser.add_argument("--suite", action="store_true", help="also time the whole pytest suite, lean vs stock import (slow)")
+    parser.add_argument("--refs", default="HEAD", help="first-run: comma-separated git refs to clone and measure, e.g. 'main~3,HEAD' for before/after (default HEAD)")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where latest.json / latest.md go (default bench/results)")
     args = parser.parse_args(argv)
     problems = []
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
-    unknown = [s for s in chosen if s not in SECTIONS]
+    unknown = [s for s in chosen if s not in SECTIONS + OPT_IN]
     if unknown or not chosen:
-        problems.append(f"--only: unknown section(s) {unknown or args.only!r}; choose from {','.join(SECTIONS)}")
+        problems.append(f"--only: unknown section(s) {unknown or args.only!r}; choose from {','.join(SECTIONS + OPT_IN)}")
+    args.ref_list = [r.strip() for r in args.refs.split(",") if r.strip()]
+    if not args.ref_list:
+        problems.append(f"--refs: give at least one git ref (given {args.refs!r})")
     if args.runs is None:
         args.runs = 2 if args.quick else 5
     if args.runs < 1:
         problems.append(f"--runs must be at least 1 (given {args.runs})")
     if problems:
         parser.error("; ".join(problems))
-    args.sections = [s for s in SECTIONS if s in chosen]
+    args.sections = [s for s in SECTIONS + OPT_IN if s in chosen]
     return args
 
 
@@ -48,7 +54,7 @@ def log(message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen sections, print the table, write latest.json and latest.md."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    results: dict = {"machine": machine(), "options": {"sections": args.sections, "runs": args.runs, "quick": args.quick, "suite": args.suite}, "sections": {}}
+    results: dict = {"machine": machine(), "options": {"sections": args.sections, "runs": args.runs, "quick": args.quick, "suite": args.suite, "refs": args.ref_list}, "sections": {}}
     # Sections not run this time keep their last figures (each carries when and how it was measured),
     # so `--only pipeline` does not erase the synth figures in latest.json.
     results["sections"] = _previous_sections(args.results_dir)
@@ -95,6 +101,14 @@ def _run_section(section: str, args: argparse.Namespace) -> dict:
         from bench.synth import bench_synth
 
         return bench_synth(args.runs, args.quick, log)
+    if section == "footprint":
+        from bench.footprint import bench_footprint
+
+        return bench_footprint(args.runs, args.quick, log)
+    if section == "first-run":
+        from bench.first_run import bench_first_run
+
+        return bench_first_run(args.ref_list, log)
     if section == "handlers":
         from bench.handlers_init import bench_handlers
 

@@ -14,69 +14,76 @@ def _med(block: dict | None, key: str):
 
 
 def synth_tables(r: dict) -> list[Table]:
-    """Tables of the synth section."""
-    stock, ours = r["stock"], r["ours"]
+    """Tables of the synth section: every framework mode side by side."""
+    modes = r.get("modes", ["stock", "ours"])
+    labels = [r.get("labels", {}).get(m, m) for m in modes]
     rows = [
-        ["python main.py: wall (median)", _s(_med(stock, "wall_s")), _s(_med(ours, "wall_s")), f"{r['ratio_wall']:.0%} of stock"],
-        ["python main.py: peak RSS, largest process", _s(_med(stock, "max_rss_mib"), " MiB", 0), _s(_med(ours, "max_rss_mib"), " MiB", 0), f"{r['ratio_max_rss']:.0%} of stock"],
+        ["python main.py: wall (median)", *[_s(_med(r[m], "wall_s")) for m in modes]],
+        ["  relative to cdktf stock", *[f"{r[m].get('ratio_wall', 0):.0%}" for m in modes]],
+        ["python main.py: peak RSS, largest process", *[_s(_med(r[m], "max_rss_mib"), " MiB", 0) for m in modes]],
+        ["  relative to cdktf stock", *[f"{r[m].get('ratio_max_rss', 0):.0%}" for m in modes]],
+        ["Node-side lazy provider index", *["; ".join(r[m].get("node_hook", ["n/a"])) for m in modes]],
     ]
-    cli = r.get("cdktf_cli", {})
+    cli = r.get("cli", {})
     if "skipped" in cli:
-        rows.append(["cdktf synth (CLI)", "skipped", "skipped", cli["skipped"][:80]])
+        rows.append(["CLI synth", *(["skipped"] * len(modes))])
     elif cli:
-        cli_ratio = _med(cli["ours"], "wall_s") / _med(cli["stock"], "wall_s")
-        rows.append(["cdktf synth (CLI): wall (median)", _s(_med(cli["stock"], "wall_s")), _s(_med(cli["ours"], "wall_s")), f"{cli_ratio:.0%} of stock; {cli['runs']} run(s); pipenv: {cli['pipenv'][:40]}"])
+        rows.append(["CLI synth (npm CLI, pipenv run): wall (median)", *[_s(_med(cli.get(m), "wall_s")) if m in cli else "-" for m in modes]])
     floor = r["json_floor"]
-    rows.append(["floor: python + json.dump of same docs", "", _s(_med(floor, "wall_s"), digits=3), f"dump only {_s(_med(floor, 'dump_only_s'), digits=3)}, {floor['files']} files, {floor['bytes'] // 1024} KiB"])
     notes = [
-        f"{r['runs']} interleaved runs per mode; target for python main.py: ours <= {r['target_ratio']:.0%} of stock wall and peak RSS not higher -> {'MET' if r['meets_target'] else 'NOT MET'}",
-        f"synthesized JSON identical between modes: {r['outputs_identical']}",
+        f"{r['runs']} interleaved runs per mode; target for python main.py (cdktf lean): <= {r['target_ratio']:.0%} of stock wall and peak RSS not higher -> {'MET' if r['meets_target'] else 'NOT MET'}",
+        f"synthesized JSON byte-identical, cdktf stock vs lean: {r['outputs_identical']}"
+        + (f"; cdktn vs cdktf lean, same Terraform apart from '//' metadata: {r['cdktn_same_terraform']}" if "cdktn_same_terraform" in r else ""),
+        f"floor (python + json.dump of the same documents): {_s(_med(floor, 'wall_s'), digits=3)}, dump only {_s(_med(floor, 'dump_only_s'), digits=3)}, {floor['files']} files, {floor['bytes'] // 1024} KiB",
     ]
+    if r.get("not_installed"):
+        notes.append(f"not measured, not installed: {', '.join(r['not_installed'])} (make bench installs both frameworks)")
     if cli and "skipped" not in cli:
-        verdict = "MET" if cli_ratio <= r["target_ratio"] else "NOT MET"
-        notes.append(
-            f"target for cdktf synth: ours <= {r['target_ratio']:.0%} of stock wall -> {verdict} "
-            "(the CLI itself, node + pipenv run, adds the same fixed cost to both paths)"
-        )
-    tables: list[Table] = [("Synth (3 stacks: dev, staging, prod)", ["measure", "stock", "ours", "note"], rows, notes)]
+        notes.append(f"CLI: {cli['runs']} run(s) per mode; pipenv: {cli['pipenv']}" + (f"; CLI not installed: {', '.join(cli['not_installed'])}" if cli.get("not_installed") else ""))
+    elif cli:
+        notes.append(cli["skipped"][:160])
+    tables: list[Table] = [("Synth (3 stacks: dev, staging, prod)", ["measure", *labels], rows, notes)]
 
     b = r.get("breakdown", {})
-    if b:
-        labels = [p["phase"] for p in b["ours"]["phases"]]
-        brows = []
-        for j, label in enumerate(labels):
-            brows.append([label, _s(b["stock"]["phases"][j]["seconds"], digits=3), _s(b["ours"]["phases"][j]["seconds"], digits=3)])
+    bmodes = [m for m in modes if m in b]
+    if bmodes:
+        phase_labels = [p["phase"] for p in b[bmodes[0]]["phases"]]
+        brows = [[label, *[_s(b[m]["phases"][j]["seconds"], digits=3) for m in bmodes]] for j, label in enumerate(phase_labels)]
         brows += [
-            ["  of which: AWS provider jsii assembly load (node)", _s(b["stock"]["provider_assembly_load_s"], digits=3), _s(b["ours"]["provider_assembly_load_s"], digits=3)],
-            ["  of which: provider Python submodules (self time)", _s(b["stock"]["provider_python_submodules_s"], digits=3), _s(b["ours"]["provider_python_submodules_s"], digits=3)],
-            ["total wall (with -X importtime)", _s(b["stock"]["wall_s_with_importtime"], digits=3), _s(b["ours"]["wall_s_with_importtime"], digits=3)],
-            ["provider submodules loaded", str(b["stock"]["provider_submodules_loaded"]), str(b["ours"]["provider_submodules_loaded"])],
-            ["Python modules loaded", str(b["stock"]["modules_loaded"]), str(b["ours"]["modules_loaded"])],
-            ["peak RSS: python process", _s(b["stock"]["python_max_rss_mib"], " MiB", 0), _s(b["ours"]["python_max_rss_mib"], " MiB", 0)],
-            ["peak RSS: node (jsii kernel)", _s(b["stock"]["node_max_rss_mib"], " MiB", 0), _s(b["ours"]["node_max_rss_mib"], " MiB", 0)],
-            ["peak RSS: python + node (sum of peaks)", _s(b["stock"]["python_max_rss_mib"] + b["stock"]["node_max_rss_mib"], " MiB", 0), _s(b["ours"]["python_max_rss_mib"] + b["ours"]["node_max_rss_mib"], " MiB", 0)],
+            ["  of which: AWS provider jsii assembly load (node)", *[_s(b[m]["provider_assembly_load_s"], digits=3) for m in bmodes]],
+            ["  of which: provider Python submodules (self time)", *[_s(b[m]["provider_python_submodules_s"], digits=3) for m in bmodes]],
+            ["total wall (with -X importtime)", *[_s(b[m]["wall_s_with_importtime"], digits=3) for m in bmodes]],
+            ["Python-side provider import (IMPORT_MODE)", *[b[m]["import_mode"] for m in bmodes]],
+            ["provider submodules loaded", *[str(b[m]["provider_submodules_loaded"]) for m in bmodes]],
+            ["Python modules loaded", *[str(b[m]["modules_loaded"]) for m in bmodes]],
+            ["peak RSS: python process", *[_s(b[m]["python_max_rss_mib"], " MiB", 0) for m in bmodes]],
+            ["peak RSS: node (jsii kernel)", *[_s(b[m]["node_max_rss_mib"], " MiB", 0) for m in bmodes]],
+            ["peak RSS: python + node (sum of peaks)", *[_s(b[m]["python_max_rss_mib"] + b[m]["node_max_rss_mib"], " MiB", 0) for m in bmodes]],
         ]
         rw = r.get("repeated_work", {})
         bnotes = [
-            f"median of {b['ours']['runs']} probe run(s) per mode; phases are perf_counter marks inside the child",
+            f"median of {b[bmodes[0]]['runs']} probe run(s) per mode; phases are perf_counter marks inside the child",
             f"repeated work in one synth of {rw.get('stacks')} stacks: order schema opened {rw.get('schema_file_opens')}x; "
             f"{rw.get('handler_files')} handler files opened {rw.get('handler_file_opens')}x in total",
         ]
-        tables.append(("Synth breakdown (where the time goes)", ["phase", "stock", "ours"], brows, bnotes))
-
-    cache = r.get("jsii_package_cache")
-    if cache and "error" in cache:
-        tables.append(("jsii runtime package cache", ["error"], [[cache["error"].splitlines()[0][:200]]], []))
-    elif cache:
-        crows = [[label, _s(v["wall_s"]), _s(v["provider_assembly_load_s"], digits=3)] for label, v in cache.get("runs", {}).items()]
-        cnotes = [
-            f"JSII_RUNTIME_PACKAGE_CACHE={cache['setting']}; enabled: {cache['enabled']}; root {cache['root']} exists: {cache['root_exists']} "
-            f"({cache['root_size_mib']} MiB, {len(cache['cached_packages'])} package(s))",
-        ]
-        if "cold_root_size_mib" in cache:
-            cnotes.append(f"a cold cache root holds {cache['cold_root_size_mib']} MiB after one synth")
-        tables.append(("jsii runtime package cache (lean synth, one run each)", ["cache state", "wall", "provider assembly load"], crows, cnotes))
+        tables.append(("Synth breakdown (where the time goes)", ["phase", *[r.get("labels", {}).get(m, m) for m in bmodes]], brows, bnotes))
+    tables.extend(_jsii_cache_tables(r.get("jsii_package_cache")))
     return tables
+
+
+def _jsii_cache_tables(cache: dict | None) -> list[Table]:
+    if cache and "error" in cache:
+        return [("jsii runtime package cache", ["error"], [[cache["error"].splitlines()[0][:200]]], [])]
+    if not cache:
+        return []
+    crows = [[label, _s(v["wall_s"]), _s(v["provider_assembly_load_s"], digits=3)] for label, v in cache.get("runs", {}).items()]
+    cnotes = [
+        f"JSII_RUNTIME_PACKAGE_CACHE={cache['setting']}; enabled: {cache['enabled']}; root {cache['root']} exists: {cache['root_exists']} "
+        f"({cache['root_size_mib']} MiB, {len(cache['cached_packages'])} package(s))",
+    ]
+    if "cold_root_size_mib" in cache:
+        cnotes.append(f"a cold cache root holds {cache['cold_root_size_mib']} MiB after one synth")
+    return [("jsii runtime package cache (lean synth, one run each)", ["cache state", "wall", "provider assembly load"], crows, cnotes)]
 
 
 def handlers_tables(r: dict) -> list[Table]:
@@ -147,6 +154,42 @@ def suite_tables(r: dict) -> list[Table]:
     return [("Test suite (python -m pytest -q -p no:cacheprovider)", ["mode", "wall", "pytest summary"], rows, [r.get("note", "")])]
 
 
+def footprint_tables(r: dict) -> list[Table]:
+    """Tables of the footprint section."""
+    rows = [[label, str(c["locked"]), f"{c['installed']}/{c['locked']}", _s(c["mib"], " MiB", 1), _s(c["own_mib"], " MiB", 1)] for label, c in r["categories"].items()]
+    notes = [
+        "installed size = files the locked distributions put into .venv (their RECORD); own = not shared with [packages]",
+        f".venv in total: {_s(r.get('venv_mib'), ' MiB', 0)}",
+    ]
+    frows = []
+    for name, f in r["frameworks"].items():
+        if isinstance(f, dict):
+            frows.append([name, _s(f["jsii_cache_mib"], " MiB", 0), _s(f["cli_workspace_node_modules_mib"], " MiB", 0)])
+    fnotes = [f"jsii cache root: {r['frameworks'].get('jsii_cache_root')}; node_modules (root + workspaces) in total: {_s(r['frameworks'].get('node_modules_total_mib'), ' MiB', 0)}"]
+    return [
+        ("Install footprint by Pipfile category", ["category", "locked", "installed", "installed size", "own size"], rows, notes),
+        ("Per framework: jsii runtime cache and npm CLI", ["framework", "jsii package cache", "CLI workspace node_modules"], frows, fnotes),
+    ]
+
+
+def first_run_tables(r: dict) -> list[Table]:
+    """Tables of the first-run section: one row per ref and command."""
+    rows = []
+    for ref in r["refs"]:
+        for step in ref["steps"]:
+            rows.append([
+                ref["commit"][:40],
+                step["command"],
+                f"{step['wall_s']:.0f} s" + ("" if step["returncode"] == 0 else f" (exit {step['returncode']})"),
+                _s(step["venv_mib"], " MiB", 0),
+                _s(step["tools_mib"], " MiB", 0),
+                _s(step["jsii_cache_mib"], " MiB", 0),
+                _s(step["node_modules_mib"], " MiB", 0),
+            ])
+    notes = [r.get("load_note", ""), "sizes are cumulative after each command, in a fresh clone with empty download and jsii caches"]
+    return [("First run on a fresh clone (commands in order)", ["commit", "command", "wall", ".venv", ".tools", "jsii cache", "node_modules"], rows, notes)]
+
+
 def rehearsal_tables(r: dict) -> list[Table]:
     """One row per stack: each phase's median seconds, and the resource counts."""
     stacks = r["stacks"]
@@ -160,7 +203,7 @@ def rehearsal_tables(r: dict) -> list[Table]:
     return [("Deploy rehearsal (seconds per phase)", ["stack", *phases, "wall", "planned", "applied", "real changes", "destroyed"], rows, notes)]
 
 
-RENDERERS = {"rehearsal": rehearsal_tables, "synth": synth_tables, "handlers": handlers_tables, "processor": processor_tables, "post": post_tables, "pipeline": pipeline_tables, "suite": suite_tables}
+RENDERERS = {"rehearsal": rehearsal_tables, "synth": synth_tables, "footprint": footprint_tables, "first-run": first_run_tables, "handlers": handlers_tables, "processor": processor_tables, "post": post_tables, "pipeline": pipeline_tables, "suite": suite_tables}
 
 
 def _tables(results: dict) -> list[Table]:

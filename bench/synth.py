@@ -1,10 +1,12 @@
-"""Section 1, synth: ``python main.py`` stock vs lean provider import, the cdktf CLI, a json.dump floor, a breakdown, jsii's cache."""
+"""Section 1, synth: ``python main.py`` under cdktf (stock and lean) and cdktn side by side, the CLIs, a json.dump floor, a breakdown, jsii's cache."""
 
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import json
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -12,12 +14,58 @@ import time
 from pathlib import Path
 
 from bench.measure import PYTHON, ROOT, BenchError, child_env, median, run, summary
+from constructs_lib.framework_choice import FRAMEWORKS
 
 EAGER = {"CDKTF_EAGER_PROVIDER_IMPORT": "1"}
-MODES = {"stock": EAGER, "ours": {}}
+# Every synth mode measured side by side: the stock and lean import under CDKTF (the
+# default framework), and the same two under CDK Terrain. "stock" = both lean halves off.
+MODES = {
+    "stock": {"FRAMEWORK": "cdktf", **EAGER},
+    "ours": {"FRAMEWORK": "cdktf"},
+    "cdktn_stock": {"FRAMEWORK": "cdktn", **EAGER},
+    "cdktn": {"FRAMEWORK": "cdktn"},
+}
+MODE_LABELS = {"stock": "cdktf stock", "ours": "cdktf lean (ours)", "cdktn_stock": "cdktn stock", "cdktn": "cdktn lean (ours)"}
 TARGET_RATIO = 0.25
-CDKTF_CLI = ROOT / "node_modules" / ".bin" / "cdktf"
 PROBE = ROOT / "bench" / "synth_probe.py"
+# The Node hook says what it did on stderr when asked (constructs_lib/node_lazy_provider_index.js).
+HOOK_LINE = re.compile(r"\[lazy-index\] (\d+) lazy exports \((\w+) layout\)")
+
+
+def framework_installed(framework: str) -> bool:
+    """Whether the framework's Python packages are in this environment (make bench installs both)."""
+    spec = FRAMEWORKS[framework]
+    return all(importlib.util.find_spec(module) is not None for module in (spec.core_module, spec.provider_module))
+
+
+def _workspace_bin(framework: str, command: str) -> Path | None:
+    # Where npm put a bin for the framework's workspace (cli/<framework>): there or hoisted to the root.
+    for candidate in (ROOT / "cli" / framework / "node_modules" / ".bin" / command, ROOT / "node_modules" / ".bin" / command):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def cli_path(framework: str) -> Path | None:
+    """The framework's npm CLI, or None when it is not installed."""
+    return _workspace_bin(framework, FRAMEWORKS[framework].cli_command)
+
+
+def cli_command(framework: str) -> list[str]:
+    """How ``make cli-synth`` runs the CLI: cdktn-cli with the Node 22 its workspace pins (when installed)."""
+    node = _workspace_bin(framework, "node") if framework == "cdktn" else None
+    return [*([str(node)] if node else []), str(cli_path(framework))]
+
+
+def node_hook_state(stderr: str, mode_env: dict) -> str:
+    """What the Node-side lazy index did in one synth, from its debug line."""
+    found = HOOK_LINE.search(stderr)
+    if found:
+        return f"engaged: {int(found.group(1)):,} lazy exports ({found.group(2)} layout)"
+    if mode_env.get("CDKTF_EAGER_PROVIDER_IMPORT"):
+        return "off (asked for: stock)"
+    return "NOT ENGAGED" + (" (layout not recognised)" if "layout not recognised" in stderr else "")
+
 
 JSON_FLOOR_CODE = r"""
 import time, sys
@@ -38,11 +86,11 @@ print(json.dumps({'load_s': t1 - t0, 'dump_s': t2 - t1, 'files': len(docs), 'byt
 
 def _synth_once(mode: str, tmp: Path, index: int) -> dict:
     outdir = tmp / f"{mode}-{index}"
-    result = run([PYTHON, "main.py"], env=child_env({**MODES[mode], "CDKTF_OUTDIR": str(outdir)}))
+    result = run([PYTHON, "main.py"], env=child_env({**MODES[mode], "CDKTF_OUTDIR": str(outdir), "CDKTF_LAZY_INDEX_DEBUG": "1"}))
     stacks = sorted(p.name for p in (outdir / "stacks").iterdir())
     if not stacks:
         raise BenchError(f"{mode} synth wrote no stacks into {outdir}")
-    return {"wall_s": result.wall_s, "max_rss_mib": result.max_rss_mib, "outdir": outdir, "stacks": stacks}
+    return {"wall_s": result.wall_s, "max_rss_mib": result.max_rss_mib, "outdir": outdir, "stacks": stacks, "node_hook": node_hook_state(result.stderr, MODES[mode])}
 
 
 def _pipenv_dir(tmp: Path) -> tuple[Path, str]:
@@ -67,9 +115,9 @@ def _pipenv_dir(tmp: Path) -> tuple[Path, str]:
 def _cli_once(mode: str, tmp: Path, index: int, pipenv_dir: Path) -> dict:
     outdir = tmp / f"cli-{mode}-{index}"
     env = child_env({**MODES[mode], "PATH": f"{pipenv_dir}:{os.environ.get('PATH', '')}", "CHECKPOINT_DISABLE": "1", "CI": "1"})
-    result = run([str(CDKTF_CLI), "synth", "--output", str(outdir)], env=env)
+    result = run([*cli_command(MODES[mode]["FRAMEWORK"]), "synth", "--output", str(outdir)], env=env)
     if not (outdir / "stacks").is_dir():
-        raise BenchError(f"cdktf synth ({mode}) wrote no stacks into {outdir}: {result.stdout[-500:]}")
+        raise BenchError(f"{MODES[mode]['FRAMEWORK']} synth ({mode}) wrote no stacks into {outdir}: {result.stdout[-500:]}")
     return {"wall_s": result.wall_s, "max_rss_mib": result.max_rss_mib}
 
 
@@ -85,8 +133,9 @@ def _probe(mode: str, tmp: Path, index: int, extra_env: dict | None = None) -> d
     data["phases"].append({"phase": "interpreter exit (atexit: stop node)", "seconds": round(end - data["end_t"], 4)})
     data["wall_s"] = result.wall_s
     data["max_rss_mib"] = result.max_rss_mib
-    data["provider_assembly_load_s"] = _importtime(result.stderr, "cdktf_cdktf_provider_aws._jsii")
-    data["provider_python_submodules_s"] = _importtime_sum(result.stderr, "cdktf_cdktf_provider_aws.", exclude="cdktf_cdktf_provider_aws._jsii")
+    package = FRAMEWORKS[MODES[mode]["FRAMEWORK"]].provider_module
+    data["provider_assembly_load_s"] = _importtime(result.stderr, f"{package}._jsii")
+    data["provider_python_submodules_s"] = _importtime_sum(result.stderr, f"{package}.", exclude=f"{package}._jsii")
     return data
 
 
@@ -156,73 +205,96 @@ def bench_synth(runs: int, quick: bool, log) -> dict:
 
 
 def _bench_synth(tmp: Path, runs: int, quick: bool, log) -> dict:
-    result: dict = {"runs": runs}
-    # Warm-up (not counted): .pyc files, the staged handlers copy, the OS page cache.
-    log("synth: warm-up run (not counted)")
-    _synth_once("ours", tmp, -1)
-
-    samples: dict[str, list[dict]] = {"stock": [], "ours": []}
-    for i in range(runs):
-        # Interleaved, alternating which goes first, so drift in machine load hits both alike.
-        for mode in (("stock", "ours") if i % 2 == 0 else ("ours", "stock")):
-            sample = _synth_once(mode, tmp, i)
-            samples[mode].append(sample)
-            log(f"synth: {mode:5s} run {i + 1}/{runs}: {sample['wall_s']:.2f}s, peak RSS {sample['max_rss_mib']:.0f} MiB")
-    identical = _same_output(samples["stock"][0]["outdir"], samples["ours"][0]["outdir"])
+    modes = [m for m in MODES if framework_installed(MODES[m]["FRAMEWORK"])]
+    missing = sorted({MODES[m]["FRAMEWORK"] for m in MODES} - {MODES[m]["FRAMEWORK"] for m in modes})
+    if "stock" not in modes:
+        raise BenchError("cdktf is not installed; make bench installs both frameworks (FRAMEWORK categories of the Pipfile)")
+    result: dict = {"runs": runs, "modes": modes, "labels": {m: MODE_LABELS[m] for m in modes}, "not_installed": missing}
+    # Warm-up (not counted): .pyc files (a framework's category installs uncompiled, so the first
+    # stock import compiles ~2,200 modules), the staged handlers copy, the OS page cache.
+    for mode in modes:
+        log(f"synth: warm-up run {mode} (not counted)")
+        _synth_once(mode, tmp, -1)
+    samples = _interleaved(modes, runs, lambda mode, i: _synth_once(mode, tmp, i), log, "synth")
     for mode, rows in samples.items():
         result[mode] = {
             "wall_s": summary([r["wall_s"] for r in rows]),
             "max_rss_mib": summary([r["max_rss_mib"] for r in rows]),
             "stacks": rows[0]["stacks"],
+            "node_hook": sorted({r["node_hook"] for r in rows}),
         }
-    result["ratio_wall"] = round(result["ours"]["wall_s"]["median"] / result["stock"]["wall_s"]["median"], 3)
-    result["ratio_max_rss"] = round(result["ours"]["max_rss_mib"]["median"] / result["stock"]["max_rss_mib"]["median"], 3)
+    stock_wall, stock_rss = result["stock"]["wall_s"]["median"], result["stock"]["max_rss_mib"]["median"]
+    for mode in modes:
+        result[mode]["ratio_wall"] = round(result[mode]["wall_s"]["median"] / stock_wall, 3)
+        result[mode]["ratio_max_rss"] = round(result[mode]["max_rss_mib"]["median"] / stock_rss, 3)
+    result["ratio_wall"], result["ratio_max_rss"] = result["ours"]["ratio_wall"], result["ours"]["ratio_max_rss"]
     result["target_ratio"] = TARGET_RATIO
     result["meets_target"] = result["ratio_wall"] <= TARGET_RATIO and result["ratio_max_rss"] <= 1.0
-    result["outputs_identical"] = identical
+    result["outputs_identical"] = _same_output(samples["stock"][0]["outdir"], samples["ours"][0]["outdir"])
+    if "cdktn" in modes:
+        result["cdktn_same_terraform"] = _same_terraform(samples["ours"][0]["outdir"], samples["cdktn"][0]["outdir"])
+    result["json_floor"] = _json_floor(tmp, runs, samples["ours"][0]["outdir"])
+    log(f"synth: json.dump floor {result['json_floor']['wall_s']['median']:.3f}s")
+    result["cli"] = _cli_section(tmp, runs, log)
+    result["breakdown"] = _breakdown(tmp, [m for m in ("ours", "stock", "cdktn") if m in modes], 1 if quick else max(1, min(runs, 3)), log)
+    result["repeated_work"] = result["breakdown"].pop("repeated_work")
+    try:
+        result["jsii_package_cache"] = _jsii_cache(tmp, quick)
+    except BenchError as error:  # keep the figures above even if a cache experiment fails
+        result["jsii_package_cache"] = {"error": str(error)}
+    return result
 
-    # Lower bound: a process that only loads json and writes the same documents.
+
+def _interleaved(modes: list[str], runs: int, once, log, what: str) -> dict[str, list[dict]]:
+    """``runs`` samples per mode, interleaved and rotating which mode goes first, so load drift hits all alike."""
+    samples: dict[str, list[dict]] = {mode: [] for mode in modes}
+    for i in range(runs):
+        for mode in modes[i % len(modes):] + modes[: i % len(modes)]:
+            sample = once(mode, i)
+            samples[mode].append(sample)
+            log(f"{what}: {MODE_LABELS[mode]:18s} run {i + 1}/{runs}: {sample['wall_s']:.2f}s, peak RSS {sample['max_rss_mib']:.0f} MiB")
+    return samples
+
+
+def _json_floor(tmp: Path, runs: int, synthesized: Path) -> dict:
+    """Lower bound: a process that only loads json and writes the same documents."""
     floor_runs = []
     for i in range(runs):
-        dst = tmp / f"json-floor-{i}"
-        r = run([PYTHON, "-c", JSON_FLOOR_CODE, str(samples["ours"][0]["outdir"]), str(dst)])
+        r = run([PYTHON, "-c", JSON_FLOOR_CODE, str(synthesized), str(tmp / f"json-floor-{i}")])
         floor_runs.append({"wall_s": r.wall_s, **json.loads(r.stdout)})
-    result["json_floor"] = {
+    return {
         "wall_s": summary([r["wall_s"] for r in floor_runs]),
         "dump_only_s": summary([r["dump_s"] for r in floor_runs]),
         "files": floor_runs[0]["files"],
         "bytes": floor_runs[0]["bytes"],
     }
-    log(f"synth: json.dump floor {result['json_floor']['wall_s']['median']:.3f}s")
 
-    # Through the cdktf CLI (optional column).
-    if CDKTF_CLI.exists():
-        pipenv_dir, how = _pipenv_dir(tmp)
-        cli_runs = max(1, min(runs, 3))
-        cli: dict[str, list[dict]] = {"stock": [], "ours": []}
-        try:
-            for i in range(cli_runs):
-                for mode in (("stock", "ours") if i % 2 == 0 else ("ours", "stock")):
-                    cli[mode].append(_cli_once(mode, tmp, i, pipenv_dir))
-                    log(f"synth: cdktf CLI {mode:5s} run {i + 1}/{cli_runs}: {cli[mode][-1]['wall_s']:.2f}s")
-            result["cdktf_cli"] = {
-                "pipenv": how,
-                "runs": cli_runs,
-                **{m: {"wall_s": summary([r["wall_s"] for r in rows]), "max_rss_mib": summary([r["max_rss_mib"] for r in rows])} for m, rows in cli.items()},
-            }
-        except BenchError as error:
-            result["cdktf_cli"] = {"skipped": f"cdktf synth failed: {error}"}
-    else:
-        result["cdktf_cli"] = {"skipped": f"{CDKTF_CLI.relative_to(ROOT)} not installed (make cli)"}
 
-    # Breakdown: phase marks inside the process, plus -X importtime for the provider import.
-    breakdown_runs = 1 if quick else max(1, min(runs, 3))
-    result["breakdown"] = {}
-    for mode in ("ours", "stock"):
-        probes = [_probe(mode, tmp, i) for i in range(breakdown_runs)]
+def _cli_section(tmp: Path, runs: int, log) -> dict:
+    """The same synths through each framework's npm CLI (cdktf.json's `pipenv run python main.py`), when installed."""
+    modes = [m for m in ("stock", "ours", "cdktn") if framework_installed(MODES[m]["FRAMEWORK"]) and cli_path(MODES[m]["FRAMEWORK"])]
+    if not modes:
+        return {"skipped": "no framework CLI installed (make cli, make cli FRAMEWORK=cdktn)"}
+    pipenv_dir, how = _pipenv_dir(tmp)
+    cli_runs = max(1, min(runs, 3))
+    try:
+        samples = _interleaved(modes, cli_runs, lambda mode, i: _cli_once(mode, tmp, i, pipenv_dir), log, "CLI synth")
+    except BenchError as error:
+        return {"skipped": f"CLI synth failed: {error}"}
+    out: dict = {"pipenv": how, "runs": cli_runs, "modes": modes, "not_installed": sorted({f for f in FRAMEWORKS if not cli_path(f)})}
+    for mode, rows in samples.items():
+        out[mode] = {"wall_s": summary([r["wall_s"] for r in rows]), "max_rss_mib": summary([r["max_rss_mib"] for r in rows])}
+    return out
+
+
+def _breakdown(tmp: Path, modes: list[str], probe_runs: int, log) -> dict:
+    """Phase marks inside the process, plus -X importtime for the provider import, per mode."""
+    out: dict = {}
+    for mode in modes:
+        probes = [_probe(mode, tmp, i) for i in range(probe_runs)]
         labels = [p["phase"] for p in probes[0]["phases"]]
-        result["breakdown"][mode] = {
-            "runs": breakdown_runs,
+        out[mode] = {
+            "runs": probe_runs,
             "import_mode": probes[0]["import_mode"],
             "phases": [{"phase": label, "seconds": round(median([p["phases"][j]["seconds"] for p in probes]), 3)} for j, label in enumerate(labels)],
             "wall_s_with_importtime": round(median([p["wall_s"] for p in probes]), 3),
@@ -235,21 +307,28 @@ def _bench_synth(tmp: Path, runs: int, quick: bool, log) -> dict:
             "tree_max_rss_mib": round(median([p["max_rss_mib"] for p in probes]), 1),
         }
         if mode == "ours":
-            result["repeated_work"] = {
+            out["repeated_work"] = {
                 "stacks": probes[0]["stacks"],
                 "schema_file_opens": probes[0]["schema_opens"],
                 "handler_files": probes[0]["handler_files"],
                 "handler_file_opens": probes[0]["handler_file_opens"],
             }
-        log(f"synth: breakdown {mode} done")
-    try:
-        result["jsii_package_cache"] = _jsii_cache(tmp, quick)
-    except BenchError as error:  # keep the figures above even if a cache experiment fails
-        result["jsii_package_cache"] = {"error": str(error)}
-    return result
+        log(f"synth: breakdown {MODE_LABELS[mode]} done")
+    return out
 
 
 def _same_output(a: Path, b: Path) -> bool:
     files_a = sorted(p.relative_to(a) for p in a.rglob("*.json"))
     files_b = sorted(p.relative_to(b) for p in b.rglob("*.json"))
     return files_a == files_b and all((a / f).read_bytes() == (b / f).read_bytes() for f in files_a)
+
+
+def _same_terraform(a: Path, b: Path) -> bool:
+    """Each stack's cdk.tf.json equal apart from the "//" metadata (what the frameworks' versions change)."""
+    stacks_a = sorted(p.name for p in (a / "stacks").iterdir())
+    if stacks_a != sorted(p.name for p in (b / "stacks").iterdir()):
+        return False
+    def terraform(directory: Path, stack: str) -> dict:
+        return {k: v for k, v in json.loads((directory / "stacks" / stack / "cdk.tf.json").read_text()).items() if k != "//"}
+
+    return all(terraform(a, stack) == terraform(b, stack) for stack in stacks_a)

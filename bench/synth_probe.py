@@ -59,15 +59,20 @@ from constructs_lib.jsii_env import prepare_jsii_environment  # noqa: E402
 
 prepare_jsii_environment()
 
+import importlib  # noqa: E402
+
+from constructs_lib.framework_choice import selected_framework  # noqa: E402  (pure Python)
+
+FRAMEWORK = selected_framework()
 import jsii  # noqa: E402,F401
 
 mark("import jsii (Python side of the runtime)")
 import constructs  # noqa: E402,F401
 
 mark("import constructs (spawns node + jsii kernel, loads constructs assembly)")
-import cdktf  # noqa: E402,F401
+importlib.import_module(FRAMEWORK.core_module)  # cdktf or cdktn (FRAMEWORK)
 
-mark("import cdktf (cdktf assembly + Python bindings)")
+mark("import the framework (its assembly + Python bindings)")
 import constructs_lib.framework  # noqa: E402,F401
 import constructs_lib.provider as provider  # noqa: E402
 
@@ -94,7 +99,7 @@ print(
             "phases": phases,
             "end_t": marks[-1][1],
             "python_max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            "provider_submodules_loaded": sum(1 for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws.")),
+            "provider_submodules_loaded": sum(1 for m in sys.modules if m.startswith(provider.PACKAGE + ".")),
             "modules_loaded": len(sys.modules),
             "schema_opens": opens.get(SCHEMA, 0),
             "handler_files": len(handler_files),
