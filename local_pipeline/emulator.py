@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import socket
 import threading
 import urllib.request
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from pipeline_config import PipelineConfig, resource_name
 from pipeline_config.naming import CUSTOMER_INDEX_NAME
@@ -31,6 +32,17 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+def check_port_free(host: str, port: int) -> None:
+    """RuntimeError naming the port and the fix when something already listens there."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise RuntimeError(f"the moto server cannot start: port {port} on {host} is already in use. Fix: stop what listens there, or choose another port (0 picks a free one).") from error
+            raise RuntimeError(f"the moto server cannot bind {host}:{port}: {error}. Fix: choose another port.") from error
+
+
 class MotoEmulator:
     """A moto server bound to ``host`` only: in a daemon thread of this process, or in a child process.
 
@@ -45,10 +57,22 @@ class MotoEmulator:
     _in_process_lock = threading.Lock()
     _in_process_running = 0
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, separate_process: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        separate_process: bool = False,
+        server_module: str | None = None,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> None:
+        """``server_module``/``extra_env`` (child process only): run ``python -m <module> -H host -p port``
+        instead of moto's own server, with these variables added (the deploy rehearsal's patched moto)."""
         self._host = host
         self._port = port
-        self._separate_process = separate_process
+        self._separate_process = separate_process or server_module is not None
+        self._server_module = server_module
+        self._extra_env = dict(extra_env or {})
         self._server: Any = None
         self._process: Any = None
         self._bound_port = 0
@@ -82,32 +106,41 @@ class MotoEmulator:
             MotoEmulator._in_process_running += 1
 
     def _start_process(self, timeout_seconds: float = 60.0) -> None:
+        import os
         import subprocess
         import sys
+        import tempfile
         import time
 
-        import tempfile
-
+        if self._port:
+            check_port_free(self._host, self._port)
         self._bound_port = self._port or free_port(self._host)
-        # moto's own server entry point, bound to loopback and our port, with werkzeug's
-        # per-request log silenced (a polling consumer makes hundreds of lines per second);
-        # what remains on stderr (start-up failures) goes to a temp file we read on failure.
-        code = (
-            "import logging, sys; logging.getLogger('werkzeug').setLevel(logging.WARNING);"
-            "from moto.server import main; sys.exit(main(sys.argv[1:]))"
-        )
+        if self._server_module:
+            command = [sys.executable, "-m", self._server_module]
+        else:
+            # moto's own server entry point, with werkzeug's per-request log silenced (a polling
+            # consumer makes hundreds of lines per second).
+            code = (
+                "import logging, sys; logging.getLogger('werkzeug').setLevel(logging.WARNING);"
+                "from moto.server import main; sys.exit(main(sys.argv[1:]))"
+            )
+            command = [sys.executable, "-c", code]
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = {**os.environ, **self._extra_env, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        # What remains on stderr (start-up failures, tracebacks) goes to a temp file, read on failure.
         self._stderr = tempfile.TemporaryFile()
         self._process = subprocess.Popen(
-            [sys.executable, "-c", code, "-H", self._host, "-p", str(self._bound_port)],
+            [*command, "-H", self._host, "-p", str(self._bound_port)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=self._stderr,
+            env=env,
+            cwd=root,
         )
         deadline = time.monotonic() + timeout_seconds
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                self._stderr.seek(0)
-                error = self._stderr.read().decode(errors="replace")[-2000:]
+                error = self.output()[-2000:]
                 self._process = None
                 raise RuntimeError(f"the moto server exited at start (port {self._bound_port}): {error.strip() or 'no output'}")
             try:
@@ -118,6 +151,21 @@ class MotoEmulator:
         else:
             self.stop()
             raise RuntimeError(f"the moto server did not answer on {self._host}:{self._bound_port} within {timeout_seconds:.0f} s")
+
+    def output(self) -> str:
+        """What the child-process server wrote to stderr so far (start-up errors, tracebacks)."""
+        stderr = getattr(self, "_stderr", None)
+        if stderr is None:
+            return ""
+        stderr.seek(0)
+        return stderr.read().decode(errors="replace")
+
+    @property
+    def running(self) -> bool:
+        """True while the server (thread or child process) is up."""
+        if self._process is not None:
+            return self._process.poll() is None
+        return self._server is not None
 
     def reset(self) -> None:
         """Drop every resource moto holds in this process (moto's state is process-global)."""

@@ -164,13 +164,9 @@ class _Restore:
 
 
 def _client(existing: Any, service: str) -> Any:
-    import boto3
+    from local_pipeline.emulator import emulator_client
 
-    from rehearsal.emulator import FAKE_ACCESS_KEY, FAKE_SECRET_KEY
-
-    return boto3.session.Session().client(
-        service, region_name=existing.region, endpoint_url=existing.endpoint_url, aws_access_key_id=FAKE_ACCESS_KEY, aws_secret_access_key=FAKE_SECRET_KEY
-    )
+    return emulator_client(existing.endpoint_url, service, existing.region)
 
 
 def _wait(probe: Callable[[], Any], timeout: float = WAIT_SECONDS) -> Any:
