@@ -86,24 +86,70 @@ def _jsii_cache_tables(cache: dict | None) -> list[Table]:
     return [("jsii runtime package cache (lean synth, one run each)", ["cache state", "wall", "provider assembly load"], crows, cnotes)]
 
 
+HANDLER_VARIANT_LABELS = {
+    "lambda": "Lambda-faithful",
+    "lambda-bytecode": "what-if: zip ships bytecode",
+    "lambda-layer-source": "what-if: layer without bytecode",
+    "dev": "old bench (.venv, no LAMBDA_TASK_ROOT)",
+}
+
+
+def _ms(block: dict | None, digits: int = 0) -> str:
+    value = (block or {}).get("median")
+    return "n/a" if value is None else f"{value * 1000:.{digits}f} ms"
+
+
 def handlers_tables(r: dict) -> list[Table]:
-    """Tables of the handlers-init section."""
+    """Tables of the handlers-init section: figures per variant, where the time goes, memory sizes."""
     rows = []
-    for name, h in r["handlers"].items():
-        if "error" in h:
-            rows.append([name, "error", "", "", h["error"][:60]])
-            continue
+    for name, v in r["variants"].items():
+        env_name, target = name.split(":")
+        ratio = r["ratios"].get(name, {})
+        instr = r.get("instructions", {}).get(name)
         rows.append([
-            name,
-            _s(h["import_s"]["median"], "s", 3),
-            _s(h["clients_s"]["median"], "s", 3),
-            _s(h["process_wall_s"]["median"], "s", 3),
-            f"{h['modules']} modules; at import: {', '.join(k for k, v in h['loaded_at_import'].items() if v) or 'none of boto3/xray/fastjsonschema'}; boto3: {h['boto3']}; botocore services: {','.join(h['botocore_services']) or '-'}; "
-            f"fastjsonschema: {h['fastjsonschema']}; aws_xray_sdk: {h['aws_xray_sdk']}; RSS {h['max_rss_mib']:.0f} MiB",
+            HANDLER_VARIANT_LABELS.get(env_name, env_name),
+            target,
+            _ms(v["init_wall_s"]),
+            _ms(v["init_cpu_s"]),
+            f"{ratio['wall']['ratio_of_medians']:.2f}x / {ratio['cpu']['ratio_of_medians']:.2f}x" if ratio else "1 (baseline)",
+            f"{instr:.0f} M" if isinstance(instr, (int, float)) else "",
+            f"{_ms(v.get('first_request_wall_s'))} / {_ms(v.get('first_request_cpu_s'))}" if "first_request_wall_s" in v else "",
+            f"{_ms(v.get('warm_request_wall_s'), 1)} / {_ms(v.get('warm_request_cpu_s'), 1)}" if "warm_request_wall_s" in v else "",
+            str(v["modules_imported"]),
         ])
-    notes = [f"fresh subprocess per run, median of {r['runs']}; env: {r['env']}",
-             "import = `import <handler>.app`; clients() = the handler module's clients() (3 budgeted clients, main rung each); process wall adds python start-up and interpreter exit"]
-    return [("Handler cold-start init", ["handler", "import", "clients()", "process wall", "what got imported"], rows, notes)]
+    env = r["environment"]
+    met = ", ".join(f"{h}: {'MET' if ok else 'NOT MET'}" for h, ok in r["meets_target"].items())
+    notes = [
+        f"{r['runs']} rounds; in each, every variant is one fresh process, in rotating order; medians. Target: handler init <= {r['target_ratio']:.2f}x bare (wall, Lambda-faithful) -> {met}",
+        "init = import + the handler's clients() (bare: import boto3 + the same 3 clients); ratio = handler median / bare median of the same environment, wall / CPU",
+        f"instructions: callgrind, init only (minus a probe that imports nothing), the same on a busy or idle machine",
+        f"Lambda-faithful: {env['python_note']}; sys.path = {env['sys_path_of_a_probe']}; {env['flags']}",
+        f"task = the deployment zip (sha256 {env['zip_sha256'][:12]}), layer = {env['layer']}, runtime = boto3 {env['boto3_version']}",
+        "requests (first = the container's first, then a warm one): handler wall / CPU, against a local moto server; api: POST /orders, processor: a batch of 10",
+    ]
+    tables: list[Table] = [("Handler cold-start init", ["environment", "target", "init wall", "init CPU", "vs bare (wall/CPU)", "instructions", "1st request wall/CPU", "warm request wall/CPU", "modules"], rows, notes)]
+
+    top_rows = []
+    for handler, top in r.get("importtime_top5", {}).items():
+        for i, row in enumerate(top, 1):
+            top_rows.append([handler, str(i), row["module"], f"{row['self_ms']:.1f} ms", f"{row['cumulative_ms']:.1f} ms", "yes" if row["also_in_bare"] else "no"])
+    packages = r.get("import_packages_ms", {})
+    top_notes = [f"{t}: self time by package: " + ", ".join(f"{p} {ms:.0f} ms" for p, ms in packages.get(t, [])[:6]) for t in packages]
+    tables.append(("Top 5 import costs (-X importtime self time, Lambda-faithful, median of 3)", ["handler", "#", "module", "self", "cumulative", "bare imports it too"], top_rows, top_notes))
+
+    sys_rows = []
+    for name, counts in r.get("syscalls", {}).items():
+        if isinstance(counts, dict):
+            sys_rows.append([name, *(str(counts.get(k, "")) for k in ("newfstatat", "openat", "getdents64", "read", "all_syscalls"))])
+    audit = {n: v["fs_events_at_init"] for n, v in r["variants"].items() if n.startswith("lambda:")}
+    sys_notes = ["strace -f -c of one whole probe process (start-up + init + exit)"] + [f"{n} audit events during init: {a}" for n, a in audit.items()]
+    if sys_rows:
+        tables.append(("File-system calls", ["variant", "newfstatat", "openat", "getdents64", "read", "all syscalls"], sys_rows, sys_notes))
+
+    for handler, rows_ in r.get("memory_sizes", {}).items():
+        mem_rows = [[str(m["memory_mb"]), f"{m['vcpu_share']:.3f}", f"{m['init_ms']} ms", f"{m['first_request_cpu_ms']} ms", f"{m['warm_request_cpu_ms']} ms", f"${m['cold_start_usd_per_million']:.2f}"] for m in rows_]
+        tables.append((f"Expected in Lambda by memory size: {handler}", ["memory MB", "vCPU", "init", "1st request (CPU part)", "warm request (CPU part)", "init + 1st request, per million cold starts"], mem_rows, [r["estimate_assumption"]]))
+    return tables
 
 
 def processor_tables(r: dict) -> list[Table]:

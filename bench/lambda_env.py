@@ -1,0 +1,249 @@
+"""The Lambda-faithful environment of the handler-init benchmark: what a python3.12 function of the stack imports from.
+
+Three folders and nothing else on ``sys.path`` (plus the interpreter's own standard library):
+
+* ``task``: the deployment zip, built the way ``HandlersPackage`` builds it
+  (``constructs_lib.lambda_package.stage`` + ``build_zip``) and unzipped, as Lambda unzips it
+  into ``/var/task``. The zip holds no bytecode, and ``/var/task`` is read-only, so every cold
+  start compiles the handlers' sources; the probe runs with ``-B`` so that stays true here.
+* ``layer``: the Powertools layer the stack pins, rebuilt the way its publisher builds it
+  (``pip install --target`` of the release, then boto3/botocore and their dependencies removed,
+  as ``layer_v3/docker/Dockerfile`` of aws-powertools/powertools-lambda-python does), with the
+  extras our functions use (``tracer``: aws-xray-sdk; ``validation``: fastjsonschema).
+* ``runtime``: boto3 and its dependencies, as the python3.12 runtime ships them in ``/var/runtime``.
+
+Everything is cached under ``.build/lambda-env/`` (git-ignored) and reused while the inputs
+(interpreter, versions, zip content) are the same.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bench.measure import PYTHON, ROOT, BenchError
+
+CACHE_ROOT = ROOT / ".build" / "lambda-env"
+#: The runtime the stack deploys (constructs_lib.python_function: python3.12).
+LAMBDA_PYTHON = "3.12"
+#: The extras of the layer our functions use: Tracer (aws-xray-sdk) and validation (fastjsonschema).
+LAYER_EXTRAS = "tracer,validation"
+#: What the layer's build removes after ``pip install`` (the runtime provides them), as
+#: powertools-lambda-python's layer_v3/docker/Dockerfile does: ``rm -rf boto* s3transfer*
+#: *dateutil* urllib3* six* jmespath*``. ``bin`` holds console scripts no import needs.
+LAYER_STRIPPED_PREFIXES = ("boto", "s3transfer", "python_dateutil", "dateutil", "urllib3", "six", "jmespath", "bin")
+
+
+@dataclass(frozen=True)
+class LambdaEnv:
+    """The three folders of the Lambda-faithful environment and how they were made."""
+
+    python: str
+    """Interpreter the probes run with (python3.12 when found)."""
+    python_version: str
+    python_note: str
+    """Why this interpreter, and what that means for the figures."""
+    task_dir: str
+    layer_dir: str
+    runtime_dir: str
+    zip_path: str
+    zip_sha256: str
+    layer: str
+    """e.g. ``AWSLambdaPowertoolsPythonV3-python312-x86_64:27 = aws-lambda-powertools[tracer,validation]==3.23.0``."""
+    boto3_version: str
+    boto3_note: str
+    powertools_names: dict
+    """``POWERTOOLS_SERVICE_NAME`` per function and ``POWERTOOLS_METRICS_NAMESPACE``, as the stack sets them."""
+
+    def sys_path(self) -> list[str]:
+        """The import path a handler sees, in Lambda's order: function code, layer, runtime."""
+        return [self.task_dir, self.layer_dir, self.runtime_dir]
+
+    def describe(self) -> dict:
+        """JSON-ready description for the results."""
+        return asdict(self)
+
+
+def powertools_release() -> tuple[int, str]:
+    """(layer version the stack pins, Powertools release it carries).
+
+    The release is the dev pin in Pipfile.lock, which tests/handlers/test_powertools_pin.py ties
+    to ``PipelineConfig.powertools_layer_version``: one source for both.
+    """
+    from pipeline_config import PipelineConfig
+
+    locked = json.loads((ROOT / "Pipfile.lock").read_text())["develop"]["aws-lambda-powertools"]["version"]
+    return PipelineConfig().powertools_layer_version, locked.lstrip("=")
+
+
+def runtime_boto3_version() -> str:
+    """boto3's version for the runtime folder: the one Pipfile.lock pins for the handlers ([packages])."""
+    return json.loads((ROOT / "Pipfile.lock").read_text())["default"]["boto3"]["version"].lstrip("=")
+
+
+def find_lambda_python() -> tuple[str, str, str]:
+    """(interpreter, its version, note): python3.12 if this machine has one, else the bench's own.
+
+    Looked for, in order: ``BENCH_LAMBDA_PYTHON``, ``python3.12`` on PATH, pyenv's
+    ``~/.pyenv/versions/3.12.*/bin/python3.12``. A pyenv shim that has no 3.12 selected fails
+    ``--version`` and is skipped.
+    """
+    candidates = [os.environ.get("BENCH_LAMBDA_PYTHON", ""), shutil.which("python3.12") or ""]
+    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12*/bin/python3.12")), reverse=True)
+    for candidate in filter(None, candidates):
+        version = _version_of(candidate)
+        if version.startswith(LAMBDA_PYTHON + "."):
+            return candidate, version, f"Python {version}, the runtime's minor version (Lambda's python3.12 is a later 3.12 patch release)"
+    version = _version_of(PYTHON)
+    return PYTHON, version, (
+        f"ASSUMPTION: no Python {LAMBDA_PYTHON} on this machine (checked BENCH_LAMBDA_PYTHON, PATH, ~/.pyenv/versions); "
+        f"measured with Python {version}. Import costs differ between minor versions, so treat absolute figures as approximate"
+    )
+
+
+def _version_of(python: str) -> str:
+    try:
+        out = subprocess.run([python, "-c", "import platform; print(platform.python_version())"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def build_lambda_env(log, *, cache_root: Path = CACHE_ROOT) -> LambdaEnv:
+    """Build (or reuse) the three folders; raise ``BenchError`` naming what failed and how to fix it."""
+    python, version, note = find_lambda_python()
+    tag = f"py{'.'.join(version.split('.')[:2])}"
+    layer_version, powertools = powertools_release()
+    boto3_version = runtime_boto3_version()
+    zip_path, digest, names = deployment_zip()
+    task_dir = _unzipped(zip_path, cache_root / f"task-{digest[:16]}")
+    layer_dir = _pip_folder(
+        python, cache_root / tag / f"layer-powertools-{powertools}", [f"aws-lambda-powertools[{LAYER_EXTRAS}]=={powertools}"], LAYER_STRIPPED_PREFIXES, log
+    )
+    runtime_dir = _pip_folder(python, cache_root / tag / f"runtime-boto3-{boto3_version}", [f"boto3=={boto3_version}"], (), log)
+    return LambdaEnv(
+        python=python,
+        python_version=version,
+        python_note=note,
+        task_dir=str(task_dir),
+        layer_dir=str(layer_dir),
+        runtime_dir=str(runtime_dir),
+        zip_path=str(zip_path),
+        zip_sha256=digest,
+        layer=f"AWSLambdaPowertoolsPythonV3-python312-x86_64:{layer_version} = aws-lambda-powertools[{LAYER_EXTRAS}]=={powertools}",
+        boto3_version=boto3_version,
+        boto3_note=(
+            f"boto3 {boto3_version} from PyPI, the release Pipfile.lock pins for the handlers. AWS does not publish one "
+            "runtime SDK version (it depends on the runtime version and the region: "
+            "https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html#python-sdk-included); the python3.12 "
+            "runtime ships a boto3 1.x of the same design (service models load lazily, per client), so init costs of "
+            "nearby releases differ little"
+        ),
+        powertools_names=names,
+    )
+
+
+def deployment_zip() -> tuple[Path, str, dict[str, str]]:
+    """The Lambda zip exactly as the stack ships it (``HandlersPackage``'s staging and zip functions),
+    its content hash, and the Powertools variables the stack gives each function.
+
+    Run in a child of the project's Python: importing ``constructs_lib`` and ``stacks`` starts
+    jsii's node process, which the bench process should not carry.
+    """
+    code = (
+        "import json, pathlib; from constructs_lib.lambda_package import build_zip, stage;"
+        "from stacks.order_pipeline_stack import METRICS_NAMESPACE, PROCESSOR_SERVICE_NAME, SERVICE_NAME;"
+        "root = pathlib.Path.cwd(); staged, digest = stage(root / 'handlers', root / '.build' / 'handlers-src');"
+        "names = {'api_handler': SERVICE_NAME + '-api', 'order_processor': PROCESSOR_SERVICE_NAME, 'namespace': METRICS_NAMESPACE};"
+        "print(json.dumps([str(build_zip(staged, digest)), digest, names]))"
+    )
+    result = subprocess.run([PYTHON, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        raise BenchError(
+            "building the deployment zip (constructs_lib.lambda_package.stage/build_zip) failed: "
+            + result.stderr.strip()[-1500:]
+            + "\nFix: make synth must work in this checkout (make env installs what it needs)"
+        )
+    path, digest, names = json.loads(result.stdout.strip().splitlines()[-1])
+    return Path(path), digest, names
+
+
+def _unzipped(zip_path: Path, target: Path) -> Path:
+    if target.is_dir():
+        return target  # named after the zip's content hash
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            archive.extractall(tmp)
+        tmp.rename(target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def _pip_folder(python: str, target: Path, requirements: list[str], strip_prefixes: tuple[str, ...], log) -> Path:
+    """``pip install --target`` into ``target`` once (pip compiles bytecode, as an installed package has it)."""
+    stamp = target / ".complete"
+    if stamp.is_file() and json.loads(stamp.read_text()) == {"python": python, "requirements": requirements}:
+        return target
+    log(f"handlers: installing {' '.join(requirements)} for {python} into {target.relative_to(ROOT)} (once)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        cmd = [python, "-m", "pip", "install", "--quiet", "--no-input", "--disable-pip-version-check", "--no-warn-script-location", "--target", str(tmp), *requirements]
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+        if result.returncode != 0:
+            raise BenchError(
+                f"{' '.join(cmd)} exited {result.returncode}: {result.stderr.strip()[-1500:]}\n"
+                "Fix: this needs PyPI (or a configured index) and pip for that interpreter"
+            )
+        for entry in tmp.iterdir():
+            if entry.name.startswith(strip_prefixes):
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        (tmp / ".complete").write_text(json.dumps({"python": python, "requirements": requirements}))
+        shutil.rmtree(target, ignore_errors=True)
+        tmp.rename(target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def precompiled_copy(python: str, task_dir: str) -> str:
+    """A copy of the task folder with bytecode compiled by ``python``, as if the zip shipped it (a what-if, not what ships)."""
+    source = Path(task_dir)
+    target = source.with_name(source.name + "-bytecode")
+    if not target.is_dir():
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=source.parent))
+        try:
+            shutil.copytree(source, tmp, dirs_exist_ok=True)
+            result = subprocess.run([python, "-m", "compileall", "-q", str(tmp)], capture_output=True, text=True, timeout=300)
+            if result.returncode != 0:
+                raise BenchError(f"compileall of {tmp} failed: {result.stderr.strip()[-1000:]}")
+            tmp.rename(target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return str(target)
+
+
+def source_only_copy(layer_dir: str) -> str:
+    """A copy of the layer folder without bytecode: the layer as built by a Dockerfile that deletes
+    ``__pycache__`` (a what-if: this bench cannot download layer 27 to see which it is)."""
+    source = Path(layer_dir)
+    target = source.with_name(source.name + "-source-only")
+    if not target.is_dir():
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=source.parent))
+        try:
+            shutil.copytree(source, tmp, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            tmp.rename(target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return str(target)
