@@ -42,7 +42,8 @@ def synth_tables(r: dict) -> list[Table]:
         notes.append(f"CLI: {cli['runs']} run(s) per mode; pipenv: {cli['pipenv']}" + (f"; CLI not installed: {', '.join(cli['not_installed'])}" if cli.get("not_installed") else ""))
     elif cli:
         notes.append(cli["skipped"][:160])
-    tables: list[Table] = [("Synth (3 stacks: dev, staging, prod)", ["measure", *labels], rows, notes)]
+    stacks = r[modes[0]].get("stacks", [])
+    tables: list[Table] = [(f"Synth ({len(stacks)} stacks: {', '.join(stacks)})", ["measure", *labels], rows, notes)]
 
     b = r.get("breakdown", {})
     bmodes = [m for m in modes if m in b]

@@ -82,7 +82,7 @@ import stacks.order_pipeline_stack  # noqa: E402,F401
 
 mark("import constructs_lib + stacks (project code)")
 app = main.build_app(outdir=sys.argv[1])
-mark("build construct tree (3 stacks)")
+mark("build construct tree (every stack)")
 app.synth()
 mark("app.synth() (resolve tokens, write JSON)")
 
