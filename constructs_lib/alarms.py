@@ -16,21 +16,13 @@ from typing import Mapping
 
 from constructs_lib.framework import Construct, is_unresolved
 from constructs_lib.provider import CloudwatchMetricAlarm
-from pipeline_config.errors import ConfigError, ConfigProblem, is_whole_number, whole_number_problem
+from constructs_lib.validation import raise_problems
+from pipeline_config import rules
+from pipeline_config.errors import ConfigProblem
 from pipeline_config.naming import ResourceNames
 
 #: Where the runbook lives: the README, one ``<a id=...>`` anchor per alarm.
 RUNBOOK_LOCATION = "README.md, section 'Alarm runbook'"
-
-# CloudWatch's own limits on an alarm: a period is 10, 20, 30 s (high resolution) or a
-# multiple of 60 s, and period x evaluation periods may not exceed one day.
-_HIGH_RESOLUTION_PERIODS = (10, 20, 30)
-_MAX_EVALUATION_WINDOW_SECONDS = 24 * 3600
-_MAX_ACTIONS_PER_STATE = 5
-_MAX_EVALUATION_PERIODS = 100
-_MAX_THRESHOLD = 100_000_000
-# SQS keeps a message at most 14 days, so an older "oldest message" cannot exist.
-_MAX_MESSAGE_AGE_SECONDS = 14 * 24 * 3600
 
 # treat_missing_data values, with the reason each alarm uses the one it does.
 #: Lambda and API Gateway publish Errors/Throttles/5XXError only while there is
@@ -100,6 +92,36 @@ class PipelineAlarmsProps:
     tags: Mapping[str, str] = field(default_factory=dict)
     """Extra tags on every alarm (the provider's default tags apply anyway)."""
 
+    def problems(self) -> list[ConfigProblem]:
+        """Every invalid setting (tokens are skipped); the alarm rules are ``pipeline_config.rules``'s."""
+        problems: list[ConfigProblem] = []
+        if not isinstance(self.names, ResourceNames):
+            problems.append(ConfigProblem("names", self.names, "is required", "pass config.names (a ResourceNames)"))
+        for setting in (
+            "alarm_topic_arn",
+            "processor_function_name",
+            "api_handler_function_name",
+            "queue_name",
+            "dlq_name",
+            "api_name",
+            "api_stage_name",
+            "metrics_namespace",
+            "processor_service_name",
+        ):
+            value = getattr(self, setting)
+            if not isinstance(value, str) or (not is_unresolved(value) and not value.strip()):
+                problems.append(ConfigProblem(setting, value, "is required (a non-empty string or token)", f"pass the {setting.replace('_', ' ')}"))
+        extra, most = self.additional_topic_arns, rules.ALARM_MAX_ACTIONS_PER_STATE - 1
+        if not isinstance(extra, tuple) or len(extra) > most or not all(isinstance(a, str) and a.strip() for a in extra):
+            problems.append(
+                ConfigProblem("additional_topic_arns", extra, f"must be a tuple of at most {most} topic ARNs (CloudWatch allows {rules.ALARM_MAX_ACTIONS_PER_STATE} actions per alarm state)", "pass e.g. ('arn:aws:sns:us-east-1:123456789012:oncall',)")
+            )
+        values = {name: getattr(self, name) for name in ("period_seconds", "evaluation_periods", *rules.ALARM_THRESHOLDS)}
+        problems += rules.alarm_problems(values, period_setting="period_seconds", evaluations_setting="evaluation_periods")
+        if not isinstance(self.tags, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in self.tags.items()):
+            problems.append(ConfigProblem("tags", self.tags, "must map strings to strings", "give e.g. {'Team': 'orders'}"))
+        return problems
+
 
 @dataclass(frozen=True)
 class AlarmSpec:
@@ -125,75 +147,6 @@ class AlarmSpec:
     def description(self) -> str:
         """The alarm description: meaning, first step, and the runbook pointer."""
         return f"{self.summary} Runbook: {RUNBOOK_LOCATION}, #{self.runbook_anchor}."
-
-
-def validate_props(props: PipelineAlarmsProps) -> list[ConfigProblem]:
-    """Every problem with ``props``, so they can be raised together. Tokens are skipped."""
-    problems: list[ConfigProblem] = []
-
-    if not isinstance(props.names, ResourceNames):
-        problems.append(ConfigProblem("names", props.names, "is required", "pass config.names (a ResourceNames)"))
-    for setting in (
-        "alarm_topic_arn",
-        "processor_function_name",
-        "api_handler_function_name",
-        "queue_name",
-        "dlq_name",
-        "api_name",
-        "api_stage_name",
-        "metrics_namespace",
-        "processor_service_name",
-    ):
-        value = getattr(props, setting)
-        if not isinstance(value, str) or (not is_unresolved(value) and not value.strip()):
-            problems.append(ConfigProblem(setting, value, "is required (a non-empty string or token)", f"pass the {setting.replace('_', ' ')}"))
-
-    extra = props.additional_topic_arns
-    if not isinstance(extra, tuple) or len(extra) > _MAX_ACTIONS_PER_STATE - 1 or not all(isinstance(a, str) and a.strip() for a in extra):
-        problems.append(
-            ConfigProblem("additional_topic_arns", extra, f"must be a tuple of at most {_MAX_ACTIONS_PER_STATE - 1} topic ARNs (CloudWatch allows {_MAX_ACTIONS_PER_STATE} actions per alarm state)", "pass e.g. ('arn:aws:sns:us-east-1:123456789012:oncall',)")
-        )
-
-    period = props.period_seconds
-    period_ok = is_whole_number(period) and (period in _HIGH_RESOLUTION_PERIODS or (period >= 60 and period % 60 == 0))
-    if not period_ok:
-        problems.append(
-            ConfigProblem("period_seconds", period, "must be 10, 20, 30 or a multiple of 60 (a CloudWatch rule)", "set e.g. 60")
-        )
-    evaluations = props.evaluation_periods
-    evaluations_ok = is_whole_number(evaluations) and 1 <= evaluations <= _MAX_EVALUATION_PERIODS
-    if not evaluations_ok:
-        problems.append(
-            ConfigProblem(
-                "evaluation_periods", evaluations, f"must be a whole number between 1 and {_MAX_EVALUATION_PERIODS}", "set e.g. 1"
-            )
-        )
-    if period_ok and evaluations_ok and period * evaluations > _MAX_EVALUATION_WINDOW_SECONDS:
-        problems.append(
-            ConfigProblem(
-                "evaluation_periods",
-                evaluations,
-                f"x period_seconds ({period}) = {period * evaluations} s exceeds CloudWatch's one-day evaluation window",
-                f"use at most {_MAX_EVALUATION_WINDOW_SECONDS // period} evaluation periods, or a shorter period",
-            )
-        )
-
-    for setting, high in (
-        ("processor_errors_threshold", _MAX_THRESHOLD),
-        ("processor_throttles_threshold", _MAX_THRESHOLD),
-        ("api_handler_errors_threshold", _MAX_THRESHOLD),
-        ("api_5xx_threshold", _MAX_THRESHOLD),
-        ("queue_depth_threshold", _MAX_THRESHOLD),
-        ("queue_oldest_message_age_seconds_threshold", _MAX_MESSAGE_AGE_SECONDS),
-        ("order_conflicts_threshold", _MAX_THRESHOLD),
-    ):
-        # 0 with ">=" would fire on every period, so 1 is the lowest useful threshold.
-        problem = whole_number_problem(setting, getattr(props, setting), 1, high)
-        if problem:
-            problems.append(problem)
-    if not isinstance(props.tags, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in props.tags.items()):
-        problems.append(ConfigProblem("tags", props.tags, "must map strings to strings", "give e.g. {'Team': 'orders'}"))
-    return problems
 
 
 def alarm_specs(props: PipelineAlarmsProps) -> list[AlarmSpec]:
@@ -343,9 +296,7 @@ class PipelineAlarms(Construct):
     """CloudWatch alarms on the pipeline's Lambda functions, queues and API, notifying one SNS topic."""
 
     def __init__(self, scope: Construct, id: str, props: PipelineAlarmsProps) -> None:
-        problems = validate_props(props)
-        if problems:
-            raise ConfigError(problems, context=f"PipelineAlarms '{id}' props")
+        raise_problems(props, "PipelineAlarms", id)
         super().__init__(scope, id)
         self.props = props
         names: ResourceNames = props.names  # type: ignore[assignment]  # checked above

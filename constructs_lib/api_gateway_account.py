@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from constructs_lib.framework import Construct, is_unresolved
 from constructs_lib.provider import ApiGatewayAccount, DataAwsPartition, IamRole, IamRolePolicyAttachment
-from pipeline_config.errors import ConfigError, ConfigProblem
+from constructs_lib.validation import raise_problems
+from pipeline_config.errors import ConfigProblem
 
 API_GATEWAY_PRINCIPAL = "apigateway.amazonaws.com"
 #: AWS managed policy API Gateway needs to write execution and access logs.
@@ -73,18 +74,21 @@ class ApiGatewayAccountSettingsProps:
     """Name of the IAM role API Gateway assumes to write logs. Required (IAM names are global,
     so give one per region, e.g. ``orders-apigw-cloudwatch-us-east-1``)."""
 
+    def problems(self) -> list[ConfigProblem]:
+        """Every invalid setting (a token name is skipped)."""
+        name = self.role_name
+        if not is_unresolved(name) and (not isinstance(name, str) or not 1 <= len(name) <= 64):
+            return [ConfigProblem("role_name", name, "must be an IAM role name of 1 to 64 characters", "pass e.g. account_cloudwatch_role_name(region)")]
+        return []
+
 
 class ApiGatewayAccountSettings(Construct):
     """The region-wide API Gateway account setting and the CloudWatch role it points at."""
 
     def __init__(self, scope: Construct, id: str, props: ApiGatewayAccountSettingsProps) -> None:
+        raise_problems(props, "ApiGatewayAccountSettings", id)
         super().__init__(scope, id)
         name = props.role_name
-        if not is_unresolved(name) and (not isinstance(name, str) or not 1 <= len(name) <= 64):
-            raise ConfigError(
-                [ConfigProblem("role_name", name, "must be an IAM role name of 1 to 64 characters", "pass e.g. account_cloudwatch_role_name(region)")],
-                context="ApiGatewayAccountSettings props",
-            )
         built = add_account_settings(self, name)
         self.role: IamRole = built.role
         self.account: ApiGatewayAccount = built.account

@@ -15,7 +15,8 @@ from typing import Any, Sequence
 
 from constructs_lib.framework import Construct, is_unresolved
 from constructs_lib.provider import CloudwatchDashboard
-from pipeline_config.errors import ConfigError, ConfigProblem
+from constructs_lib.validation import raise_problems
+from pipeline_config.errors import ConfigProblem
 
 #: The dashboard grid is 24 units wide; three graphs per row read well on a laptop.
 GRID_WIDTH = 24
@@ -56,35 +57,34 @@ class OrdersDashboardProps:
     period_seconds: int = DEFAULT_PERIOD_SECONDS
     """Aggregation period of every graph, in seconds (a multiple of 60)."""
 
-
-def validate_props(props: OrdersDashboardProps) -> list[ConfigProblem]:
-    """Every problem with ``props``, raised together by the construct. Tokens are skipped."""
-    problems: list[ConfigProblem] = []
-    for setting in ("dashboard_name", "region", "api_name", "api_stage_name", "queue_name", "dlq_name", "table_name"):
-        value = getattr(props, setting)
-        if not _present(value):
-            problems.append(ConfigProblem(setting, value, "is required (a non-empty string or token)", f"pass the {setting.replace('_', ' ')}"))
-    name = props.dashboard_name
-    if _present(name) and not is_unresolved(name):
-        # CloudWatch: up to 255 characters, letters, digits, '-' and '_'.
-        if len(name) > 255 or not all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in name):
+    def problems(self) -> list[ConfigProblem]:
+        """Every invalid setting (tokens are skipped)."""
+        problems: list[ConfigProblem] = []
+        for setting in ("dashboard_name", "region", "api_name", "api_stage_name", "queue_name", "dlq_name", "table_name"):
+            value = getattr(self, setting)
+            if not _present(value):
+                problems.append(ConfigProblem(setting, value, "is required (a non-empty string or token)", f"pass the {setting.replace('_', ' ')}"))
+        name = self.dashboard_name
+        if _present(name) and not is_unresolved(name):
+            # CloudWatch: up to 255 characters, letters, digits, '-' and '_'.
+            if len(name) > 255 or not all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in name):
+                problems.append(
+                    ConfigProblem("dashboard_name", name, "may hold only letters, digits, '-' and '_' (at most 255)", "use names.dashboard")
+                )
+        functions = self.function_names
+        if isinstance(functions, str) or not isinstance(functions, Sequence) or not functions or not all(_present(f) for f in functions):
             problems.append(
-                ConfigProblem("dashboard_name", name, "may hold only letters, digits, '-' and '_' (at most 255)", "use names.dashboard")
+                ConfigProblem("function_names", functions, "must be a non-empty sequence of function names", "pass e.g. (api_handler.function_name, processor.function_name)")
             )
-    functions = props.function_names
-    if isinstance(functions, str) or not isinstance(functions, Sequence) or not functions or not all(_present(f) for f in functions):
-        problems.append(
-            ConfigProblem("function_names", functions, "must be a non-empty sequence of function names", "pass e.g. (api_handler.function_name, processor.function_name)")
-        )
-    arns = props.alarm_arns
-    if isinstance(arns, str) or not isinstance(arns, Sequence) or not all(_present(a) for a in arns):
-        problems.append(ConfigProblem("alarm_arns", arns, "must be a sequence of alarm ARNs", "pass alarms.alarm_arns, or () for no status widget"))
-    period = props.period_seconds
-    if isinstance(period, bool) or not isinstance(period, int) or period < 60 or period % 60:
-        problems.append(ConfigProblem("period_seconds", period, "must be a positive multiple of 60", "set e.g. 60 or 300"))
-    if not problems and len(dashboard_widgets(props)) > MAX_WIDGETS:
-        problems.append(ConfigProblem("function_names", functions, f"make more than {MAX_WIDGETS} widgets", "graph fewer functions"))
-    return problems
+        arns = self.alarm_arns
+        if isinstance(arns, str) or not isinstance(arns, Sequence) or not all(_present(a) for a in arns):
+            problems.append(ConfigProblem("alarm_arns", arns, "must be a sequence of alarm ARNs", "pass alarms.alarm_arns, or () for no status widget"))
+        period = self.period_seconds
+        if isinstance(period, bool) or not isinstance(period, int) or period < 60 or period % 60:
+            problems.append(ConfigProblem("period_seconds", period, "must be a positive multiple of 60", "set e.g. 60 or 300"))
+        if not problems and len(dashboard_widgets(self)) > MAX_WIDGETS:
+            problems.append(ConfigProblem("function_names", functions, f"make more than {MAX_WIDGETS} widgets", "graph fewer functions"))
+        return problems
 
 
 def _present(value: object) -> bool:
@@ -310,9 +310,7 @@ class OrdersDashboard(Construct):
     """A CloudWatch dashboard of the API, queues, functions, table and alarm status."""
 
     def __init__(self, scope: Construct, id: str, props: OrdersDashboardProps) -> None:
-        problems = validate_props(props)
-        if problems:
-            raise ConfigError(problems, context=f"OrdersDashboard '{id}' props")
+        raise_problems(props, "OrdersDashboard", id)
         super().__init__(scope, id)
         self.props = props
         body = dashboard_body(props)

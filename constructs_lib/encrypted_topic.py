@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from constructs_lib.framework import Construct, is_unresolved
 from constructs_lib.provider import DataAwsCallerIdentity, SnsTopic, SnsTopicPolicy, SnsTopicSubscription
-from pipeline_config.errors import ConfigError, ConfigProblem
+from constructs_lib.validation import add, raise_problems
+from pipeline_config import rules
+from pipeline_config.errors import ConfigProblem
+
+if TYPE_CHECKING:
+    from constructs_lib.python_function import PythonFunction
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,14 +30,29 @@ class EncryptedTopicProps:
     email_subscriptions: tuple[str, ...] = ()
     """E-mail addresses to subscribe (each must confirm once). Default none."""
 
+    def problems(self) -> list[ConfigProblem]:
+        """Every invalid setting (tokens are skipped)."""
+        problems: list[ConfigProblem] = []
+        name = self.topic_name
+        if not is_unresolved(name) and (not isinstance(name, str) or not 1 <= len(name) <= 256):
+            problems.append(ConfigProblem("topic_name", name, "must be a topic name of 1 to 256 characters", "give e.g. 'order-events-dev'"))
+        if not self.kms_key_arn:
+            problems.append(ConfigProblem("kms_key_arn", self.kms_key_arn, "is required: topics are always encrypted with a customer-managed key", "pass EncryptionKey.key_arn"))
+        if isinstance(self.email_subscriptions, str) or not isinstance(self.email_subscriptions, tuple):
+            problems.append(ConfigProblem("email_subscriptions", self.email_subscriptions, "must be a tuple of e-mail addresses", "give e.g. ('oncall@example.com',)"))
+        else:
+            for address in self.email_subscriptions:
+                add(problems, rules.email_problem(address, setting="email_subscriptions"))
+        return problems
+
 
 class EncryptedTopic(Construct):
     """SNS topic with a CMK, a TLS-only topic policy, optional CloudWatch-alarm publishing and e-mail subscribers."""
 
     def __init__(self, scope: Construct, id: str, props: EncryptedTopicProps | None = None) -> None:
-        super().__init__(scope, id)
         props = props or EncryptedTopicProps()
-        _validate(props)
+        raise_problems(props, "EncryptedTopic", id)
+        super().__init__(scope, id)
 
         topic = SnsTopic(self, "topic", name=props.topic_name, kms_master_key_id=props.kms_key_arn)
         statements: list[dict] = [
@@ -65,23 +86,10 @@ class EncryptedTopic(Construct):
         self.topic_arn: str = topic.arn
         self.topic_name: str = props.topic_name
 
+    def grant_publish(self, grantee: "PythonFunction") -> None:
+        """Let ``grantee``'s role publish to this topic (``grant_publish_statements``)."""
+        grantee.add_to_role_policy(self.grant_publish_statements())
+
     def grant_publish_statements(self) -> list[dict]:
         """IAM statements to publish to this topic (sns:Publish also authorizes PublishBatch)."""
         return [{"Sid": "PublishOrderEvents", "Effect": "Allow", "Action": ["sns:Publish"], "Resource": [self.topic_arn]}]
-
-
-def _validate(props: EncryptedTopicProps) -> None:
-    problems: list[ConfigProblem] = []
-    name = props.topic_name
-    if not is_unresolved(name) and (not isinstance(name, str) or not 1 <= len(name) <= 256):
-        problems.append(ConfigProblem("topic_name", name, "must be a topic name of 1 to 256 characters", "give e.g. 'order-events-dev'"))
-    if not props.kms_key_arn:
-        problems.append(ConfigProblem("kms_key_arn", props.kms_key_arn, "is required: topics are always encrypted with a customer-managed key", "pass EncryptionKey.key_arn"))
-    if isinstance(props.email_subscriptions, str) or not isinstance(props.email_subscriptions, tuple):
-        problems.append(ConfigProblem("email_subscriptions", props.email_subscriptions, "must be a tuple of e-mail addresses", "give e.g. ('oncall@example.com',)"))
-    else:
-        for address in props.email_subscriptions:
-            if not isinstance(address, str) or "@" not in address:
-                problems.append(ConfigProblem("email_subscriptions", address, "is not an e-mail address", "give e.g. 'oncall@example.com'"))
-    if problems:
-        raise ConfigError(problems, context="EncryptedTopic props")

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from constructs_lib.framework import Construct
 from constructs_lib.provider import DataAwsCallerIdentity, DataAwsPartition, KmsAlias, KmsKey
-from pipeline_config.errors import ConfigError, ConfigProblem
+from constructs_lib.validation import raise_problems
+from pipeline_config.errors import ConfigProblem
+
+if TYPE_CHECKING:
+    from constructs_lib.python_function import PythonFunction
 
 #: Days KMS waits before deleting a scheduled key (the maximum: the longest chance to cancel).
 DELETION_WINDOW_DAYS = 30
@@ -28,14 +33,33 @@ class EncryptionKeyProps:
     so no ``aws_region`` data source is read (its attribute is named differently in provider 5
     and 6)."""
 
+    def problems(self) -> list[ConfigProblem]:
+        """Every invalid setting."""
+        problems: list[ConfigProblem] = []
+        alias = self.alias_name
+        if not isinstance(alias, str) or not alias.startswith("alias/") or alias.startswith("alias/aws/") or alias == "alias/":
+            problems.append(
+                ConfigProblem(
+                    "alias_name",
+                    alias,
+                    "must start with 'alias/' and must not use the AWS-reserved 'alias/aws/' prefix",
+                    "use e.g. 'alias/orders-key-dev'",
+                )
+            )
+        if not isinstance(self.region, str) or not self.region:
+            problems.append(
+                ConfigProblem("region", self.region, "is required: the key policy names the regional CloudWatch Logs principal", "pass the stack's region, e.g. region=config.region")
+            )
+        return problems
+
 
 class EncryptionKey(Construct):
     """A rotating customer-managed KMS key with an alias and a key policy for the services that use it."""
 
     def __init__(self, scope: Construct, id: str, props: EncryptionKeyProps | None = None) -> None:
-        super().__init__(scope, id)
         props = props or EncryptionKeyProps()
-        _validate(props)
+        raise_problems(props, "EncryptionKey", id)
+        super().__init__(scope, id)
 
         identity = DataAwsCallerIdentity(self, "caller")
         partition = DataAwsPartition(self, "partition")
@@ -57,6 +81,10 @@ class EncryptionKey(Construct):
         self.key_id: str = key.key_id
         self.alias_name: str = alias.name
 
+    def grant_encrypt_decrypt(self, grantee: "PythonFunction") -> None:
+        """Let ``grantee``'s role encrypt and decrypt with this key (``grant_encrypt_decrypt_statements``)."""
+        grantee.add_to_role_policy(self.grant_encrypt_decrypt_statements())
+
     def grant_encrypt_decrypt_statements(self) -> list[dict]:
         """IAM statements to encrypt/decrypt with exactly this key (SQS/SNS/DynamoDB SSE and env vars)."""
         return [
@@ -67,26 +95,6 @@ class EncryptionKey(Construct):
                 "Resource": [self.key_arn],
             }
         ]
-
-
-def _validate(props: EncryptionKeyProps) -> None:
-    problems: list[ConfigProblem] = []
-    alias = props.alias_name
-    if not isinstance(alias, str) or not alias.startswith("alias/") or alias.startswith("alias/aws/") or alias == "alias/":
-        problems.append(
-            ConfigProblem(
-                "alias_name",
-                alias,
-                "must start with 'alias/' and must not use the AWS-reserved 'alias/aws/' prefix",
-                "use e.g. 'alias/orders-key-dev'",
-            )
-        )
-    if not isinstance(props.region, str) or not props.region:
-        problems.append(
-            ConfigProblem("region", props.region, "is required: the key policy names the regional CloudWatch Logs principal", "pass the stack's region, e.g. region=config.region")
-        )
-    if problems:
-        raise ConfigError(problems, context="EncryptionKey props")
 
 
 def _key_policy(account: str, partition: str, region: str) -> dict:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from constructs_lib.framework import AssetType, Construct, TerraformAsset
-from pipeline_config.errors import ConfigError, ConfigProblem
+from constructs_lib.validation import raise_problems
+from pipeline_config.errors import ConfigProblem
 
 #: Directory names never shipped: caches and test suites.
 EXCLUDED_DIR_NAMES = frozenset({"__pycache__", "tests", "test", "node_modules"})
@@ -33,6 +34,12 @@ class HandlersPackageProps:
     staging_dir: str | None = None
     """Where clean copies are staged, one sub-directory per content hash. ``None``:
     ``<parent of source_dir>/.build/handlers-src`` (git-ignored)."""
+
+    def problems(self) -> list[ConfigProblem]:
+        """Every invalid setting."""
+        if not Path(self.source_dir).is_dir():
+            return [ConfigProblem("source_dir", self.source_dir, "is not a directory", "point source_dir at the handlers/ directory")]
+        return []
 
 
 def is_shipped(relative: Path) -> bool:
@@ -134,14 +141,10 @@ class HandlersPackage(Construct):
     """A ``TerraformAsset`` (zip archive) of a clean copy of the handlers, plus a stable content hash."""
 
     def __init__(self, scope: Construct, id: str, props: HandlersPackageProps | None = None) -> None:
-        super().__init__(scope, id)
         props = props or HandlersPackageProps()
+        raise_problems(props, "HandlersPackage", id)
+        super().__init__(scope, id)
         source = Path(props.source_dir).resolve()
-        if not source.is_dir():
-            raise ConfigError(
-                [ConfigProblem("source_dir", props.source_dir, "is not a directory", "point source_dir at the handlers/ directory")],
-                context="HandlersPackage props",
-            )
         staging_root = Path(props.staging_dir).resolve() if props.staging_dir else source.parent / ".build" / "handlers-src"
         key = (str(source), str(staging_root))
         with _LOCK:  # stage once per process, however many stacks use the package

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from constructs_lib.framework import Construct, is_unresolved
 from constructs_lib.provider import (
@@ -12,8 +13,12 @@ from constructs_lib.provider import (
     DynamodbTablePointInTimeRecovery,
     DynamodbTableServerSideEncryption,
 )
-from pipeline_config.errors import ConfigError, ConfigProblem
+from constructs_lib.validation import raise_problems
+from pipeline_config.errors import ConfigProblem
 from pipeline_config.naming import CUSTOMER_INDEX_NAME
+
+if TYPE_CHECKING:
+    from constructs_lib.python_function import PythonFunction
 
 PARTITION_KEY = "orderId"
 CUSTOMER_INDEX_HASH_KEY = "customerId"
@@ -32,14 +37,24 @@ class OrdersTableProps:
     deletion_protection: bool = False
     """DynamoDB deletion protection. Default off (dev); the stack turns it on in prod-like environments."""
 
+    def problems(self) -> list[ConfigProblem]:
+        """Every invalid setting (tokens are skipped)."""
+        problems: list[ConfigProblem] = []
+        name = self.table_name
+        if not is_unresolved(name) and (not isinstance(name, str) or not 3 <= len(name) <= 255):
+            problems.append(ConfigProblem("table_name", name, "must be a table name of 3 to 255 characters", "give e.g. 'orders-table-dev'"))
+        if not isinstance(self.deletion_protection, bool):
+            problems.append(ConfigProblem("deletion_protection", self.deletion_protection, "must be true or false", "set deletion_protection to True or False"))
+        return problems
+
 
 class OrdersTable(Construct):
     """On-demand orders table keyed by ``orderId`` with a ``CustomerIdIndex`` GSI; PITR always on."""
 
     def __init__(self, scope: Construct, id: str, props: OrdersTableProps | None = None) -> None:
-        super().__init__(scope, id)
         props = props or OrdersTableProps()
-        _validate(props)
+        raise_problems(props, "OrdersTable", id)
+        super().__init__(scope, id)
 
         encryption = DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=props.kms_key_arn) if props.kms_key_arn else DynamodbTableServerSideEncryption(enabled=True)
         table = DynamodbTable(
@@ -73,6 +88,14 @@ class OrdersTable(Construct):
         self.customer_index_name: str = CUSTOMER_INDEX_NAME
         self.customer_index_arn: str = f"{table.arn}/index/{CUSTOMER_INDEX_NAME}"
 
+    def grant_read(self, grantee: "PythonFunction") -> None:
+        """Let ``grantee``'s role read orders (``grant_read_statements``)."""
+        grantee.add_to_role_policy(self.grant_read_statements())
+
+    def grant_write(self, grantee: "PythonFunction") -> None:
+        """Let ``grantee``'s role store orders (``grant_write_statements``)."""
+        grantee.add_to_role_policy(self.grant_write_statements())
+
     def grant_read_statements(self) -> list[dict]:
         """IAM statements to read single orders and query the customer index."""
         return [
@@ -95,14 +118,3 @@ class OrdersTable(Construct):
                 "Resource": [self.table_arn],
             }
         ]
-
-
-def _validate(props: OrdersTableProps) -> None:
-    problems: list[ConfigProblem] = []
-    name = props.table_name
-    if not is_unresolved(name) and (not isinstance(name, str) or not 3 <= len(name) <= 255):
-        problems.append(ConfigProblem("table_name", name, "must be a table name of 3 to 255 characters", "give e.g. 'orders-table-dev'"))
-    if not isinstance(props.deletion_protection, bool):
-        problems.append(ConfigProblem("deletion_protection", props.deletion_protection, "must be true or false", "set deletion_protection to True or False"))
-    if problems:
-        raise ConfigError(problems, context="OrdersTable props")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from constructs_lib.framework import Construct, is_unresolved
-from constructs_lib.validation import check_whole_number
 from constructs_lib.lambda_package import HandlersPackage
 from constructs_lib.provider import (
     CloudwatchLogGroup,
@@ -19,8 +18,10 @@ from constructs_lib.provider import (
     LambdaFunctionEnvironment,
     LambdaFunctionTracingConfig,
 )
+from constructs_lib.validation import add, check_whole_number, raise_problems
+from pipeline_config import rules
 from pipeline_config.errors import ConfigError, ConfigProblem
-from pipeline_config.settings import VALID_LOG_RETENTION_DAYS
+from pipeline_config.naming import IAM_ROLE_NAME_MAX, function_role_name
 
 RUNTIME = "python3.12"
 _ENV_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -61,22 +62,47 @@ class PythonFunctionProps:
     reserved_concurrency: int | None = None
     """Reserved concurrent executions (>= 0). ``None``: no reservation (unreserved pool)."""
     policy_statements: tuple[dict, ...] = ()
-    """IAM statements granted to the function's role, on top of its own logs and X-Ray. Default none."""
+    """IAM statements granted to the function's role, on top of its own logs and X-Ray. Default none;
+    the resources' ``grant_*`` methods add theirs later (``PythonFunction.add_to_role_policy``)."""
+
+    def problems(self) -> list[ConfigProblem]:
+        """Every invalid setting (tokens are skipped)."""
+        problems: list[ConfigProblem] = []
+        name = self.function_name
+        if not is_unresolved(name) and (not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name)):
+            problems.append(ConfigProblem("function_name", name, "must be 1 to 64 letters, digits, hyphens or underscores", "give e.g. 'order-processor-dev'"))
+        elif isinstance(name, str) and not is_unresolved(name) and len(function_role_name(name)) > IAM_ROLE_NAME_MAX:
+            problems.append(ConfigProblem("function_name", name, f"makes the role name {function_role_name(name)!r} longer than IAM's {IAM_ROLE_NAME_MAX} characters", "shorten function_name to 59 characters or fewer"))
+        if not isinstance(self.code, HandlersPackage):
+            problems.append(ConfigProblem("code", self.code, "must be a HandlersPackage", "pass HandlersPackage(scope, 'handlers-package', HandlersPackageProps(source_dir=...))"))
+        if not is_unresolved(self.handler) and (not isinstance(self.handler, str) or "." not in self.handler):
+            problems.append(ConfigProblem("handler", self.handler, "must be 'module.function'", "give e.g. 'order_processor.app.lambda_handler'"))
+        check_whole_number(problems, self, "timeout_seconds", *rules.LAMBDA_TIMEOUT_SECONDS, " s")
+        check_whole_number(problems, self, "memory_mb", *rules.LAMBDA_MEMORY_MB, " MB")
+        if self.reserved_concurrency is not None:
+            check_whole_number(problems, self, "reserved_concurrency", 0, 1_000_000)
+        add(problems, rules.log_retention_problem(self.log_retention_days, setting="log_retention_days"))
+        problems += _environment_problems(self.environment)
+        if isinstance(self.layers, str) or not isinstance(self.layers, tuple) or len(self.layers) > 5:
+            problems.append(ConfigProblem("layers", self.layers, "must be a tuple of at most 5 layer ARNs", "give e.g. (powertools_layer_arn,)"))
+        if not isinstance(self.policy_statements, tuple) or not all(_is_statement(s) for s in self.policy_statements):
+            problems.append(ConfigProblem("policy_statements", self.policy_statements, "must be a tuple of IAM statement dicts with Effect and Action", "use the grant_*_statements() methods of the other constructs"))
+        return problems
 
 
 class PythonFunction(Construct):
     """Lambda function (python3.12, X-Ray Active) + role + explicit log group + one inline policy."""
 
     def __init__(self, scope: Construct, id: str, props: PythonFunctionProps) -> None:
+        raise_problems(props, "PythonFunction", id)
         super().__init__(scope, id)
-        _validate(props)
         name = props.function_name
         account = DataAwsCallerIdentity(self, "caller").account_id
 
         role = IamRole(
             self,
             "role",
-            name=f"{name}-role",
+            name=function_role_name(name),
             assume_role_policy=json.dumps(
                 {
                     "Version": "2012-10-17",
@@ -100,7 +126,7 @@ class PythonFunction(Construct):
             retention_in_days=props.log_retention_days,
             kms_key_id=props.kms_key_arn,
         )
-        statements = [
+        self._statements: list[dict] = [
             {
                 "Sid": "WriteOwnLogs",
                 "Effect": "Allow",
@@ -116,12 +142,13 @@ class PythonFunction(Construct):
             },
             *props.policy_statements,
         ]
+        # The grants of the resources this function uses are added later (add_to_role_policy).
         role_policy = IamRolePolicy(
             self,
             "policy",
             name=f"{name}-policy",
             role=role.id,
-            policy=json.dumps({"Version": "2012-10-17", "Statement": _unique_sids(statements)}),
+            policy=self._policy_document(),
         )
         function = LambdaFunction(
             self,
@@ -146,6 +173,7 @@ class PythonFunction(Construct):
 
         self.resource: LambdaFunction = function
         self.role: IamRole = role
+        self.role_policy: IamRolePolicy = role_policy
         self.log_group: CloudwatchLogGroup = log_group
         self.function_name: str = function.function_name
         self.function_arn: str = function.arn
@@ -153,6 +181,24 @@ class PythonFunction(Construct):
         self.role_arn: str = role.arn
         self.role_name: str = role.name
         self.log_group_name: str = log_group.name
+        self.timeout_seconds: int = props.timeout_seconds
+        self.reserved_concurrency: int | None = props.reserved_concurrency
+
+    def add_to_role_policy(self, statements: Iterable[dict]) -> None:
+        """Grant the function's role these IAM statements too (the resources' ``grant_*`` methods call this)."""
+        added = list(statements)
+        bad = [s for s in added if not _is_statement(s)]
+        if bad:
+            raise ConfigError([ConfigProblem("statements", bad, "must be IAM statement dicts with Effect and Action", "pass a grant_*_statements() list")], context=f"PythonFunction {self.node.id!r} add_to_role_policy")
+        self._statements += added
+        self.role_policy.policy = self._policy_document()
+
+    def _policy_document(self) -> str:
+        return json.dumps({"Version": "2012-10-17", "Statement": _unique_sids(self._statements)})
+
+
+def _is_statement(statement: object) -> bool:
+    return isinstance(statement, dict) and "Effect" in statement and "Action" in statement
 
 
 def _unique_sids(statements: list[dict]) -> list[dict]:
@@ -169,37 +215,15 @@ def _unique_sids(statements: list[dict]) -> list[dict]:
     return out
 
 
-def _validate(props: PythonFunctionProps) -> None:
-    problems: list[ConfigProblem] = []
-
-    name = props.function_name
-    if not is_unresolved(name) and (not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name)):
-        problems.append(ConfigProblem("function_name", name, "must be 1 to 64 letters, digits, hyphens or underscores", "give e.g. 'order-processor-dev'"))
-    elif isinstance(name, str) and not is_unresolved(name) and len(f"{name}-role") > 64:
-        problems.append(ConfigProblem("function_name", name, f"makes the role name '{name}-role' longer than IAM's 64 characters", "shorten function_name to 59 characters or fewer"))
-    if not isinstance(props.code, HandlersPackage):
-        problems.append(ConfigProblem("code", props.code, "must be a HandlersPackage", "pass HandlersPackage(scope, 'handlers-package', HandlersPackageProps(source_dir=...))"))
-    if not is_unresolved(props.handler) and (not isinstance(props.handler, str) or "." not in props.handler):
-        problems.append(ConfigProblem("handler", props.handler, "must be 'module.function'", "give e.g. 'order_processor.app.lambda_handler'"))
-    check_whole_number(problems, props, "timeout_seconds", 1, 900, " s")
-    check_whole_number(problems, props, "memory_mb", 128, 10240, " MB")
-    if props.reserved_concurrency is not None:
-        check_whole_number(problems, props, "reserved_concurrency", 0, 1_000_000)
-    if props.log_retention_days not in VALID_LOG_RETENTION_DAYS:
-        problems.append(ConfigProblem("log_retention_days", props.log_retention_days, "is not a CloudWatch Logs retention value", "use one of 1, 3, 5, 7, 14, 30, 60, 90, 365, ..."))
-    if not isinstance(props.environment, Mapping):
-        problems.append(ConfigProblem("environment", props.environment, "must map variable names to strings", "give e.g. {'LOG_LEVEL': 'INFO'}"))
-    else:
-        for key, value in props.environment.items():
-            if not isinstance(key, str) or not _ENV_KEY.match(key):
-                problems.append(ConfigProblem("environment", key, "has a key that is not a valid variable name (letter first, then letters, digits, _)", "rename the variable, e.g. 'ORDERS_TABLE_NAME'"))
-            elif key in _RESERVED_ENV_KEYS:
-                problems.append(ConfigProblem("environment", key, "sets a variable Lambda reserves for itself", "remove it or pick another name"))
-            if not isinstance(value, str):
-                problems.append(ConfigProblem("environment", f"{key}={value!r}", "values must be strings", f"convert {key}'s value with str()"))
-    if isinstance(props.layers, str) or not isinstance(props.layers, tuple) or len(props.layers) > 5:
-        problems.append(ConfigProblem("layers", props.layers, "must be a tuple of at most 5 layer ARNs", "give e.g. (powertools_layer_arn,)"))
-    if not isinstance(props.policy_statements, tuple) or not all(isinstance(s, dict) and "Effect" in s and "Action" in s for s in props.policy_statements):
-        problems.append(ConfigProblem("policy_statements", props.policy_statements, "must be a tuple of IAM statement dicts with Effect and Action", "use the grant_*_statements() methods of the other constructs"))
-    if problems:
-        raise ConfigError(problems, context=f"PythonFunction props of {name!r}")
+def _environment_problems(environment: object) -> list[ConfigProblem]:
+    if not isinstance(environment, Mapping):
+        return [ConfigProblem("environment", environment, "must map variable names to strings", "give e.g. {'LOG_LEVEL': 'INFO'}")]
+    problems = []
+    for key, value in environment.items():
+        if not isinstance(key, str) or not _ENV_KEY.match(key):
+            problems.append(ConfigProblem("environment", key, "has a key that is not a valid variable name (letter first, then letters, digits, _)", "rename the variable, e.g. 'ORDERS_TABLE_NAME'"))
+        elif key in _RESERVED_ENV_KEYS:
+            problems.append(ConfigProblem("environment", key, "sets a variable Lambda reserves for itself", "remove it or pick another name"))
+        if not isinstance(value, str):
+            problems.append(ConfigProblem("environment", f"{key}={value!r}", "values must be strings", f"convert {key}'s value with str()"))
+    return problems

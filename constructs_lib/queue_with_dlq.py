@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from typing import TYPE_CHECKING
+
 from constructs_lib.framework import Construct, is_unresolved
-from constructs_lib.validation import check_whole_number
 from constructs_lib.provider import SqsQueue, SqsQueuePolicy, SqsQueueRedriveAllowPolicy, SqsQueueRedrivePolicy
-from pipeline_config.errors import ConfigError, ConfigProblem
-from pipeline_config.settings import SQS_MAX_RETENTION_SECONDS
+from constructs_lib.validation import add, check_whole_number, raise_problems
+from pipeline_config import rules
+from pipeline_config.errors import ConfigProblem
+from pipeline_config.rules import SQS_MAX_RETENTION_SECONDS
+
+if TYPE_CHECKING:
+    from constructs_lib.python_function import PythonFunction
 
 #: Long polling: the maximum wait, fewer empty receives (and lower cost).
 RECEIVE_WAIT_TIME_SECONDS = 20
@@ -37,14 +43,38 @@ class QueueWithDeadLetterQueueProps:
     kms_key_arn: str | None = None
     """Customer-managed KMS key for SSE. ``None``: SQS-managed SSE (SSE-SQS)."""
 
+    def problems(self) -> list[ConfigProblem]:
+        """Every invalid setting (tokens are skipped)."""
+        problems: list[ConfigProblem] = []
+        for setting in ("queue_name", "dlq_name"):
+            value = getattr(self, setting)
+            if value is None and setting == "dlq_name":
+                continue
+            if not isinstance(value, str) or not value or (not is_unresolved(value) and len(value) > 80):
+                problems.append(ConfigProblem(setting, value, "must be a non-empty queue name of at most 80 characters", f"give {setting} a shorter name"))
+        check_whole_number(problems, self, "visibility_timeout_seconds", *rules.SQS_VISIBILITY_TIMEOUT_SECONDS)
+        queue_ok = check_whole_number(problems, self, "message_retention_seconds", *rules.SQS_RETENTION_SECONDS)
+        if check_whole_number(problems, self, "dlq_message_retention_seconds", *rules.SQS_RETENTION_SECONDS) and queue_ok:
+            add(
+                problems,
+                rules.dlq_retention_problem(
+                    self.message_retention_seconds,
+                    self.dlq_message_retention_seconds,
+                    queue_setting="message_retention_seconds",
+                    dlq_setting="dlq_message_retention_seconds",
+                ),
+            )
+        check_whole_number(problems, self, "max_receive_count", *rules.SQS_MAX_RECEIVE_COUNT)
+        return problems
+
 
 class QueueWithDeadLetterQueue(Construct):
     """Source queue + DLQ, redrive through standalone resources, SSE, long polling and a TLS-only policy."""
 
     def __init__(self, scope: Construct, id: str, props: QueueWithDeadLetterQueueProps | None = None) -> None:
-        super().__init__(scope, id)
         props = props or QueueWithDeadLetterQueueProps()
-        _validate(props)
+        raise_problems(props, "QueueWithDeadLetterQueue", id)
+        super().__init__(scope, id)
         dlq_name = props.dlq_name or f"{props.queue_name}-dlq"
 
         if props.kms_key_arn is not None:
@@ -97,6 +127,14 @@ class QueueWithDeadLetterQueue(Construct):
         self.dlq_name: str = dlq_name
         self.visibility_timeout_seconds: int = props.visibility_timeout_seconds
 
+    def grant_send(self, grantee: "PythonFunction") -> None:
+        """Let ``grantee``'s role send messages to the source queue (``grant_send_statements``)."""
+        grantee.add_to_role_policy(self.grant_send_statements())
+
+    def grant_consume(self, grantee: "PythonFunction") -> None:
+        """Let ``grantee``'s role consume the source queue, as its event source mapping does (``grant_consume_statements``)."""
+        grantee.add_to_role_policy(self.grant_consume_statements())
+
     def grant_send_statements(self) -> list[dict]:
         """IAM statements to send messages to the source queue (nothing else)."""
         return [{"Sid": "SendToOrderQueue", "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [self.queue_arn]}]
@@ -127,30 +165,3 @@ def _tls_only_policy(queue_arn: str) -> dict:
             }
         ],
     }
-
-
-def _validate(props: QueueWithDeadLetterQueueProps) -> None:
-    problems: list[ConfigProblem] = []
-
-    for setting in ("queue_name", "dlq_name"):
-        value = getattr(props, setting)
-        if value is None and setting == "dlq_name":
-            continue
-        if not isinstance(value, str) or not value or (not is_unresolved(value) and len(value) > 80):
-            problems.append(ConfigProblem(setting, value, "must be a non-empty queue name of at most 80 characters", f"give {setting} a shorter name"))
-    check_whole_number(problems, props, "visibility_timeout_seconds", 0, 43_200)
-    queue_ok = check_whole_number(problems, props, "message_retention_seconds", 60, SQS_MAX_RETENTION_SECONDS)
-    dlq_ok = check_whole_number(problems, props, "dlq_message_retention_seconds", 60, SQS_MAX_RETENTION_SECONDS)
-    if queue_ok and dlq_ok and props.dlq_message_retention_seconds <= props.message_retention_seconds:
-        problems.append(
-            ConfigProblem(
-                "dlq_message_retention_seconds",
-                props.dlq_message_retention_seconds,
-                f"must be longer than message_retention_seconds ({props.message_retention_seconds}); SQS keeps the "
-                "original enqueue time, so failed messages would expire from the DLQ early",
-                f"raise it above {props.message_retention_seconds} (max {SQS_MAX_RETENTION_SECONDS}) or lower message_retention_seconds",
-            )
-        )
-    check_whole_number(problems, props, "max_receive_count", 1, 1000)
-    if problems:
-        raise ConfigError(problems, context="QueueWithDeadLetterQueue props")

@@ -4,7 +4,8 @@ It owns everything between a caller and the handler: the routes and their Lambda
 proxy integrations, request validation of ``POST /orders`` against THE order
 schema, the caller authentication (IAM, API key + usage plan, or none), the
 stage with JSON access logs and X-Ray, stage-wide throttling, the deployment
-(redeployed whenever the definition changes) and the Lambda permission that lets
+(redeployed whenever a resource of the definition changes: its trigger hashes them
+in Terraform) and the Lambda permission that lets
 exactly this API invoke the handler. The account-level CloudWatch role its logging
 needs is a region-wide singleton (``constructs_lib.api_gateway_account``), built here
 only for a designated environment (``manage_account``).
@@ -12,14 +13,13 @@ only for a designated environment (``manage_account``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 from constructs_lib.api_gateway_account import API_GATEWAY_PRINCIPAL, add_account_settings
-from constructs_lib.framework import Construct, TerraformResourceLifecycle, is_unresolved
+from constructs_lib.framework import Construct, Fn, TerraformResourceLifecycle, is_unresolved
 from constructs_lib.provider import (
     ApiGatewayApiKey,
     ApiGatewayDeployment,
@@ -43,10 +43,10 @@ from constructs_lib.provider import (
     CloudwatchLogGroup,
     LambdaPermission,
 )
-from pipeline_config import ApiAuthorization, ConfigError
+from constructs_lib.validation import add, check_whole_number, raise_problems
+from pipeline_config import ApiAuthorization, rules
 from pipeline_config.errors import ConfigProblem
 from pipeline_config.naming import environment_cloudwatch_role_name
-from pipeline_config.settings import VALID_LOG_RETENTION_DAYS
 
 # --------------------------------------------------------------------------- defaults
 DEFAULT_STAGE_NAME = "v1"
@@ -129,7 +129,7 @@ class Route:
 
 
 #: The API's routes. Adding one here adds its resources, method, integration,
-#: permission and a redeployment (it changes the definition hash).
+#: permission and a redeployment (the new method is part of the deployment's trigger).
 ROUTES: tuple[Route, ...] = (
     Route("post-orders", "POST", "/orders", validate_body=True),
     Route("get-order", "GET", "/orders/{orderId}"),
@@ -213,19 +213,10 @@ class OrdersRestApiProps:
                 )
             )
 
-        rate = self.throttle_rate_limit
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
-            problems.append(
-                ConfigProblem("throttle_rate_limit", rate, "must be a positive number of requests per second", "use e.g. 100")
-            )
-        burst = self.throttle_burst_limit
-        if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
-            problems.append(ConfigProblem("throttle_burst_limit", burst, "must be an integer >= 1", "use e.g. 200"))
-        quota = self.quota_limit_per_day
-        if isinstance(quota, bool) or not isinstance(quota, int) or quota < 1:
-            problems.append(
-                ConfigProblem("quota_limit_per_day", quota, "must be an integer >= 1 (requests per key per day)", "use e.g. 100000")
-            )
+        if not is_unresolved(self.throttle_rate_limit):
+            add(problems, rules.request_rate_problem(self.throttle_rate_limit, setting="throttle_rate_limit"))
+        check_whole_number(problems, self, "throttle_burst_limit", *rules.API_THROTTLE_BURST_LIMIT)
+        check_whole_number(problems, self, "quota_limit_per_day", *rules.API_QUOTA_PER_DAY)
 
         schema = self.order_schema
         if not isinstance(schema, Mapping) or schema.get("type") != "object":
@@ -244,56 +235,13 @@ class OrdersRestApiProps:
             except (TypeError, ValueError) as error:
                 problems.append(ConfigProblem("order_schema", type(schema).__name__, f"is not JSON-serialisable ({error})", "pass plain JSON data"))
 
-        days = self.log_retention_days
-        if not is_unresolved(days) and days not in VALID_LOG_RETENTION_DAYS:
-            problems.append(
-                ConfigProblem(
-                    "log_retention_days",
-                    days,
-                    "is not a retention CloudWatch Logs accepts",
-                    f"use one of {', '.join(map(str, VALID_LOG_RETENTION_DAYS))}",
-                )
-            )
+        if not is_unresolved(self.log_retention_days):
+            add(problems, rules.log_retention_problem(self.log_retention_days, setting="log_retention_days"))
         for setting in ("access_log_group_name", "cloudwatch_role_name", "log_kms_key_arn"):
             value = getattr(self, setting)
             if value is not None and not is_unresolved(value) and (not isinstance(value, str) or not value.strip()):
                 problems.append(ConfigProblem(setting, value, "must be a non-empty string or None", "leave it out to use the default"))
         return problems
-
-
-def api_definition(props: OrdersRestApiProps) -> dict[str, Any]:
-    """The canonical API definition the deployment trigger hashes (routes, auth, integrations, model, validator).
-
-    Unresolved tokens (e.g. the handler's invoke ARN) are replaced by a fixed
-    placeholder so the hash is stable across synths; the invoke ARN itself is a
-    separate trigger so a new function still redeploys.
-    """
-    authorization = ApiAuthorization.parse(props.authorization)
-    return {
-        "endpoint": ENDPOINT_TYPE,
-        "authorization": _method_authorization(authorization),
-        "api_key_required": authorization is ApiAuthorization.API_KEY,
-        "routes": [
-            {
-                "method": route.http_method,
-                "path": route.path,
-                "path_parameters": list(route.path_parameters),
-                "integration": {"type": "AWS_PROXY", "integration_http_method": "POST", "uri": "<handler_invoke_arn>"},
-                "validated_body_model": ORDER_MODEL_NAME if route.validate_body else None,
-                "request_validator": "body-and-params",
-            }
-            for route in ROUTES
-        ],
-        "model": {"name": ORDER_MODEL_NAME, "content_type": "application/json", "schema": props.order_schema},
-        "validator": {"validate_request_body": True, "validate_request_parameters": True},
-        "gateway_responses": {kind: GATEWAY_RESPONSE_TEMPLATE for kind in GATEWAY_RESPONSE_TYPES},
-    }
-
-
-def definition_hash(definition: Mapping[str, Any]) -> str:
-    """SHA-256 of the definition's canonical JSON (sorted keys, no whitespace)."""
-    canonical = json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def terraform_literal(text: str) -> str:
@@ -310,119 +258,165 @@ def _method_authorization(authorization: ApiAuthorization) -> str:
     return "AWS_IAM" if authorization is ApiAuthorization.AWS_IAM else "NONE"
 
 
+#: Arguments of a resource that are Terraform meta-arguments, not part of what API Gateway serves.
+_META_ARGUMENTS = frozenset({"depends_on", "lifecycle", "provider", "count", "for_each", "provisioners", "connection"})
+_Resource = TypeVar("_Resource")
+
+
 class OrdersRestApi(Construct):
-    """REST API (REGIONAL) with Lambda proxy routes, request validation, auth, logging and throttling."""
+    """REST API (REGIONAL) with Lambda proxy routes, request validation, auth, logging and throttling.
+
+    Built in the order Terraform needs it, one builder per part: the API, its definition
+    (model, validator, routes, gateway responses), the deployment, the stage with its logs,
+    API keys, and the handler's invoke permissions.
+    """
 
     def __init__(self, scope: Construct, id: str, props: OrdersRestApiProps) -> None:
+        raise_problems(props, "OrdersRestApi", id)
         super().__init__(scope, id)
-        problems = props.problems()
-        if problems:
-            raise ConfigError(problems, context=f"OrdersRestApi {id!r} props")
-        authorization = ApiAuthorization.parse(props.authorization)
         self.props = props
-        self.authorization = authorization
+        self.authorization = ApiAuthorization.parse(props.authorization)
+        #: Every resource of the API definition and the arguments it was built with (the deployment trigger hashes them).
+        self._definition: list[tuple[Any, tuple[str, ...]]] = []
 
+        self._build_rest_api()
+        self._build_model_and_validator()
+        self._build_routes()
+        self._build_gateway_responses()
+        self._build_deployment()
+        self._build_account_settings()
+        self._build_stage()
+        self._build_api_key()
+        self._build_permissions()
+
+        # --- public attributes -------------------------------------------------------------------
+        self.execution_arn: str = self.rest_api.execution_arn
+        self.stage_name: str = props.stage_name
+        self.invoke_url: str = self.stage.invoke_url
+        self.deployment_id: str = self.deployment.id
+        self.access_log_group_name: str = self.access_log_group.name
+        self.access_log_group_arn: str = self.access_log_group.arn
+        self.api_key_id: str | None = self.api_key.id if self.api_key is not None else None
+        self.usage_plan_id: str | None = self.usage_plan.id if self.usage_plan is not None else None
+        self.cloudwatch_role_arn: str | None = self.cloudwatch_role.arn if self.cloudwatch_role is not None else None
+
+    # ------------------------------------------------------------------ the API and its definition
+    def _definition_part(self, resource_class: Callable[..., _Resource], construct_id: str, **arguments: Any) -> _Resource:
+        """Build one resource of the API definition; every argument given becomes part of the redeployment trigger."""
+        resource = resource_class(self, construct_id, **arguments)
+        self._definition.append((resource, tuple(name for name, value in arguments.items() if value is not None and name not in _META_ARGUMENTS)))
+        return resource
+
+    def _build_rest_api(self) -> None:
         self.rest_api = ApiGatewayRestApi(
             self,
             "rest-api",
-            name=props.api_name,
+            name=self.props.api_name,
             description="Order pipeline API: POST /orders, GET /orders/{orderId}, GET /customers/{customerId}/orders.",
             endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=[ENDPOINT_TYPE]),
-            api_key_source="HEADER" if authorization is ApiAuthorization.API_KEY else None,
+            api_key_source="HEADER" if self.authorization is ApiAuthorization.API_KEY else None,
             # Names of REST APIs need not be unique, so a replacement can come up first.
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
-        rest_api_id = self.rest_api.id
+        self.rest_api_id: str = self.rest_api.id
 
-        self.order_model = ApiGatewayModel(
-            self,
+    def _build_model_and_validator(self) -> None:
+        self.order_model = self._definition_part(
+            ApiGatewayModel,
             "order-model",
-            rest_api_id=rest_api_id,
+            rest_api_id=self.rest_api_id,
             name=ORDER_MODEL_NAME,
             content_type="application/json",
             description="Body of POST /orders (handlers/schemas/order.schema.json).",
-            schema=terraform_literal(json.dumps(props.order_schema, sort_keys=True)),
+            schema=terraform_literal(json.dumps(self.props.order_schema, sort_keys=True)),
         )
-        self.request_validator = ApiGatewayRequestValidator(
-            self,
+        self.request_validator = self._definition_part(
+            ApiGatewayRequestValidator,
             "request-validator",
-            rest_api_id=rest_api_id,
-            name=f"{props.api_name}-body-and-params",
+            rest_api_id=self.rest_api_id,
+            name=f"{self.props.api_name}-body-and-params",
             validate_request_body=True,
             validate_request_parameters=True,
         )
 
-        # Path tree: one aws_api_gateway_resource per distinct path segment prefix.
-        path_resources: dict[str, ApiGatewayResource] = {}
+    def _resource_for(self, path: str) -> str:
+        """The id of ``path``'s ``aws_api_gateway_resource``, building one per new path segment prefix."""
+        parent_id = self.rest_api.root_resource_id
+        prefix = ""
+        for segment in path.strip("/").split("/"):
+            prefix = f"{prefix}/{segment}"
+            if prefix not in self.path_resources:
+                construct_id = "resource" + re.sub(r"[{}]", "", prefix).replace("/", "-")
+                self.path_resources[prefix] = self._definition_part(
+                    ApiGatewayResource, construct_id, rest_api_id=self.rest_api_id, parent_id=parent_id, path_part=segment
+                )
+            parent_id = self.path_resources[prefix].id
+        return parent_id
 
-        def resource_for(path: str) -> str:
-            parent_id = self.rest_api.root_resource_id
-            prefix = ""
-            for segment in path.strip("/").split("/"):
-                prefix = f"{prefix}/{segment}"
-                if prefix not in path_resources:
-                    construct_id = "resource" + re.sub(r"[{}]", "", prefix).replace("/", "-")
-                    path_resources[prefix] = ApiGatewayResource(
-                        self, construct_id, rest_api_id=rest_api_id, parent_id=parent_id, path_part=segment
-                    )
-                parent_id = path_resources[prefix].id
-            return parent_id
-
-        method_authorization = _method_authorization(authorization)
-        api_key_required = authorization is ApiAuthorization.API_KEY
+    def _build_routes(self) -> None:
+        self.path_resources: dict[str, ApiGatewayResource] = {}
         self.methods: dict[str, ApiGatewayMethod] = {}
         self.integrations: dict[str, ApiGatewayIntegration] = {}
         for route in ROUTES:
-            resource_id = resource_for(route.path)
-            method = ApiGatewayMethod(
-                self,
+            resource_id = self._resource_for(route.path)
+            method = self._definition_part(
+                ApiGatewayMethod,
                 f"method-{route.id}",
-                rest_api_id=rest_api_id,
+                rest_api_id=self.rest_api_id,
                 resource_id=resource_id,
                 http_method=route.http_method,
-                authorization=method_authorization,
-                api_key_required=api_key_required,
+                authorization=_method_authorization(self.authorization),
+                api_key_required=self.authorization is ApiAuthorization.API_KEY,
                 request_parameters={f"method.request.path.{name}": True for name in route.path_parameters} or None,
                 request_models={"application/json": self.order_model.name} if route.validate_body else None,
                 # Every method is validated: required path parameters on GETs, body + params on POST.
                 request_validator_id=self.request_validator.id,
             )
             self.methods[route.id] = method
-            self.integrations[route.id] = ApiGatewayIntegration(
-                self,
+            self.integrations[route.id] = self._definition_part(
+                ApiGatewayIntegration,
                 f"integration-{route.id}",
-                rest_api_id=rest_api_id,
+                rest_api_id=self.rest_api_id,
                 resource_id=resource_id,
                 http_method=method.http_method,
                 type="AWS_PROXY",
                 # Lambda is always invoked with POST, whatever the client's method.
                 integration_http_method="POST",
-                uri=props.handler_invoke_arn,
+                uri=self.props.handler_invoke_arn,
             )
-        self.path_resources = path_resources
 
+    def _build_gateway_responses(self) -> None:
         self.gateway_responses = [
-            ApiGatewayGatewayResponse(
-                self,
+            self._definition_part(
+                ApiGatewayGatewayResponse,
                 f"gateway-response-{kind.lower().replace('_', '-')}",
-                rest_api_id=rest_api_id,
+                rest_api_id=self.rest_api_id,
                 response_type=kind,
                 response_templates={"application/json": GATEWAY_RESPONSE_TEMPLATE},
             )
             for kind in GATEWAY_RESPONSE_TYPES
         ]
 
-        # A deployment is a snapshot: API Gateway serves the old one until a new one is
-        # made. The hash of the definition makes any change to routes, auth, model or
-        # validator replace it; create_before_destroy keeps the stage pointing at a
-        # live deployment during the swap.
-        self.redeployment_hash = definition_hash(api_definition(props))
+    def redeployment_trigger(self) -> str:
+        """``sha1(jsonencode([...]))`` over every argument of every resource of the definition, evaluated by Terraform.
+
+        Derived from the resources themselves (``_definition_part``), not from a second
+        description of the API: a new route, a changed method, integration, model, validator
+        or gateway response changes a hashed value, so the deployment is replaced.
+        """
+        references = [resource.interpolation_for_attribute(name) for resource, names in self._definition for name in names]
+        return Fn.sha1(Fn.jsonencode(references))
+
+    def _build_deployment(self) -> None:
+        # A deployment is a snapshot: API Gateway serves the old one until a new one is made.
+        # The trigger replaces it whenever the definition changes; create_before_destroy keeps
+        # the stage pointing at a live deployment during the swap.
         self.deployment = ApiGatewayDeployment(
             self,
             "deployment",
-            rest_api_id=rest_api_id,
+            rest_api_id=self.rest_api_id,
             description="Managed by cdktf; replaced whenever the API definition changes.",
-            triggers={"redeployment": self.redeployment_hash, "handler_invoke_arn": props.handler_invoke_arn},
+            triggers={"redeployment": self.redeployment_trigger(), "handler_invoke_arn": self.props.handler_invoke_arn},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             depends_on=[
                 *self.methods.values(),
@@ -433,15 +427,18 @@ class OrdersRestApi(Construct):
             ],
         )
 
-        # --- account-level CloudWatch role (region-wide singleton) -----------------------
+    # ------------------------------------------------------------------ stage, logs, keys, permissions
+    def _build_account_settings(self) -> None:
+        # The account-level CloudWatch role is a region-wide singleton: only a designated
+        # environment builds it here; normally the account-level stack owns it.
         self.account = None
         self.cloudwatch_role = None
-        if props.manage_account:
-            # Only a designated environment gets here; normally the account-level stack owns it.
-            built = add_account_settings(self, props.cloudwatch_role_name or environment_cloudwatch_role_name(props.api_name))
+        if self.props.manage_account:
+            built = add_account_settings(self, self.props.cloudwatch_role_name or environment_cloudwatch_role_name(self.props.api_name))
             self.account, self.cloudwatch_role = built.account, built.role
 
-        # --- stage with JSON access logs -------------------------------------------------------
+    def _build_stage(self) -> None:
+        props = self.props
         self.access_log_group = CloudwatchLogGroup(
             self,
             "access-logs",
@@ -454,7 +451,7 @@ class OrdersRestApi(Construct):
         self.stage = ApiGatewayStage(
             self,
             "stage",
-            rest_api_id=rest_api_id,
+            rest_api_id=self.rest_api_id,
             deployment_id=self.deployment.id,
             stage_name=props.stage_name,
             xray_tracing_enabled=True,
@@ -467,14 +464,15 @@ class OrdersRestApi(Construct):
         self.method_settings = ApiGatewayMethodSettings(
             self,
             "method-settings",
-            rest_api_id=rest_api_id,
+            rest_api_id=self.rest_api_id,
             stage_name=self.stage.stage_name,
             method_path="*/*",
             settings=ApiGatewayMethodSettingsSettings(
                 logging_level="INFO",
                 metrics_enabled=True,
-                # Data trace writes full request and response bodies (names, addresses,
-                # order contents) to execution logs; prod-like configs turn it off.
+                # Data trace writes full request and response bodies (names, addresses, order
+                # contents) to execution logs; it is off unless data_trace_enabled is set, in
+                # every environment (PipelineConfig.api_data_trace_enabled).
                 data_trace_enabled=props.data_trace_enabled,
                 throttling_rate_limit=props.throttle_rate_limit,
                 throttling_burst_limit=props.throttle_burst_limit,
@@ -482,50 +480,37 @@ class OrdersRestApi(Construct):
             depends_on=after_account,
         )
 
-        # --- API key + usage plan ----------------------------------------------------------------
+    def _build_api_key(self) -> None:
+        props = self.props
         self.api_key: ApiGatewayApiKey | None = None
         self.usage_plan: ApiGatewayUsagePlan | None = None
-        if authorization is ApiAuthorization.API_KEY:
-            self.api_key = ApiGatewayApiKey(
-                self, "api-key", name=f"{props.api_name}-key", description="Key of the orders API clients.", enabled=True
-            )
-            self.usage_plan = ApiGatewayUsagePlan(
-                self,
-                "usage-plan",
-                name=f"{props.api_name}-usage-plan",
-                description="Throttle and daily quota per API key.",
-                api_stages=[ApiGatewayUsagePlanApiStages(api_id=rest_api_id, stage=self.stage.stage_name)],
-                throttle_settings=ApiGatewayUsagePlanThrottleSettings(
-                    rate_limit=props.throttle_rate_limit, burst_limit=props.throttle_burst_limit
-                ),
-                quota_settings=ApiGatewayUsagePlanQuotaSettings(limit=props.quota_limit_per_day, period="DAY"),
-            )
-            ApiGatewayUsagePlanKey(
-                self, "usage-plan-key", key_id=self.api_key.id, key_type="API_KEY", usage_plan_id=self.usage_plan.id
-            )
+        if self.authorization is not ApiAuthorization.API_KEY:
+            return
+        self.api_key = ApiGatewayApiKey(
+            self, "api-key", name=f"{props.api_name}-key", description="Key of the orders API clients.", enabled=True
+        )
+        self.usage_plan = ApiGatewayUsagePlan(
+            self,
+            "usage-plan",
+            name=f"{props.api_name}-usage-plan",
+            description="Throttle and daily quota per API key.",
+            api_stages=[ApiGatewayUsagePlanApiStages(api_id=self.rest_api_id, stage=self.stage.stage_name)],
+            throttle_settings=ApiGatewayUsagePlanThrottleSettings(rate_limit=props.throttle_rate_limit, burst_limit=props.throttle_burst_limit),
+            quota_settings=ApiGatewayUsagePlanQuotaSettings(limit=props.quota_limit_per_day, period="DAY"),
+        )
+        ApiGatewayUsagePlanKey(self, "usage-plan-key", key_id=self.api_key.id, key_type="API_KEY", usage_plan_id=self.usage_plan.id)
 
-        # --- permission: only this API, this stage, these routes may invoke the handler --------
+    def _build_permissions(self) -> None:
+        # Only this API, this stage and these routes may invoke the handler.
         self.permissions = [
             LambdaPermission(
                 self,
                 f"invoke-permission-{route.id}",
                 statement_id=f"AllowApiGateway-{route.id}",
                 action="lambda:InvokeFunction",
-                function_name=props.handler_function_name,
+                function_name=self.props.handler_function_name,
                 principal=API_GATEWAY_PRINCIPAL,
-                source_arn=f"{self.rest_api.execution_arn}/{props.stage_name}/{route.http_method}{route.source_arn_path}",
+                source_arn=f"{self.rest_api.execution_arn}/{self.props.stage_name}/{route.http_method}{route.source_arn_path}",
             )
             for route in ROUTES
         ]
-
-        # --- public attributes -------------------------------------------------------------------
-        self.rest_api_id: str = rest_api_id
-        self.execution_arn: str = self.rest_api.execution_arn
-        self.stage_name: str = props.stage_name
-        self.invoke_url: str = self.stage.invoke_url
-        self.deployment_id: str = self.deployment.id
-        self.access_log_group_name: str = self.access_log_group.name
-        self.access_log_group_arn: str = self.access_log_group.arn
-        self.api_key_id: str | None = self.api_key.id if self.api_key is not None else None
-        self.usage_plan_id: str | None = self.usage_plan.id if self.usage_plan is not None else None
-        self.cloudwatch_role_arn: str | None = self.cloudwatch_role.arn if self.cloudwatch_role is not None else None

@@ -1,61 +1,98 @@
-"""``SqsEventSource``: the SQS -> Lambda event source mapping, with partial batch responses."""
+"""``SqsEventSource``: the SQS -> Lambda event source mapping, with partial batch responses.
+
+It takes the queue and the function themselves (not numbers copied out of the config):
+it reads the queue's visibility timeout and the function's timeout and reserved
+concurrency to check them against each other, and grants the function's role what the
+mapping needs to consume the queue (``QueueWithDeadLetterQueue.grant_consume``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from constructs_lib.framework import Construct
-from constructs_lib.validation import check_whole_number
+from constructs_lib.framework import Construct, is_unresolved
 from constructs_lib.provider import LambdaEventSourceMapping, LambdaEventSourceMappingScalingConfig
-from pipeline_config.errors import ConfigError, ConfigProblem, is_whole_number
-
-#: AWS advises a queue visibility timeout of at least 6 x the function timeout for SQS event sources.
-VISIBILITY_TIMEOUT_FACTOR = 6
-MAX_CONCURRENCY_RANGE = (2, 1000)
+from constructs_lib.python_function import PythonFunction
+from constructs_lib.queue_with_dlq import QueueWithDeadLetterQueue
+from constructs_lib.validation import add, check_whole_number, raise_problems
+from pipeline_config import rules
+from pipeline_config.errors import ConfigProblem
 
 
 @dataclass(frozen=True, kw_only=True)
 class SqsEventSourceProps:
     """Settings of ``SqsEventSource``."""
 
-    queue_arn: str = ""
-    """ARN of the source queue. Required: the empty default is rejected."""
-    queue_visibility_timeout_seconds: int | None = None
-    """The queue's visibility timeout, to check it against the function timeout. ``None``: not checked."""
-    function_name: str = ""
-    """Name (or ARN) of the consuming function. Required: the empty default is rejected."""
-    function_timeout_seconds: int | None = None
-    """The function's timeout, for the visibility-timeout check. ``None``: not checked."""
-    function_reserved_concurrency: int | None = None
-    """The function's reserved concurrency, for the max-concurrency check. ``None``: no reservation."""
+    queue: QueueWithDeadLetterQueue | None = None
+    """The queue to consume. Required: ``None`` is rejected. Its visibility timeout must be at
+    least 6 x the function's timeout."""
+    function: PythonFunction | None = None
+    """The consuming function. Required: ``None`` is rejected. Its role gets the consume grant;
+    its reserved concurrency bounds ``maximum_concurrency``."""
     batch_size: int = 10
     """Records per invocation, 1..10000. Default 10."""
     maximum_batching_window_seconds: int = 5
     """Seconds to gather records before invoking, 0..300 (>= 1 when batch_size > 10). Default 5."""
     maximum_concurrency: int | None = None
-    """Concurrent invocations the event source may drive (2..1000, <= reserved concurrency).
-    ``None``: no ``scaling_config`` (Lambda's default, up to the function's concurrency)."""
+    """Concurrent invocations the event source may drive (2..1000, <= the function's reserved
+    concurrency). ``None``: the function's reserved concurrency (within 2..1000), or no
+    ``scaling_config`` when it has no reservation (Lambda's default, up to the function's concurrency)."""
+
+    def problems(self) -> list[ConfigProblem]:
+        """Every invalid setting, including the queue and the function measured against each other."""
+        problems: list[ConfigProblem] = []
+        if not isinstance(self.queue, QueueWithDeadLetterQueue):
+            problems.append(ConfigProblem("queue", self.queue, "is required", "pass the QueueWithDeadLetterQueue to consume"))
+        if not isinstance(self.function, PythonFunction):
+            problems.append(ConfigProblem("function", self.function, "is required", "pass the PythonFunction that consumes the queue"))
+        batch_ok = check_whole_number(problems, self, "batch_size", *rules.ESM_BATCH_SIZE)
+        if check_whole_number(problems, self, "maximum_batching_window_seconds", *rules.ESM_BATCHING_WINDOW_SECONDS, " s") and batch_ok:
+            add(problems, rules.batching_window_problem(self.batch_size, self.maximum_batching_window_seconds, batch_setting="batch_size", window_setting="maximum_batching_window_seconds"))
+        if isinstance(self.function, PythonFunction) and not is_unresolved(self.maximum_concurrency):
+            add(
+                problems,
+                rules.event_source_concurrency_problem(
+                    self.maximum_concurrency,
+                    self.function.reserved_concurrency,
+                    maximum_setting="maximum_concurrency",
+                    reserved_setting="function.reserved_concurrency",
+                ),
+            )
+        if isinstance(self.function, PythonFunction) and isinstance(self.queue, QueueWithDeadLetterQueue):
+            add(
+                problems,
+                rules.visibility_timeout_problem(
+                    self.queue.visibility_timeout_seconds,
+                    self.function.timeout_seconds,
+                    visibility_setting="queue.visibility_timeout_seconds",
+                    timeout_setting="function.timeout_seconds",
+                ),
+            )
+        return problems
 
 
 class SqsEventSource(Construct):
     """Event source mapping that reports partial batch failures (``ReportBatchItemFailures``)."""
 
     def __init__(self, scope: Construct, id: str, props: SqsEventSourceProps) -> None:
+        raise_problems(props, "SqsEventSource", id)
         super().__init__(scope, id)
-        _validate(props)
-        scaling = (
-            LambdaEventSourceMappingScalingConfig(maximum_concurrency=props.maximum_concurrency)
-            if props.maximum_concurrency is not None
-            else None
-        )
-        # Lambda checks at creation that the function's role may ReceiveMessage; pass the
-        # function's *name attribute* (a reference), not a literal, so this mapping waits for the
-        # function, which itself depends on its role policy (PythonFunction's depends_on).
+        queue: QueueWithDeadLetterQueue = props.queue  # type: ignore[assignment]  # checked above
+        function: PythonFunction = props.function  # type: ignore[assignment]
+        maximum_concurrency = props.maximum_concurrency
+        if maximum_concurrency is None:
+            maximum_concurrency = rules.default_event_source_maximum_concurrency(function.reserved_concurrency)
+        scaling = LambdaEventSourceMappingScalingConfig(maximum_concurrency=maximum_concurrency) if maximum_concurrency is not None else None
+        # Lambda checks at creation that the function's role may ReceiveMessage: the grant goes on
+        # the role's policy, and the mapping names the function by its *name attribute* (a
+        # reference, not a literal), so it waits for the function, which itself depends on that
+        # policy (PythonFunction's depends_on).
+        queue.grant_consume(function)
         mapping = LambdaEventSourceMapping(
             self,
             "mapping",
-            event_source_arn=props.queue_arn,
-            function_name=props.function_name,
+            event_source_arn=queue.queue_arn,
+            function_name=function.function_name,
             batch_size=props.batch_size,
             maximum_batching_window_in_seconds=props.maximum_batching_window_seconds,
             # Without it one bad record fails (and redelivers) the whole batch.
@@ -64,52 +101,4 @@ class SqsEventSource(Construct):
         )
         self.resource: LambdaEventSourceMapping = mapping
         self.event_source_mapping_uuid: str = mapping.uuid
-
-
-def _validate(props: SqsEventSourceProps) -> None:
-    problems: list[ConfigProblem] = []
-
-    for setting in ("queue_arn", "function_name"):
-        if not getattr(props, setting):
-            problems.append(ConfigProblem(setting, getattr(props, setting), "is required", f"pass the {setting.replace('_', ' ')} of the wired resource"))
-
-    batch_ok = check_whole_number(problems, props, "batch_size", 1, 10_000)
-    window_ok = check_whole_number(problems, props, "maximum_batching_window_seconds", 0, 300, " s")
-    if batch_ok and window_ok and props.batch_size > 10 and props.maximum_batching_window_seconds < 1:
-        problems.append(
-            ConfigProblem(
-                "maximum_batching_window_seconds",
-                props.maximum_batching_window_seconds,
-                f"must be at least 1 s when batch_size is above 10 (batch_size is {props.batch_size}; an AWS rule)",
-                "set maximum_batching_window_seconds >= 1 or batch_size <= 10",
-            )
-        )
-
-    reserved = props.function_reserved_concurrency
-    if props.maximum_concurrency is not None:
-        low, high = MAX_CONCURRENCY_RANGE
-        if check_whole_number(problems, props, "maximum_concurrency", low, high) and is_whole_number(reserved) and props.maximum_concurrency > reserved:
-            problems.append(
-                ConfigProblem(
-                    "maximum_concurrency",
-                    props.maximum_concurrency,
-                    f"must not exceed the function's reserved concurrency ({reserved}), or the event source "
-                    "invokes into throttles and messages bounce back to the queue",
-                    f"set maximum_concurrency to {reserved} or less, or raise the reserved concurrency",
-                )
-            )
-
-    visibility, timeout = props.queue_visibility_timeout_seconds, props.function_timeout_seconds
-    if is_whole_number(visibility) and is_whole_number(timeout) and visibility < VISIBILITY_TIMEOUT_FACTOR * timeout:
-        required = VISIBILITY_TIMEOUT_FACTOR * timeout
-        problems.append(
-            ConfigProblem(
-                "queue_visibility_timeout_seconds",
-                visibility,
-                f"queue visibility timeout must be at least {VISIBILITY_TIMEOUT_FACTOR} x the processor timeout = {required} s",
-                f"raise the queue's visibility timeout to {required} s or lower the function timeout to "
-                f"{visibility // VISIBILITY_TIMEOUT_FACTOR} s; otherwise messages reappear while their batch is still being processed",
-            )
-        )
-    if problems:
-        raise ConfigError(problems, context="SqsEventSource props")
+        self.maximum_concurrency: int | None = maximum_concurrency

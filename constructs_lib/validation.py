@@ -1,9 +1,31 @@
-"""Props-validation helper shared by the constructs."""
+"""The one validation shape of the constructs.
+
+Every props dataclass has ``problems() -> list[ConfigProblem]`` (every invalid setting,
+tokens skipped), like ``PipelineConfig.problems()``; every construct calls
+``raise_problems`` first, before ``super().__init__``, so a construct with bad props never
+enters the tree. The rules themselves live in ``pipeline_config.rules`` (no jsii).
+"""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from constructs_lib.framework import is_unresolved
-from pipeline_config.errors import ConfigProblem, whole_number_problem
+from pipeline_config.errors import ConfigError, ConfigProblem, whole_number_problem
+
+
+class Props(Protocol):
+    """What ``raise_problems`` needs of a props dataclass."""
+
+    def problems(self) -> list[ConfigProblem]:
+        """Every invalid setting."""
+
+
+def raise_problems(props: Props, construct: str, id: str) -> None:
+    """Raise one ``ConfigError`` listing every problem of ``props`` (context: ``<construct> '<id>' props``)."""
+    problems = props.problems()
+    if problems:
+        raise ConfigError(problems, context=f"{construct} {id!r} props")
 
 
 def check_whole_number(problems: list[ConfigProblem], props: object, setting: str, low: int, high: int, unit: str = "") -> bool:
@@ -19,3 +41,9 @@ def check_whole_number(problems: list[ConfigProblem], props: object, setting: st
     if problem:
         problems.append(problem)
     return problem is None
+
+
+def add(problems: list[ConfigProblem], problem: ConfigProblem | None) -> None:
+    """Append a rule's finding, if any."""
+    if problem is not None:
+        problems.append(problem)

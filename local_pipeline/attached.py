@@ -12,21 +12,21 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from local_pipeline.emulator import ProvisionedResources
-from pipeline_config import ConfigError
+from pipeline_config import ConfigError, output_keys
 from pipeline_config.errors import ConfigProblem
 
 #: Stack output -> field of ``AttachedResources``. ``ApiEndpoint`` is not needed: the local API serves.
 REQUIRED_OUTPUTS: dict[str, str] = {
-    "OrdersTableName": "orders_table_name",
-    "OrderQueueUrl": "order_queue_url",
-    "OrderQueueArn": "order_queue_arn",
-    "DLQUrl": "dlq_url",
-    "DLQArn": "dlq_arn",
-    "OrderTopicArn": "order_topic_arn",
-    "Region": "region",
+    output_keys.ORDERS_TABLE_NAME: "orders_table_name",
+    output_keys.ORDER_QUEUE_URL: "order_queue_url",
+    output_keys.ORDER_QUEUE_ARN: "order_queue_arn",
+    output_keys.DLQ_URL: "dlq_url",
+    output_keys.DLQ_ARN: "dlq_arn",
+    output_keys.ORDER_TOPIC_ARN: "order_topic_arn",
+    output_keys.REGION: "region",
 }
 #: Outputs used when present.
-OPTIONAL_OUTPUTS: dict[str, str] = {"AlarmTopicArn": "alarm_topic_arn"}
+OPTIONAL_OUTPUTS: dict[str, str] = {output_keys.ALARM_TOPIC_ARN: "alarm_topic_arn"}
 
 
 def _plain(value: Any) -> Any:

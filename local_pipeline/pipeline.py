@@ -23,7 +23,7 @@ from local_pipeline.attached import AttachedResources
 from local_pipeline.emulator import FAKE_CREDENTIALS, MotoEmulator, ProvisionedResources, emulator_client, provision
 from local_pipeline.lambda_context import LocalLambdaContext
 from local_pipeline.poller import QueuePoller
-from pipeline_config import ApiAuthorization, ConfigError, PipelineConfig, ResourceNames
+from pipeline_config import ApiAuthorization, ConfigError, PipelineConfig, ResourceNames, output_keys
 from pipeline_config.environments import config_for
 from pipeline_config.errors import ConfigProblem
 
@@ -441,26 +441,27 @@ class LocalPipeline:
     def outputs(self) -> dict[str, Any]:
         """The stack's Terraform outputs, with local values (plus ``AwsEndpointUrl`` and ``EventsQueueUrl``)."""
         r = self._need()
+        keys = output_keys
         outputs = {
-            "ApiEndpoint": self.api_url,
-            "OrdersTableName": r.table_name,
-            "OrderQueueUrl": r.order_queue_url,
-            "OrderQueueArn": r.order_queue_arn,
-            "OrderTopicArn": r.order_topic_arn,
-            "DLQUrl": r.dlq_url,
-            "DLQArn": r.dlq_arn,
-            "AlarmTopicArn": r.alarm_topic_arn,
-            "ApiHandlerFunctionName": self.names.api_handler_function,
-            "OrderProcessorFunctionName": self.names.order_processor_function,
-            "RestApiId": "local",
-            "ApiStageName": self.options.stage_name,
+            keys.API_ENDPOINT: self.api_url,
+            keys.ORDERS_TABLE_NAME: r.table_name,
+            keys.ORDER_QUEUE_URL: r.order_queue_url,
+            keys.ORDER_QUEUE_ARN: r.order_queue_arn,
+            keys.ORDER_TOPIC_ARN: r.order_topic_arn,
+            keys.DLQ_URL: r.dlq_url,
+            keys.DLQ_ARN: r.dlq_arn,
+            keys.ALARM_TOPIC_ARN: r.alarm_topic_arn,
+            keys.API_HANDLER_FUNCTION_NAME: self.names.api_handler_function,
+            keys.ORDER_PROCESSOR_FUNCTION_NAME: self.names.order_processor_function,
+            keys.REST_API_ID: "local",
+            keys.API_STAGE_NAME: self.options.stage_name,
             # Locally nothing authenticates, whatever config.api_authorization says.
-            "ApiAuthorization": ApiAuthorization.NONE.value,
-            "Region": self.region,
-            "DashboardName": self.names.dashboard,
+            keys.API_AUTHORIZATION: ApiAuthorization.NONE.value,
+            keys.REGION: self.region,
+            keys.DASHBOARD_NAME: self.names.dashboard,
             # Local-only: where to point boto3, and where to read published events.
-            "AwsEndpointUrl": self.endpoint_url,
-            "EventsQueueUrl": r.events_queue_url,
+            keys.AWS_ENDPOINT_URL: self.endpoint_url,
+            keys.EVENTS_QUEUE_URL: r.events_queue_url,
         }
         # Attached to outputs without an alarm topic, or without the local-only tap: leave them out.
         return {key: value for key, value in outputs.items() if value is not None}

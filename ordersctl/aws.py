@@ -147,12 +147,6 @@ def customer_orders(dynamodb: Any, table_name: str, customer_id: str, *, index_n
     return [_plain(i) for i in page.get("Items", [])]
 
 
-def get_order(dynamodb: Any, table_name: str, order_id: str) -> dict[str, Any] | None:
-    """One order by id (consistent read), or None."""
-    item = dynamodb.get_item(TableName=table_name, Key={"orderId": {"S": order_id}}, ConsistentRead=True).get("Item")
-    return _plain(item) if item else None
-
-
 def dlq_order_ids(sqs: Any, dlq_url: str, *, max_messages: int = 100) -> set[str]:
     """orderIds found in DLQ message bodies (peeked, then made visible again)."""
     import json

@@ -13,10 +13,10 @@ from typing import Any, Iterator, Sequence, TextIO
 from ordersctl import aws
 from ordersctl.outputs import OutputsError, StackOutputs, load_outputs
 from ordersctl.traffic import MAX_CONCURRENCY
-from pipeline_config.naming import CUSTOMER_INDEX_NAME
+from pipeline_config import output_keys
+from pipeline_config.naming import ALARM_NAME_PREFIX, CUSTOMER_INDEX_NAME
 
 DEFAULT_OUTPUTS_FILE = "outputs.json"
-ALARM_PREFIX = "orders-"
 
 
 class UsageError(Exception):
@@ -86,10 +86,10 @@ class Context:
         self.outputs: StackOutputs = load_outputs(args.outputs, stack=args.stack)
         self.region: str | None = args.region or self.outputs.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
         # Precedence: flag, AWS_ENDPOINT_URL, then the local pipeline's own output.
-        self.endpoint_url: str | None = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or self.outputs.get("AwsEndpointUrl")
+        self.endpoint_url: str | None = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or self.outputs.get(output_keys.AWS_ENDPOINT_URL)
         # The local pipeline (its outputs carry AwsEndpointUrl) or another emulator on this
         # machine accepts any credentials: a shell without AWS setup must work against it.
-        self.emulated: bool = aws.is_emulator(self.endpoint_url) or (self.endpoint_url is not None and self.endpoint_url == self.outputs.get("AwsEndpointUrl"))
+        self.emulated: bool = aws.is_emulator(self.endpoint_url) or (self.endpoint_url is not None and self.endpoint_url == self.outputs.get(output_keys.AWS_ENDPOINT_URL))
         if self.emulated and self.region is None:
             self.region = "us-east-1"
         if self.emulated:
@@ -103,13 +103,13 @@ class Context:
         """An ``OrdersApi`` for the stack's endpoint and authorization mode."""
         from ordersctl.api import OrdersApi
 
-        self.outputs.require(["ApiEndpoint"], command=self.args.command)
-        if aws.is_emulator(self.outputs.get("ApiEndpoint")):
-            require_answer(self.outputs.get("ApiEndpoint"), self.outputs.source)
-        mode = str(self.outputs.get("ApiAuthorization", "AWS_IAM")).upper()
+        self.outputs.require([output_keys.API_ENDPOINT], command=self.args.command)
+        if aws.is_emulator(self.outputs.get(output_keys.API_ENDPOINT)):
+            require_answer(self.outputs.get(output_keys.API_ENDPOINT), self.outputs.source)
+        mode = str(self.outputs.get(output_keys.API_AUTHORIZATION, "AWS_IAM")).upper()
         creds = aws.credentials(self.region) if mode == "AWS_IAM" else None
         try:
-            return OrdersApi(self.outputs.get("ApiEndpoint"), authorization=mode, region=self.region, api_key=self.args.api_key, credentials=creds, timeout_seconds=self.args.http_timeout)
+            return OrdersApi(self.outputs.get(output_keys.API_ENDPOINT), authorization=mode, region=self.region, api_key=self.args.api_key, credentials=creds, timeout_seconds=self.args.http_timeout)
         except ValueError as error:
             raise UsageError(str(error)) from None
 
@@ -120,20 +120,20 @@ def cmd_status(ctx: Context) -> int:
     from ordersctl.status import exit_code, newest, render
 
     out, args = ctx.outputs, ctx.args
-    out.require(["OrderQueueUrl", "DLQUrl", "OrdersTableName"], command="status")
+    out.require([output_keys.ORDER_QUEUE_URL, output_keys.DLQ_URL, output_keys.ORDERS_TABLE_NAME], command="status")
     sqs, dynamodb = ctx.client("sqs"), ctx.client("dynamodb")
     if args.customer:
-        orders = aws.customer_orders(dynamodb, out.get("OrdersTableName"), args.customer, index_name=CUSTOMER_INDEX_NAME, limit=args.orders)
+        orders = aws.customer_orders(dynamodb, out.get(output_keys.ORDERS_TABLE_NAME), args.customer, index_name=CUSTOMER_INDEX_NAME, limit=args.orders)
     else:
-        orders = newest(aws.scan_orders(dynamodb, out.get("OrdersTableName"), max_items=args.scan_limit), args.orders)
+        orders = newest(aws.scan_orders(dynamodb, out.get(output_keys.ORDERS_TABLE_NAME), max_items=args.scan_limit), args.orders)
     report = {
         "stack": out.stack,
         "suffix": out.suffix,
         "region": ctx.region,
-        "queue": aws.queue_depths(sqs, out.get("OrderQueueUrl")),
-        "dlq": aws.queue_depths(sqs, out.get("DLQUrl")),
-        "alarm_prefix": ALARM_PREFIX,
-        "alarms": aws.alarms(ctx.client("cloudwatch"), prefix=ALARM_PREFIX, suffix=out.suffix),
+        "queue": aws.queue_depths(sqs, out.get(output_keys.ORDER_QUEUE_URL)),
+        "dlq": aws.queue_depths(sqs, out.get(output_keys.DLQ_URL)),
+        "alarm_prefix": ALARM_NAME_PREFIX,
+        "alarms": aws.alarms(ctx.client("cloudwatch"), prefix=ALARM_NAME_PREFIX, suffix=out.suffix),
         "orders": newest(orders, args.orders),
     }
     _emit(args, report, render(report))
@@ -145,11 +145,11 @@ def cmd_redrive(ctx: Context) -> int:
     from ordersctl.redrive import MoveTaskUnsupported, redrive
 
     out, args = ctx.outputs, ctx.args
-    out.require(["OrderQueueUrl", "DLQUrl"], command="redrive")
+    out.require([output_keys.ORDER_QUEUE_URL, output_keys.DLQ_URL], command="redrive")
     sqs = ctx.client("sqs")
     port = aws.SqsQueuePort(sqs, move_task_sqs=ctx.client("sqs", retries=1))
-    dlq_arn = out.get("DLQArn") or aws.queue_arn(sqs, out.get("DLQUrl"))
-    queue_arn = out.get("OrderQueueArn") or aws.queue_arn(sqs, out.get("OrderQueueUrl"))
+    dlq_arn = out.get(output_keys.DLQ_ARN) or aws.queue_arn(sqs, out.get(output_keys.DLQ_URL))
+    queue_arn = out.get(output_keys.ORDER_QUEUE_ARN) or aws.queue_arn(sqs, out.get(output_keys.ORDER_QUEUE_URL))
     deadline = time.monotonic() + args.wait_seconds
 
     def keep_waiting() -> bool:
@@ -158,13 +158,13 @@ def cmd_redrive(ctx: Context) -> int:
         time.sleep(1)
         return True
 
-    total = None if args.dry_run else (args.max_messages or port.depth(out.get("DLQUrl")))
+    total = None if args.dry_run else (args.max_messages or port.depth(out.get(output_keys.DLQ_URL)))
     with _progress(args, total, "redrive") as bar:
         try:
             report = redrive(
                 port,
-                dlq_url=out.get("DLQUrl"),
-                queue_url=out.get("OrderQueueUrl"),
+                dlq_url=out.get(output_keys.DLQ_URL),
+                queue_url=out.get(output_keys.ORDER_QUEUE_URL),
                 dlq_arn=dlq_arn,
                 queue_arn=queue_arn,
                 max_messages=args.max_messages,
@@ -203,7 +203,7 @@ def cmd_load(ctx: Context) -> int:
     from ordersctl.traffic import load, verify
 
     args, out = ctx.args, ctx.outputs
-    out.require(["DLQUrl"], command="load")
+    out.require([output_keys.DLQ_URL], command="load")
     api = ctx.api()
     try:
         with _progress(args, args.count, "load") as bar:
@@ -218,7 +218,7 @@ def cmd_load(ctx: Context) -> int:
 
     sqs = ctx.client("sqs")
     rejected = args.count - len(result.accepted_ids)
-    check = verify(result.accepted_ids, is_stored=is_stored, dlq_ids=lambda: aws.dlq_order_ids(sqs, out.get("DLQUrl")), timeout_seconds=args.verify_timeout, rejected=rejected)
+    check = verify(result.accepted_ids, is_stored=is_stored, dlq_ids=lambda: aws.dlq_order_ids(sqs, out.get(output_keys.DLQ_URL)), timeout_seconds=args.verify_timeout, rejected=rejected)
     lat = result.latency
 
     def ms(value: float | None) -> str:
@@ -272,7 +272,7 @@ def cmd_preflight(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     endpoint = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
     if endpoint is None and args.outputs:
-        endpoint = load_outputs(args.outputs).get("AwsEndpointUrl")
+        endpoint = load_outputs(args.outputs).get(output_keys.AWS_ENDPOINT_URL)
     emulated = aws.is_emulator(endpoint)
     if emulated:
         require_answer(endpoint, args.outputs or "--endpoint-url")

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from pipeline_config import output_keys
+from pipeline_config.naming import suffix_of_stack
+
 
 class OutputsError(ValueError):
     """The outputs file is missing, malformed, ambiguous or lacks a key a command needs."""
@@ -37,13 +40,13 @@ class StackOutputs:
 
     @property
     def suffix(self) -> str:
-        """Environment suffix, from the stack name ``orders-<suffix>``."""
-        return self.stack.split("-", 1)[1] if self.stack.startswith("orders-") else self.stack
+        """Environment suffix, from the stack name ``orders-<suffix>`` (another name is taken as it is)."""
+        return suffix_of_stack(self.stack) or self.stack
 
     @property
     def region(self) -> str | None:
         """AWS region of the stack's resources."""
-        return self.get("Region")
+        return self.get(output_keys.REGION)
 
 
 def _plain(value: Any) -> Any:

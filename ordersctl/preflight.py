@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol, Sequence
 
-from pipeline_config.naming import account_stack_name, stack_of_cloudwatch_role
+from pipeline_config.naming import account_stack_name, stack_of_cloudwatch_role, suffix_of_stack
 from pipeline_config.selection import Selection
 
 #: Lambda keeps this much of the regional quota unreserved, whatever functions reserve.
@@ -130,7 +130,7 @@ def concurrency_check(region: str, facts: ConcurrencyFacts, planned: Sequence[Re
     )
     if needed <= facts.quota:
         return CheckResult(name, True, detail)
-    environments = ", ".join(sorted({r.stack.removeprefix("orders-") for r in planned})) or "these environments"
+    environments = ", ".join(sorted({suffix_of_stack(r.stack) or r.stack for r in planned})) or "these environments"
     fix = (
         f"ask for a Lambda concurrency quota of at least {needed} in {region} (Service Quotas > AWS Lambda > "
         f"Concurrent executions, {LAMBDA_CONCURRENCY_QUOTA_CODE}), or reserve less: "

@@ -47,6 +47,21 @@ def stack_name(suffix: str) -> str:
     return resource_name(PROJECT, suffix)
 
 
+def suffix_of_stack(name: str) -> str | None:
+    """The environment suffix of a stack name (``orders-dev`` -> ``dev``); None when it is not one of ours."""
+    prefix = stack_name("")
+    return name[len(prefix):] if name.startswith(prefix) and len(name) > len(prefix) else None
+
+
+#: Every CloudWatch alarm of the project starts with this (``ResourceNames.alarm``), whatever its environment.
+ALARM_NAME_PREFIX = f"{PROJECT}-"
+
+
+def function_role_name(function_name: str) -> str:
+    """The IAM role of a Lambda function (``PythonFunction`` creates it): ``<function>-role``."""
+    return f"{function_name}-role"
+
+
 def account_stack_name(region: str) -> str:
     """The account-level stack of one region, e.g. ``orders-account-us-east-1``."""
     return stack_name(f"{ACCOUNT_SELECTOR}-{region}")
@@ -132,17 +147,9 @@ class ResourceNames:
         """CloudWatch dashboard."""
         return resource_name("orders-dashboard", self.suffix)
 
-    def role(self, function_name: str) -> str:
-        """IAM role name of a function (``<function>-role``)."""
-        return f"{function_name}-role"
-
     def alarm(self, what: str) -> str:
         """CloudWatch alarm name, e.g. ``alarm("processor-errors")``."""
-        return resource_name(f"orders-{what}", self.suffix)
-
-    def lambda_log_group(self, function_name: str) -> str:
-        """The log group Lambda writes to; created explicitly by the stack."""
-        return f"/aws/lambda/{function_name}"
+        return resource_name(f"{ALARM_NAME_PREFIX}{what}", self.suffix)
 
     @property
     def api_cloudwatch_role(self) -> str:
@@ -159,8 +166,8 @@ class ResourceNames:
         checks = [
             ("Lambda function name", self.api_handler_function, LAMBDA_NAME_MAX),
             ("Lambda function name", self.order_processor_function, LAMBDA_NAME_MAX),
-            ("IAM role name", self.role(self.api_handler_function), IAM_ROLE_NAME_MAX),
-            ("IAM role name", self.role(self.order_processor_function), IAM_ROLE_NAME_MAX),
+            ("IAM role name", function_role_name(self.api_handler_function), IAM_ROLE_NAME_MAX),
+            ("IAM role name", function_role_name(self.order_processor_function), IAM_ROLE_NAME_MAX),
             ("SQS queue name", self.order_queue, SQS_NAME_MAX),
             ("SQS queue name", self.order_dlq, SQS_NAME_MAX),
         ]

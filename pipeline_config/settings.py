@@ -10,34 +10,22 @@ Validation runs in ``__post_init__`` and reports every problem at once.
 from __future__ import annotations
 
 import difflib
-import math
-import re
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any, Mapping
 
+from pipeline_config import rules
 from pipeline_config.errors import ConfigError, ConfigProblem, is_whole_number, whole_number_problem
 from pipeline_config.naming import ACCOUNT_SELECTOR, SUFFIX_MAX_LENGTH, SUFFIX_PATTERN, ResourceNames, account_stack_name, is_reserved_suffix
 
 # Lambda does not let a function's reserved concurrency exceed the account quota;
 # 1000 is the default regional quota.
 _MAX_RESERVED_CONCURRENCY = 1000
-# SQS event source maximum concurrency must be between 2 and 1000.
-_ESM_MAX_CONCURRENCY_RANGE = (2, 1000)
-#: The only retention values CloudWatch Logs accepts (also checked by the constructs).
-VALID_LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-)
-#: The longest an SQS queue keeps a message (14 days).
-SQS_MAX_RETENTION_SECONDS = 1_209_600
-_REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
-_EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 #: Maximum SQS message size (bytes); the API handler rejects larger orders with 413.
 SQS_MAX_MESSAGE_BYTES = 262_144
-_SNS_TOPIC_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 #: CloudWatch allows five actions per alarm state; the pipeline's own alarm topic is one.
-MAX_EXTRA_ALARM_TOPICS = 4
+MAX_EXTRA_ALARM_TOPICS = rules.ALARM_MAX_ACTIONS_PER_STATE - 1
 #: What a synth does when an environment's alarms would page nobody (README, "Alarm destinations").
 ALARM_DESTINATION_CHECKS = ("error", "warn", "off")
 #: Field metadata key: the word that stands for ``None`` in cdktf.json. jsii drops JSON
@@ -203,19 +191,11 @@ class PipelineConfig:
         return self.prod_like if self.table_deletion_protection is None else self.table_deletion_protection
 
     @property
-    def effective_api_data_trace_enabled(self) -> bool:
-        """Data trace as deployed (kept as a property so callers need not change if a default moves)."""
-        return self.api_data_trace_enabled
-
-    @property
     def effective_event_source_maximum_concurrency(self) -> int | None:
-        """The ESM maximum concurrency after applying its default."""
+        """The ESM maximum concurrency after applying its default (``SqsEventSource`` applies the same rule)."""
         if self.event_source_maximum_concurrency is not None:
             return self.event_source_maximum_concurrency
-        if self.processor_reserved_concurrency is None:
-            return None
-        low, high = _ESM_MAX_CONCURRENCY_RANGE
-        return max(low, min(high, self.processor_reserved_concurrency))
+        return rules.default_event_source_maximum_concurrency(self.processor_reserved_concurrency)
 
     @property
     def effective_alarm_destination_check(self) -> str:
@@ -240,13 +220,6 @@ class PipelineConfig:
             f"arn:aws:lambda:{self.region}:017000801446:layer:"
             f"AWSLambdaPowertoolsPythonV3-python312-x86_64:{self.powertools_layer_version}"
         )
-
-    def with_overrides(self, **overrides: Any) -> "PipelineConfig":
-        """Return a validated copy with some settings changed."""
-        unknown = unknown_setting_problems(overrides)
-        if unknown:
-            raise ConfigError(unknown, context=f"configuration for environment {self.environment_suffix!r}")
-        return replace(self, **overrides)
 
     # ------------------------------------------------------------------ validation
     def problems(self) -> list[ConfigProblem]:
@@ -283,7 +256,7 @@ class PipelineConfig:
                 f"is reserved: '{ACCOUNT_SELECTOR}' selects the account-level stacks ({account_stack_name('<region>')}), and their names must not collide with an environment's",
                 "pick another suffix, e.g. 'acct' or 'shared'",
             )
-        if not isinstance(self.region, str) or not _REGION_PATTERN.match(self.region):
+        if not rules.is_region(self.region):
             check.bad("region", "is not an AWS region name", "use e.g. 'us-east-1' or 'eu-west-1'")
         check.flag("prod_like")
         if not isinstance(self.tags, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in self.tags.items()):
@@ -293,9 +266,9 @@ class PipelineConfig:
 
     def _lambda_problems(self, check: "_Checker") -> None:
         check.int_range("api_handler_timeout_seconds", 1, 29, " s (API Gateway's integration timeout is 29 s)")
-        check.int_range("processor_timeout_seconds", 1, 900, " s")
-        check.int_range("api_handler_memory_mb", 128, 10240, " MB")
-        check.int_range("processor_memory_mb", 128, 10240, " MB")
+        check.int_range("processor_timeout_seconds", *rules.LAMBDA_TIMEOUT_SECONDS, " s")
+        check.int_range("api_handler_memory_mb", *rules.LAMBDA_MEMORY_MB, " MB")
+        check.int_range("processor_memory_mb", *rules.LAMBDA_MEMORY_MB, " MB")
         reserved = self.processor_reserved_concurrency
         if reserved == 0 and is_whole_number(reserved):
             check.bad(
@@ -305,9 +278,7 @@ class PipelineConfig:
             )
         elif reserved is not None:
             check.int_range("processor_reserved_concurrency", 1, _MAX_RESERVED_CONCURRENCY)
-        # bool is excluded explicitly: True == 1 would pass the membership test.
-        if isinstance(self.log_retention_days, bool) or self.log_retention_days not in VALID_LOG_RETENTION_DAYS:
-            check.bad("log_retention_days", f"is not a CloudWatch Logs retention value {VALID_LOG_RETENTION_DAYS}", "pick one of the listed values, e.g. 7, 30 or 365")
+        check.add(rules.log_retention_problem(self.log_retention_days, setting="log_retention_days"))
         if not isinstance(self.log_level, str) or self.log_level.upper() not in _LOG_LEVELS:
             check.bad("log_level", f"must be one of {', '.join(_LOG_LEVELS)}", "set log_level to e.g. 'INFO'")
         check.int_range("powertools_layer_version", 1, 10_000)
@@ -325,91 +296,69 @@ class PipelineConfig:
             check.bad("powertools_layer_arn", "is not an ARN", "give a full layer version ARN or leave it unset")
 
     def _queue_problems(self, check: "_Checker") -> None:
-        processor_ok = whole_number_problem("", self.processor_timeout_seconds, 1, 900) is None
-        visibility_ok = check.int_range("queue_visibility_timeout_seconds", 0, 43_200, " s")
-        if visibility_ok and processor_ok and self.queue_visibility_timeout_seconds < 6 * self.processor_timeout_seconds:
-            check.bad(
-                "queue_visibility_timeout_seconds",
-                f"must be at least 6 x processor_timeout_seconds = {6 * self.processor_timeout_seconds} s, "
-                "or messages reappear while a batch is still being processed",
-                f"raise it to {6 * self.processor_timeout_seconds} or lower processor_timeout_seconds",
+        processor_ok = whole_number_problem("", self.processor_timeout_seconds, *rules.LAMBDA_TIMEOUT_SECONDS) is None
+        if check.int_range("queue_visibility_timeout_seconds", *rules.SQS_VISIBILITY_TIMEOUT_SECONDS, " s") and processor_ok:
+            check.add(
+                rules.visibility_timeout_problem(
+                    self.queue_visibility_timeout_seconds,
+                    self.processor_timeout_seconds,
+                    visibility_setting="queue_visibility_timeout_seconds",
+                    timeout_setting="processor_timeout_seconds",
+                )
             )
-        queue_ret_ok = check.int_range("queue_message_retention_seconds", 60, SQS_MAX_RETENTION_SECONDS, " s")
-        dlq_ret_ok = check.int_range("dlq_message_retention_seconds", 60, SQS_MAX_RETENTION_SECONDS, " s")
-        if queue_ret_ok and dlq_ret_ok and self.dlq_message_retention_seconds <= self.queue_message_retention_seconds:
-            check.bad(
-                "dlq_message_retention_seconds",
-                f"must be longer than queue_message_retention_seconds ({self.queue_message_retention_seconds}); "
-                "SQS keeps the original enqueue time, so a shorter DLQ retention silently drops failed orders",
-                "raise it (the maximum, 1209600 = 14 days, is the default) or lower the queue's retention",
+        queue_ret_ok = check.int_range("queue_message_retention_seconds", *rules.SQS_RETENTION_SECONDS, " s")
+        if check.int_range("dlq_message_retention_seconds", *rules.SQS_RETENTION_SECONDS, " s") and queue_ret_ok:
+            check.add(
+                rules.dlq_retention_problem(
+                    self.queue_message_retention_seconds,
+                    self.dlq_message_retention_seconds,
+                    queue_setting="queue_message_retention_seconds",
+                    dlq_setting="dlq_message_retention_seconds",
+                )
             )
-        check.int_range("max_receive_count", 1, 1000)
+        check.int_range("max_receive_count", *rules.SQS_MAX_RECEIVE_COUNT)
 
-        batch_ok = check.int_range("batch_size", 1, 10_000)
-        window_ok = check.int_range("batching_window_seconds", 0, 300, " s")
-        if batch_ok and window_ok and self.batch_size > 10 and self.batching_window_seconds < 1:
-            check.bad("batching_window_seconds", "must be at least 1 s when batch_size is above 10 (an AWS rule)", "set batching_window_seconds >= 1 or batch_size <= 10")
+        batch_ok = check.int_range("batch_size", *rules.ESM_BATCH_SIZE)
+        if check.int_range("batching_window_seconds", *rules.ESM_BATCHING_WINDOW_SECONDS, " s") and batch_ok:
+            check.add(rules.batching_window_problem(self.batch_size, self.batching_window_seconds, batch_setting="batch_size", window_setting="batching_window_seconds"))
         reserved = self.processor_reserved_concurrency
         reserved_ok = reserved is None or whole_number_problem("", reserved, 1, _MAX_RESERVED_CONCURRENCY) is None
-        esm = self.event_source_maximum_concurrency
-        if esm is not None:
-            low, high = _ESM_MAX_CONCURRENCY_RANGE
-            if check.int_range("event_source_maximum_concurrency", low, high) and reserved_ok and reserved is not None and esm > reserved:
-                check.bad(
-                    "event_source_maximum_concurrency",
-                    f"must not exceed processor_reserved_concurrency ({reserved}), or the event source invokes "
-                    "into throttles and messages bounce back to the queue",
-                    f"set it to {reserved} or less, or raise processor_reserved_concurrency",
-                )
-        elif reserved_ok and reserved is not None and reserved < _ESM_MAX_CONCURRENCY_RANGE[0]:
-            check.bad(
-                "processor_reserved_concurrency",
-                "must be at least 2 while the event source's maximum concurrency follows it (its minimum is 2)",
-                'set processor_reserved_concurrency >= 2, or "off" (None) to turn the reservation off',
+        check.add(
+            rules.event_source_concurrency_problem(
+                self.event_source_maximum_concurrency,
+                reserved if reserved_ok else None,
+                maximum_setting="event_source_maximum_concurrency",
+                reserved_setting="processor_reserved_concurrency",
             )
+        )
         if self.table_deletion_protection is not None and not isinstance(self.table_deletion_protection, bool):
             check.bad("table_deletion_protection", 'must be true, false or "auto" (None: follow prod_like)', 'set table_deletion_protection to true, false or "auto"')
 
     def _api_problems(self, check: "_Checker") -> None:
         if not isinstance(self.api_authorization, ApiAuthorization):
             check.bad("api_authorization", "is not an authorization mode", "use 'AWS_IAM' (default), 'API_KEY' or 'NONE'")
-        rate = self.api_throttle_rate_limit
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0:
-            check.bad("api_throttle_rate_limit", "must be a positive number of requests per second", "set e.g. 100")
-        check.int_range("api_throttle_burst_limit", 1, 1_000_000)
-        check.int_range("api_quota_limit_per_day", 1, 1_000_000_000)
+        check.add(rules.request_rate_problem(self.api_throttle_rate_limit, setting="api_throttle_rate_limit"))
+        check.int_range("api_throttle_burst_limit", *rules.API_THROTTLE_BURST_LIMIT)
+        check.int_range("api_quota_limit_per_day", *rules.API_QUOTA_PER_DAY)
         check.flag("api_data_trace_enabled")
         check.flag("manage_api_gateway_account")
 
     def _alarm_problems(self, check: "_Checker") -> None:
-        if self.alarm_email is not None and (not isinstance(self.alarm_email, str) or not _EMAIL_PATTERN.match(self.alarm_email)):
-            check.bad("alarm_email", "is not an e-mail address", 'give e.g. "oncall@example.com", or leave it out')
+        if self.alarm_email is not None:
+            check.add(rules.email_problem(self.alarm_email, setting="alarm_email"))
         topics = self.alarm_sns_topic_arns
-        if not isinstance(topics, tuple) or not all(isinstance(arn, str) and _SNS_TOPIC_ARN_PATTERN.match(arn) for arn in topics):
+        if not isinstance(topics, tuple) or not all(isinstance(arn, str) and rules.SNS_TOPIC_ARN_PATTERN.match(arn) for arn in topics):
             check.bad("alarm_sns_topic_arns", "must be a list of SNS topic ARNs (arn:<partition>:sns:<region>:<account>:<topic>)", 'give e.g. ["arn:aws:sns:us-east-1:123456789012:oncall"], or leave it out')
         elif len(topics) > MAX_EXTRA_ALARM_TOPICS or len(set(topics)) != len(topics):
             check.bad(
                 "alarm_sns_topic_arns",
-                f"must hold at most {MAX_EXTRA_ALARM_TOPICS} different topics (CloudWatch allows 5 actions per alarm state; one is the pipeline's own alarm topic)",
-                "list each topic once, at most 4",
+                f"must hold at most {MAX_EXTRA_ALARM_TOPICS} different topics (CloudWatch allows {rules.ALARM_MAX_ACTIONS_PER_STATE} actions per alarm state; one is the pipeline's own alarm topic)",
+                f"list each topic once, at most {MAX_EXTRA_ALARM_TOPICS}",
             )
         if self.alarm_destination_check is not None and self.alarm_destination_check not in ALARM_DESTINATION_CHECKS:
             check.bad("alarm_destination_check", f"must be one of {', '.join(map(repr, ALARM_DESTINATION_CHECKS))} or \"auto\" (None)", 'use "error", "warn" or "off"; leave it out for the default (error when prod_like)')
-        if self.alarm_period_seconds not in (10, 20, 30) and not (
-            is_whole_number(self.alarm_period_seconds) and self.alarm_period_seconds >= 60 and self.alarm_period_seconds % 60 == 0
-        ):
-            check.bad("alarm_period_seconds", "must be 10, 20, 30 or a multiple of 60 (a CloudWatch rule)", "set e.g. 60")
-        check.int_range("alarm_evaluation_periods", 1, 100)
-        for threshold in (
-            "processor_errors_threshold",
-            "processor_throttles_threshold",
-            "api_handler_errors_threshold",
-            "api_5xx_threshold",
-            "queue_depth_threshold",
-            "queue_oldest_message_age_seconds_threshold",
-            "order_conflicts_threshold",
-        ):
-            check.int_range(threshold, 1, 100_000_000)
+        values = {name: getattr(self, name) for name in ("alarm_period_seconds", "alarm_evaluation_periods", *rules.ALARM_THRESHOLDS)}
+        check.problems += rules.alarm_problems(values, period_setting="alarm_period_seconds", evaluations_setting="alarm_evaluation_periods")
 
 
 class _Checker:
@@ -422,6 +371,11 @@ class _Checker:
     def bad(self, setting: str, problem: str, fix: str) -> None:
         """Record a problem with ``setting``, quoting its current value."""
         self.problems.append(ConfigProblem(setting, getattr(self.config, setting), problem, fix))
+
+    def add(self, problem: ConfigProblem | None) -> None:
+        """Record ``problem`` (a rule's finding), if any."""
+        if problem is not None:
+            self.problems.append(problem)
 
     def flag(self, setting: str) -> None:
         """Record a problem unless ``setting`` is a bool."""

@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping, TextIO
 
 ROOT = Path(__file__).resolve().parent.parent
 
+from pipeline_config import output_keys
 from rehearsal.emulator import FAKE_ACCESS_KEY, FAKE_SECRET_KEY, EmulatorError, RehearsalEmulator
 from rehearsal.moto_server import PATCHES
 from rehearsal.plan_review import PlanReview, review_plan
@@ -340,7 +341,7 @@ class Rehearsal:
         from rehearsal.pipeline_check import RESULT_PREFIX
 
         assert self.emulator is not None and self.report.workdir is not None
-        if "OrdersTableName" not in self.report.outputs:
+        if output_keys.ORDERS_TABLE_NAME not in self.report.outputs:
             return "skipped: this stack has no order pipeline (e.g. the account-level stack)"
         outputs_file = self.report.workdir / "outputs.json"
         outputs_file.write_text(json.dumps(self.report.outputs, indent=2), encoding="utf-8")

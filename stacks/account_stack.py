@@ -14,11 +14,10 @@ from typing import Mapping
 from constructs_lib.api_gateway_account import ApiGatewayAccountSettings, ApiGatewayAccountSettingsProps
 from constructs_lib.framework import Construct, TerraformOutput, TerraformStack
 from constructs_lib.provider import AwsProvider, AwsProviderDefaultTags
+from pipeline_config import output_keys
 from pipeline_config.account import AccountStackConfig
 from stacks.backends import configure_backend
 
-#: Output holding the role ARN (``ordersctl preflight`` and operators read it).
-ROLE_ARN_OUTPUT = "ApiGatewayCloudWatchRoleArn"
 
 
 class ApiGatewayAccountStack(TerraformStack):
@@ -39,7 +38,7 @@ class ApiGatewayAccountStack(TerraformStack):
         )
         TerraformOutput(
             self,
-            ROLE_ARN_OUTPUT,
+            output_keys.API_GATEWAY_CLOUDWATCH_ROLE_ARN,
             value=self.settings.role_arn,
             description="IAM role API Gateway writes execution and access logs with, for every REST API of this region.",
         )

@@ -24,7 +24,8 @@ from constructs_lib.python_function import PythonFunction, PythonFunctionProps
 from constructs_lib.queue_with_dlq import QueueWithDeadLetterQueue, QueueWithDeadLetterQueueProps
 from constructs_lib.rest_api import OrdersRestApi, OrdersRestApiProps
 from constructs_lib.sqs_event_source import SqsEventSource, SqsEventSourceProps
-from pipeline_config import PipelineConfig
+from handlers.orders_core.settings import API_SERVICE_NAME, METRICS_NAMESPACE, PROCESSOR_SERVICE_NAME, Settings, function_environment
+from pipeline_config import PipelineConfig, output_keys
 from stacks.backends import configure_backend
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,20 +39,28 @@ LEGACY_ACCOUNT_SETTING_ADDRESSES = (
 )
 HANDLERS_DIR = ROOT / "handlers"
 ORDER_SCHEMA_FILE = HANDLERS_DIR / "schemas" / "order.schema.json"
-SERVICE_NAME = "orders"
-METRICS_NAMESPACE = "OrderPipeline"
-#: The processor's Powertools service name: the ``service`` dimension of its custom metrics.
-PROCESSOR_SERVICE_NAME = f"{SERVICE_NAME}-processor"
 
 
 class OrderPipelineStack(TerraformStack):
-    """API Gateway -> API handler -> SQS (+DLQ) -> processor -> DynamoDB + SNS, with alarms."""
+    """API Gateway -> API handler -> SQS (+DLQ) -> processor -> DynamoDB + SNS, with alarms.
+
+    One builder per layer, in dependency order: provider and backend, storage (key, queue,
+    table, topics), functions (and their grants and event source), the API, monitoring, outputs.
+    """
 
     def __init__(self, scope: Construct, id: str, *, config: PipelineConfig, environ: Mapping[str, str] | None = None) -> None:
         super().__init__(scope, id)
         self.config = config
-        names = config.names
+        self.names = config.names
+        self._build_provider_and_backend(environ)
+        self._build_storage()
+        self._build_functions()
+        self._build_api()
+        self._build_monitoring()
+        self._build_outputs()
 
+    def _build_provider_and_backend(self, environ: Mapping[str, str] | None) -> None:
+        config = self.config
         AwsProvider(
             self,
             "aws",
@@ -68,11 +77,12 @@ class OrderPipelineStack(TerraformStack):
             ],
         )
         # The backend comes from the environment (TF_STATE_*), read from `environ` or os.environ.
-        configure_backend(self, stack_name=names.stack, region=config.region, environ=environ)
+        configure_backend(self, stack_name=self.names.stack, region=config.region, environ=environ)
 
-        key = EncryptionKey(self, "encryption-key", EncryptionKeyProps(alias_name=names.kms_alias, region=config.region))
-
-        queue = QueueWithDeadLetterQueue(
+    def _build_storage(self) -> None:
+        config, names = self.config, self.names
+        self.encryption_key = key = EncryptionKey(self, "encryption-key", EncryptionKeyProps(alias_name=names.kms_alias, region=config.region))
+        self.queue = QueueWithDeadLetterQueue(
             self,
             "order-queue",
             QueueWithDeadLetterQueueProps(
@@ -85,23 +95,13 @@ class OrderPipelineStack(TerraformStack):
                 kms_key_arn=key.key_arn,
             ),
         )
-
-        table = OrdersTable(
+        self.table = OrdersTable(
             self,
             "orders-table",
-            OrdersTableProps(
-                table_name=names.orders_table,
-                kms_key_arn=key.key_arn,
-                deletion_protection=config.effective_table_deletion_protection,
-            ),
+            OrdersTableProps(table_name=names.orders_table, kms_key_arn=key.key_arn, deletion_protection=config.effective_table_deletion_protection),
         )
-
-        events_topic = EncryptedTopic(
-            self,
-            "order-events-topic",
-            EncryptedTopicProps(topic_name=names.order_events_topic, kms_key_arn=key.key_arn),
-        )
-        alarm_topic = EncryptedTopic(
+        self.events_topic = EncryptedTopic(self, "order-events-topic", EncryptedTopicProps(topic_name=names.order_events_topic, kms_key_arn=key.key_arn))
+        self.alarm_topic = EncryptedTopic(
             self,
             "alarm-topic",
             EncryptedTopicProps(
@@ -112,91 +112,87 @@ class OrderPipelineStack(TerraformStack):
             ),
         )
 
-        package = HandlersPackage(self, "handlers-package", HandlersPackageProps(source_dir=str(HANDLERS_DIR)))
-        shared_env = {
-            "ORDERS_TABLE_NAME": table.table_name,
-            "ORDER_QUEUE_URL": queue.queue_url,
-            "ORDER_TOPIC_ARN": events_topic.topic_arn,
-            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-            "POWERTOOLS_LOG_LEVEL": config.log_level.upper(),
-            "LOG_LEVEL": config.log_level.upper(),
-        }
-        function_defaults = dict(
-            code=package,
-            layers=(config.effective_powertools_layer_arn,),
-            log_retention_days=config.log_retention_days,
-            kms_key_arn=key.key_arn,
+    def _function(self, id: str, *, function_name: str, handler: str, timeout_seconds: int, memory_mb: int, service_name: str, reserved_concurrency: int | None = None) -> PythonFunction:
+        """One of the two functions: the same package, layer, logs, key and resources, its own entry point and sizing."""
+        config = self.config
+        # The handler package's own Settings names the variables (handlers/orders_core/settings.py).
+        resources = Settings(orders_table_name=self.table.table_name, order_queue_url=self.queue.queue_url, order_topic_arn=self.events_topic.topic_arn)
+        return PythonFunction(
+            self,
+            id,
+            PythonFunctionProps(
+                function_name=function_name,
+                handler=handler,
+                code=self.package,
+                timeout_seconds=timeout_seconds,
+                memory_mb=memory_mb,
+                reserved_concurrency=reserved_concurrency,
+                environment=function_environment(resources, service_name=service_name, log_level=config.log_level),
+                layers=(config.effective_powertools_layer_arn,),
+                log_retention_days=config.log_retention_days,
+                kms_key_arn=self.encryption_key.key_arn,
+            ),
         )
 
-        api_handler = PythonFunction(
-            self,
+    def _build_functions(self) -> None:
+        config, names = self.config, self.names
+        self.package = HandlersPackage(self, "handlers-package", HandlersPackageProps(source_dir=str(HANDLERS_DIR)))
+        self.api_handler = api_handler = self._function(
             "api-handler",
-            PythonFunctionProps(
-                function_name=names.api_handler_function,
-                handler="api_handler.app.lambda_handler",
-                timeout_seconds=config.api_handler_timeout_seconds,
-                memory_mb=config.api_handler_memory_mb,
-                environment={**shared_env, "POWERTOOLS_SERVICE_NAME": f"{SERVICE_NAME}-api"},
-                policy_statements=(
-                    *queue.grant_send_statements(),
-                    *table.grant_read_statements(),
-                    *key.grant_encrypt_decrypt_statements(),
-                ),
-                **function_defaults,
-            ),
+            function_name=names.api_handler_function,
+            handler="api_handler.app.lambda_handler",
+            timeout_seconds=config.api_handler_timeout_seconds,
+            memory_mb=config.api_handler_memory_mb,
+            service_name=API_SERVICE_NAME,
         )
-        processor = PythonFunction(
-            self,
-            "order-processor",
-            PythonFunctionProps(
-                function_name=names.order_processor_function,
-                handler="order_processor.app.lambda_handler",
-                timeout_seconds=config.processor_timeout_seconds,
-                memory_mb=config.processor_memory_mb,
-                reserved_concurrency=config.processor_reserved_concurrency,
-                environment={**shared_env, "POWERTOOLS_SERVICE_NAME": PROCESSOR_SERVICE_NAME},
-                policy_statements=(
-                    *queue.grant_consume_statements(),
-                    *table.grant_write_statements(),
-                    *events_topic.grant_publish_statements(),
-                    *key.grant_encrypt_decrypt_statements(),
-                ),
-                **function_defaults,
-            ),
-        )
+        self.queue.grant_send(api_handler)
+        self.table.grant_read(api_handler)
+        self.encryption_key.grant_encrypt_decrypt(api_handler)
 
-        SqsEventSource(
+        self.processor = processor = self._function(
+            "order-processor",
+            function_name=names.order_processor_function,
+            handler="order_processor.app.lambda_handler",
+            timeout_seconds=config.processor_timeout_seconds,
+            memory_mb=config.processor_memory_mb,
+            service_name=PROCESSOR_SERVICE_NAME,
+            reserved_concurrency=config.processor_reserved_concurrency,
+        )
+        # The event source reads the queue's and the processor's timeouts and reservation itself,
+        # and grants the processor what consuming the queue takes.
+        self.event_source = SqsEventSource(
             self,
             "order-processor-source",
             SqsEventSourceProps(
-                queue_arn=queue.queue_arn,
-                queue_visibility_timeout_seconds=config.queue_visibility_timeout_seconds,
-                function_name=processor.function_name,
-                function_timeout_seconds=config.processor_timeout_seconds,
-                function_reserved_concurrency=config.processor_reserved_concurrency,
+                queue=self.queue,
+                function=processor,
                 batch_size=config.batch_size,
                 maximum_batching_window_seconds=config.batching_window_seconds,
-                maximum_concurrency=config.effective_event_source_maximum_concurrency,
+                maximum_concurrency=config.event_source_maximum_concurrency,
             ),
         )
+        self.table.grant_write(processor)
+        self.events_topic.grant_publish(processor)
+        self.encryption_key.grant_encrypt_decrypt(processor)
 
-        api = OrdersRestApi(
+    def _build_api(self) -> None:
+        config, names = self.config, self.names
+        self.api = OrdersRestApi(
             self,
             "orders-api",
             OrdersRestApiProps(
                 api_name=names.api,
-                handler_function_name=api_handler.function_name,
-                handler_invoke_arn=api_handler.invoke_arn,
+                handler_function_name=self.api_handler.function_name,
+                handler_invoke_arn=self.api_handler.invoke_arn,
                 order_schema=json.loads(ORDER_SCHEMA_FILE.read_text(encoding="utf-8")),
                 authorization=config.api_authorization,
                 throttle_rate_limit=config.api_throttle_rate_limit,
                 throttle_burst_limit=config.api_throttle_burst_limit,
                 quota_limit_per_day=config.api_quota_limit_per_day,
-                data_trace_enabled=config.effective_api_data_trace_enabled,
+                data_trace_enabled=config.api_data_trace_enabled,
                 access_log_group_name=names.api_access_log_group,
                 log_retention_days=config.log_retention_days,
-                log_kms_key_arn=key.key_arn,
+                log_kms_key_arn=self.encryption_key.key_arn,
                 manage_account=config.manage_api_gateway_account,
             ),
         )
@@ -208,19 +204,21 @@ class OrderPipelineStack(TerraformStack):
                 "removed", [{"from": address, "lifecycle": {"destroy": False}} for address in LEGACY_ACCOUNT_SETTING_ADDRESSES]
             )
 
-        alarms = PipelineAlarms(
+    def _build_monitoring(self) -> None:
+        config, names = self.config, self.names
+        self.alarms = PipelineAlarms(
             self,
             "alarms",
             PipelineAlarmsProps(
                 names=names,
-                alarm_topic_arn=alarm_topic.topic_arn,
+                alarm_topic_arn=self.alarm_topic.topic_arn,
                 additional_topic_arns=tuple(config.alarm_sns_topic_arns),
-                processor_function_name=processor.function_name,
-                api_handler_function_name=api_handler.function_name,
-                queue_name=queue.queue_name,
-                dlq_name=queue.dlq_name,
+                processor_function_name=self.processor.function_name,
+                api_handler_function_name=self.api_handler.function_name,
+                queue_name=self.queue.queue_name,
+                dlq_name=self.queue.dlq_name,
                 api_name=names.api,
-                api_stage_name=api.stage_name,
+                api_stage_name=self.api.stage_name,
                 period_seconds=config.alarm_period_seconds,
                 evaluation_periods=config.alarm_evaluation_periods,
                 processor_errors_threshold=config.processor_errors_threshold,
@@ -234,7 +232,6 @@ class OrderPipelineStack(TerraformStack):
                 processor_service_name=PROCESSOR_SERVICE_NAME,
             ),
         )
-
         OrdersDashboard(
             self,
             "dashboard",
@@ -242,44 +239,35 @@ class OrderPipelineStack(TerraformStack):
                 dashboard_name=names.dashboard,
                 region=config.region,
                 api_name=names.api,
-                api_stage_name=api.stage_name,
-                queue_name=queue.queue_name,
-                dlq_name=queue.dlq_name,
-                function_names=(api_handler.function_name, processor.function_name),
-                table_name=table.table_name,
-                alarm_arns=alarms.alarm_arns,
+                api_stage_name=self.api.stage_name,
+                queue_name=self.queue.queue_name,
+                dlq_name=self.queue.dlq_name,
+                function_names=(self.api_handler.function_name, self.processor.function_name),
+                table_name=self.table.table_name,
+                alarm_arns=self.alarms.alarm_arns,
             ),
         )
 
-        outputs = {
-            "ApiEndpoint": (api.invoke_url, "Base URL of the REST API stage (POST {url}/orders)."),
-            "OrdersTableName": (table.table_name, "DynamoDB orders table."),
-            "OrderQueueUrl": (queue.queue_url, "SQS order queue URL."),
-            "OrderTopicArn": (events_topic.topic_arn, "SNS topic of OrderProcessed events."),
-            "DLQUrl": (queue.dlq_url, "SQS dead-letter queue URL (see README, runbook 'DLQ messages')."),
-            "DLQArn": (queue.dlq_arn, "SQS dead-letter queue ARN."),
-            "OrderQueueArn": (queue.queue_arn, "SQS order queue ARN."),
-            "ApiHandlerFunctionName": (api_handler.function_name, "API-handler Lambda function name."),
-            "OrderProcessorFunctionName": (processor.function_name, "Order-processor Lambda function name."),
-            "AlarmTopicArn": (alarm_topic.topic_arn, "SNS topic the CloudWatch alarms notify."),
-            "RestApiId": (api.rest_api_id, "API Gateway REST API id."),
-            "ApiStageName": (api.stage_name, "API Gateway stage name."),
-            "ApiAuthorization": (config.api_authorization.value, "How callers authenticate: AWS_IAM, API_KEY or NONE."),
-            "Region": (config.region, "AWS region of every resource."),
-            "DashboardName": (names.dashboard, "CloudWatch dashboard of this environment."),
+    def _build_outputs(self) -> None:
+        keys = output_keys
+        values = {
+            keys.API_ENDPOINT: self.api.invoke_url,
+            keys.ORDERS_TABLE_NAME: self.table.table_name,
+            keys.ORDER_QUEUE_URL: self.queue.queue_url,
+            keys.ORDER_TOPIC_ARN: self.events_topic.topic_arn,
+            keys.DLQ_URL: self.queue.dlq_url,
+            keys.DLQ_ARN: self.queue.dlq_arn,
+            keys.ORDER_QUEUE_ARN: self.queue.queue_arn,
+            keys.API_HANDLER_FUNCTION_NAME: self.api_handler.function_name,
+            keys.ORDER_PROCESSOR_FUNCTION_NAME: self.processor.function_name,
+            keys.ALARM_TOPIC_ARN: self.alarm_topic.topic_arn,
+            keys.REST_API_ID: self.api.rest_api_id,
+            keys.API_STAGE_NAME: self.api.stage_name,
+            keys.API_AUTHORIZATION: self.config.api_authorization.value,
+            keys.REGION: self.config.region,
+            keys.DASHBOARD_NAME: self.names.dashboard,
         }
-        for output_id, (value, description) in outputs.items():
-            TerraformOutput(self, output_id, value=value, description=description)
-        if api.api_key_id is not None:
-            TerraformOutput(self, "ApiKeyId", value=api.api_key_id, description="API key id (fetch the value with `aws apigateway get-api-key --include-value`).")
-
-        # Public, typed attributes for tests and for stacks that build on this one.
-        self.encryption_key = key
-        self.queue = queue
-        self.table = table
-        self.events_topic = events_topic
-        self.alarm_topic = alarm_topic
-        self.api_handler = api_handler
-        self.processor = processor
-        self.api = api
-        self.alarms = alarms
+        for output_id, description in keys.ENVIRONMENT_OUTPUTS.items():
+            TerraformOutput(self, output_id, value=values[output_id], description=description)
+        if self.api.api_key_id is not None:
+            TerraformOutput(self, keys.API_KEY_ID, value=self.api.api_key_id, description=keys.API_KEY_ID_DESCRIPTION)

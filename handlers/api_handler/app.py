@@ -30,15 +30,15 @@ from orders_core.errors import (
 )
 from orders_core.function import PowertoolsFunction
 from orders_core.service import OrderApiService
-from orders_core.settings import Settings
+from orders_core.settings import API_SERVICE_NAME, METRICS_NAMESPACE, METRICS_NAMESPACE_VAR, SERVICE_NAME_VAR, Settings
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "orders-api"))
-tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "orders-api"))
+logger = Logger(service=os.environ.get(SERVICE_NAME_VAR, API_SERVICE_NAME))
+tracer = Tracer(service=os.environ.get(SERVICE_NAME_VAR, API_SERVICE_NAME))
 # EphemeralMetrics: no state shared with other Metrics instances in the same process
 # (the local pipeline runs both handlers in one interpreter).
 # A request that records no metric (e.g. a GET) is normal, not worth a warning per call.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
-metrics = EphemeralMetrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "OrderPipeline"))
+metrics = EphemeralMetrics(namespace=os.environ.get(METRICS_NAMESPACE_VAR, METRICS_NAMESPACE))
 
 #: One HTTP status per domain error (a subclass gets its base's); an unlisted OrderError is a 400,
 #: any other exception a 500.

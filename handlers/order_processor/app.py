@@ -23,15 +23,15 @@ from orders_core.budget import PROCESSOR_TIMEOUTS, Deadline, TimeoutPolicy, dead
 from orders_core.errors import ConflictingOrder, PoisonMessage
 from orders_core.function import PowertoolsFunction
 from orders_core.service import OrderProcessingService, StoredOrder
-from orders_core.settings import Settings
+from orders_core.settings import METRICS_NAMESPACE, METRICS_NAMESPACE_VAR, PROCESSOR_SERVICE_NAME, SERVICE_NAME_VAR, Settings
 from orders_core.validation import schema_validator
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "orders-processor"))
-tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "orders-processor"))
+logger = Logger(service=os.environ.get(SERVICE_NAME_VAR, PROCESSOR_SERVICE_NAME))
+tracer = Tracer(service=os.environ.get(SERVICE_NAME_VAR, PROCESSOR_SERVICE_NAME))
 # EphemeralMetrics: no state shared with the API handler's metrics in one process (local pipeline).
 # A request that records no metric (e.g. a GET) is normal, not worth a warning per call.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
-metrics = EphemeralMetrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "OrderPipeline"))
+metrics = EphemeralMetrics(namespace=os.environ.get(METRICS_NAMESPACE_VAR, METRICS_NAMESPACE))
 
 
 def build_service(config: Settings, aws: AwsClients) -> OrderProcessingService:

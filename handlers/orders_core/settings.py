@@ -6,12 +6,24 @@ import os
 from dataclasses import dataclass
 from typing import Mapping
 
-#: Environment variable -> settings field. The stack's PythonFunction injects these.
+# The contract between the stack and this package, written here once: the stack
+# (stacks/order_pipeline_stack.py) imports these names to set the functions' environment.
+
+#: Environment variable -> settings field. The stack sets each on both functions.
 ENV_VARS: dict[str, str] = {
     "ORDERS_TABLE_NAME": "orders_table_name",
     "ORDER_QUEUE_URL": "order_queue_url",
     "ORDER_TOPIC_ARN": "order_topic_arn",
 }
+#: Variables Powertools reads itself (its names); the stack sets them, the handlers fall back to the defaults below.
+SERVICE_NAME_VAR = "POWERTOOLS_SERVICE_NAME"
+METRICS_NAMESPACE_VAR = "POWERTOOLS_METRICS_NAMESPACE"
+LOG_LEVEL_VARS = ("POWERTOOLS_LOG_LEVEL", "LOG_LEVEL")
+#: Powertools service name of each function (logs, traces and the metrics' ``service`` dimension).
+API_SERVICE_NAME = "orders-api"
+PROCESSOR_SERVICE_NAME = "orders-processor"
+#: CloudWatch namespace of the handlers' metrics (the dashboard and alarms read AWS's own namespaces).
+METRICS_NAMESPACE = "OrderPipeline"
 
 
 class SettingsError(RuntimeError):
@@ -46,3 +58,17 @@ class Settings:
         if missing:
             raise SettingsError(missing)
         return cls(**values)
+
+    def to_environ(self) -> dict[str, str]:
+        """The inverse of ``from_environ``: the variables naming these resources."""
+        return {var: getattr(self, field) for var, field in ENV_VARS.items()}
+
+
+def function_environment(settings: Settings, *, service_name: str, log_level: str) -> dict[str, str]:
+    """Every variable the stack sets on a function: its resources (``Settings.to_environ``) and Powertools'."""
+    return {
+        **settings.to_environ(),
+        SERVICE_NAME_VAR: service_name,
+        METRICS_NAMESPACE_VAR: METRICS_NAMESPACE,
+        **{var: log_level.upper() for var in LOG_LEVEL_VARS},
+    }

@@ -88,16 +88,16 @@ def test_prod_like_defaults():
     prod = config_for("prod")
     dev = config_for("dev")
     assert prod.effective_table_deletion_protection and not dev.effective_table_deletion_protection
-    assert not prod.effective_api_data_trace_enabled
-    # Explicit settings beat the prod-like default.
-    assert config_for("prod", api_data_trace_enabled=True).effective_api_data_trace_enabled
+    # Data trace writes customer data to logs: off everywhere unless turned on explicitly.
+    assert not prod.api_data_trace_enabled and not dev.api_data_trace_enabled
+    assert config_for("prod", api_data_trace_enabled=True).api_data_trace_enabled
 
 
 def test_unknown_setting_is_rejected_with_its_name_and_a_guess():
     with pytest.raises(ConfigError, match="reserved_concurency: is not a setting; did you mean 'processor_reserved_concurrency'"):
         config_for("dev", reserved_concurency=5)
     with pytest.raises(ConfigError, match="zzz: is not a setting \\(given 5\\). Fix: use one of the settings"):
-        PipelineConfig().with_overrides(zzz=5)
+        config_for("dev", zzz=5)
 
 
 def test_reserved_concurrency_zero_is_not_off():

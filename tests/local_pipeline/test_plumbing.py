@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from local_pipeline import LocalPipeline
-from pipeline_config import ConfigError
+from pipeline_config import ConfigError, output_keys
 from pipeline_config.environments import config_for
 
 pytestmark = pytest.mark.timeout(120)
@@ -161,6 +161,8 @@ def test_outputs_have_the_stack_shape(pipeline, tmp_path):
     outputs = pipeline.outputs()
     for key in ("ApiEndpoint", "OrdersTableName", "OrderQueueUrl", "OrderTopicArn", "DLQUrl", "AlarmTopicArn", "Region"):
         assert outputs[key], key
+    # Every output the stack writes (pipeline_config.output_keys), plus the two local-only ones.
+    assert set(outputs) == {*output_keys.ENVIRONMENT_OUTPUTS, output_keys.AWS_ENDPOINT_URL, output_keys.EVENTS_QUEUE_URL}
     assert outputs["ApiAuthorization"] == "NONE" and outputs["ApiEndpoint"] == pipeline.api_url
     written = json.loads(pipeline.write_outputs(tmp_path / "out.json").read_text())
     assert written == {pipeline.names.stack: outputs}

@@ -216,9 +216,7 @@ def _valid_props(**overrides):
 
 
 def test_valid_props_have_no_problems():
-    from constructs_lib.alarms import validate_props
-
-    assert validate_props(_valid_props()) == []
+    assert _valid_props().problems() == []
 
 
 def test_every_problem_is_reported_at_once_naming_setting_value_and_fix():
@@ -258,26 +256,20 @@ def test_every_problem_is_reported_at_once_naming_setting_value_and_fix():
 
 
 def test_evaluation_window_longer_than_a_day_is_rejected():
-    from constructs_lib.alarms import validate_props
-
-    problems = validate_props(_valid_props(period_seconds=3600, evaluation_periods=25))
+    problems = _valid_props(period_seconds=3600, evaluation_periods=25).problems()
     assert [(p.setting, p.value) for p in problems] == [("evaluation_periods", 25)]
     assert "24" in problems[0].fix  # "use at most 24 evaluation periods"
 
 
 def test_at_most_four_additional_topics():
-    from constructs_lib.alarms import validate_props
-
     topics = tuple(f"arn:aws:sns:us-east-1:123456789012:t{i}" for i in range(5))
-    assert [p.setting for p in validate_props(_valid_props(additional_topic_arns=topics))] == ["additional_topic_arns"]
-    assert validate_props(_valid_props(additional_topic_arns=topics[:4])) == []
+    assert [p.setting for p in _valid_props(additional_topic_arns=topics).problems()] == ["additional_topic_arns"]
+    assert _valid_props(additional_topic_arns=topics[:4]).problems() == []
 
 
 def test_unresolved_tokens_are_not_validated_as_names():
-    from constructs_lib.alarms import validate_props
-
     token = "${TfToken[TOKEN.42]}"
-    assert validate_props(_valid_props(processor_function_name=token, alarm_topic_arn=token)) == []
+    assert _valid_props(processor_function_name=token, alarm_topic_arn=token).problems() == []
 
 
 def test_overridden_props_reach_the_synthesized_alarms(tmp_path):

@@ -70,3 +70,12 @@ def test_output_references_the_right_resource_in_every_stack(stacks, output):
 def test_api_endpoint_output_is_the_stage_invoke_url(dev):
     stage_id, _ = only(dev, "aws_api_gateway_stage")
     assert dev["output"]["ApiEndpoint"]["value"] == ref("aws_api_gateway_stage", stage_id, "invoke_url")
+
+
+def test_every_stack_writes_exactly_the_outputs_of_the_contract(stacks, account_stack):
+    """pipeline_config.output_keys is what ordersctl, the local pipeline and the rehearsal read."""
+    from pipeline_config import output_keys
+
+    for name, doc in stacks.items():
+        assert {key: output["description"] for key, output in doc["output"].items()} == output_keys.ENVIRONMENT_OUTPUTS, name
+    assert set(account_stack["output"]) == {output_keys.API_GATEWAY_CLOUDWATCH_ROLE_ARN}

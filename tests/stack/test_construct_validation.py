@@ -1,30 +1,33 @@
-"""Construct-level validation: bad props raise one ConfigError naming the setting, the value and the fix."""
+"""Construct-level validation: bad props raise one ConfigError naming the setting, the value and the fix.
+
+Construct classes are imported inside the tests: importing them starts jsii, and collection must not.
+"""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 
-from constructs_lib.encrypted_topic import EncryptedTopic, EncryptedTopicProps
-from constructs_lib.encryption_key import EncryptionKey, EncryptionKeyProps
-from constructs_lib.framework import App, TerraformStack, Token
-from constructs_lib.lambda_package import HandlersPackage, HandlersPackageProps
-from constructs_lib.orders_table import OrdersTable, OrdersTableProps
-from constructs_lib.python_function import PythonFunction, PythonFunctionProps
-from constructs_lib.queue_with_dlq import QueueWithDeadLetterQueue, QueueWithDeadLetterQueueProps
-from constructs_lib.provider import DataAwsRegion
-from constructs_lib.sqs_event_source import SqsEventSource, SqsEventSourceProps
 from pipeline_config import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
 def stack(tmp_path):
     """A fresh, empty stack (nothing is synthesized)."""
+    from constructs_lib.framework import App, TerraformStack
+
     return TerraformStack(App(outdir=str(tmp_path)), "scratch")
 
 
 @pytest.fixture()
 def package(stack, tmp_path):
     """A tiny handlers package staged under tmp_path."""
+    from constructs_lib.lambda_package import HandlersPackage, HandlersPackageProps
+
     source = tmp_path / "handlers"
     source.mkdir()
     (source / "app.py").write_text("def lambda_handler(event, context):\n    return event\n")
@@ -35,37 +38,68 @@ def _settings(error: ConfigError) -> list[str]:
     return [p.setting for p in error.problems]
 
 
+# --------------------------------------------------------------------------- one validation shape
+def _construct_classes() -> list[tuple[str, ast.ClassDef, ast.ClassDef | None]]:
+    """(module, construct class, its props class) for every construct in constructs_lib."""
+    found = []
+    for path in sorted((ROOT / "constructs_lib").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+        for node in classes.values():
+            if any(isinstance(base, ast.Name) and base.id == "Construct" for base in node.bases):
+                found.append((path.name, node, classes.get(f"{node.name}Props")))
+    return found
+
+
+def test_every_construct_validates_its_props_one_way_before_entering_the_tree():
+    """Props.problems() lists every problem; the construct's first statement is raise_problems(props, ...)."""
+    constructs = _construct_classes()
+    assert len(constructs) >= 10, constructs
+    for module, construct, props in constructs:
+        assert props is not None, f"{module}: {construct.name} has no {construct.name}Props dataclass"
+        assert any(isinstance(item, ast.FunctionDef) and item.name == "problems" for item in props.body), f"{module}: {props.name} has no problems()"
+        init = next(item for item in construct.body if isinstance(item, ast.FunctionDef) and item.name == "__init__")
+        calls = [ast.unparse(statement) for statement in init.body if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)]
+        first_call = calls[0] if calls else ""
+        assert first_call.startswith("raise_problems(props,"), f"{module}: {construct.name}.__init__ must call raise_problems(props, ...) first, before super().__init__ (found {first_call!r})"
+
+
+def test_the_error_names_the_construct_and_its_id(stack):
+    from constructs_lib.orders_table import OrdersTable, OrdersTableProps
+
+    with pytest.raises(ConfigError, match=r"^Invalid OrdersTable 't' props \(1 problem\(s\)\)"):
+        OrdersTable(stack, "t", OrdersTableProps(table_name="ab"))
+    assert stack.node.try_find_child("t") is None, "a construct with bad props must not enter the tree"
+
+
 # --------------------------------------------------------------------------- SqsEventSource
-def _esm(**overrides) -> SqsEventSourceProps:
-    base = dict(
-        queue_arn="arn:aws:sqs:us-east-1:123456789012:q",
-        queue_visibility_timeout_seconds=180,
-        function_name="fn",
-        function_timeout_seconds=30,
-        function_reserved_concurrency=100,
-    )
-    return SqsEventSourceProps(**{**base, **overrides})
+def _esm(stack, package, *, visibility: object = 180, timeout: object = 30, reserved: int | None = 100, **props):
+    """An event source on a fresh queue and function with these timeouts and reservation."""
+    from constructs_lib.python_function import PythonFunction, PythonFunctionProps
+    from constructs_lib.queue_with_dlq import QueueWithDeadLetterQueue, QueueWithDeadLetterQueueProps
+    from constructs_lib.sqs_event_source import SqsEventSource, SqsEventSourceProps
+
+    queue = QueueWithDeadLetterQueue(stack, "q", QueueWithDeadLetterQueueProps(queue_name="q", visibility_timeout_seconds=visibility))
+    function = PythonFunction(stack, "fn", PythonFunctionProps(function_name="fn", code=package, timeout_seconds=timeout, reserved_concurrency=reserved))
+    return SqsEventSource(stack, "esm", SqsEventSourceProps(queue=queue, function=function, **props))
 
 
-def test_visibility_timeout_below_6x_function_timeout_is_rejected_with_the_numbers(stack):
+def test_visibility_timeout_below_6x_function_timeout_is_rejected_with_the_numbers(stack, package):
     with pytest.raises(ConfigError) as caught:
-        SqsEventSource(stack, "esm", _esm(queue_visibility_timeout_seconds=60))
+        _esm(stack, package, visibility=60, timeout=30)
     message = str(caught.value)
-    assert "queue_visibility_timeout_seconds" in message
-    assert "queue visibility timeout must be at least 6 x the processor timeout = 180 s (given 60). Fix:" in message
-    assert "raise the queue's visibility timeout to 180 s" in message
+    assert (
+        "queue.visibility_timeout_seconds: must be at least 6 x function.timeout_seconds = 180 s, or messages reappear "
+        "while a batch is still being processed (given 60). Fix: raise it to 180 or lower function.timeout_seconds to 10 or less"
+    ) in message
 
 
-def test_event_source_reports_every_problem_at_once(stack):
+def test_event_source_reports_every_problem_at_once(stack, package):
     with pytest.raises(ConfigError) as caught:
-        SqsEventSource(
-            stack,
-            "esm",
-            _esm(batch_size=20, maximum_batching_window_seconds=0, maximum_concurrency=150, queue_visibility_timeout_seconds=10),
-        )
-    assert sorted(_settings(caught.value)) == ["maximum_batching_window_seconds", "maximum_concurrency", "queue_visibility_timeout_seconds"]
+        _esm(stack, package, visibility=10, batch_size=20, maximum_batching_window_seconds=0, maximum_concurrency=150)
+    assert sorted(_settings(caught.value)) == ["maximum_batching_window_seconds", "maximum_concurrency", "queue.visibility_timeout_seconds"]
     message = str(caught.value)
-    assert "reserved concurrency (100)" in message and "(given 150)" in message
+    assert "must not exceed function.reserved_concurrency (100)" in message and "(given 150)" in message
     assert "at least 1 s when batch_size is above 10" in message and "(given 0)" in message
 
 
@@ -73,20 +107,58 @@ def test_event_source_reports_every_problem_at_once(stack):
     ("setting", "value"),
     [("batch_size", 0), ("batch_size", 10_001), ("maximum_batching_window_seconds", 301), ("maximum_concurrency", 1), ("maximum_concurrency", 1001)],
 )
-def test_event_source_ranges(stack, setting, value):
+def test_event_source_ranges(stack, package, setting, value):
     with pytest.raises(ConfigError) as caught:
-        SqsEventSource(stack, "esm", _esm(function_reserved_concurrency=None, **{setting: value}))
+        _esm(stack, package, reserved=None, **{setting: value})
     assert _settings(caught.value) == [setting]
     assert f"(given {value})" in str(caught.value) and f"set {setting} to a value in" in str(caught.value)
 
 
-def test_event_source_valid_props_and_no_scaling_config_when_unset(stack):
-    source = SqsEventSource(stack, "esm", _esm(maximum_concurrency=None))
-    assert source.resource.scaling_config.internal_value is None
+def test_event_source_requires_the_queue_and_the_function(stack):
+    from constructs_lib.sqs_event_source import SqsEventSource, SqsEventSourceProps
+
+    with pytest.raises(ConfigError) as caught:
+        SqsEventSource(stack, "esm", SqsEventSourceProps())
+    assert _settings(caught.value) == ["queue", "function"]
+
+
+def test_maximum_concurrency_follows_the_functions_reservation(stack, package):
+    assert _esm(stack, package, reserved=40).resource.scaling_config.maximum_concurrency_input == 40
+
+
+def test_no_reservation_means_no_scaling_config(stack, package):
+    source = _esm(stack, package, reserved=None)
+    assert source.maximum_concurrency is None and source.resource.scaling_config.internal_value is None
+
+
+def test_a_reservation_of_one_cannot_carry_the_event_sources_minimum(stack, package):
+    with pytest.raises(ConfigError) as caught:
+        _esm(stack, package, reserved=1)
+    assert _settings(caught.value) == ["function.reserved_concurrency"]
+
+
+def test_the_event_source_grants_the_function_what_consuming_takes(stack, package):
+    import json
+
+    source = _esm(stack, package)
+    function = next(c for c in stack.node.children if c.node.id == "fn")
+    statements = json.loads(function.role_policy.policy_input)["Statement"]
+    assert [s["Sid"] for s in statements] == ["WriteOwnLogs", "XRayTracing", "ConsumeOrderQueue"]
+    assert source.resource is not None
+
+
+def test_event_source_skips_checks_on_unresolved_numbers(stack, package):
+    from constructs_lib.framework import Token
+    from constructs_lib.provider import DataAwsRegion
+
+    number = Token.as_number(DataAwsRegion(stack, "region").region)
+    _esm(stack, package, visibility=number, timeout=number, batch_size=number, maximum_concurrency=number)
 
 
 # --------------------------------------------------------------------------- QueueWithDeadLetterQueue
 def test_dlq_retention_must_exceed_queue_retention(stack):
+    from constructs_lib.queue_with_dlq import QueueWithDeadLetterQueue, QueueWithDeadLetterQueueProps
+
     with pytest.raises(ConfigError) as caught:
         QueueWithDeadLetterQueue(
             stack, "q", QueueWithDeadLetterQueueProps(queue_name="q", message_retention_seconds=86_400, dlq_message_retention_seconds=86_400)
@@ -97,12 +169,16 @@ def test_dlq_retention_must_exceed_queue_retention(stack):
 
 
 def test_queue_collects_range_problems(stack):
+    from constructs_lib.queue_with_dlq import QueueWithDeadLetterQueue, QueueWithDeadLetterQueueProps
+
     with pytest.raises(ConfigError) as caught:
         QueueWithDeadLetterQueue(stack, "q", QueueWithDeadLetterQueueProps(queue_name="q", max_receive_count=0, visibility_timeout_seconds=50_000))
     assert sorted(_settings(caught.value)) == ["max_receive_count", "visibility_timeout_seconds"]
 
 
 def test_queue_without_key_falls_back_to_sqs_managed_sse(stack):
+    from constructs_lib.queue_with_dlq import QueueWithDeadLetterQueue, QueueWithDeadLetterQueueProps
+
     queue = QueueWithDeadLetterQueue(stack, "q", QueueWithDeadLetterQueueProps(queue_name="q"))
     assert queue.queue.sqs_managed_sse_enabled_input is True
     assert queue.queue.kms_master_key_id_input is None
@@ -111,6 +187,8 @@ def test_queue_without_key_falls_back_to_sqs_managed_sse(stack):
 
 # --------------------------------------------------------------------------- PythonFunction
 def test_function_collects_every_problem(stack, package):
+    from constructs_lib.python_function import PythonFunction, PythonFunctionProps
+
     with pytest.raises(ConfigError) as caught:
         PythonFunction(
             stack,
@@ -134,12 +212,18 @@ def test_function_collects_every_problem(stack, package):
 
 
 def test_function_requires_code_and_a_name(stack):
+    from constructs_lib.python_function import PythonFunction, PythonFunctionProps
+
     with pytest.raises(ConfigError) as caught:
         PythonFunction(stack, "fn", PythonFunctionProps(function_name=""))
     assert sorted(_settings(caught.value)) == ["code", "function_name"]
 
 
 def test_function_skips_validation_of_unresolved_tokens(stack, package):
+    from constructs_lib.framework import Token
+    from constructs_lib.provider import DataAwsRegion
+    from constructs_lib.python_function import PythonFunction, PythonFunctionProps
+
     region = DataAwsRegion(stack, "region").region  # a real token, known only at apply time
     function = PythonFunction(
         stack,
@@ -149,17 +233,30 @@ def test_function_skips_validation_of_unresolved_tokens(stack, package):
     assert function.resource is not None
 
 
-def test_event_source_skips_checks_on_unresolved_numbers(stack):
-    number = Token.as_number(DataAwsRegion(stack, "region").region)
-    SqsEventSource(stack, "esm", _esm(batch_size=number, queue_visibility_timeout_seconds=number, maximum_concurrency=number))
-
-
 def test_function_with_zero_reserved_concurrency_is_allowed(stack, package):
+    from constructs_lib.python_function import PythonFunction, PythonFunctionProps
+
     PythonFunction(stack, "fn", PythonFunctionProps(function_name="fn", code=package, reserved_concurrency=0))
+
+
+def test_grants_added_later_extend_the_one_role_policy_with_unique_sids(stack, package):
+    import json
+
+    from constructs_lib.python_function import PythonFunction, PythonFunctionProps
+
+    function = PythonFunction(stack, "fn", PythonFunctionProps(function_name="fn", code=package))
+    grant = {"Sid": "Read", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::b/*"]}
+    function.add_to_role_policy([grant])
+    function.add_to_role_policy([grant])
+    assert [s["Sid"] for s in json.loads(function.role_policy.policy_input)["Statement"]] == ["WriteOwnLogs", "XRayTracing", "Read", "Read2"]
+    with pytest.raises(ConfigError, match="must be IAM statement dicts"):
+        function.add_to_role_policy([{"Sid": "NoEffect"}])
 
 
 # --------------------------------------------------------------------------- others
 def test_key_alias_must_be_a_customer_alias(stack):
+    from constructs_lib.encryption_key import EncryptionKey, EncryptionKeyProps
+
     with pytest.raises(ConfigError) as caught:
         EncryptionKey(stack, "key", EncryptionKeyProps(alias_name="alias/aws/sns", region="us-east-1"))
     assert _settings(caught.value) == ["alias_name"]
@@ -167,24 +264,42 @@ def test_key_alias_must_be_a_customer_alias(stack):
 
 
 def test_topic_requires_a_key_and_valid_emails(stack):
+    from constructs_lib.encrypted_topic import EncryptedTopic, EncryptedTopicProps
+
     with pytest.raises(ConfigError) as caught:
         EncryptedTopic(stack, "t", EncryptedTopicProps(topic_name="t", email_subscriptions=("not-an-email",)))
     assert sorted(_settings(caught.value)) == ["email_subscriptions", "kms_key_arn"]
 
 
 def test_topic_email_subscriptions(stack):
+    from constructs_lib.encrypted_topic import EncryptedTopic, EncryptedTopicProps
+
     topic = EncryptedTopic(stack, "t", EncryptedTopicProps(topic_name="t", kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/x", email_subscriptions=("a@example.com", "b@example.com")))
     assert len([c for c in topic.node.children if c.node.id.startswith("email-")]) == 2
 
 
 def test_table_rejects_bad_name_and_flag(stack):
+    from constructs_lib.orders_table import OrdersTable, OrdersTableProps
+
     with pytest.raises(ConfigError) as caught:
         OrdersTable(stack, "t", OrdersTableProps(table_name="ab", deletion_protection="yes"))
     assert sorted(_settings(caught.value)) == ["deletion_protection", "table_name"]
 
 
 def test_key_requires_the_region(stack):
+    from constructs_lib.encryption_key import EncryptionKey, EncryptionKeyProps
+
     with pytest.raises(ConfigError) as caught:
         EncryptionKey(stack, "key", EncryptionKeyProps(alias_name="alias/orders-key-x"))
     assert _settings(caught.value) == ["region"]
     assert "Fix: pass the stack's region" in str(caught.value)
+
+
+def test_account_settings_and_package_validate_like_the_others(stack, tmp_path):
+    from constructs_lib.api_gateway_account import ApiGatewayAccountSettings, ApiGatewayAccountSettingsProps
+    from constructs_lib.lambda_package import HandlersPackage, HandlersPackageProps
+
+    with pytest.raises(ConfigError, match=r"(?s)ApiGatewayAccountSettings 'acct' props.*role_name"):
+        ApiGatewayAccountSettings(stack, "acct", ApiGatewayAccountSettingsProps(role_name="x" * 65))
+    with pytest.raises(ConfigError, match=r"(?s)HandlersPackage 'pkg2' props.*source_dir: is not a directory"):
+        HandlersPackage(stack, "pkg2", HandlersPackageProps(source_dir=str(tmp_path / "missing")))

@@ -200,7 +200,5 @@ def test_every_problem_is_reported_at_once():
 
 
 def test_tokens_pass_validation():
-    from constructs_lib.dashboard import validate_props
-
     token = "${TfToken[TOKEN.7]}"
-    assert validate_props(_props(dashboard_name=token, table_name=token, function_names=(token,), alarm_arns=(token,))) == []
+    assert _props(dashboard_name=token, table_name=token, function_names=(token,), alarm_arns=(token,)).problems() == []

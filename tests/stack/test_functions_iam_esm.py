@@ -85,6 +85,10 @@ def test_function_environment_wires_table_queue_topic_and_powertools(dev, handle
     assert env["POWERTOOLS_SERVICE_NAME"].startswith("orders-")
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "OrderPipeline"
     assert env["POWERTOOLS_LOG_LEVEL"] == "INFO"
+    # The handler parses exactly these variables (its own contract, orders_core.settings).
+    from orders_core.settings import Settings
+
+    assert Settings.from_environ(env).to_environ() == {k: env[k] for k in ("ORDERS_TABLE_NAME", "ORDER_QUEUE_URL", "ORDER_TOPIC_ARN")}
 
 
 def test_role_trusts_only_lambda_of_this_account(dev):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -199,42 +202,112 @@ def test_deployment_is_replaced_before_destroy_and_waits_for_methods_and_integra
     assert stage["deployment_id"] == ref("aws_api_gateway_deployment", name, "id")
 
 
-def test_deployment_trigger_is_the_hash_of_the_api_definition(dev, prod):
-    from constructs_lib.rest_api import OrdersRestApiProps, api_definition, definition_hash
-
-    _, deployment = only(dev, "aws_api_gateway_deployment")
-    expected = definition_hash(api_definition(OrdersRestApiProps(order_schema=order_schema())))
-    assert deployment["triggers"]["redeployment"] == expected
-    # The handler's invoke ARN is a trigger of its own, so a replaced function redeploys.
-    handler = api_handler(dev, "dev")
-    assert deployment["triggers"]["handler_invoke_arn"] == ref("aws_lambda_function", handler, "invoke_arn")
-    # Same definition in prod (only throttles/logging differ, which are stage settings).
-    assert only(prod, "aws_api_gateway_deployment")[1]["triggers"]["redeployment"] == expected
-
-
-def test_deployment_trigger_changes_with_schema_and_auth(dev, scratch):
-    base = only(dev, "aws_api_gateway_deployment")[1]["triggers"]["redeployment"]
-    changed_schema = only(scratch["schema-changed"], "aws_api_gateway_deployment")[1]["triggers"]["redeployment"]
-    api_key = only(scratch["apikey"], "aws_api_gateway_deployment")[1]["triggers"]["redeployment"]
-    assert len({base, changed_schema, api_key}) == 3
+#: API Gateway resources that are not part of what a deployment snapshots (the stage and what hangs off it).
+NOT_DEFINITION = {
+    "aws_api_gateway_rest_api",
+    "aws_api_gateway_deployment",
+    "aws_api_gateway_stage",
+    "aws_api_gateway_method_settings",
+    "aws_api_gateway_account",
+    "aws_api_gateway_api_key",
+    "aws_api_gateway_usage_plan",
+    "aws_api_gateway_usage_plan_key",
+}
+META = {"//", "depends_on", "lifecycle", "provider", "count", "for_each"}
+TRIGGER = re.compile(r"\$\{sha1\(jsonencode\(\[(.*)\]\)\)\}")
 
 
-def test_definition_hash_is_canonical_and_covers_routes_and_validator():
+def trigger_references(doc: dict) -> list[tuple[str, str, str]]:
+    """(type, name, attribute) of every value the redeployment trigger hashes, in order."""
+    _, deployment = only(doc, "aws_api_gateway_deployment")
+    match = TRIGGER.fullmatch(deployment["triggers"]["redeployment"])
+    assert match, deployment["triggers"]["redeployment"]
+    return [tuple(reference.strip().split(".")) for reference in match.group(1).split(",")]
+
+
+def evaluated_trigger(doc: dict) -> str:
+    """The trigger as Terraform computes it when the API is created: sha1 over the referenced arguments.
+
+    Each reference is replaced by the argument's configured value (a reference to another
+    resource stays its ``${...}`` text, stable per resource), so this changes exactly when a
+    hashed argument changes, which is when Terraform's value changes too.
+    """
+    values = [resources(doc, rtype)[name][attribute] for rtype, name, attribute in trigger_references(doc)]
+    return hashlib.sha1(json.dumps(values, sort_keys=True).encode()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def trigger_variants(tmp_path_factory) -> dict[str, dict]:
+    """The API alone, in one app, as built and after each kind of change a redeploy must follow."""
+    from unittest import mock
+
     from constructs_lib import rest_api
+    from constructs_lib.framework import App, TerraformStack
+    from constructs_lib.provider import AwsProvider
 
-    props = rest_api.OrdersRestApiProps(order_schema=order_schema())
-    definition = rest_api.api_definition(props)
-    reordered = dict(reversed(list(definition.items())))
-    assert rest_api.definition_hash(reordered) == rest_api.definition_hash(definition)
+    changed_schema = order_schema()
+    changed_schema["properties"]["note"] = {"type": "string", "maxLength": 200}
+    extra_route = rest_api.Route("delete-order", "DELETE", "/orders/{orderId}")
+    unvalidated = tuple(dataclasses.replace(r, validate_body=False) for r in rest_api.ROUTES)
+    variants = {
+        "base": ({}, {}),
+        "base-again": ({}, {}),
+        "schema-changed": ({"order_schema": changed_schema}, {}),
+        "route-added": ({}, {"ROUTES": (*rest_api.ROUTES, extra_route)}),
+        "route-moved": ({}, {"ROUTES": (dataclasses.replace(rest_api.ROUTES[1], path="/order/{orderId}"), *rest_api.ROUTES[::2])}),
+        "body-not-validated": ({}, {"ROUTES": unvalidated}),
+        "api-key": ({"authorization": ApiAuthorization.API_KEY}, {}),
+        "gateway-response-changed": ({}, {"GATEWAY_RESPONSE_TEMPLATE": '{"message":$context.error.messageString}'}),
+        "handler-changed": ({"handler_invoke_arn": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/other/invocations"}, {}),
+        "stage-throttle-changed": ({"throttle_rate_limit": 7.0}, {}),
+    }
+    outdir = tmp_path_factory.mktemp("trigger-variants")
+    app = App(outdir=str(outdir))
+    for stack_id, (overrides, module_patches) in variants.items():
+        stack = TerraformStack(app, stack_id)
+        AwsProvider(stack, "aws", region="us-east-1")
+        props = dict(
+            api_name="orders-api-x",
+            handler_function_name="orders-api-handler-x",
+            handler_invoke_arn="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/fn/invocations",
+            order_schema=order_schema(),
+        )
+        with mock.patch.multiple(rest_api, **module_patches) if module_patches else contextlib.nullcontext():
+            rest_api.OrdersRestApi(stack, "orders-api", rest_api.OrdersRestApiProps(**{**props, **overrides}))
+    app.synth()
+    return {sid: json.loads((outdir / "stacks" / sid / "cdk.tf.json").read_text()) for sid in variants}
 
-    for mutate in (
-        lambda d: d["routes"].append({"method": "DELETE", "path": "/orders/{orderId}"}),
-        lambda d: d["validator"].update(validate_request_parameters=False),
-        lambda d: d["routes"][0]["integration"].update(type="AWS"),
-    ):
-        changed = json.loads(json.dumps(definition))
-        mutate(changed)
-        assert rest_api.definition_hash(changed) != rest_api.definition_hash(definition)
+
+def test_the_trigger_hashes_every_argument_of_every_resource_of_the_api_definition(dev, scratch):
+    """A resource type or argument added to the definition later is hashed too, or this fails."""
+    for doc in (dev, *scratch.values()):
+        hashed = set(trigger_references(doc))
+        expected = {
+            (rtype, name, attribute)
+            for rtype, named in doc["resource"].items()
+            if rtype.startswith("aws_api_gateway_") and rtype not in NOT_DEFINITION
+            for name, resource in named.items()
+            for attribute in resource
+            if attribute not in META
+        }
+        assert expected and hashed == expected, f"not hashed: {sorted(expected - hashed)}; not arguments: {sorted(hashed - expected)}"
+    # The handler's invoke ARN is a trigger of its own too (a replaced function redeploys).
+    _, deployment = only(dev, "aws_api_gateway_deployment")
+    assert deployment["triggers"]["handler_invoke_arn"] == ref("aws_lambda_function", api_handler(dev, "dev"), "invoke_arn")
+
+
+def test_changing_a_route_the_model_auth_or_a_gateway_response_changes_the_trigger(trigger_variants):
+    base = evaluated_trigger(trigger_variants["base"])
+    assert evaluated_trigger(trigger_variants["base-again"]) == base, "the same API must not redeploy"
+    for variant in ("schema-changed", "route-added", "route-moved", "body-not-validated", "api-key", "gateway-response-changed", "handler-changed"):
+        assert evaluated_trigger(trigger_variants[variant]) != base, variant
+    # A stage setting is not part of the snapshot: no new deployment for it.
+    assert evaluated_trigger(trigger_variants["stage-throttle-changed"]) == base
+
+
+def test_the_same_definition_hashes_the_same_in_every_environment(dev, prod):
+    # Only throttles and logging differ between dev and prod, and those are stage settings.
+    assert only(dev, "aws_api_gateway_deployment")[1]["triggers"] == only(prod, "aws_api_gateway_deployment")[1]["triggers"]
 
 
 # ------------------------------------------------------------------ stage and logging
@@ -270,7 +343,7 @@ def test_method_settings_log_and_throttle_every_method(dev, prod):
     s = dev_settings["settings"]
     assert (s["logging_level"], s["metrics_enabled"]) == ("INFO", True)
     assert (s["throttling_rate_limit"], s["throttling_burst_limit"]) == (100, 200)
-    assert s["data_trace_enabled"] is config_for("dev").effective_api_data_trace_enabled
+    assert s["data_trace_enabled"] is config_for("dev").api_data_trace_enabled
 
     p = only(prod, "aws_api_gateway_method_settings")[1]["settings"]
     assert p["data_trace_enabled"] is False  # prod: full bodies are customer data
