@@ -51,10 +51,12 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export CHECKPOINT_DISABLE := 1
 
 .PHONY: help synth test local bench ops cli cli-synth check-python clean env synth-env rehearse
+.PHONY: test-fast synth-compare
 
 help:
 	@echo "make synth      synthesize every stack into cdktf.out/stacks/<stack>/cdk.tf.json"
 	@echo "make test       run the whole test suite (unit, synth, checkov, end-to-end on moto)"
+	@echo "make test-fast  the fast tier: unit, config and synth-assertion tests (no e2e, checkov, rehearsal or other slow test)"
 	@echo "make local      run the pipeline on this machine (moto server + local API + poller)"
 	@echo "make bench      run the benchmarks in bench/ (not part of the tests)"
 	@echo "make rehearse   deploy rehearsal: synth, terraform init/validate, apply to moto, use it, re-plan, destroy (ENV=staging, ARGS=--help)"
@@ -103,6 +105,15 @@ synth: $(SYNTH_ENV)
 
 test: $(TEST_ENV)
 	@$(PIPENV) run python -m pytest $(PYTEST_ARGS)
+
+# The tier to run on every change; `make test` (what CI runs) runs everything. Markers: pytest.ini.
+FAST_TIER := not slow and not e2e and not rehearsal
+test-fast: $(TEST_ENV)
+	@$(PIPENV) run python -m pytest -m "$(FAST_TIER)" $(PYTEST_ARGS)
+
+# Prove a refactoring changes no byte of the synthesized JSON: BASE=<git revision> (default main).
+synth-compare: $(SYNTH_ENV)
+	@$(PIPENV) run python -m tools.synth_compare $(if $(BASE),--base "$(BASE)") $(ARGS)
 
 local: $(TEST_ENV)
 	@$(PIPENV) run python -m local_pipeline $(ARGS)

@@ -1,4 +1,8 @@
-"""HandlersPackage staging: a clean, deterministic, content-addressed copy of the handlers."""
+"""HandlersPackage staging: a clean, deterministic, content-addressed copy of the handlers.
+
+``constructs_lib.lambda_package`` is imported inside the tests: importing it starts jsii, and
+collecting the tests must not.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib import lambda_package
-from constructs_lib.framework import App, TerraformStack
-from constructs_lib.lambda_package import HandlersPackage, HandlersPackageProps, stage
 from pipeline_config import ConfigError
+
+
+def stage(source: Path, staging_root: Path) -> tuple[Path, str]:
+    """``constructs_lib.lambda_package.stage``, imported on first use."""
+    from constructs_lib.lambda_package import stage as real_stage
+
+    return real_stage(source, staging_root)
 
 
 def _tree(root: Path, files: dict[str, str]) -> Path:
@@ -71,6 +79,10 @@ def test_hash_changes_when_a_file_is_renamed(source, tmp_path):
 
 
 def test_package_is_staged_once_per_process(source, tmp_path, monkeypatch):
+    from constructs_lib import lambda_package
+    from constructs_lib.framework import App, TerraformStack
+    from constructs_lib.lambda_package import HandlersPackage, HandlersPackageProps
+
     calls = []
     real_stage = lambda_package.stage
     monkeypatch.setattr(lambda_package, "stage", lambda *a: calls.append(a) or real_stage(*a))
@@ -84,6 +96,9 @@ def test_package_is_staged_once_per_process(source, tmp_path, monkeypatch):
 
 
 def test_missing_source_dir_is_a_config_error(tmp_path):
+    from constructs_lib.framework import App, TerraformStack
+    from constructs_lib.lambda_package import HandlersPackage, HandlersPackageProps
+
     with pytest.raises(ConfigError) as caught:
         HandlersPackage(TerraformStack(App(outdir=str(tmp_path)), "s"), "pkg", HandlersPackageProps(source_dir=str(tmp_path / "nope")))
     assert "source_dir" in str(caught.value) and "is not a directory" in str(caught.value)
@@ -107,7 +122,7 @@ def test_the_zip_is_built_once_and_is_byte_for_byte_reproducible(tmp_path):
     import os
     import time
 
-    from constructs_lib.lambda_package import build_zip, stage
+    from constructs_lib.lambda_package import build_zip
 
     source = tmp_path / "src"
     (source / "pkg").mkdir(parents=True)
