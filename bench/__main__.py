@@ -24,7 +24,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections to run (default: all of {','.join(SECTIONS)}; also {','.join(OPT_IN)})")
     parser.add_argument("--runs", type=int, default=None, help="repetitions per measurement, median reported (default 5; 2 with --quick)")
     parser.add_argument("--quick", action="store_true", help="fewer runs and smaller loads, for a smoke check; figures are noisier")
-    parser.add_argument("--suite", action="store_true", help="also time the whole pytest suite, lean vs stock import (slow)")
+    parser.add_argument("--suite", action="store_true", help="also time make test-fast, make test and make test with the stock provider import (slow)")
     parser.add_argument("--refs", default="HEAD", help="first-run: comma-separated git refs to clone and measure, e.g. 'main~3,HEAD' for before/after (default HEAD)")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where latest.json / latest.md go (default bench/results)")
     args = parser.parse_args(argv)

@@ -198,7 +198,7 @@ def pipeline_tables(r: dict) -> list[Table]:
 def suite_tables(r: dict) -> list[Table]:
     """Tables of the test-suite section."""
     rows = [[mode, _s(v["wall_s"]), v["summary"]] for mode, v in r["modes"].items()]
-    return [("Test suite (python -m pytest -q -p no:cacheprovider)", ["mode", "wall", "pytest summary"], rows, [r.get("note", "")])]
+    return [("Test tiers and suite (one run each)", ["command", "wall", "pytest summary"], rows, [r.get("note", "")])]
 
 
 def footprint_tables(r: dict) -> list[Table]:

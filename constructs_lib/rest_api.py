@@ -13,6 +13,7 @@ only for a designated environment (``manage_account``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -253,6 +254,33 @@ def terraform_literal(text: str) -> str:
     return text.replace("${", "$${").replace("%{", "%%{")
 
 
+#: What a reference to another resource stands as in the digest: its value is Terraform's to hash.
+REFERENCE = "<ref>"
+
+
+def definition_digest(parts: list[tuple[str, dict[str, Any]]]) -> tuple[str, list[Any]]:
+    """SHA-256 of the (construct id, arguments) parts with every reference replaced by ``<ref>``, and the references, in order.
+
+    Canonical: the parts sorted by construct id, keys sorted, no whitespace. A string holding a
+    token is a reference as a whole; so is a number token.
+    """
+    references: list[Any] = []
+
+    def literal(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {key: literal(value[key]) for key in sorted(value)}
+        if isinstance(value, (list, tuple)):
+            return [literal(item) for item in value]
+        if is_unresolved(value):
+            references.append(value)
+            return REFERENCE
+        return value
+
+    canonical = [[construct_id, literal(arguments)] for construct_id, arguments in sorted(parts, key=lambda part: part[0])]
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest(), references
+
+
 def _method_authorization(authorization: ApiAuthorization) -> str:
     # API keys are not an authorizer: with API_KEY the method is "NONE" + api_key_required.
     return "AWS_IAM" if authorization is ApiAuthorization.AWS_IAM else "NONE"
@@ -276,8 +304,8 @@ class OrdersRestApi(Construct):
         super().__init__(scope, id)
         self.props = props
         self.authorization = ApiAuthorization.parse(props.authorization)
-        #: Every resource of the API definition and the arguments it was built with (the deployment trigger hashes them).
-        self._definition: list[tuple[Any, tuple[str, ...]]] = []
+        #: (construct id, arguments) of every resource of the API definition, as built: the deployment trigger hashes them.
+        self._definition: list[tuple[str, dict[str, Any]]] = []
 
         self._build_rest_api()
         self._build_model_and_validator()
@@ -304,7 +332,7 @@ class OrdersRestApi(Construct):
     def _definition_part(self, resource_class: Callable[..., _Resource], construct_id: str, **arguments: Any) -> _Resource:
         """Build one resource of the API definition; every argument given becomes part of the redeployment trigger."""
         resource = resource_class(self, construct_id, **arguments)
-        self._definition.append((resource, tuple(name for name, value in arguments.items() if value is not None and name not in _META_ARGUMENTS)))
+        self._definition.append((construct_id, {name: value for name, value in arguments.items() if value is not None and name not in _META_ARGUMENTS}))
         return resource
 
     def _build_rest_api(self) -> None:
@@ -398,14 +426,18 @@ class OrdersRestApi(Construct):
         ]
 
     def redeployment_trigger(self) -> str:
-        """``sha1(jsonencode([...]))`` over every argument of every resource of the definition, evaluated by Terraform.
+        """``sha1(jsonencode([<digest>, <references>...]))``: every argument of every resource of the definition.
 
-        Derived from the resources themselves (``_definition_part``), not from a second
-        description of the API: a new route, a changed method, integration, model, validator
-        or gateway response changes a hashed value, so the deployment is replaced.
+        Derived from the resources as built (``_definition_part``), not from a second description
+        of the API. The literal arguments are hashed here (``definition_digest``); the arguments
+        that refer to other resources (ids, the handler's invoke ARN) go to Terraform as
+        references, evaluated at apply. A new route, a changed method, integration, model,
+        validator or gateway response changes the digest or the references, so the deployment is
+        replaced. Literals are hashed as configured, not as read back: an API that echoes a schema
+        reformatted (moto does) must not redeploy on every plan.
         """
-        references = [resource.interpolation_for_attribute(name) for resource, names in self._definition for name in names]
-        return Fn.sha1(Fn.jsonencode(references))
+        digest, references = definition_digest(self._definition)
+        return Fn.sha1(Fn.jsonencode([digest, *references]))
 
     def _build_deployment(self) -> None:
         # A deployment is a snapshot: API Gateway serves the old one until a new one is made.

@@ -6,6 +6,7 @@ Read with ``ast``: nothing here imports the stack or starts jsii.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -30,35 +31,30 @@ def python_files(places: tuple[str, ...]) -> list[Path]:
     return files
 
 
+@functools.lru_cache(maxsize=None)
+def parsed(path: Path) -> ast.Module:
+    """A file's syntax tree, parsed once per session."""
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
 def string_constants(path: Path) -> list[tuple[int, str]]:
-    """(line, value) of every string literal that is data: not a type annotation, not an ``__all__`` entry."""
-    found: list[tuple[int, str]] = []
-
-    class Strings(ast.NodeVisitor):
-        def visit_Constant(self, node: ast.Constant) -> None:
-            if isinstance(node.value, str):
-                found.append((node.lineno, node.value))
-
-        def visit_arg(self, node: ast.arg) -> None:  # annotations of parameters are skipped
-            pass
-
-        def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
-            for child in (*node.decorator_list, *node.args.defaults, *node.args.kw_defaults, *node.body):
-                if child is not None:
-                    self.visit(child)
-
-        visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
-
-        def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
-            if node.value is not None:
-                self.visit(node.value)
-
-        def visit_Assign(self, node: ast.Assign) -> None:
-            if not any(isinstance(target, ast.Name) and target.id == "__all__" for target in node.targets):
-                self.generic_visit(node)
-
-    Strings().visit(ast.parse(path.read_text(encoding="utf-8")))
-    return found
+    """(line, value) of every string literal that is data: not in a type annotation, not an ``__all__`` entry."""
+    tree = parsed(path)
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg):
+            not_data = node.annotation
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            not_data = node.returns
+        elif isinstance(node, ast.AnnAssign):
+            not_data = node.annotation
+        elif isinstance(node, ast.Assign) and any(isinstance(target, ast.Name) and target.id == "__all__" for target in node.targets):
+            not_data = node.value
+        else:
+            continue
+        if not_data is not None:
+            skipped.update(id(inner) for inner in ast.walk(not_data))
+    return [(node.lineno, node.value) for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skipped]
 
 
 def contracts() -> dict[str, tuple[str, set[str]]]:
@@ -128,7 +124,7 @@ def long_functions(files: list[Path], limit: int = MAX_FUNCTION_LINES) -> list[s
     """``path:line name: N lines`` for every function (decorators included) longer than ``limit`` lines."""
     found = []
     for path in files:
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(parsed(path)):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
                 lines = node.end_lineno - start + 1
@@ -148,3 +144,25 @@ def test_the_length_check_sees_long_functions_and_methods(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text(f"class C:\n    @staticmethod\n    def long():\n{body}\n\n    def short():\n        pass\n")
     assert long_functions([sample]) == [f"sample.py:3 long: {MAX_FUNCTION_LINES + 2} lines"]
+
+
+#: Collects the whole suite in a child and says whether collecting imported jsii (it starts a Node.js kernel: seconds).
+COLLECT_PROBE = """
+import sys, pytest
+class Probe:
+    def pytest_collection_finish(self, session):
+        print("jsii imported during collection:", "jsii" in sys.modules)
+sys.exit(pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", "tests"], plugins=[Probe()]))
+"""
+
+
+@pytest.mark.slow
+def test_collecting_the_tests_starts_no_jsii():
+    """A test module that imports the constructs or the stack at module level makes every run, even of the
+    fast tier or one folder, pay for jsii's start; such imports belong inside the tests."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", COLLECT_PROBE], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "jsii imported during collection: False" in result.stdout, result.stdout[-2000:]

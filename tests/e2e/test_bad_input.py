@@ -15,7 +15,7 @@ from local_pipeline.api_events import build_proxy_event, load_edge_validator, ma
 from local_pipeline.lambda_context import LocalLambdaContext
 from tests.e2e.support import HTTP_TIMEOUT
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 VALID = {"orderId": "ord-1", "customerId": "cust-1", "currency": "EUR", "items": [{"productId": "p-1", "quantity": 2, "unitPrice": 3.5}]}
 IS_VALID = load_edge_validator()

@@ -10,7 +10,7 @@ import pytest
 from tests.e2e.conftest import IDLE_TIMEOUT
 from tests.e2e.support import dlq_bodies, events_per_order, new_order, post_order, stored_item, stored_items, unique
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
 
 def test_same_order_posted_twice_is_stored_and_published_once(pipeline):

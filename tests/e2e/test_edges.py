@@ -13,7 +13,7 @@ from local_pipeline.lambda_context import LocalLambdaContext
 from tests.e2e.support import new_order, post_order, stored_item
 from tests.stall import StallingServer
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
 #: The API handler's default Lambda timeout (config.api_handler_timeout_seconds).
 API_TIMEOUT_SECONDS = 10

@@ -12,7 +12,7 @@ import requests
 from tests.e2e.conftest import IDLE_TIMEOUT
 from tests.e2e.support import HTTP_TIMEOUT, events_per_order, expected_total, new_order, post_order, stored_items, unique
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|\+00:00)$")
 
 

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from tests.e2e.conftest import IDLE_TIMEOUT
 from tests.e2e.support import ConflictLog, Ledger, dlq_bodies, fingerprint_of, new_order, post_order, stored_item, unique
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from orders_core.budget import PROCESSOR_TIMEOUTS
 from tests.e2e.conftest import IDLE_TIMEOUT
 from tests.e2e.support import dlq_bodies, events_per_order, new_order, post_order, stored_items, unique
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
 
 class Faults:

@@ -1,20 +1,29 @@
-"""The lean provider import under each framework: honest about what it did, switchable off, falls back, changes no byte."""
+"""The lean provider import under each framework: honest about what it did, switchable off, falls back, changes no byte.
+
+The stock import of CDKTF's provider costs ~45 s of CPU per process, so ONE lean and ONE stock
+child per framework and session (``provider_run``) serve every test that compares the two.
+"""
 
 from __future__ import annotations
 
 import filecmp
 import json
 import subprocess
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from constructs_lib.framework_choice import FRAMEWORKS
 from tests.framework.support import ROOT, current_framework, require, run_python
 
-MODE_PROBE = (
+#: One child per framework and mode: the provider import (its mode, how many provider submodules it
+#: loaded), then a synth of every stack; the Node hook's debug lines go to stderr.
+RUN_PROBE = (
     "import sys, constructs_lib.provider as p;"
     "print(p.IMPORT_MODE);"
-    "print(sum(1 for m in sys.modules if m.startswith(p.PACKAGE + '.')))"
+    "print(sum(1 for m in sys.modules if m.startswith(p.PACKAGE + '.')), flush=True);"
+    "from main import build_app; build_app(outdir={outdir!r}).synth()"
 )
 # What the Python side must report per framework: CDKTF's package __init__ imports all
 # ~2,200 submodules (so we make it lean); CDK Terrain's is already lazy (nothing to do).
@@ -23,26 +32,51 @@ EXPECTED_MODE = {"cdktf": "lean", "cdktn": "not needed: package already lazy"}
 EXPECTED_STOCK = {"cdktf": ("eager", 2000, None), "cdktn": ("not needed: package already lazy", 0, 100)}
 
 
+@dataclass(frozen=True)
+class ProviderRun:
+    """What one child reported: the import mode, provider submodules loaded, its stderr, its synth output."""
+
+    mode: str
+    loaded: int
+    stderr: str
+    outdir: Path
+
+
+@pytest.fixture(scope="session")
+def provider_run(tmp_path_factory):
+    """``provider_run(framework, stock=...)``: that child's report, run once per session and then reused."""
+    runs: dict[tuple[str, bool], ProviderRun] = {}
+
+    def get(framework: str, *, stock: bool) -> ProviderRun:
+        require(framework)
+        if (framework, stock) not in runs:
+            outdir = tmp_path_factory.mktemp(f"{framework}-{'stock' if stock else 'lean'}")
+            extra = {"FRAMEWORK": framework, "CDKTF_LAZY_INDEX_DEBUG": "1", **({"CDKTF_EAGER_PROVIDER_IMPORT": "1"} if stock else {})}
+            result = run_python(RUN_PROBE.format(outdir=str(outdir)), extra, timeout=900)
+            assert result.returncode == 0, result.stderr[-3000:]
+            mode, loaded = result.stdout.splitlines()[:2]
+            runs[(framework, stock)] = ProviderRun(mode=mode, loaded=int(loaded), stderr=result.stderr, outdir=outdir)
+        return runs[(framework, stock)]
+
+    return get
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("framework", list(FRAMEWORKS))
-def test_python_side_reports_what_it_did_and_loads_only_what_is_used(framework):
-    require(framework)
-    result = run_python(MODE_PROBE, {"FRAMEWORK": framework})
-    assert result.returncode == 0, result.stderr
-    mode, loaded = result.stdout.rstrip("\n").rsplit("\n", 1)
-    assert mode == EXPECTED_MODE[framework]
+def test_python_side_reports_what_it_did_and_loads_only_what_is_used(framework, provider_run):
+    lean = provider_run(framework, stock=False)
+    assert lean.mode == EXPECTED_MODE[framework]
     # ~40 resource submodules plus _jsii, not the ~2,200 of an eager package __init__.
-    assert int(loaded) < 100
+    assert lean.loaded < 100
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("framework", list(FRAMEWORKS))
-def test_environment_variable_asks_for_the_stock_import(framework):
-    require(framework)
-    result = run_python(MODE_PROBE, {"FRAMEWORK": framework, "CDKTF_EAGER_PROVIDER_IMPORT": "1"})
-    assert result.returncode == 0, result.stderr
-    mode, loaded = result.stdout.rstrip("\n").rsplit("\n", 1)
+def test_environment_variable_asks_for_the_stock_import(framework, provider_run):
+    stock = provider_run(framework, stock=True)
     expected_mode, at_least, below = EXPECTED_STOCK[framework]
-    assert mode == expected_mode
-    assert int(loaded) > at_least and (below is None or int(loaded) < below)
+    assert stock.mode == expected_mode
+    assert stock.loaded > at_least and (below is None or stock.loaded < below)
 
 
 def _loader_namespace_code(tmp_path) -> str:
@@ -113,6 +147,7 @@ BANNER_VARIABLES = (
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("framework", list(FRAMEWORKS))
 def test_provider_imported_first_in_a_clean_interpreter_prepares_jsii_itself(framework):
     """No banner variables, no NODE_OPTIONS, provider.py before framework.py: the Node hook still engages and no banner prints."""
@@ -123,12 +158,11 @@ def test_provider_imported_first_in_a_clean_interpreter_prepares_jsii_itself(fra
     assert "!!!!" not in lean.stderr, "jsii's Node banner printed: the environment was prepared too late"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("framework", list(FRAMEWORKS))
-def test_node_side_lazy_index_is_switched_off_by_the_same_variable(framework):
-    require(framework)
-    eager = run_python(NODE_PROBE, {"FRAMEWORK": framework, "CDKTF_LAZY_INDEX_DEBUG": "1", "CDKTF_EAGER_PROVIDER_IMPORT": "1"})
-    assert eager.returncode == 0, eager.stderr
-    assert "[lazy-index]" not in eager.stderr
+def test_node_side_lazy_index_is_switched_off_by_the_same_variable(framework, provider_run):
+    assert f"lazy exports ({NODE_LAYOUT[framework]})" in provider_run(framework, stock=False).stderr
+    assert "[lazy-index]" not in provider_run(framework, stock=True).stderr
 
 
 HOOK = ROOT / "constructs_lib" / "node_lazy_provider_index.js"
@@ -178,16 +212,10 @@ def test_node_hook_makes_both_index_layouts_lazy(tmp_path, scope, line):
     assert f"{count} lazy exports" in result.stderr
 
 
-@pytest.mark.timeout(900)
-def test_synthesized_json_is_identical_with_and_without_the_lean_import(tmp_path):
+@pytest.mark.slow
+def test_synthesized_json_is_identical_with_and_without_the_lean_import(provider_run):
     framework = current_framework()
-    require(framework)
-    outputs = {}
-    for label, extra in (("lean", {}), ("stock", {"CDKTF_EAGER_PROVIDER_IMPORT": "1"})):
-        outdir = tmp_path / label
-        result = run_python(f"from main import build_app; build_app(outdir={str(outdir)!r}).synth()", {"FRAMEWORK": framework, **extra})
-        assert result.returncode == 0, result.stderr
-        outputs[label] = outdir
+    outputs = {"lean": provider_run(framework, stock=False).outdir, "stock": provider_run(framework, stock=True).outdir}
     lean_stacks = sorted(p.name for p in (outputs["lean"] / "stacks").iterdir())
     stock_stacks = sorted(p.name for p in (outputs["stock"] / "stacks").iterdir())
     assert lean_stacks == stock_stacks and len(lean_stacks) >= 3  # the environments (+ account-level stacks)

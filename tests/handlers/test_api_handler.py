@@ -361,6 +361,7 @@ raw_bodies = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(raw=raw_bodies, base64_encoded=st.booleans())
 def test_random_bad_bodies_never_give_5xx_and_never_reach_the_queue(api, load_event, raw, base64_encoded):

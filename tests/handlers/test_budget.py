@@ -217,6 +217,7 @@ def stall():
         yield server
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stalled", ["sqs", "dynamodb"])
 def test_a_stalled_dependency_on_post_is_a_503_before_the_function_times_out(stall, load_event, stalled):
     """Given SQS (or DynamoDB, read first) accepting connections and never answering, POST answers 503 + Retry-After in time."""
@@ -236,6 +237,7 @@ def test_a_stalled_dependency_on_post_is_a_503_before_the_function_times_out(sta
     assert stall.accepted >= 1  # it really called the stalled endpoint
 
 
+@pytest.mark.slow
 def test_a_stalled_table_on_get_is_a_503_before_the_function_times_out(stall, load_event):
     from api_handler.app import ApiFunction
     from orders_core.settings import Settings
@@ -249,6 +251,7 @@ def test_a_stalled_table_on_get_is_a_503_before_the_function_times_out(stall, lo
     assert response["statusCode"] == 503 and context.get_remaining_time_in_millis() > 0
 
 
+@pytest.mark.slow
 def test_a_stalled_table_fails_the_processors_records_before_its_timeout(stall, load_event):
     """Given DynamoDB stalled, the processor returns every record as failed (retried by SQS) before its timeout."""
     from order_processor.app import ProcessorFunction

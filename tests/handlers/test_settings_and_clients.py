@@ -74,6 +74,7 @@ def test_a_handler_without_a_variable_fails_naming_it(handler_env, monkeypatch, 
         app.lambda_handler(event, lambda_context)
 
 
+@pytest.mark.slow
 def test_processor_compiles_the_validator_at_init_and_api_handler_does_not():
     """Given a fresh interpreter, importing each handler shows where the schema compile happens."""
     import subprocess

@@ -18,7 +18,7 @@ import requests
 from local_pipeline import AttachedResources, LocalPipeline, LocalPipelineOptions
 from pipeline_config import ConfigError
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
 FAST = {"batching_window_seconds": 0}
 

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 
 
 def test_help_lists_the_options():

@@ -14,7 +14,7 @@ from local_pipeline import LocalPipeline
 from pipeline_config import ConfigError, output_keys
 from pipeline_config.environments import config_for
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
 
 class Recorder:

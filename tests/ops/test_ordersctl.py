@@ -285,6 +285,7 @@ def _order_message(order_id):
     return {"orderId": order_id, "customerId": "redrive-test", "currency": "USD", "items": [{"productId": "P-1", "quantity": 2, "unitPrice": 1.5}], "timestamp": utc_now()}
 
 
+@pytest.mark.e2e
 def test_smoke_round_trip(pipeline, capsys):
     code, out, err = _run(capsys, "smoke", "--outputs", str(pipeline.outputs_file), "--json", "--timeout", "20")
     result = json.loads(out)
@@ -292,6 +293,7 @@ def test_smoke_round_trip(pipeline, capsys):
     assert result["ok"] and result["post_status"] == 202 and result["round_trip_seconds"] > 0
 
 
+@pytest.mark.e2e
 def test_load_at_concurrency_100_against_the_local_api(pipeline, capsys):
     # 100 clients connecting at once must all be served (the local API's listen backlog).
     code, out, err = _run(capsys, "load", "--outputs", str(pipeline.outputs_file), "-n", "200", "-c", "100", "--json", "--verify-timeout", "60")
@@ -300,6 +302,7 @@ def test_load_at_concurrency_100_against_the_local_api(pipeline, capsys):
     assert result["statuses"] == {"202": 200} and result["stored"] == 200 and result["in_dlq"] == []
 
 
+@pytest.mark.e2e
 def test_load_posts_and_verifies_every_order(pipeline, capsys):
     code, out, err = _run(capsys, "load", "--outputs", str(pipeline.outputs_file), "-n", "12", "-c", "4", "--json", "--verify-timeout", "30")
     result = json.loads(out)
@@ -311,6 +314,7 @@ def test_load_posts_and_verifies_every_order(pipeline, capsys):
     assert table.scan(TableName=pipeline.table_name, Select="COUNT")["Count"] >= 12
 
 
+@pytest.mark.e2e
 def test_redrive_dry_run_then_real_moves(pipeline, capsys):
     sqs = pipeline.client("sqs")
     ids = [f"redrive-{i}" for i in range(5)]
@@ -344,6 +348,7 @@ def test_redrive_dry_run_then_real_moves(pipeline, capsys):
     assert pipeline.queue_depths()["dlq_visible"] == 0
 
 
+@pytest.mark.e2e
 def test_status_shows_depths_alarms_and_orders(pipeline, capsys):
     cloudwatch = pipeline.client("cloudwatch")
     firing, quiet = pipeline.names.alarm("dlq-messages"), pipeline.names.alarm("processor-errors")
@@ -372,6 +377,7 @@ def test_status_shows_depths_alarms_and_orders(pipeline, capsys):
         cloudwatch.delete_alarms(AlarmNames=[firing, quiet, "orders-dlq-messages-otherenv"])
 
 
+@pytest.mark.e2e
 def test_bad_outputs_give_a_clear_error_and_exit_2(pipeline, tmp_path, capsys):
     broken = tmp_path / "broken.json"
     broken.write_text("{")
@@ -384,6 +390,7 @@ def test_bad_outputs_give_a_clear_error_and_exit_2(pipeline, tmp_path, capsys):
     assert code == 2 and "DLQUrl" in err and "redrive" in err
 
 
+@pytest.mark.e2e
 def test_preflight_against_the_local_pipeline_uses_its_emulator(pipeline, capsys, monkeypatch):
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     code, out, err = _run(capsys, "preflight", "--outputs", str(pipeline.outputs_file), "--environment", "dev", "--json")
@@ -410,6 +417,7 @@ def test_a_dead_local_endpoint_fails_at_once_with_the_command_that_restarts_it(t
     assert f"{dead} does not answer" in err and f'make local ARGS="--outputs-file {outputs}"' in err
 
 
+@pytest.mark.slow
 def test_the_missing_outputs_hint_gives_a_command_that_writes_the_file(tmp_path):
     import re
     import shlex
@@ -440,6 +448,7 @@ def test_the_missing_outputs_hint_gives_a_command_that_writes_the_file(tmp_path)
         process.wait(timeout=60)
 
 
+@pytest.mark.slow
 def test_make_ops_runs_ordersctl_in_the_project_environment():
     from tests.project_copy import ROOT, clean_environ
 
@@ -467,6 +476,7 @@ def _ordersctl(env, *argv):
     return subprocess.run([sys.executable, "-m", "ordersctl", *argv], cwd=root, env=env, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.e2e
 def test_a_plain_shell_without_aws_credentials_works_against_the_local_pipeline(pipeline, tmp_path):
     # As a user runs it: `python -m local_pipeline --outputs-file outputs.json`, then ordersctl
     # in another shell that has no AWS credentials (the emulator accepts any).
@@ -479,6 +489,7 @@ def test_a_plain_shell_without_aws_credentials_works_against_the_local_pipeline(
     assert json.loads(dry.stdout)["method"] == "dry-run"
 
 
+@pytest.mark.slow
 def test_missing_credentials_against_aws_are_a_clear_error(tmp_path):
     outputs = tmp_path / "outputs.json"
     outputs.write_text(json.dumps({"orders-dev": {"OrderQueueUrl": "https://sqs.eu-west-1.amazonaws.com/1/q", "DLQUrl": "https://sqs.eu-west-1.amazonaws.com/1/d", "OrdersTableName": "t", "Region": "eu-west-1"}}))

@@ -226,6 +226,7 @@ def publish_stand_in_layer(url, versions: int) -> str:
     return arn
 
 
+@pytest.mark.e2e
 def test_an_empty_account_fails_every_check_it_can_and_says_how_to_fix_each(moto_url, monkeypatch):
     code, checks, _ = preflight(monkeypatch, moto_url)
     assert code == 1
@@ -238,6 +239,7 @@ def test_an_empty_account_fails_every_check_it_can_and_says_how_to_fix_each(moto
     assert checks["state backend"]["ok"]
 
 
+@pytest.mark.e2e
 def test_a_prepared_account_passes_and_each_gap_is_found(moto_url, monkeypatch):
     layer_arn = publish_stand_in_layer(moto_url, 2)
     context = {"orderPipeline": {env: {"powertools_layer_arn": layer_arn} for env in ("dev", "staging", "prod")}}

@@ -16,6 +16,8 @@ from moto import mock_aws
 
 from rehearsal.emulator import RehearsalEmulator
 
+pytestmark = pytest.mark.e2e
+
 APIGW_LOGS_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
 

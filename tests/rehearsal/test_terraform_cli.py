@@ -8,6 +8,8 @@ import stat
 import time
 from pathlib import Path
 
+import pytest
+
 from rehearsal.terraform_cli import TerraformRunner
 
 
@@ -43,6 +45,7 @@ def test_a_failed_apply_names_the_resource_and_the_provider_error_and_what_was_l
     assert result.log.read_text().startswith("$ terraform apply -json")
 
 
+@pytest.mark.slow
 def test_a_hang_is_stopped_at_the_timeout_with_its_children(tmp_path):
     pid_file = tmp_path / "child.pid"
     # The provider plugin is a child of terraform: the whole process group must go.

@@ -14,6 +14,8 @@ import pytest
 from tests.project_copy import ROOT, copy_project, ensure_cli_installed, run
 from tests.tfjson import find, only, resources
 
+pytestmark = pytest.mark.slow
+
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
