@@ -1,4 +1,4 @@
-"""``python -m bench [--only synth,footprint,handlers,processor,post,pipeline,rehearsal,first-run] [--runs N] [--quick] [--suite] [--refs A,B]``."""
+"""``python -m bench [--only synth,footprint,handlers,processor,post,pipeline,rehearsal,first-run,suite] [--runs N] [--quick] [--suite] [--refs A,B]``."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from bench.measure import ROOT, BenchError, dumps, machine
 from bench.report import render_markdown, render_table
 
 SECTIONS = ("synth", "footprint", "handlers", "processor", "post", "pipeline", "rehearsal")
-# Run only when asked for with --only: it clones the repository and downloads everything again.
-OPT_IN = ("first-run",)
+# Run only when asked for with --only: first-run clones the repository and downloads everything
+# again; suite (the same as --suite) runs the test suite three times.
+OPT_IN = ("first-run", "suite")
 RESULTS_DIR = ROOT / "bench" / "results"
 
 
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     # so `--only pipeline` does not erase the synth figures in latest.json.
     results["sections"] = _previous_sections(args.results_dir)
     failed = False
-    for section in [*args.sections, *(["suite"] if args.suite else [])]:
+    for section in [*args.sections, *(["suite"] if args.suite and "suite" not in args.sections else [])]:
         log(f"== {section}")
         started = time.perf_counter()
         measured = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "load_avg_1m_at_start": round(os.getloadavg()[0], 2), "runs": args.runs, "quick": args.quick}
