@@ -7,6 +7,9 @@ import pytest
 from constructs_lib.framework_choice import PINNED_AWS_PROVIDER_SOURCE, PINNED_AWS_PROVIDER_VERSION
 from tests.framework.support import require, run_python, synth
 
+# Every test here runs a synth or main.py in a fresh Python (seconds each): not in make test-fast.
+pytestmark = pytest.mark.slow
+
 # The state backend variants of stacks/backends.py (local is the default).
 BACKENDS = {
     "local": {},

@@ -17,6 +17,9 @@ import pytest
 
 from tests.framework.support import ROOT
 
+# Every test here runs make and builds a venv (seconds to a minute each): not in make test-fast.
+pytestmark = pytest.mark.slow
+
 FAKE_PIPENV = """#!/bin/sh
 echo "$*" >> pipenv.log
 case "$1" in
