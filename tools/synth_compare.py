@@ -89,13 +89,23 @@ def package_hashes(document: dict) -> set[str]:
     return {f["source_code_hash"] for f in functions.values() if isinstance(f.get("source_code_hash"), str)}
 
 
-def normalised(path: Path, tree: Path) -> tuple[Any, set[str]]:
-    """A stack's JSON with its package hash and its tree's path replaced by placeholders, and the hashes replaced."""
+def normalised(path: Path, tree: Path) -> tuple[str, set[str]]:
+    """A stack's JSON text with its package hash and its tree's path replaced by placeholders, and the hashes replaced."""
     text = path.read_text(encoding="utf-8").replace(str(tree.resolve()), ROOT_PLACEHOLDER)
     hashes = package_hashes(json.loads(text))
     for digest in hashes:
         text = text.replace(digest, PACKAGE_PLACEHOLDER)
-    return json.loads(text), hashes
+    return text, hashes
+
+
+def stack_differences(old_text: str, new_text: str) -> list[str]:
+    """Where two normalised stack documents differ: JSON paths, or a note when only order or layout differs."""
+    if old_text == new_text:
+        return []
+    paths = list(differing_paths(json.loads(old_text), json.loads(new_text)))
+    # Same values, other bytes: key order or whitespace moved. Not a behaviour change, but not
+    # byte-identical either, so it is reported rather than hidden.
+    return paths or ["(same JSON values; key order or layout differs)"]
 
 
 def differing_paths(old: Any, new: Any, prefix: str = "") -> Iterator[str]:
@@ -138,7 +148,7 @@ def compare_variant(base: Path, work: Path, name: str, env: dict[str, str], scra
             continue
         (old, old_hashes), (new, new_hashes) = normalised(old_file, base), normalised(new_file, work)
         package_changed |= old_hashes != new_hashes
-        differences += [f"{stack}: {path}" for path in differing_paths(old, new)]
+        differences += [f"{stack}: {path}" for path in stack_differences(old, new)]
     return differences, package_changed, len(old_stacks)
 
 
