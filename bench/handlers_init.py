@@ -33,6 +33,7 @@ from pathlib import Path
 
 from bench.lambda_env import LambdaEnv, build_lambda_env, precompiled_copy, source_only_copy
 from bench.measure import PYTHON, ROOT, BenchError, child_env, run, summary
+from handlers.orders_core.settings import METRICS_NAMESPACE, Settings
 
 HANDLERS = ("api_handler", "order_processor")
 TARGETS = ("bare", *HANDLERS)
@@ -53,7 +54,7 @@ DEV_ENV = {
     **FAKE_CREDENTIALS,
     "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
-    "POWERTOOLS_METRICS_NAMESPACE": "OrderPipeline",
+    "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
     "POWERTOOLS_LOG_LEVEL": "INFO",
     "LOG_LEVEL": "INFO",
 }
@@ -122,7 +123,8 @@ class _emulator:
         self._emulator = MotoEmulator(separate_process=True)
         self._emulator.start()
         provisioned = provision(self._emulator, PipelineConfig(environment_suffix="bench"))
-        resources = {"ORDERS_TABLE_NAME": provisioned.table_name, "ORDER_QUEUE_URL": provisioned.order_queue_url, "ORDER_TOPIC_ARN": provisioned.order_topic_arn}
+        # The variable names come from the handlers' own Settings (one source, as the stack sets them).
+        resources = Settings(orders_table_name=provisioned.table_name, order_queue_url=provisioned.order_queue_url, order_topic_arn=provisioned.order_topic_arn).to_environ()
         self.queue_arn = provisioned.order_queue_arn
         return self._emulator.endpoint_url, resources
 
