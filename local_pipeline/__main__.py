@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 
+from handlers.orders_core.routes import ROUTES
 from pipeline_config import ConfigError
 from pipeline_config.errors import ConfigProblem
 
@@ -71,10 +72,11 @@ def banner(pipeline) -> str:
     """What to print once the pipeline is up: endpoints, resources and an example request."""
     api = pipeline.api_url
     body = json.dumps(EXAMPLE_ORDER)
+    served = ", ".join(f"{route.http_method} {route.path}" for route in ROUTES)
     return "\n".join(
         [
             f"Local order pipeline '{pipeline.names.stack}' is running (Ctrl-C to stop).",
-            f"  API            {api}   (POST /orders, GET /orders/{{orderId}}, GET /customers/{{customerId}}/orders)",
+            f"  API            {api}   ({served})",
             f"  AWS emulator   {pipeline.endpoint_url}   ({'attached: existing resources' if pipeline.attached else 'moto'}; export AWS_ENDPOINT_URL={pipeline.endpoint_url} for the aws CLI/boto3)",
             f"  order queue    {pipeline.queue_url}",
             f"  DLQ            {pipeline.dlq_url}",

@@ -16,16 +16,12 @@ from urllib.parse import parse_qs, unquote
 
 import fastjsonschema
 
+from handlers.orders_core.routes import ROUTES
+
 ORDER_SCHEMA_FILE = Path(__file__).resolve().parent.parent / "handlers" / "schemas" / "order.schema.json"
 
-#: The REST API's resources and methods, as the stack defines them.
-ROUTES: tuple[tuple[str, str], ...] = (
-    ("POST", "/orders"),
-    ("GET", "/orders/{orderId}"),
-    ("GET", "/customers/{customerId}/orders"),
-)
 #: Routes whose JSON body API Gateway validates against the order model before invoking.
-VALIDATED_ROUTES = frozenset({("POST", "/orders")})
+VALIDATED_ROUTES = frozenset((route.http_method, route.path) for route in ROUTES if route.validate_body)
 
 #: Lambda's limit on a synchronous invocation's payload (the JSON event), bytes: 6 MB.
 LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
@@ -52,7 +48,7 @@ INTEGRATION_FAILURE = GatewayError(502, "INTEGRATION_FAILURE", "Internal server 
 
 @dataclass(frozen=True)
 class RouteMatch:
-    """A request path resolved to one of ``ROUTES`` on the stage (or ``status`` 403 when it is not one)."""
+    """A request path resolved to a route of the table on the stage (or ``status`` 403 when it is not one)."""
 
     status: int
     """200 when matched; 403 for anything else (unknown stage, resource or method), as API Gateway answers."""
@@ -67,27 +63,17 @@ def _split(path: str) -> list[str]:
 def match_route(method: str, path: str, stage: str) -> RouteMatch:
     """Match a raw request path as the default endpoint does: ``/<stage>/<resource path>``, nothing else.
 
-    The routes exist only under the stage; the root, another stage, an unknown resource and a
-    known resource with another method are all API Gateway's 403 "Missing Authentication Token".
+    The routes (the route table, ``handlers/schemas/routes.json``) exist only under the stage; the
+    root, another stage, an unknown resource and a known resource with another method are all
+    API Gateway's 403 "Missing Authentication Token". Path parameters arrive percent-decoded.
     """
     segments = _split(path)
     if not stage or not segments or segments[0] != stage:
         return RouteMatch(403)
-    segments = segments[1:]
-    for route_method, resource in ROUTES:
-        template = _split(resource)
-        if len(template) != len(segments) or route_method != method.upper():
-            continue
-        params: dict[str, str] = {}
-        for want, got in zip(template, segments):
-            if want.startswith("{") and want.endswith("}"):
-                if got == "":
-                    break
-                params[want[1:-1]] = unquote(got)
-            elif want != got:
-                break
-        else:
-            return RouteMatch(200, resource, params)
+    for route in ROUTES:
+        found = route.match(segments[1:]) if route.http_method == method.upper() else None
+        if found is not None:
+            return RouteMatch(200, route.path, {name: unquote(value) for name, value in found.items()})
     return RouteMatch(403)
 
 

@@ -1,7 +1,7 @@
 """Lambda entry point of the orders REST API (API Gateway REST proxy integration).
 
-Routes: ``POST /orders``, ``GET /orders/{orderId}``, ``GET /customers/{customerId}/orders``.
-Thin by design: read the event, call ``OrderApiService``, map the result or error to HTTP.
+Routes: the route table (``schemas/routes.json``, read through ``orders_core.routes``); each
+route's ``operation`` names its function here (``OPERATIONS``). Thin by design: read the event, call ``OrderApiService``, map the result or error to HTTP.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from orders_core.errors import (
     ValidationFailed,
 )
 from orders_core.function import PowertoolsFunction
+from orders_core.routes import ROUTES, routes_at
 from orders_core.service import OrderApiService
 from orders_core.settings import API_SERVICE_NAME, METRICS_NAMESPACE, METRICS_NAMESPACE_VAR, SERVICE_NAME_VAR, Settings
 
@@ -114,55 +115,45 @@ def list_customer_orders(request: HttpRequest, orders: OrderApiService, customer
     return json_response(200, body)
 
 
-#: API Gateway resource template -> the path parameter the route needs (None: no parameter).
-RESOURCE_PARAMETERS: dict[str, str | None] = {
-    "/orders": None,
-    "/orders/{orderId}": "orderId",
-    "/customers/{customerId}/orders": "customerId",
+#: The handler's function for each route's ``operation`` (``schemas/routes.json``); a test holds
+#: the two to the same set.
+OPERATIONS: dict[str, Callable[..., dict[str, Any]]] = {
+    "post_order": post_order,
+    "get_order": get_order,
+    "list_customer_orders": list_customer_orders,
 }
 
 
-def _resource_and_args(request: HttpRequest) -> tuple[str, tuple[str, ...]] | None:
-    """The route's resource template and path arguments, or None for an unknown path.
+def _resource_and_parameters(request: HttpRequest) -> tuple[str, dict[str, str]] | None:
+    """The route table's resource path and the path parameters of a request, or None for an unknown path.
 
     API Gateway's ``resource`` and ``pathParameters`` come first: behind a custom domain with a
     base path mapping, ``path`` carries the base path too (``/v1/orders``). The raw path is the
-    fallback for events without them.
+    fallback for events without them (its parameters percent-decoded, ``pathParameters`` preferred).
     """
-    params = request.path_parameters
-    if request.resource in RESOURCE_PARAMETERS:
-        name = RESOURCE_PARAMETERS[request.resource]
-        if name is None:
-            return request.resource, ()
-        if params.get(name):
-            return request.resource, (params[name],)
-    segments = request.segments
-    if segments == ["orders"]:
-        return "/orders", ()
-    if len(segments) == 2 and segments[0] == "orders":
-        return "/orders/{orderId}", (params.get("orderId", segments[1]),)
-    if len(segments) == 3 and segments[0] == "customers" and segments[2] == "orders":
-        return "/customers/{customerId}/orders", (params.get("customerId", segments[1]),)
+    given = request.path_parameters
+    here = routes_at(request.resource)
+    if here and all(given.get(name) for name in here[0].path_parameters):
+        return here[0].path, {name: given[name] for name in here[0].path_parameters}
+    for candidate in ROUTES:
+        found = candidate.match(request.segments)
+        if found is not None:
+            return candidate.path, {name: given.get(name, value) for name, value in found.items()}
     return None
 
 
 def route(request: HttpRequest) -> tuple[Callable[..., dict[str, Any]], tuple[str, ...]]:
-    """The handler and path arguments for a request; 404/405 errors for anything else."""
-    found = _resource_and_args(request)
+    """The handler and path arguments for a request, by the route table; 404/405 errors for anything else."""
+    found = _resource_and_parameters(request)
     if found is None:
         raise RouteNotFound(f"no route for {request.method or '?'} {request.path[:200]}")
-    resource, args = found
-    routes: dict[str, tuple[Callable[..., dict[str, Any]], tuple[str, ...]]]
-    if resource == "/orders":
-        routes = {"POST": (post_order, args)}
-    elif resource == "/orders/{orderId}":
-        routes = {"GET": (get_order, args)}
-    else:
-        routes = {"GET": (list_customer_orders, args)}
-    if request.method not in routes:
-        allowed = tuple(routes)
-        raise MethodNotAllowed(f"{request.method or '?'} is not allowed here; use {', '.join(allowed)}", allowed)
-    return routes[request.method]
+    path, parameters = found
+    here = routes_at(path)
+    for candidate in here:
+        if candidate.http_method == request.method:
+            return OPERATIONS[candidate.operation], tuple(parameters[name] for name in candidate.path_parameters)
+    allowed = tuple(candidate.http_method for candidate in here)
+    raise MethodNotAllowed(f"{request.method or '?'} is not allowed here; use {', '.join(allowed)}", allowed)
 
 
 def handle(request: HttpRequest, orders: OrderApiService) -> dict[str, Any]:

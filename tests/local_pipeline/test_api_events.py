@@ -111,3 +111,66 @@ def test_proxy_response_maps_status_headers_and_body():
 def test_malformed_handler_results_are_502_like_api_gateway(bad):
     out = proxy_response(bad, "r")
     assert out.status == 502 and json.loads(out.body) == {"message": "Internal server error", "error": "INTEGRATION_FAILURE", "requestId": "r"}
+
+
+# --------------------------------------------------------------------------- the local API serves THE route table
+def _concrete(path: str, value: str = "v-1") -> str:
+    return "/".join(value if segment.startswith("{") else segment for segment in path.split("/"))
+
+
+def _served(stage: str = "local") -> set[tuple[str, str]]:
+    """(method, resource) of every method the local API answers on every path of the table it reads."""
+    from handlers.orders_core.routes import HTTP_METHODS
+    from local_pipeline.api_events import ROUTES
+
+    served = set()
+    for path in {route.path for route in ROUTES}:
+        for method in HTTP_METHODS:
+            match = match_route(method, f"/{stage}{_concrete(path)}", stage)
+            if match.status == 200:
+                served.add((method, match.resource))
+    return served
+
+
+def test_the_local_api_serves_exactly_the_route_table():
+    from handlers.orders_core.routes import ROUTES
+
+    assert _served() == {(route.http_method, route.path) for route in ROUTES}
+
+
+def test_the_local_api_validates_exactly_the_tables_validated_bodies():
+    from handlers.orders_core.routes import ROUTES
+    from local_pipeline.api_events import VALIDATED_ROUTES
+
+    assert VALIDATED_ROUTES == {(route.http_method, route.path) for route in ROUTES if route.validate_body}
+
+
+def test_the_local_api_follows_the_table_not_a_copy(monkeypatch):
+    """A route added to the table is served with nothing else changed."""
+    from handlers.orders_core import routes
+    from local_pipeline import api_events
+
+    document = json.loads(routes.ROUTES_FILE.read_text(encoding="utf-8"))
+    document["routes"].append({"id": "get-invoice", "method": "GET", "path": "/orders/{orderId}/invoice", "operation": "get_invoice", "validateBody": False})
+    monkeypatch.setattr(api_events, "ROUTES", routes.parse_routes(document))
+    assert ("GET", "/orders/{orderId}/invoice") in _served()
+    assert match_route("GET", "/local/orders/o-1/invoice", "local").resource == "/orders/{orderId}/invoice"
+
+
+def test_every_route_reaches_the_handler_with_its_resource_and_decoded_parameters():
+    from handlers.orders_core.routes import ROUTES
+    from local_pipeline.api_server import LocalApi
+
+    seen = []
+
+    def handler(event, context):
+        seen.append((event["httpMethod"], event["resource"], event["pathParameters"]))
+        return {"statusCode": 200, "body": "{}"}
+
+    local = LocalApi(handler, context_factory=lambda: None)
+    for route in ROUTES:
+        body = json.dumps(VALID).encode() if route.validate_body else None
+        headers = [("Content-Type", "application/json")] if body else []
+        response = local.handle(method=route.http_method, target=f"/local{_concrete(route.path, 'a%20b')}", headers=headers, body=body)
+        assert response.status == 200, (route, response)
+    assert seen == [(r.http_method, r.path, {name: "a b" for name in r.path_parameters} or None) for r in ROUTES]
