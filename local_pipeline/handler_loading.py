@@ -1,0 +1,97 @@
+"""The real Lambda handlers, loaded for one local pipeline: settings and clients injected, nothing via the environment.
+
+The Lambda package's modules import each other as top-level packages (``orders_core``,
+``api_handler``), as they do in Lambda, so ``handlers/`` goes on ``sys.path`` once. Each
+pipeline then builds its own ``ApiFunction`` / ``ProcessorFunction`` with ``bound_to(settings,
+clients)``: the handlers' service builders get this pipeline's table, queue and topic, and
+clients bound to its emulator, so several pipelines run side by side in one process.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from local_pipeline.emulator import FAKE_CREDENTIALS, ProvisionedResources
+
+ROOT = Path(__file__).resolve().parent.parent
+HANDLERS_DIR = ROOT / "handlers"
+
+Handler = Callable[[dict, Any], Any]
+
+
+def import_handlers_package() -> None:
+    """Put the Lambda package's root (``handlers/``) on ``sys.path``, once, so its modules import as in Lambda."""
+    if str(HANDLERS_DIR) not in sys.path:
+        sys.path.insert(0, str(HANDLERS_DIR))
+
+
+def handler_settings(resources: ProvisionedResources) -> Any:
+    """The ``orders_core.settings.Settings`` both handlers get: these resources' table, queue and topic."""
+    import_handlers_package()
+    from orders_core.settings import Settings
+
+    return Settings(
+        orders_table_name=resources.table_name,
+        order_queue_url=resources.order_queue_url,
+        order_topic_arn=resources.order_topic_arn,
+    )
+
+
+def handler_clients(endpoint_url: str, region: str, policy: Any) -> Any:
+    """One function's ``AwsClients``: bound to the emulator with fake keys (whatever AWS_* the process has), with its timeout policy."""
+    import_handlers_package()
+    from orders_core.aws import ClientTarget, build_clients
+
+    return build_clients(
+        ClientTarget(
+            endpoint_url=endpoint_url,
+            region=region,
+            access_key_id=FAKE_CREDENTIALS["aws_access_key_id"],
+            secret_access_key=FAKE_CREDENTIALS["aws_secret_access_key"],
+            session_token=FAKE_CREDENTIALS["aws_session_token"],
+        ),
+        policy,
+    )
+
+
+def set_log_level(module: Any, level: str) -> None:
+    """Set a handler module's logger level: a module global, so per process (as per container in Lambda); the last pipeline's level wins."""
+    module.logger.setLevel(level.upper())
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadedHandlers:
+    """The two functions a pipeline invokes, and the clients the real ones call AWS with."""
+
+    api: Handler
+    processor: Handler
+    api_clients: Any = None
+    """The API handler's ``AwsClients`` (register botocore hooks here); None with a stand-in handler."""
+    processor_clients: Any = None
+    """The processor's ``AwsClients``; None with a stand-in handler."""
+
+
+def load_handlers(
+    *, resources: ProvisionedResources, endpoint_url: str, region: str, log_level: str, api: Handler | None = None, processor: Handler | None = None
+) -> LoadedHandlers:
+    """The real ``ApiFunction`` and ``ProcessorFunction`` on ``resources`` (each one's own clients), except where a stand-in is given."""
+    if api is not None and processor is not None:
+        return LoadedHandlers(api=api, processor=processor)
+    settings = handler_settings(resources)
+    api_clients = processor_clients = None
+    if api is None:
+        from api_handler import app as api_app
+
+        set_log_level(api_app, log_level)
+        api_clients = handler_clients(endpoint_url, region, api_app.API_TIMEOUTS)
+        api = api_app.ApiFunction.bound_to(settings, api_clients)
+    if processor is None:
+        from order_processor import app as processor_app
+
+        set_log_level(processor_app, log_level)
+        processor_clients = handler_clients(endpoint_url, region, processor_app.PROCESSOR_TIMEOUTS)
+        processor = processor_app.ProcessorFunction.bound_to(settings, processor_clients)
+    return LoadedHandlers(api=api, processor=processor, api_clients=api_clients, processor_clients=processor_clients)

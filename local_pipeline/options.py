@@ -1,0 +1,101 @@
+"""``LocalPipelineOptions``: how to run the pipeline locally, and the one check of options + config together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from local_pipeline.attached import AttachedResources
+from local_pipeline.handler_loading import Handler
+from pipeline_config import ConfigError, PipelineConfig
+from pipeline_config.environments import config_for
+from pipeline_config.errors import ConfigProblem
+
+@dataclass(frozen=True, kw_only=True)
+class LocalPipelineOptions:
+    """How to run the pipeline locally. Every field has a default; ``LocalPipeline()`` runs env 'local'."""
+
+    suffix: str = "local"
+    """Environment suffix; its ``config_for(suffix)`` settings and names are used (unknown suffixes are dev-like)."""
+    config_overrides: Mapping[str, Any] = field(default_factory=dict)
+    """PipelineConfig fields to change, validated like any config (e.g. ``{"batching_window_seconds": 1}``)."""
+    config: PipelineConfig | None = None
+    """A ready config; when given, ``suffix`` and ``config_overrides`` are ignored."""
+    existing: AttachedResources | None = None
+    """Resources that already exist in a running emulator (``AttachedResources.from_outputs(outputs,
+    endpoint_url)``). None: start a moto server and provision them. When set, nothing is started,
+    reset, provisioned or stopped besides the local API and the poller; the config still gives
+    the batch size, batching window, function names and timeouts."""
+    visibility_timeout_seconds: int | None = None
+    """LOCAL-ONLY deviation: the order queue's visibility timeout. None: the config's (180 s by default),
+    which makes every retry wait 3 minutes; tests use 2. Not allowed with ``existing`` (the queue exists)."""
+    host: str = "127.0.0.1"
+    """Interface the API and moto bind to. Keep loopback: nothing here authenticates."""
+    api_port: int = 0
+    """Port of the local API; 0 picks a free one."""
+    moto_port: int = 0
+    """Port of the moto server; 0 picks a free one. Not allowed with ``existing``."""
+    moto_separate_process: bool = True
+    """Run moto in a child process (its own interpreter and GIL, so it keeps up under load);
+    False runs it in a thread of this process (faster start, one core for everything)."""
+    stage_name: str = "local"
+    """Stage in the events' requestContext; routes are also served under ``/<stage>/``."""
+    api_handler: Handler | None = None
+    """Replaces the real API handler (plumbing tests). None: ``api_handler.app.ApiFunction`` on this pipeline's resources."""
+    processor_handler: Handler | None = None
+    """Replaces the real processor. None: ``order_processor.app.ProcessorFunction`` on this pipeline's resources."""
+
+    def problems(self) -> list[ConfigProblem]:
+        """Every invalid option (the config itself is validated by PipelineConfig)."""
+        p: list[ConfigProblem] = []
+        vt = self.visibility_timeout_seconds
+        if vt is not None and (isinstance(vt, bool) or not isinstance(vt, int) or not 0 <= vt <= 43_200):
+            p.append(ConfigProblem("visibility_timeout_seconds", vt, "must be a whole number of seconds in [0, 43200] or None", "use e.g. 2 for tests, or None for the config's value"))
+        for name in ("api_port", "moto_port"):
+            port = getattr(self, name)
+            if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+                p.append(ConfigProblem(name, port, "must be a TCP port in [0, 65535]", "use 0 to pick a free port"))
+        if self.api_port and self.api_port == self.moto_port:
+            p.append(ConfigProblem("api_port", self.api_port, "must differ from moto_port", "choose two ports, or 0 for either"))
+        if not self.stage_name or "/" in self.stage_name:
+            p.append(ConfigProblem("stage_name", self.stage_name, "must be a non-empty path segment", "use e.g. 'local'"))
+        if self.existing is not None:
+            if not isinstance(self.existing, AttachedResources):
+                p.append(ConfigProblem("existing", type(self.existing).__name__, "must be an AttachedResources", "build it with AttachedResources.from_outputs(outputs, endpoint_url)"))
+            else:
+                p.extend(self.existing.problems())
+            if vt is not None:
+                p.append(ConfigProblem("visibility_timeout_seconds", vt, "cannot be set when attaching to existing resources (the queue already exists)", "leave it None, or set the visibility timeout where the queue is defined"))
+            if self.moto_port:
+                p.append(ConfigProblem("moto_port", self.moto_port, "cannot be set when attaching to existing resources (no moto server is started)", "leave it 0; the emulator is existing.endpoint_url"))
+        return p
+
+    def resolve_config(self) -> PipelineConfig:
+        """The PipelineConfig to run: ``config``, else ``config_for(suffix, **config_overrides)``."""
+        return self.config if self.config is not None else config_for(self.suffix, **dict(self.config_overrides))
+
+
+def resolve(options: LocalPipelineOptions) -> PipelineConfig:
+    """The config ``options`` run, after checking both; ``ConfigError`` names every problem at once."""
+    problems = options.problems()
+    config: PipelineConfig | None = None
+    try:
+        config = options.resolve_config()
+    except ConfigError as error:
+        problems.extend(error.problems)
+    if config is not None and not problems and options.existing is None:
+        visibility = config.queue_visibility_timeout_seconds if options.visibility_timeout_seconds is None else options.visibility_timeout_seconds
+        if visibility <= config.batching_window_seconds:
+            problems.append(
+                ConfigProblem(
+                    "visibility_timeout_seconds",
+                    visibility,
+                    f"must be longer than batching_window_seconds ({config.batching_window_seconds}), "
+                    "or messages reappear (and are delivered twice) while a batch is still being gathered",
+                    f"raise it above {config.batching_window_seconds} or shorten batching_window_seconds",
+                )
+            )
+    if problems:
+        raise ConfigError(problems, context="local pipeline options")
+    assert config is not None
+    return config
