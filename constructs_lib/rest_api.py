@@ -1,7 +1,7 @@
 """``OrdersRestApi``: the public REST API (API Gateway v1) in front of the API-handler Lambda.
 
-It owns everything between a caller and the handler: the routes and their Lambda
-proxy integrations, request validation of ``POST /orders`` against THE order
+It owns everything between a caller and the handler: the routes (the route table
+``handlers/schemas/routes.json``) and their Lambda proxy integrations, request validation of ``POST /orders`` against THE order
 schema, the caller authentication (IAM, API key + usage plan, or none), the
 stage with JSON access logs and X-Ray, stage-wide throttling, the deployment
 (redeployed whenever a resource of the definition changes: its trigger hashes them
@@ -45,10 +45,15 @@ from constructs_lib.provider import (
     LambdaPermission,
 )
 from constructs_lib.validation import add, check_whole_number, raise_problems
+from handlers.orders_core.routes import ROUTES, Route  # noqa: F401 - Route re-exported
 from pipeline_config import ApiAuthorization, rules
 from pipeline_config.errors import ConfigProblem
 from pipeline_config.naming import environment_cloudwatch_role_name
 
+# The API's routes are THE route table (handlers/schemas/routes.json, read by the handler package's
+# stdlib-only ``orders_core.routes``): the API handler dispatches by it and the local API serves it.
+# A route added there gets its resources, method, integration, permission and a redeployment here
+# (the new method is part of the deployment's trigger). ``Route`` is re-exported for variants (tests).
 # --------------------------------------------------------------------------- defaults
 DEFAULT_STAGE_NAME = "v1"
 DEFAULT_THROTTLE_RATE_LIMIT = 100.0
@@ -104,38 +109,6 @@ GATEWAY_RESPONSE_TEMPLATE = (
     '"requestId":"$context.requestId"}'
 )
 GATEWAY_RESPONSE_TYPES = ("DEFAULT_4XX", "DEFAULT_5XX")
-
-
-@dataclass(frozen=True)
-class Route:
-    """One route of the API: an HTTP method on a path, proxied to the handler."""
-
-    id: str
-    """Stable construct-id fragment (part of the public contract)."""
-    http_method: str
-    path: str
-    """Path with ``{param}`` placeholders, e.g. ``/orders/{orderId}``."""
-    validate_body: bool = False
-    """Validate the JSON body against the order model."""
-
-    @property
-    def path_parameters(self) -> tuple[str, ...]:
-        """Names of the ``{param}`` placeholders, in order."""
-        return tuple(re.findall(r"\{([A-Za-z0-9_]+)\}", self.path))
-
-    @property
-    def source_arn_path(self) -> str:
-        """The path as it appears in an execute-api ARN (``{param}`` -> ``*``)."""
-        return re.sub(r"\{[A-Za-z0-9_]+\}", "*", self.path)
-
-
-#: The API's routes. Adding one here adds its resources, method, integration,
-#: permission and a redeployment (the new method is part of the deployment's trigger).
-ROUTES: tuple[Route, ...] = (
-    Route("post-orders", "POST", "/orders", validate_body=True),
-    Route("get-order", "GET", "/orders/{orderId}"),
-    Route("get-customer-orders", "GET", "/customers/{customerId}/orders"),
-)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -340,7 +313,7 @@ class OrdersRestApi(Construct):
             self,
             "rest-api",
             name=self.props.api_name,
-            description="Order pipeline API: POST /orders, GET /orders/{orderId}, GET /customers/{customerId}/orders.",
+            description="Order pipeline API: " + ", ".join(f"{route.http_method} {route.path}" for route in ROUTES) + ".",
             endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=[ENDPOINT_TYPE]),
             api_key_source="HEADER" if self.authorization is ApiAuthorization.API_KEY else None,
             # Names of REST APIs need not be unique, so a replacement can come up first.

@@ -141,3 +141,22 @@ def test_the_zip_is_built_once_and_is_byte_for_byte_reproducible(tmp_path):
     (source / "pkg" / "app.py").write_text("print('changed')\n")
     staged_c, digest_c = stage(source, tmp_path / "stage-c")
     assert build_zip(staged_c, digest_c).read_bytes() != zip_a.read_bytes()
+
+
+def test_the_package_carries_the_route_table_and_reads_it_alone(tmp_path):
+    """The handler's router reads handlers/schemas/routes.json at init: the staged package must hold it,
+    and orders_core.routes must load it with nothing but the package on the path (as in Lambda)."""
+    import json
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    staged, _ = stage(root / "handlers", tmp_path / "staging")
+    assert (staged / "schemas" / "routes.json").read_bytes() == (root / "handlers" / "schemas" / "routes.json").read_bytes()
+    probe = "import json, sys; sys.path[:0] = [sys.argv[1]]; from orders_core.routes import ROUTES; print(json.dumps([[r.http_method, r.path, r.operation] for r in ROUTES]))"
+    # -I: no current directory, no PYTHONPATH, no user site; only the staged package is added.
+    result = subprocess.run([sys.executable, "-I", "-c", probe, str(staged)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    from handlers.orders_core.routes import ROUTES
+
+    assert json.loads(result.stdout) == [[r.http_method, r.path, r.operation] for r in ROUTES]

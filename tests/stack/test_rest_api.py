@@ -96,6 +96,30 @@ def test_exactly_the_three_routes_exist(dev):
     assert set(methods_by_route(dev)) == EXPECTED_ROUTES
 
 
+def test_the_synthesized_routes_are_the_route_table(dev):
+    """Methods, body validation and invoke permissions: exactly the routes of handlers/schemas/routes.json."""
+    from handlers.orders_core.routes import ROUTES
+
+    routes = methods_by_route(dev)
+    assert set(routes) == {(route.http_method, route.path) for route in ROUTES}
+    validated = {route for route, (_, method) in routes.items() if method.get("request_models")}
+    assert validated == {(route.http_method, route.path) for route in ROUTES if route.validate_body}
+    api_name, _ = only(dev, "aws_api_gateway_rest_api")
+    execution_arn = ref("aws_api_gateway_rest_api", api_name, "execution_arn")
+    permitted = {p["source_arn"][len(execution_arn):] for p in resources(dev, "aws_lambda_permission").values() if p["principal"] == "apigateway.amazonaws.com"}
+    assert permitted == {f"/v1/{route.http_method}{route.source_arn_path}" for route in ROUTES}
+
+
+def test_a_route_added_to_the_table_is_built_with_nothing_else_changed(trigger_variants):
+    """The construct reads the table (no copy): the variant with one more route synthesizes one more method."""
+    from constructs_lib import rest_api
+
+    assert set(methods_by_route(trigger_variants["route-added"])) == {
+        *((route.http_method, route.path) for route in rest_api.ROUTES),
+        ("DELETE", "/orders/{orderId}"),
+    }
+
+
 def test_every_route_is_a_lambda_proxy_to_the_api_handler(dev):
     handler = api_handler(dev, "dev")
     integrations = resources(dev, "aws_api_gateway_integration")
@@ -261,7 +285,7 @@ def trigger_variants(tmp_path_factory) -> dict[str, dict]:
 
     changed_schema = order_schema()
     changed_schema["properties"]["note"] = {"type": "string", "maxLength": 200}
-    extra_route = rest_api.Route("delete-order", "DELETE", "/orders/{orderId}")
+    extra_route = rest_api.Route("delete-order", "DELETE", "/orders/{orderId}", "delete_order")
     variants = {
         "base": ({}, {}),
         "base-again": ({}, {}),
