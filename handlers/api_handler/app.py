@@ -28,13 +28,13 @@ from orders_core.errors import (
     PayloadTooLarge,
     ValidationFailed,
 )
-from orders_core.function import PowertoolsFunction
+from orders_core.function import TRACED_MODULES, PowertoolsFunction
 from orders_core.routes import ROUTES, routes_at
 from orders_core.service import OrderApiService
 from orders_core.settings import API_SERVICE_NAME, METRICS_NAMESPACE, METRICS_NAMESPACE_VAR, SERVICE_NAME_VAR, Settings
 
 logger = Logger(service=os.environ.get(SERVICE_NAME_VAR, API_SERVICE_NAME))
-tracer = Tracer(service=os.environ.get(SERVICE_NAME_VAR, API_SERVICE_NAME))
+tracer = Tracer(service=os.environ.get(SERVICE_NAME_VAR, API_SERVICE_NAME), patch_modules=TRACED_MODULES)
 # EphemeralMetrics: no state shared with other Metrics instances in the same process
 # (the local pipeline runs both handlers in one interpreter).
 # A request that records no metric (e.g. a GET) is normal, not worth a warning per call.

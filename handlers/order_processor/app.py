@@ -21,13 +21,13 @@ from orders_core.adapters import DynamoOrderRepository, SnsEventPublisher
 from orders_core.aws import AwsClients, build_clients, lazy, settings
 from orders_core.budget import PROCESSOR_TIMEOUTS, Deadline, TimeoutPolicy, deadline_scope
 from orders_core.errors import ConflictingOrder, PoisonMessage
-from orders_core.function import PowertoolsFunction
+from orders_core.function import TRACED_MODULES, PowertoolsFunction
 from orders_core.service import OrderProcessingService, StoredOrder
 from orders_core.settings import METRICS_NAMESPACE, METRICS_NAMESPACE_VAR, PROCESSOR_SERVICE_NAME, SERVICE_NAME_VAR, Settings
 from orders_core.validation import schema_validator
 
 logger = Logger(service=os.environ.get(SERVICE_NAME_VAR, PROCESSOR_SERVICE_NAME))
-tracer = Tracer(service=os.environ.get(SERVICE_NAME_VAR, PROCESSOR_SERVICE_NAME))
+tracer = Tracer(service=os.environ.get(SERVICE_NAME_VAR, PROCESSOR_SERVICE_NAME), patch_modules=TRACED_MODULES)
 # EphemeralMetrics: no state shared with the API handler's metrics in one process (local pipeline).
 # Every batch with records emits OrdersProcessed or OrdersFailed; only an invocation without
 # records (a manual test invoke) flushes no metric: normal, not worth a warning per call.

@@ -10,6 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+#: What the X-Ray SDK instruments when Powertools' Tracer starts (``Tracer(patch_modules=...)``,
+#: both apps): botocore, so every AWS call gets its own subsegment. That is the only library the
+#: handlers make remote calls with. Tracer's default (``patch_all``) also patches sqlite3 and tries
+#: a dozen more patchers at import, each a failed import scanning the whole ``sys.path``.
+TRACED_MODULES: tuple[str, ...] = ("botocore",)
+
 
 class PowertoolsFunction:
     """Call the instance as the Lambda handler; subclasses implement the undecorated ``lambda_handler``."""
