@@ -119,9 +119,13 @@ def handlers_tables(r: dict) -> list[Table]:
             str(v["modules_imported"]),
         ])
     env = r["environment"]
-    met = ", ".join(f"{h}: {'MET' if ok else 'NOT MET'}" for h, ok in r["meets_target"].items())
+    checks = r.get("target_checks", {})
+    met = ", ".join(
+        f"{h}: {'MET' if ok else 'NOT MET'}" + (f" (instructions {checks[h]['instructions_ratio']:.2f}x)" if checks.get(h, {}).get("instructions_ratio") else "")
+        for h, ok in r["meets_target"].items()
+    )
     notes = [
-        f"{r['runs']} rounds; in each, every variant is one fresh process, in rotating order; medians. Target: handler init <= {r['target_ratio']:.2f}x bare (wall, Lambda-faithful) -> {met}",
+        f"{r['runs']} rounds; in each, every variant is one fresh process, in rotating order; medians. Target: handler init <= {r['target_ratio']:.2f}x bare (Lambda-faithful; wall, and instructions when measured) -> {met}",
         "init = import + the handler's clients() (bare: import boto3 + the same 3 clients); ratio = handler median / bare median of the same environment, wall / CPU",
         f"instructions: callgrind, init only (minus a probe that imports nothing), the same on a busy or idle machine",
         f"Lambda-faithful: {env['python_note']}; sys.path = {env['sys_path_of_a_probe']}; {env['flags']}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.handlers_init import FULL_VCPU_MB, _importtime, lambda_seconds, memory_table
+from bench.handlers_init import FULL_VCPU_MB, _importtime, lambda_seconds, memory_table, verdict
 from bench.lambda_env import LAYER_STRIPPED_PREFIXES, LambdaEnv
 
 
@@ -50,3 +50,13 @@ def test_the_probe_path_is_task_then_layer_then_runtime():
         zip_path="/z", zip_sha256="0" * 64, layer="", boto3_version="1.40.76", boto3_note="", powertools_names={},
     )
     assert env.sys_path() == ["/t", "/l", "/r"]
+
+
+def test_the_target_needs_the_wall_and_the_instruction_ratio():
+    """Given a wall ratio that passes by luck on a loaded machine, when callgrind's instruction
+    ratio is over 1.25, then the target is not met; without instruction counts the wall ratio decides."""
+    ratios = {f"lambda:{h}": {"wall": {"ratio_of_medians": 1.16}} for h in ("api_handler", "order_processor")}
+    counted = verdict(ratios, {"lambda:bare": 1000.0, "lambda:api_handler": 1200.0, "lambda:order_processor": 1400.0})
+    assert counted["meets_target"] == {"api_handler": True, "order_processor": False}
+    assert counted["target_checks"]["order_processor"] == {"wall_ratio": 1.16, "instructions_ratio": 1.4}
+    assert verdict(ratios, {"skipped": "--quick"})["meets_target"] == {"api_handler": True, "order_processor": True}
