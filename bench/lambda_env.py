@@ -153,16 +153,17 @@ def build_lambda_env(log, *, cache_root: Path = CACHE_ROOT) -> LambdaEnv:
 
 def deployment_zip() -> tuple[Path, str, dict[str, str]]:
     """The Lambda zip exactly as the stack ships it (``HandlersPackage``'s staging and zip functions),
-    its content hash, and the Powertools variables the stack gives each function.
+    its content hash, and the Powertools names each function gets (``orders_core.settings``, the
+    one source the stack reads too).
 
     Run in a child of the project's Python: importing ``constructs_lib`` and ``stacks`` starts
     jsii's node process, which the bench process should not carry.
     """
     code = (
         "import json, pathlib; from constructs_lib.lambda_package import build_zip, stage;"
-        "from stacks.order_pipeline_stack import METRICS_NAMESPACE, PROCESSOR_SERVICE_NAME, SERVICE_NAME;"
+        "from handlers.orders_core.settings import API_SERVICE_NAME, METRICS_NAMESPACE, PROCESSOR_SERVICE_NAME;"
         "root = pathlib.Path.cwd(); staged, digest = stage(root / 'handlers', root / '.build' / 'handlers-src');"
-        "names = {'api_handler': SERVICE_NAME + '-api', 'order_processor': PROCESSOR_SERVICE_NAME, 'namespace': METRICS_NAMESPACE};"
+        "names = {'api_handler': API_SERVICE_NAME, 'order_processor': PROCESSOR_SERVICE_NAME, 'namespace': METRICS_NAMESPACE};"
         "print(json.dumps([str(build_zip(staged, digest)), digest, names]))"
     )
     result = subprocess.run([PYTHON, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
