@@ -14,7 +14,7 @@ from bench.report import render_markdown, render_table
 
 SECTIONS = ("synth", "footprint", "handlers", "processor", "post", "pipeline", "rehearsal")
 # Run only when asked for with --only: first-run clones the repository and downloads everything
-# again; suite (the same as --suite) runs the test suite three times.
+# again; suite (the same as --suite) runs the test suite three times (twice with --quick).
 OPT_IN = ("first-run", "suite")
 RESULTS_DIR = ROOT / "bench" / "results"
 
