@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 
 from constructs_lib.framework import Construct, is_unresolved
-from constructs_lib.provider import ApiGatewayAccount, DataAwsPartition, IamRole, IamRolePolicyAttachment
+from constructs_lib.provider import ApiGatewayAccount, DataAwsCallerIdentity, DataAwsPartition, IamRole, IamRolePolicyAttachment
 from constructs_lib.validation import raise_problems
 from pipeline_config.errors import ConfigProblem
 
@@ -29,6 +29,35 @@ PUSH_TO_CLOUDWATCH_POLICY_PATH = "iam::aws:policy/service-role/AmazonAPIGatewayP
 ROLE_ID = "cloudwatch-role"
 POLICY_ATTACHMENT_ID = "cloudwatch-role-policy"
 ACCOUNT_ID = "account"
+
+
+def trust_policy(account_id: str) -> dict:
+    """Who may assume the CloudWatch role: API Gateway, acting for this account only.
+
+    aws:SourceAccount is the confused-deputy guard IAM recommends for roles that services assume
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html), as the Lambda roles
+    have it. Were API Gateway not to send it, the failure would be loud, not silent: API Gateway
+    assumes the role when the account setting is applied and refuses a role it cannot assume.
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ApiGatewayAssumesRole",
+                "Effect": "Allow",
+                "Principal": {"Service": API_GATEWAY_PRINCIPAL},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+            }
+        ],
+    }
+
+
+#: Why each statement or attachment exists (README "Security" renders them).
+GRANT_REASONS: dict[str, str] = {
+    "ApiGatewayAssumesRole": "trust policy: only API Gateway, acting for this account (aws:SourceAccount), assumes the CloudWatch role",
+    "AmazonAPIGatewayPushToCloudWatchLogs": "AWS managed policy API Gateway documents for writing execution and access logs of every REST API in the region",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,14 +72,13 @@ class AccountSettingsResources:
 def add_account_settings(scope: Construct, role_name: str) -> AccountSettingsResources:
     """Build the CloudWatch role, its managed-policy attachment and the account setting into ``scope``."""
     partition = DataAwsPartition(scope, "partition")
+    account_id = DataAwsCallerIdentity(scope, "caller").account_id
     role = IamRole(
         scope,
         ROLE_ID,
         name=role_name,
         description="Lets API Gateway write execution and access logs (account-level setting).",
-        assume_role_policy=json.dumps(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": API_GATEWAY_PRINCIPAL}, "Action": "sts:AssumeRole"}]}
-        ),
+        assume_role_policy=json.dumps(trust_policy(account_id)),
     )
     attachment = IamRolePolicyAttachment(
         scope, POLICY_ATTACHMENT_ID, role=role.name, policy_arn=f"arn:{partition.partition}:{PUSH_TO_CLOUDWATCH_POLICY_PATH}"

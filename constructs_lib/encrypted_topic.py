@@ -15,6 +15,25 @@ from pipeline_config.errors import ConfigProblem
 if TYPE_CHECKING:
     from constructs_lib.python_function import PythonFunction
 
+#: Every action a topic policy can name
+#: (https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-language-api-permissions-reference.html):
+#: the TLS-only deny covers all of them, not only Publish (a Subscribe or SetTopicAttributes
+#: over plain HTTP is refused too). Listed, not "sns:*": SNS rejects wildcards and any other
+#: action in a topic policy ("Policy statement action out of service scope").
+TOPIC_POLICY_ACTIONS = (
+    "sns:AddPermission",
+    "sns:DeleteTopic",
+    "sns:GetDataProtectionPolicy",
+    "sns:GetTopicAttributes",
+    "sns:ListSubscriptionsByTopic",
+    "sns:ListTagsForResource",
+    "sns:Publish",
+    "sns:PutDataProtectionPolicy",
+    "sns:RemovePermission",
+    "sns:SetTopicAttributes",
+    "sns:Subscribe",
+)
+
 
 @dataclass(frozen=True, kw_only=True)
 class EncryptedTopicProps:
@@ -60,7 +79,7 @@ class EncryptedTopic(Construct):
                 "Sid": "DenyInsecureTransport",
                 "Effect": "Deny",
                 "Principal": "*",
-                "Action": ["sns:Publish"],
+                "Action": list(TOPIC_POLICY_ACTIONS),
                 "Resource": topic.arn,
                 "Condition": {"Bool": {"aws:SecureTransport": "false"}},
             }
@@ -74,7 +93,9 @@ class EncryptedTopic(Construct):
                     "Principal": {"Service": "cloudwatch.amazonaws.com"},
                     "Action": "sns:Publish",
                     "Resource": topic.arn,
-                    # Confused-deputy guard: only alarms of this account.
+                    # Confused-deputy guard, as AWS documents it for CloudWatch alarms publishing to a
+                    # topic (https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html,
+                    # aws:SourceAccount): only alarms of this account.
                     "Condition": {"StringEquals": {"aws:SourceAccount": account}},
                 }
             )
@@ -85,11 +106,29 @@ class EncryptedTopic(Construct):
         self.topic: SnsTopic = topic
         self.topic_arn: str = topic.arn
         self.topic_name: str = props.topic_name
+        self._kms_key_arn: str = props.kms_key_arn  # type: ignore[assignment]  # required by problems()
 
     def grant_publish(self, grantee: "PythonFunction") -> None:
         """Let ``grantee``'s role publish to this topic (``grant_publish_statements``)."""
         grantee.add_to_role_policy(self.grant_publish_statements())
 
     def grant_publish_statements(self) -> list[dict]:
-        """IAM statements to publish to this topic (sns:Publish also authorizes PublishBatch)."""
-        return [{"Sid": "PublishOrderEvents", "Effect": "Allow", "Action": ["sns:Publish"], "Resource": [self.topic_arn]}]
+        """IAM statements to publish to this topic: sns:Publish (which also authorizes PublishBatch)
+        and, for the topic's customer-managed key, the two KMS actions an SNS publisher needs
+        (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#send-to-encrypted-topic)."""
+        return [
+            {"Sid": "PublishOrderEvents", "Effect": "Allow", "Action": ["sns:Publish"], "Resource": [self.topic_arn]},
+            {"Sid": "EncryptForOrderEvents", "Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": [self._kms_key_arn]},
+        ]
+
+
+#: Why each statement exists (README "Security" renders them).
+GRANT_REASONS: dict[str, str] = {
+    "PublishOrderEvents": "the processor publishes OrderProcessed events (PublishBatch is authorized by sns:Publish)",
+    "EncryptForOrderEvents": "publishing to a topic encrypted with the CMK needs a data key (SNS publishers)",
+}
+#: Why each statement of the topic policies exists.
+TOPIC_POLICY_REASONS: dict[str, str] = {
+    "DenyInsecureTransport": "every action a topic policy can name is denied over plain HTTP, to anyone (both topics)",
+    "AllowCloudWatchAlarmsPublish": "alarm topic only: CloudWatch alarms of this account may publish",
+}

@@ -108,9 +108,15 @@ class PythonFunction(Construct):
                     "Version": "2012-10-17",
                     "Statement": [
                         {
+                            "Sid": "LambdaAssumesRole",
                             "Effect": "Allow",
                             "Principal": {"Service": "lambda.amazonaws.com"},
                             "Action": "sts:AssumeRole",
+                            # Confused-deputy guard IAM recommends for roles a service assumes
+                            # (https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html):
+                            # only Lambda acting for this account. Lambda's own guide shows no
+                            # condition; were Lambda not to send the key, CreateFunction would fail
+                            # loudly ("cannot be assumed by Lambda"), never silently.
                             "Condition": {"StringEquals": {"aws:SourceAccount": account}},
                         }
                     ],
@@ -119,10 +125,11 @@ class PythonFunction(Construct):
         )
         # Created explicitly (not by Lambda on first write) so retention and encryption apply
         # from the first log line and `terraform destroy` removes it.
+        log_group_name = f"/aws/lambda/{name}"
         log_group = CloudwatchLogGroup(
             self,
             "log-group",
-            name=f"/aws/lambda/{name}",
+            name=log_group_name,
             retention_in_days=props.log_retention_days,
             kms_key_id=props.kms_key_arn,
         )
@@ -183,6 +190,9 @@ class PythonFunction(Construct):
         self.log_group_name: str = log_group.name
         self.timeout_seconds: int = props.timeout_seconds
         self.reserved_concurrency: int | None = props.reserved_concurrency
+        self.log_group_names: tuple[str, ...] = (log_group_name,)
+        """Literal names of the log groups this function writes to (no Terraform reference), for
+        ``EncryptionKey.allow_cloudwatch_logs``: the key policy cannot refer back to a group that needs the key."""
 
     def add_to_role_policy(self, statements: Iterable[dict]) -> None:
         """Grant the function's role these IAM statements too (the resources' ``grant_*`` methods call this)."""
@@ -199,6 +209,14 @@ class PythonFunction(Construct):
 
 def _is_statement(statement: object) -> bool:
     return isinstance(statement, dict) and "Effect" in statement and "Action" in statement
+
+
+#: Why each statement of the function's own policy exists (README "Security" renders them).
+GRANT_REASONS: dict[str, str] = {
+    "LambdaAssumesRole": "trust policy: only Lambda, for functions of this account (aws:SourceAccount), assumes the role",
+    "WriteOwnLogs": "Lambda writes the function's logs to its own, pre-created log group (no CreateLogGroup)",
+    "XRayTracing": "active tracing sends segments to X-Ray; X-Ray has no resource-level permissions, so \"*\"",
+}
 
 
 def _unique_sids(statements: list[dict]) -> list[dict]:

@@ -126,6 +126,7 @@ class QueueWithDeadLetterQueue(Construct):
         self.dlq_arn: str = dlq.arn
         self.dlq_name: str = dlq_name
         self.visibility_timeout_seconds: int = props.visibility_timeout_seconds
+        self._kms_key_arn = props.kms_key_arn
 
     def grant_send(self, grantee: "PythonFunction") -> None:
         """Let ``grantee``'s role send messages to the source queue (``grant_send_statements``)."""
@@ -136,19 +137,50 @@ class QueueWithDeadLetterQueue(Construct):
         grantee.add_to_role_policy(self.grant_consume_statements())
 
     def grant_send_statements(self) -> list[dict]:
-        """IAM statements to send messages to the source queue (nothing else)."""
-        return [{"Sid": "SendToOrderQueue", "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [self.queue_arn]}]
+        """IAM statements to send messages to the source queue (and, with a CMK, to encrypt them)."""
+        return [
+            {"Sid": "SendToOrderQueue", "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [self.queue_arn]},
+            # SQS producers of a queue encrypted with a customer-managed key need these two:
+            # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html
+            *self._key_statements("EncryptForOrderQueue", ["kms:GenerateDataKey", "kms:Decrypt"]),
+        ]
 
     def grant_consume_statements(self) -> list[dict]:
-        """IAM statements a Lambda event source needs to consume the source queue."""
+        """IAM statements a Lambda event source mapping needs on the function's role to consume the queue.
+
+        The three actions Lambda documents for SQS event sources
+        (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html#events-sqs-permissions), and
+        kms:Decrypt for a queue encrypted with a customer-managed key (SQS consumers, see
+        ``grant_send_statements``). No ChangeMessageVisibility: a failed record simply becomes
+        visible again when its visibility timeout ends.
+        """
         return [
             {
                 "Sid": "ConsumeOrderQueue",
                 "Effect": "Allow",
-                "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+                "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
                 "Resource": [self.queue_arn],
-            }
+            },
+            *self._key_statements("DecryptFromOrderQueue", ["kms:Decrypt"]),
         ]
+
+    def _key_statements(self, sid: str, actions: list[str]) -> list[dict]:
+        if self._kms_key_arn is None:
+            return []  # SSE-SQS: SQS's own key, no KMS permission needed
+        return [{"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": [self._kms_key_arn]}]
+
+
+#: Why each statement of these grants exists (README "Security" renders them).
+GRANT_REASONS: dict[str, str] = {
+    "SendToOrderQueue": "the API handler enqueues each accepted order (SendMessage)",
+    "EncryptForOrderQueue": "SendMessage to a queue encrypted with the CMK needs a data key (SQS producers)",
+    "ConsumeOrderQueue": "Lambda's event source mapping polls the queue with the processor's role (Receive, Delete, GetQueueAttributes)",
+    "DecryptFromOrderQueue": "received messages are decrypted with the CMK (SQS consumers)",
+}
+#: Why each statement of the queue policies exists.
+QUEUE_POLICY_REASONS: dict[str, str] = {
+    "DenyInsecureTransport": "every SQS action over plain HTTP is denied, to anyone (both queues)",
+}
 
 
 def _tls_only_policy(queue_arn: str) -> dict:

@@ -60,6 +60,8 @@ DEFAULT_THROTTLE_RATE_LIMIT = 100.0
 DEFAULT_THROTTLE_BURST_LIMIT = 200
 DEFAULT_QUOTA_LIMIT_PER_DAY = 100_000
 DEFAULT_LOG_RETENTION_DAYS = 14
+#: API Gateway's own name for a stage's execution log group: ``<prefix><rest-api-id>/<stage>``.
+EXECUTION_LOG_GROUP_PREFIX = "API-Gateway-Execution-Logs_"
 #: The model's name in API Gateway (alphanumeric only, unique per API).
 ORDER_MODEL_NAME = "CreateOrder"
 ENDPOINT_TYPE = "REGIONAL"
@@ -142,9 +144,9 @@ class OrdersRestApiProps:
     access_log_group_name: str | None = None
     """Log group of the access logs; default ``/aws/apigateway/<api_name>/access``."""
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
-    """Retention of the access log group (default 14; a value CloudWatch accepts)."""
+    """Retention of the access and execution log groups (default 14; a value CloudWatch accepts)."""
     log_kms_key_arn: str | None = None
-    """KMS key encrypting the access log group; default ``None``: CloudWatch's own encryption.
+    """KMS key encrypting the access and execution log groups; default ``None``: CloudWatch's own encryption.
     The key policy must allow the ``logs.<region>.amazonaws.com`` principal."""
     manage_account: bool = False
     """Also build the region-wide ``aws_api_gateway_account`` and its CloudWatch role (default off:
@@ -297,6 +299,10 @@ class OrdersRestApi(Construct):
         self.deployment_id: str = self.deployment.id
         self.access_log_group_name: str = self.access_log_group.name
         self.access_log_group_arn: str = self.access_log_group.arn
+        self.execution_log_group_name: str = self.execution_log_group.name
+        self.log_group_names: tuple[str, ...] = self._log_group_literal_names
+        """Names of the API's log groups without a reference to the groups themselves (the execution
+        group's name refers to the REST API's id only), for ``EncryptionKey.allow_cloudwatch_logs``."""
         self.api_key_id: str | None = self.api_key.id if self.api_key is not None else None
         self.usage_plan_id: str | None = self.usage_plan.id if self.usage_plan is not None else None
         self.cloudwatch_role_arn: str | None = self.cloudwatch_role.arn if self.cloudwatch_role is not None else None
@@ -444,15 +450,29 @@ class OrdersRestApi(Construct):
 
     def _build_stage(self) -> None:
         props = self.props
+        access_log_group_name = props.access_log_group_name or f"/aws/apigateway/{props.api_name}/access"
         self.access_log_group = CloudwatchLogGroup(
             self,
             "access-logs",
-            name=props.access_log_group_name or f"/aws/apigateway/{props.api_name}/access",
+            name=access_log_group_name,
             retention_in_days=props.log_retention_days,
             kms_key_id=props.log_kms_key_arn,
         )
-        # Execution logging needs the account's CloudWatch role to exist first.
-        after_account = [self.account] if self.account is not None else None
+        # API Gateway writes execution logs to a group it names itself and, left alone, creates
+        # on first write: unencrypted, never expiring, unknown to Terraform and kept after a
+        # destroy. Created here first (same retention and key as the access logs), so the stage
+        # depends on it and API Gateway finds it when logging starts.
+        execution_log_group_name = f"{EXECUTION_LOG_GROUP_PREFIX}{self.rest_api_id}/{props.stage_name}"
+        self.execution_log_group = CloudwatchLogGroup(
+            self,
+            "execution-logs",
+            name=execution_log_group_name,
+            retention_in_days=props.log_retention_days,
+            kms_key_id=props.log_kms_key_arn,
+        )
+        self._log_group_literal_names = (access_log_group_name, execution_log_group_name)
+        # Execution logging needs the account's CloudWatch role to exist first, and its log group.
+        after_account = [self.execution_log_group, *([self.account] if self.account is not None else [])]
         self.stage = ApiGatewayStage(
             self,
             "stage",

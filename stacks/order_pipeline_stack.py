@@ -147,7 +147,6 @@ class OrderPipelineStack(TerraformStack):
         )
         self.queue.grant_send(api_handler)
         self.table.grant_read(api_handler)
-        self.encryption_key.grant_encrypt_decrypt(api_handler)
 
         self.processor = processor = self._function(
             "order-processor",
@@ -173,7 +172,6 @@ class OrderPipelineStack(TerraformStack):
         )
         self.table.grant_write(processor)
         self.events_topic.grant_publish(processor)
-        self.encryption_key.grant_encrypt_decrypt(processor)
 
     def _build_api(self) -> None:
         config, names = self.config, self.names
@@ -196,6 +194,8 @@ class OrderPipelineStack(TerraformStack):
                 manage_account=config.manage_api_gateway_account,
             ),
         )
+        # CloudWatch Logs may use the key for exactly the log groups this stack creates.
+        self.encryption_key.allow_cloudwatch_logs([*self.api_handler.log_group_names, *self.processor.log_group_names, *self.api.log_group_names])
         if not config.manage_api_gateway_account:
             # A stack deployed before orders-account-<region> took the setting over still holds it
             # in its state: forget it there, never destroy it (with provider 6 that resets the

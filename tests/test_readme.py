@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from pipeline_config.docs import config_table, environments_table
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
@@ -22,6 +24,27 @@ def test_config_table_matches_the_dataclass():
 
 def test_environments_table_matches_the_definitions():
     assert block("environments-table") == environments_table().strip()
+
+
+def test_security_table_matches_the_synthesized_grants(dev, account_stack):
+    from stacks.security_table import grants_table
+
+    assert block("security-table") == grants_table(dev, account_stack).strip(), "run `python -m stacks.security_table` and paste the table"
+
+
+def test_a_grant_without_a_documented_reason_cannot_be_rendered(dev, account_stack):
+    import copy
+    import json
+
+    from stacks.security_table import UndocumentedGrant, grants_table
+
+    doc = copy.deepcopy(dev)
+    policy_id = next(iter(doc["resource"]["aws_iam_role_policy"]))
+    statements = json.loads(doc["resource"]["aws_iam_role_policy"][policy_id]["policy"])
+    statements["Statement"].append({"Sid": "Undocumented", "Effect": "Allow", "Action": "sqs:PurgeQueue", "Resource": "*"})
+    doc["resource"]["aws_iam_role_policy"][policy_id]["policy"] = json.dumps(statements)
+    with pytest.raises(UndocumentedGrant, match="statement 'Undocumented' has no documented reason"):
+        grants_table(doc, account_stack)
 
 
 def test_quick_start_is_two_commands_and_ci_runs_the_test_one():

@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from local_pipeline import LocalPipeline
+from tests.least_privilege import API_HANDLER, PROCESSOR, CallRecorder
 
 #: Local-only deviation (docs/local_pipeline.md): retries after 2 s instead of the config's 180 s.
 VISIBILITY_TIMEOUT_SECONDS = 2
@@ -17,15 +18,61 @@ BATCHING_WINDOW_SECONDS = 1
 IDLE_TIMEOUT = 60
 
 
+#: Marker of the tests that judge what the whole package recorded; they run after every other test.
+AFTER_ALL_SCENARIOS = "after_all_scenarios"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register this package's marker."""
+    config.addinivalue_line("markers", f"{AFTER_ALL_SCENARIOS}: runs after every other test (reads what they recorded)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Move the ``after_all_scenarios`` tests behind the last other test of this package.
+
+    Within the package, not to the end of the session: the recorder and the pipeline are
+    package fixtures, torn down once the package's last test has run.
+    """
+    last = [item for item in items if item.get_closest_marker(AFTER_ALL_SCENARIOS)]
+    if not last:
+        return
+    rest = [item for item in items if item not in last]
+    package = last[0].path.parent
+    in_package = [i for i, item in enumerate(rest) if item.path.parent == package]
+    at = in_package[-1] + 1 if in_package else len(rest)
+    items[:] = rest[:at] + last + rest[at:]
+
+
 @pytest.fixture(scope="package")
-def local_pipeline() -> Iterator[LocalPipeline]:
-    """The running pipeline (env suffix 'e2e': dev-like settings, e2e names), shared by tests/e2e."""
+def recorded_calls() -> CallRecorder:
+    """Every AWS call the handlers make during tests/e2e (tests/least_privilege.py)."""
+    return CallRecorder()
+
+
+@pytest.fixture(scope="package")
+def local_pipeline(recorded_calls: CallRecorder) -> Iterator[LocalPipeline]:
+    """The running pipeline (env suffix 'e2e': dev-like settings, e2e names), shared by tests/e2e.
+
+    The recorder is attached before the first request, so it sees every call of every test.
+    """
     with LocalPipeline(
         suffix="e2e",
         config_overrides={"batching_window_seconds": BATCHING_WINDOW_SECONDS},
         visibility_timeout_seconds=VISIBILITY_TIMEOUT_SECONDS,
     ) as pipeline:
-        yield pipeline
+        recorded_calls.attach(API_HANDLER, pipeline.api_clients)
+        recorded_calls.attach(PROCESSOR, pipeline.processor_clients)
+        try:
+            yield pipeline
+        finally:
+            recorded_calls.detach()
+
+
+@pytest.fixture(autouse=True)
+def _name_the_recording(request: pytest.FixtureRequest, recorded_calls: CallRecorder) -> Iterator[None]:
+    """Attribute the calls made while a test runs to that test (its node id)."""
+    recorded_calls.current_test = request.node.nodeid
+    yield
 
 
 class Hooks:

@@ -63,7 +63,12 @@ def test_one_owner_across_the_default_environments_and_review_stacks(all_stacks,
 
 def test_the_account_stack_attaches_the_policy_before_setting_the_role(account_stack):
     role_name, role = find(account_stack, "aws_iam_role", name="orders-apigw-cloudwatch-us-east-1")
-    assert [s["Principal"] for s in json.loads(role["assume_role_policy"])["Statement"]] == [{"Service": "apigateway.amazonaws.com"}]
+    (trust,) = json.loads(role["assume_role_policy"])["Statement"]
+    assert trust["Principal"] == {"Service": "apigateway.amazonaws.com"} and trust["Action"] == "sts:AssumeRole"
+    # Confused-deputy guard: API Gateway acting for this account only.
+    caller_id = next(iter(account_stack["data"]["aws_caller_identity"]))
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "${data.aws_caller_identity." + caller_id + ".account_id}"}}
+
     attachment_name, attachment = find(account_stack, "aws_iam_role_policy_attachment", role=ref("aws_iam_role", role_name, "name"))
     assert attachment["policy_arn"].endswith(PUSH_POLICY_SUFFIX)
     _, account = only(account_stack, "aws_api_gateway_account")
@@ -77,8 +82,9 @@ def test_environment_stacks_forget_the_setting_they_used_to_hold_without_destroy
     expected = [{"from": address, "lifecycle": {"destroy": False}} for address in legacy_addresses()]
     for name, doc in {**stacks, **review_stacks}.items():
         assert doc["removed"] == expected, name
-        # The stage no longer waits for an account resource in its own stack.
-        assert not only(doc, "aws_api_gateway_stage")[1].get("depends_on"), name
+        # The stage no longer waits for an account resource in its own stack, only for its execution log group.
+        (log_group_id,) = [n for n, g in resources(doc, "aws_cloudwatch_log_group").items() if g["name"].startswith("API-Gateway-Execution-Logs_")]
+        assert only(doc, "aws_api_gateway_stage")[1]["depends_on"] == [f"aws_cloudwatch_log_group.{log_group_id}"], name
 
 
 def test_a_designated_environment_owns_it_at_the_addresses_the_removed_blocks_name(tmp_path_factory):
@@ -91,4 +97,5 @@ def test_a_designated_environment_owns_it_at_the_addresses_the_removed_blocks_na
     assert set(legacy_addresses()) <= held
     assert "removed" not in prod  # Terraform rejects a removed block for a resource still declared
     stage = only(prod, "aws_api_gateway_stage")[1]
-    assert stage["depends_on"] == [legacy_addresses()[0]]
+    assert stage["depends_on"][1:] == [legacy_addresses()[0]]
+    assert stage["depends_on"][0].startswith("aws_cloudwatch_log_group.orders-api_execution-logs_")

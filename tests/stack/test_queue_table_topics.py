@@ -116,27 +116,41 @@ def test_key_policy_lets_the_account_administer_via_iam(dev):
     assert root["Action"] == "kms:*" and root["Effect"] == "Allow"
 
 
-def test_key_policy_allows_cloudwatch_alarms_to_use_the_key(dev):
-    statements = _key_statements(dev).values()
-    cloudwatch = [s for s in statements if s["Principal"].get("Service") == "cloudwatch.amazonaws.com"]
-    assert len(cloudwatch) == 1
-    assert set(cloudwatch[0]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
-    assert "aws:SourceAccount" in cloudwatch[0]["Condition"]["StringEquals"]
+def test_key_policy_names_only_the_account_cloudwatch_alarms_and_logs(dev):
+    # No sqs.amazonaws.com / sns.amazonaws.com: no AWS service sends to the queues, and no
+    # encrypted queue is subscribed to a topic (constructs_lib/encryption_key.py cites AWS).
+    assert list(_key_statements(dev)) == ["AccountRootAdministers", "CloudWatchAlarmsPublishToEncryptedTopics", "CloudWatchLogsEncryptThisStacksLogGroups"]
+    principals = [s["Principal"] for s in _key_statements(dev).values()]
+    assert "sqs.amazonaws.com" not in json.dumps(principals) and "sns.amazonaws.com" not in json.dumps(principals)
 
 
-def test_key_policy_scopes_sns_sqs_to_the_account_and_logs_to_its_log_groups(dev):
-    statements = list(_key_statements(dev).values())
-    services = {}
-    for s in statements:
-        principal = s["Principal"].get("Service")
-        for service in [principal] if isinstance(principal, str) else principal or []:
-            services[service] = s
-    for service in ("sns.amazonaws.com", "sqs.amazonaws.com"):
-        assert "aws:SourceAccount" in services[service]["Condition"]["StringEquals"], service
-    (logs_service,) = [s for s in services if s.startswith("logs.")]
-    condition = services[logs_service]["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
-    assert ":log-group:" in condition and "account_id}" in condition and ":logs:us-east-1:" in condition
-    assert logs_service == "logs.us-east-1.amazonaws.com"  # the config's region, known at synth time
+def test_key_policy_lets_cloudwatch_alarms_encrypt_for_sns_as_aws_documents_it(dev):
+    cloudwatch = _key_statements(dev)["CloudWatchAlarmsPublishToEncryptedTopics"]
+    assert cloudwatch["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert cloudwatch["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    # Deliberately no condition: none is documented for this path, and a wrong one drops alarms silently.
+    assert "Condition" not in cloudwatch
+
+
+def test_key_policy_lets_logs_encrypt_exactly_this_stacks_log_groups(dev):
+    logs = _key_statements(dev)["CloudWatchLogsEncryptThisStacksLogGroups"]
+    assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}  # the config's region, known at synth time
+    assert logs["Action"] == ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*"]  # no Describe*: it carries no context
+    arns = logs["Condition"]["StringEquals"]["kms:EncryptionContext:aws:logs:arn"]
+    prefix = re.compile(r"^arn:\$\{data\.aws_partition\.[\w-]+\.partition\}:logs:us-east-1:\$\{data\.aws_caller_identity\.[\w-]+\.account_id\}:log-group:")
+    assert all(prefix.match(arn) for arn in arns), arns
+    api_id, _ = only(dev, "aws_api_gateway_rest_api")
+    assert [prefix.sub("", arn) for arn in arns] == [
+        "/aws/lambda/orders-api-handler-dev",
+        "/aws/lambda/order-processor-dev",
+        "/aws/apigateway/orders-api-dev/access",
+        "API-Gateway-Execution-Logs_" + ref("aws_api_gateway_rest_api", api_id, "id") + "/v1",
+    ]
+    # ...which are all the log groups the stack creates, and all use the key
+    key_id, _ = only(dev, "aws_kms_key")
+    groups = resources(dev, "aws_cloudwatch_log_group").values()
+    assert sorted(g["name"] for g in groups) == sorted(prefix.sub("", arn) for arn in arns)
+    assert all(g["kms_key_id"] == ref("aws_kms_key", key_id, "arn") for g in groups)
 
 
 # --------------------------------------------------------------------------- topics
@@ -163,11 +177,16 @@ def test_alarm_topic_policy_lets_cloudwatch_publish_from_this_account(dev):
 
 
 def test_events_topic_does_not_admit_cloudwatch_and_both_deny_plain_http(dev):
+    from constructs_lib.encrypted_topic import TOPIC_POLICY_ACTIONS  # inside: collecting starts no jsii
+
     events = _topic_policy(dev, "order-events-dev")
     assert not any(json.dumps(s).count("cloudwatch.amazonaws.com") for s in events.values())
     for name in ("order-events-dev", "order-alarms-dev"):
         deny = _topic_policy(dev, name)["DenyInsecureTransport"]
         assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        assert deny["Principal"] == "*"
+        # Every action a topic policy may name, not only Publish (SNS rejects "sns:*" there).
+        assert deny["Action"] == list(TOPIC_POLICY_ACTIONS) and len(deny["Action"]) == 11
 
 
 def test_no_stack_reads_the_aws_region_data_source(stacks):
