@@ -173,3 +173,28 @@ def test_collecting_the_tests_starts_no_jsii():
     result = subprocess.run([sys.executable, "-c", COLLECT_PROBE], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "jsii imported during collection: False" in result.stdout, result.stdout[-2000:]
+
+
+def e2e_modules_without_the_marker(folder: Path) -> list[str]:
+    """Test modules in ``folder`` whose module-level ``pytestmark`` does not carry ``pytest.mark.e2e``."""
+    missing = []
+    for path in sorted(folder.glob("test_*.py")):
+        marks = [
+            ast.unparse(node.value)
+            for node in ast.parse(path.read_text()).body
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets)
+        ]
+        if not any("pytest.mark.e2e" in mark for mark in marks):
+            missing.append(path.name)
+    return missing
+
+
+def test_every_e2e_module_is_out_of_the_fast_tier():
+    """make test-fast deselects by marker; an e2e module without it runs a whole pipeline in the fast tier."""
+    assert e2e_modules_without_the_marker(ROOT / "tests" / "e2e") == [], "add pytest.mark.e2e to the module's pytestmark"
+
+
+def test_the_e2e_marker_check_sees_a_module_without_it(tmp_path):
+    (tmp_path / "test_marked.py").write_text("import pytest\npytestmark = [pytest.mark.e2e, pytest.mark.timeout(9)]\n")
+    (tmp_path / "test_unmarked.py").write_text("import pytest\npytestmark = pytest.mark.timeout(9)\n")
+    assert e2e_modules_without_the_marker(tmp_path) == ["test_unmarked.py"]

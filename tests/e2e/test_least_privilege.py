@@ -25,7 +25,7 @@ from tests.least_privilege import (
 )
 from tests.tfjson import find, policy, ref, resources
 
-pytestmark = pytest.mark.after_all_scenarios
+pytestmark = [pytest.mark.e2e, pytest.mark.after_all_scenarios]
 assert AFTER_ALL_SCENARIOS == "after_all_scenarios"
 
 E2E_NAMES = config_for("e2e").names

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from tests.e2e.conftest import IDLE_TIMEOUT
 from tests.e2e.support import events_per_order, new_order, post_order, stored_items, unique
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
 ROOT = Path(__file__).resolve().parents[2]
 
