@@ -262,8 +262,8 @@ class LocalApi:
         self._server = _LocalHttpServer((self._host, self._port), _RequestHandler)
         self._server.daemon_threads = True
         # serve_forever checks for shutdown() every poll_interval: the default 0.5 s made every
-        # stop() wait up to half a second (a test's teardown, a Ctrl-C); 50 ms of idle wake-ups
-        # cost nothing measurable.
+        # stop() wait up to half a second (a test's teardown, a Ctrl-C); waking 20 times a second
+        # while idle is a negligible price for a local tool.
         server = self._server
         self._thread = threading.Thread(target=lambda: server.serve_forever(poll_interval=0.05), name="local-api", daemon=True)
         self._thread.start()
