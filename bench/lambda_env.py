@@ -40,6 +40,17 @@ LAYER_EXTRAS = "tracer,validation"
 #: powertools-lambda-python's layer_v3/docker/Dockerfile does: ``rm -rf boto* s3transfer*
 #: *dateutil* urllib3* six* jmespath*``. ``bin`` holds console scripts no import needs.
 LAYER_STRIPPED_PREFIXES = ("boto", "s3transfer", "python_dateutil", "dateutil", "urllib3", "six", "jmespath", "bin")
+#: What the layer carries besides Powertools, per Powertools release. The publisher builds the layer
+#: with ``pip install`` when it releases, so each dependency is the newest final release on PyPI
+#: uploaded before that Powertools release (upload times from ``https://pypi.org/pypi/<name>/json``).
+#: Not the dev pins of Pipfile.lock: those were resolved later, and differ where it matters (wrapt
+#: 2.5.2 imports asyncio at import time; 2.0.1, in the layer, does not).
+LAYER_CARRIES = {
+    "3.23.0": {
+        "released": "2025-11-13T16:44:23Z",
+        "pins": ("aws-xray-sdk==2.15.0", "wrapt==2.0.1", "fastjsonschema==2.21.2", "typing-extensions==4.15.0"),
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,17 @@ def powertools_release() -> tuple[int, str]:
     return PipelineConfig().powertools_layer_version, locked.lstrip("=")
 
 
+def layer_requirements(powertools: str) -> list[str]:
+    """What ``pip install`` gets for the layer folder: the release and its dependencies as the layer carries them."""
+    if powertools not in LAYER_CARRIES:
+        raise BenchError(
+            f"bench/lambda_env.py LAYER_CARRIES has no entry for Powertools {powertools} (the release Pipfile.lock pins). "
+            "Fix: add one with that release's upload time and, for each of aws-xray-sdk, wrapt, fastjsonschema and "
+            "typing-extensions, the newest final release uploaded before it (https://pypi.org/pypi/<name>/json)"
+        )
+    return [f"aws-lambda-powertools[{LAYER_EXTRAS}]=={powertools}", *LAYER_CARRIES[powertools]["pins"]]
+
+
 def runtime_boto3_version() -> str:
     """boto3's version for the runtime folder: the one Pipfile.lock pins for the handlers ([packages])."""
     return json.loads((ROOT / "Pipfile.lock").read_text())["default"]["boto3"]["version"].lstrip("=")
@@ -125,9 +147,7 @@ def build_lambda_env(log, *, cache_root: Path = CACHE_ROOT) -> LambdaEnv:
     boto3_version = runtime_boto3_version()
     zip_path, digest, names = deployment_zip()
     task_dir = _unzipped(zip_path, cache_root / f"task-{digest[:16]}")
-    layer_dir = _pip_folder(
-        python, cache_root / tag / f"layer-powertools-{powertools}", [f"aws-lambda-powertools[{LAYER_EXTRAS}]=={powertools}"], LAYER_STRIPPED_PREFIXES, log
-    )
+    layer_dir = _pip_folder(python, cache_root / tag / f"layer-powertools-{powertools}", layer_requirements(powertools), LAYER_STRIPPED_PREFIXES, log)
     runtime_dir = _pip_folder(python, cache_root / tag / f"runtime-boto3-{boto3_version}", [f"boto3=={boto3_version}"], (), log)
     return LambdaEnv(
         python=python,
@@ -138,7 +158,7 @@ def build_lambda_env(log, *, cache_root: Path = CACHE_ROOT) -> LambdaEnv:
         runtime_dir=str(runtime_dir),
         zip_path=str(zip_path),
         zip_sha256=digest,
-        layer=f"AWSLambdaPowertoolsPythonV3-python312-x86_64:{layer_version} = aws-lambda-powertools[{LAYER_EXTRAS}]=={powertools}",
+        layer=f"AWSLambdaPowertoolsPythonV3-python312-x86_64:{layer_version} = {' '.join(layer_requirements(powertools))} (as released {LAYER_CARRIES[powertools]['released']})",
         boto3_version=boto3_version,
         boto3_note=(
             f"boto3 {boto3_version} from PyPI, the release Pipfile.lock pins for the handlers. AWS does not publish one "

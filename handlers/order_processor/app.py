@@ -14,8 +14,6 @@ from typing import Any, Callable, Mapping, Sequence
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from orders_core.adapters import DynamoOrderRepository, SnsEventPublisher
 from orders_core.aws import AwsClients, build_clients, lazy, settings
@@ -24,6 +22,7 @@ from orders_core.errors import ConflictingOrder, PoisonMessage
 from orders_core.function import TRACED_MODULES, PowertoolsFunction
 from orders_core.service import OrderProcessingService, StoredOrder
 from orders_core.settings import METRICS_NAMESPACE, METRICS_NAMESPACE_VAR, PROCESSOR_SERVICE_NAME, SERVICE_NAME_VAR, Settings
+from orders_core.sqs_batch import SqsRecord, process_batch
 from orders_core.validation import schema_validator
 
 logger = Logger(service=os.environ.get(SERVICE_NAME_VAR, PROCESSOR_SERVICE_NAME))
@@ -49,22 +48,15 @@ service = lazy(lambda: build_service(settings(), clients()))
 """Lambda's service: settings from the function's environment, ``clients()``; cached per container."""
 
 
-def _system_attribute(record: SQSRecord, name: str) -> str | None:
-    # Powertools' typed accessors raise KeyError when an attribute is absent: a hand-built or
-    # replayed event (tests, console) may lack them, and that must not fail a valid order.
-    attributes = record.raw_event.get("attributes")
-    return attributes.get(name) if isinstance(attributes, dict) else None
-
-
-def store_record(record: SQSRecord, orders: OrderProcessingService) -> StoredOrder:
+def store_record(record: SqsRecord, orders: OrderProcessingService) -> StoredOrder:
     """Store one order; raising fails only this record (poison and conflicts end up in the DLQ)."""
     logger.set_correlation_id(record.message_id)
-    receive_count = _system_attribute(record, "ApproximateReceiveCount")
+    receive_count = record.system_attribute("ApproximateReceiveCount")
     try:
-        body = record.raw_event.get("body")
+        body = record.body
         if not isinstance(body, str):
             raise PoisonMessage(f"message body must be a string, got {type(body).__name__}")
-        stored = orders.store(body, sent_timestamp_ms=_system_attribute(record, "SentTimestamp"))
+        stored = orders.store(body, sent_timestamp_ms=record.system_attribute("SentTimestamp"))
     except ConflictingOrder as exc:
         # An accepted (202) order that can never be stored: page, and say why for this messageId.
         metrics.add_metric(name="OrderConflicts", unit=MetricUnit.Count, value=1)
@@ -126,11 +118,12 @@ schema_validator()
 class ProcessorFunction(PowertoolsFunction):
     """The order processor bound to one source of its service: a Lambda handler for SQS events.
 
-    Only Powertools' public batch API: one ``BatchProcessor`` per invocation runs the record
-    handler (which collects each stored order), ``process_partial_response`` builds the partial
-    batch response, then the batch's events are published and the records whose event could
-    not be published are added to ``batchItemFailures``. Nothing is shared between invocations,
-    so two local pipelines (two pollers) in one process never share a batch.
+    Per invocation, ``orders_core.sqs_batch.process_batch`` runs the record handler on each
+    record (a record that raises fails alone; all of them failing is reported, not raised: that
+    would be a function error per poison batch, retrying the batch the same way), then the
+    batch's events are published and the records whose event could not be published are added
+    to ``batchItemFailures``. Nothing is shared between invocations, so two local pipelines (two
+    pollers) in one process never share a batch.
     Lambda's ``lambda_handler`` reads its settings from the environment; the local pipeline
     builds one per pipeline with ``ProcessorFunction.bound_to(settings, clients)``.
     """
@@ -154,20 +147,11 @@ class ProcessorFunction(PowertoolsFunction):
         function timeout, a PipelineConfig rule, so a batch never outlives its messages' visibility).
         """
         orders = self._service_source()
-        stored: list[tuple[str, StoredOrder]] = []
-
-        def record_handler(record: SQSRecord) -> StoredOrder:
-            result = store_record(record, orders)
-            stored.append((record.message_id, result))
-            return result
-
-        # A record failing alone is retried alone; all of them failing must not raise either
-        # (that would be a function error per poison batch, and retry the batch the same way).
-        processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
         with deadline_scope(Deadline.from_context(context, margin_seconds=self._timeouts.safety_margin_seconds)):
-            response = process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+            outcome = process_batch(event, lambda record: store_record(record, orders))
+            stored = [(record.message_id, result) for record, result in outcome.results]
             unpublished = publish_batch(stored, orders) if stored else {}
-        response = merge_failures(response, unpublished)
+        response = merge_failures(outcome.response(), unpublished)
         failed = len(response["batchItemFailures"])
         processed = len(stored) - len(unpublished)
         if processed:
