@@ -72,7 +72,9 @@ def main() -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    for warning in selection.warnings:
+    from constructs_lib.lambda_package import drain_warnings  # jsii is running by now (build_app)
+
+    for warning in (*selection.warnings, *drain_warnings()):
         print(f"warning: {warning}", file=sys.stderr)
     app.synth()
     outdir = Path(app.outdir)

@@ -1,4 +1,11 @@
-"""``HandlersPackage``: the Lambda code archive, staged from a clean, content-addressed copy of ``handlers/``."""
+"""``HandlersPackage``: the Lambda code archive, staged from a clean, content-addressed copy of ``handlers/``.
+
+The archive ships the sources and, by default, their bytecode for the functions' runtime
+(``constructs_lib.bytecode``): Lambda cannot write ``__pycache__`` in ``/var/task``, so without it
+every cold start compiles the handlers again. ``source_code_hash`` covers the sources only:
+bytecode is derived from them (and checked against them by Python at import), so a machine
+that has no python3.12 and ships sources only plans no change against one that ships both.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +18,20 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from constructs_lib.bytecode import BYTECODE_MODES, INTERPRETER_VAR, BytecodeError, Interpreter, compile_tree, find_interpreter, runtime_version
 from constructs_lib.framework import AssetType, Construct, TerraformAsset
 from constructs_lib.validation import raise_problems
-from pipeline_config.errors import ConfigProblem
+from pipeline_config.errors import ConfigError, ConfigProblem
 
 #: Directory names never shipped: caches and test suites.
 EXCLUDED_DIR_NAMES = frozenset({"__pycache__", "tests", "test", "node_modules"})
-#: File suffixes never shipped: compiled bytecode (it differs per machine and would change the hash).
+#: File suffixes never copied from the source dir: bytecode there is whatever a local run left
+#: (any Python version); the package's own is compiled for the runtime (``constructs_lib.bytecode``).
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 
-_STAGED: dict[tuple[str, str], tuple[Path, str, Path]] = {}
+_STAGED: dict[tuple[str, str, str, str], tuple[Path, str, Path, str]] = {}
+#: Warnings of this process's synth (one per distinct message), for main.py to print on stderr.
+_WARNINGS: list[str] = []
 _LOCK = threading.Lock()
 
 
@@ -34,12 +45,24 @@ class HandlersPackageProps:
     staging_dir: str | None = None
     """Where clean copies are staged, one sub-directory per content hash. ``None``:
     ``<parent of source_dir>/.build/handlers-src`` (git-ignored)."""
+    runtime: str = "python3.12"
+    """The functions' Lambda runtime: the bytecode is compiled for its Python version."""
+    bytecode: str = "auto"
+    """``"auto"``: ship bytecode when a Python of the runtime's version is found, else sources only
+    (with a warning); ``"required"``: fail the synth without one; ``"off"``: sources only."""
 
     def problems(self) -> list[ConfigProblem]:
         """Every invalid setting."""
+        problems = []
         if not Path(self.source_dir).is_dir():
-            return [ConfigProblem("source_dir", self.source_dir, "is not a directory", "point source_dir at the handlers/ directory")]
-        return []
+            problems.append(ConfigProblem("source_dir", self.source_dir, "is not a directory", "point source_dir at the handlers/ directory"))
+        if self.bytecode not in BYTECODE_MODES:
+            problems.append(ConfigProblem("bytecode", self.bytecode, f"must be one of {', '.join(map(repr, BYTECODE_MODES))}", 'use "auto" (the default), "required" or "off"'))
+        try:
+            runtime_version(self.runtime)
+        except ValueError as exc:
+            problems.append(ConfigProblem("runtime", self.runtime, str(exc), "use a Python runtime such as 'python3.12'"))
+        return problems
 
 
 def is_shipped(relative: Path) -> bool:
@@ -110,13 +133,35 @@ _ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 _ZIP_FILE_MODE = 0o100644 << 16
 
 
-def build_zip(staged_dir: Path, digest: str) -> Path:
-    """Zip the staged files (sorted, fixed timestamps) once per content hash; return the zip's path.
+def with_bytecode(staged_dir: Path, digest: str, interpreter: Interpreter) -> Path:
+    """A copy of the staged sources plus their bytecode for ``interpreter``'s version, once per
+    content hash and version (``<staging root>/<hash>-cpython-312``); return its path."""
+    target = staged_dir.parent / f"{digest}-{interpreter.tag}"
+    if target.is_dir():
+        return target
+    tmp = Path(tempfile.mkdtemp(prefix=f".{digest[:12]}-{interpreter.tag}-", dir=staged_dir.parent))
+    try:
+        shutil.copytree(staged_dir, tmp, dirs_exist_ok=True)
+        compile_tree(interpreter, tmp)
+        try:
+            tmp.rename(target)
+        except OSError:
+            if not target.is_dir():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def build_zip(staged_dir: Path, digest: str, variant: str = "source") -> Path:
+    """Zip the staged files (sorted, fixed timestamps) once per content hash and variant
+    (``source``, or a bytecode tag such as ``cpython-312``); return the zip's path.
 
     Built here rather than by cdktf's ARCHIVE asset type: cdktf zips the directory again in
     node for every stack (about 0.25 s each, most of a synth), and its zips embed mtimes.
     """
-    target = staged_dir.parent / f"{digest}-zip" / ZIP_NAME
+    target = staged_dir.parent / f"{digest}-zip-{variant}" / ZIP_NAME
     if target.is_file():
         return target  # content-addressed, like the staged dir
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -146,19 +191,60 @@ class HandlersPackage(Construct):
         super().__init__(scope, id)
         source = Path(props.source_dir).resolve()
         staging_root = Path(props.staging_dir).resolve() if props.staging_dir else source.parent / ".build" / "handlers-src"
-        key = (str(source), str(staging_root))
+        key = (str(source), str(staging_root), props.runtime, props.bytecode)
         with _LOCK:  # stage once per process, however many stacks use the package
             if key not in _STAGED:
                 staged, digest = stage(source, staging_root)
-                _STAGED[key] = (staged, digest, build_zip(staged, digest))
-            staged_dir, digest, zip_path = _STAGED[key]
+                interpreter = _interpreter(props, id)
+                if interpreter is None:
+                    _STAGED[key] = (staged, digest, build_zip(staged, digest), "none")
+                else:
+                    try:
+                        compiled = with_bytecode(staged, digest, interpreter)
+                    except BytecodeError as exc:
+                        raise ConfigError([ConfigProblem("lambda_bytecode", props.bytecode, str(exc), 'fix the handler or the interpreter, or set "lambda_bytecode": "off"')], context=f"HandlersPackage {id!r}") from exc
+                    _STAGED[key] = (compiled, digest, build_zip(compiled, digest, interpreter.tag), f"Python {interpreter.version}")
+            staged_dir, digest, zip_path, compiled_by = _STAGED[key]
 
         # A FILE asset of the prebuilt zip: cdktf copies it into each stack's assets/.
         asset = TerraformAsset(self, "asset", path=str(zip_path), type=AssetType.FILE, asset_hash=digest)
         self.zip_path: Path = zip_path
         self.asset: TerraformAsset = asset
         self.staged_dir: Path = staged_dir
+        #: Who compiled the shipped bytecode (``"Python 3.12.1"``), or ``"none"``: sources only.
+        self.bytecode_compiled_by: str = compiled_by
         self.asset_path: str = asset.path
         # Only a trigger for the provider (>= 5.x keeps it apart from the computed code_sha256),
         # so our own hash works and, unlike a zip's hash, ignores mtimes.
         self.source_code_hash: str = digest
+
+
+def _interpreter(props: HandlersPackageProps, id: str) -> Interpreter | None:
+    """The interpreter that compiles the package, or None for sources only (a warning under "auto")."""
+    if props.bytecode == "off":
+        return None
+    minor = runtime_version(props.runtime)
+    try:
+        interpreter, checked = find_interpreter(minor)
+    except BytecodeError as exc:  # an explicit LAMBDA_BYTECODE_PYTHON that is wrong: never ignored
+        raise ConfigError([ConfigProblem("lambda_bytecode", props.bytecode, str(exc), f"point {INTERPRETER_VAR} at a python{minor} executable, or unset it")], context=f"HandlersPackage {id!r}") from exc
+    if interpreter is not None:
+        return interpreter
+    problem = f"no Python {minor} found to compile the handlers for {props.runtime} (checked {checked})"
+    fix = (
+        f"install python{minor} (Ubuntu 24.04: apt install python{minor}; elsewhere pyenv install {minor}) or point "
+        f"{INTERPRETER_VAR} at one; or set \"lambda_bytecode\": \"off\" to ship sources only"
+    )
+    if props.bytecode == "required":
+        raise ConfigError([ConfigProblem("lambda_bytecode", "required", problem, fix)], context=f"HandlersPackage {id!r}")
+    message = f"lambda_bytecode: {problem}; the functions ship sources only and compile them on every cold start. Fix: {fix}"
+    if message not in _WARNINGS:
+        _WARNINGS.append(message)
+    return None
+
+
+def drain_warnings() -> list[str]:
+    """The packaging warnings of this process since the last call (main.py prints them on stderr)."""
+    found = list(_WARNINGS)
+    _WARNINGS.clear()
+    return found

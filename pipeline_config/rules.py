@@ -17,6 +17,9 @@ from typing import Mapping
 
 from pipeline_config.errors import ConfigProblem, is_whole_number, whole_number_problem
 
+#: How a synth treats the handlers' bytecode (``lambda_bytecode``; ``constructs_lib.bytecode``).
+LAMBDA_BYTECODE_MODES = ("auto", "required", "off")
+
 # --------------------------------------------------------------------------- AWS limits
 #: Lambda function timeout, seconds.
 LAMBDA_TIMEOUT_SECONDS = (1, 900)

@@ -92,6 +92,11 @@ class PipelineConfig:
     powertools_layer_arn: str | None = field(default=None, metadata={JSON_NONE: "default"})
     """Full layer ARN, overriding ``powertools_layer_version`` (e.g. a private mirror). ``None``:
     the public layer at the pinned version."""
+    lambda_bytecode: str = "auto"
+    """Ship the handlers' bytecode, compiled at synth by a Python of the functions' runtime
+    version (python3.12), so a cold start does not compile them: ``"auto"`` (when one is found,
+    else sources and a warning), ``"required"`` (fail the synth without one) or ``"off"``. Set
+    ``LAMBDA_BYTECODE_PYTHON`` to choose the interpreter. README, "Cold start and memory size"."""
 
     # --- queue ------------------------------------------------------------------------------
     queue_visibility_timeout_seconds: int = 180
@@ -355,6 +360,8 @@ class PipelineConfig:
                 f"must hold at most {MAX_EXTRA_ALARM_TOPICS} different topics (CloudWatch allows {rules.ALARM_MAX_ACTIONS_PER_STATE} actions per alarm state; one is the pipeline's own alarm topic)",
                 f"list each topic once, at most {MAX_EXTRA_ALARM_TOPICS}",
             )
+        if self.lambda_bytecode not in rules.LAMBDA_BYTECODE_MODES:
+            check.bad("lambda_bytecode", f"must be one of {', '.join(map(repr, rules.LAMBDA_BYTECODE_MODES))}", 'use "auto" (the default), "required" or "off"')
         if self.alarm_destination_check is not None and self.alarm_destination_check not in ALARM_DESTINATION_CHECKS:
             check.bad("alarm_destination_check", f"must be one of {', '.join(map(repr, ALARM_DESTINATION_CHECKS))} or \"auto\" (None)", 'use "error", "warn" or "off"; leave it out for the default (error when prod_like)')
         values = {name: getattr(self, name) for name in ("alarm_period_seconds", "alarm_evaluation_periods", *rules.ALARM_THRESHOLDS)}

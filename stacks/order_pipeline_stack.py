@@ -20,7 +20,7 @@ from constructs_lib.framework import Construct, TerraformOutput, TerraformStack
 from constructs_lib.lambda_package import HandlersPackage, HandlersPackageProps
 from constructs_lib.orders_table import OrdersTable, OrdersTableProps
 from constructs_lib.provider import AwsProvider, AwsProviderDefaultTags
-from constructs_lib.python_function import PythonFunction, PythonFunctionProps
+from constructs_lib.python_function import RUNTIME, PythonFunction, PythonFunctionProps
 from constructs_lib.queue_with_dlq import QueueWithDeadLetterQueue, QueueWithDeadLetterQueueProps
 from constructs_lib.rest_api import OrdersRestApi, OrdersRestApiProps
 from constructs_lib.sqs_event_source import SqsEventSource, SqsEventSourceProps
@@ -136,7 +136,7 @@ class OrderPipelineStack(TerraformStack):
 
     def _build_functions(self) -> None:
         config, names = self.config, self.names
-        self.package = HandlersPackage(self, "handlers-package", HandlersPackageProps(source_dir=str(HANDLERS_DIR)))
+        self.package = HandlersPackage(self, "handlers-package", HandlersPackageProps(source_dir=str(HANDLERS_DIR), runtime=RUNTIME, bytecode=config.lambda_bytecode))
         self.api_handler = api_handler = self._function(
             "api-handler",
             function_name=names.api_handler_function,
