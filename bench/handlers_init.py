@@ -6,8 +6,9 @@ Fresh processes, interleaved round by round, each one cold start of one target:
   nothing else on ``sys.path``, python3.12 when found, Lambda's variables such as
   ``LAMBDA_TASK_ROOT``): ``bare`` (``import boto3`` + the same three clients), both handlers, and
   each handler's first and second request against a moto server (child process);
-* ``lambda-bytecode`` (what-if): both handlers from a copy of the zip with ``__pycache__`` (the
-  zip ships none; this says what shipping it would save);
+* ``lambda-source`` (what-if): both handlers from a copy of the zip without ``__pycache__``
+  (what a synth without a Python 3.12, or with ``lambda_bytecode`` ``"off"``, ships: this says
+  what the shipped bytecode saves);
 * ``lambda-layer-source`` (what-if): both handlers with a layer copy without ``__pycache__`` (what
   a layer built without bytecode would cost: its build script as stored deletes it);
 * ``dev``: how the bench measured before issue 14 (the project's .venv on ``sys.path``, no
@@ -31,7 +32,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.lambda_env import LambdaEnv, build_lambda_env, precompiled_copy, source_only_copy
+from bench.lambda_env import LambdaEnv, build_lambda_env, source_only_copy
 from bench.measure import PYTHON, ROOT, BenchError, child_env, run, summary
 from handlers.orders_core.settings import METRICS_NAMESPACE, Settings
 
@@ -99,12 +100,12 @@ def lambda_variables(env: LambdaEnv, target: str, resources: dict[str, str], end
 def bench_handlers(runs: int, quick: bool, log) -> dict:
     """Run the handlers-init section; returns its JSON-ready result."""
     env = build_lambda_env(log)
-    bytecode_task = precompiled_copy(env.python, env.task_dir)
+    source_task = source_only_copy(env.task_dir)
     source_layer = source_only_copy(env.layer_dir)
     workdir = Path(tempfile.mkdtemp(prefix="bench-handlers-"))
     try:
         with _emulator() as (endpoint_url, resources):
-            variants = _variants(env, bytecode_task, source_layer, endpoint_url, resources, workdir)
+            variants = _variants(env, source_task, source_layer, endpoint_url, resources, workdir)
             samples = _timed_rounds(variants, runs, log)
             extras = _one_off_measurements(env, variants, quick, log)
     finally:
@@ -132,7 +133,7 @@ class _emulator:
         self._emulator.stop()
 
 
-def _variants(env: LambdaEnv, bytecode_task: str, source_layer: str, endpoint_url: str, resources: dict[str, str], workdir: Path) -> dict[str, dict]:
+def _variants(env: LambdaEnv, source_task: str, source_layer: str, endpoint_url: str, resources: dict[str, str], workdir: Path) -> dict[str, dict]:
     """name -> how to start one probe: command, environment, spec (events are written per run)."""
     lambda_cmd = [env.python, "-I", "-S", "-B", str(PROBE)]
     out: dict[str, dict] = {}
@@ -142,9 +143,9 @@ def _variants(env: LambdaEnv, bytecode_task: str, source_layer: str, endpoint_ur
             "spec": {"target": target, "path": env.sys_path()}, "requests": target in HANDLERS, "workdir": str(workdir),
         }
     for target in HANDLERS:
-        out[f"lambda-bytecode:{target}"] = {
+        out[f"lambda-source:{target}"] = {
             "cmd": lambda_cmd, "env": lambda_variables(env, target, resources, endpoint_url),
-            "spec": {"target": target, "path": [bytecode_task, env.layer_dir, env.runtime_dir]}, "requests": False,
+            "spec": {"target": target, "path": [source_task, env.layer_dir, env.runtime_dir]}, "requests": False,
         }
         out[f"lambda-layer-source:{target}"] = {
             "cmd": lambda_cmd, "env": lambda_variables(env, target, resources, endpoint_url),
@@ -245,7 +246,7 @@ def _one_off_measurements(env: LambdaEnv, variants: dict[str, dict], quick: bool
         extras["profile"][target] = _probe(variants[f"lambda:{target}"], target, 0, spec_extra={"profile": True})["profile_top_own_time"]
     log("handlers: import times and profiles done")
     if shutil.which("strace"):
-        for name in (*(f"lambda:{t}" for t in TARGETS), *(f"lambda-bytecode:{h}" for h in HANDLERS)):
+        for name in (*(f"lambda:{t}" for t in TARGETS), *(f"lambda-source:{h}" for h in HANDLERS)):
             extras["syscalls"][name] = _syscalls(variants[name], name)
         log("handlers: syscall counts done")
     else:
@@ -314,7 +315,7 @@ def _syscalls(variant: dict, name: str) -> dict:
 
 def _instructions(variants: dict[str, dict], log) -> dict:
     """Instructions executed by init (``callgrind``, minus a probe that imports nothing): load-independent."""
-    names = ["noop", *(f"lambda:{t}" for t in TARGETS), *(f"{e}:{h}" for e in ("lambda-bytecode", "lambda-layer-source") for h in HANDLERS)]
+    names = ["noop", *(f"lambda:{t}" for t in TARGETS), *(f"{e}:{h}" for e in ("lambda-source", "lambda-layer-source") for h in HANDLERS)]
     procs = {}
     counts: dict[str, int] = {}
     pending = list(names)

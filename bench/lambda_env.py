@@ -2,10 +2,10 @@
 
 Three folders and nothing else on ``sys.path`` (plus the interpreter's own standard library):
 
-* ``task``: the deployment zip, built the way ``HandlersPackage`` builds it
-  (``constructs_lib.lambda_package.stage`` + ``build_zip``) and unzipped, as Lambda unzips it
-  into ``/var/task``. The zip holds no bytecode, and ``/var/task`` is read-only, so every cold
-  start compiles the handlers' sources; the probe runs with ``-B`` so that stays true here.
+* ``task``: the deployment zip, built by what ``HandlersPackage`` ships
+  (``constructs_lib.lambda_package.build_package``: sources plus their python3.12 bytecode when
+  the synth found a Python 3.12) and unzipped, as Lambda unzips it into ``/var/task``, which is
+  read-only: nothing a cold start compiles is kept; the probe runs with ``-B`` so that stays true.
 * ``layer``: the Powertools layer the stack pins, rebuilt the way its publisher builds it
   (``pip install --target`` of the release, then boto3/botocore and their dependencies removed,
   as ``layer_v3/docker/Dockerfile`` of aws-powertools/powertools-lambda-python does), with the
@@ -67,6 +67,8 @@ class LambdaEnv:
     runtime_dir: str
     zip_path: str
     zip_sha256: str
+    zip_bytecode: str
+    """Who compiled the zip's python3.12 bytecode (``Python 3.12.1``), or ``none``: sources only."""
     layer: str
     """e.g. ``AWSLambdaPowertoolsPythonV3-python312-x86_64:27 = aws-lambda-powertools[tracer,validation]==3.23.0``."""
     boto3_version: str
@@ -145,8 +147,11 @@ def build_lambda_env(log, *, cache_root: Path = CACHE_ROOT) -> LambdaEnv:
     tag = f"py{'.'.join(version.split('.')[:2])}"
     layer_version, powertools = powertools_release()
     boto3_version = runtime_boto3_version()
-    zip_path, digest, names = deployment_zip()
-    task_dir = _unzipped(zip_path, cache_root / f"task-{digest[:16]}")
+    zip_path, digest, names, compiled_by, warnings = deployment_zip()
+    for warning in warnings:
+        log(f"handlers: warning from the package build: {warning}")
+    variant = "source" if compiled_by == "none" else "bytecode"
+    task_dir = _unzipped(zip_path, cache_root / f"task-{digest[:16]}-{variant}")
     layer_dir = _pip_folder(python, cache_root / tag / f"layer-powertools-{powertools}", layer_requirements(powertools), LAYER_STRIPPED_PREFIXES, log)
     runtime_dir = _pip_folder(python, cache_root / tag / f"runtime-boto3-{boto3_version}", [f"boto3=={boto3_version}"], (), log)
     return LambdaEnv(
@@ -158,6 +163,7 @@ def build_lambda_env(log, *, cache_root: Path = CACHE_ROOT) -> LambdaEnv:
         runtime_dir=str(runtime_dir),
         zip_path=str(zip_path),
         zip_sha256=digest,
+        zip_bytecode=compiled_by,
         layer=f"AWSLambdaPowertoolsPythonV3-python312-x86_64:{layer_version} = {' '.join(layer_requirements(powertools))} (as released {LAYER_CARRIES[powertools]['released']})",
         boto3_version=boto3_version,
         boto3_note=(
@@ -171,20 +177,24 @@ def build_lambda_env(log, *, cache_root: Path = CACHE_ROOT) -> LambdaEnv:
     )
 
 
-def deployment_zip() -> tuple[Path, str, dict[str, str]]:
-    """The Lambda zip exactly as the stack ships it (``HandlersPackage``'s staging and zip functions),
-    its content hash, and the Powertools names each function gets (``orders_core.settings``, the
-    one source the stack reads too).
+def deployment_zip() -> tuple[Path, str, dict[str, str], str, list[str]]:
+    """The Lambda zip exactly as the stack ships it (``build_package``, what ``HandlersPackage`` uses,
+    with the default ``lambda_bytecode``), its content hash, the Powertools names each function
+    gets (``orders_core.settings``, the one source the stack reads too), who compiled its
+    bytecode (``"none"``: sources only) and the synth's packaging warnings.
 
     Run in a child of the project's Python: importing ``constructs_lib`` and ``stacks`` starts
     jsii's node process, which the bench process should not carry.
     """
     code = (
-        "import json, pathlib; from constructs_lib.lambda_package import build_zip, stage;"
+        "import json, pathlib; from constructs_lib.lambda_package import HandlersPackageProps, build_package, drain_warnings;"
+        "from constructs_lib.python_function import RUNTIME; from pipeline_config import PipelineConfig;"
         "from handlers.orders_core.settings import API_SERVICE_NAME, METRICS_NAMESPACE, PROCESSOR_SERVICE_NAME;"
-        "root = pathlib.Path.cwd(); staged, digest = stage(root / 'handlers', root / '.build' / 'handlers-src');"
+        "root = pathlib.Path.cwd();"
+        "props = HandlersPackageProps(source_dir=str(root / 'handlers'), runtime=RUNTIME, bytecode=PipelineConfig().lambda_bytecode);"
+        "_, digest, zip_path, compiled_by = build_package(props);"
         "names = {'api_handler': API_SERVICE_NAME, 'order_processor': PROCESSOR_SERVICE_NAME, 'namespace': METRICS_NAMESPACE};"
-        "print(json.dumps([str(build_zip(staged, digest)), digest, names]))"
+        "print(json.dumps([str(zip_path), digest, names, compiled_by, drain_warnings()]))"
     )
     result = subprocess.run([PYTHON, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     if result.returncode != 0:
@@ -193,8 +203,8 @@ def deployment_zip() -> tuple[Path, str, dict[str, str]]:
             + result.stderr.strip()[-1500:]
             + "\nFix: make synth must work in this checkout (make env installs what it needs)"
         )
-    path, digest, names = json.loads(result.stdout.strip().splitlines()[-1])
-    return Path(path), digest, names
+    path, digest, names, compiled_by, warnings = json.loads(result.stdout.strip().splitlines()[-1])
+    return Path(path), digest, names, compiled_by, warnings
 
 
 def _unzipped(zip_path: Path, target: Path) -> Path:
@@ -238,27 +248,11 @@ def _pip_folder(python: str, target: Path, requirements: list[str], strip_prefix
     return target
 
 
-def precompiled_copy(python: str, task_dir: str) -> str:
-    """A copy of the task folder with bytecode compiled by ``python``, as if the zip shipped it (a what-if, not what ships)."""
-    source = Path(task_dir)
-    target = source.with_name(source.name + "-bytecode")
-    if not target.is_dir():
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=source.parent))
-        try:
-            shutil.copytree(source, tmp, dirs_exist_ok=True)
-            result = subprocess.run([python, "-m", "compileall", "-q", str(tmp)], capture_output=True, text=True, timeout=300)
-            if result.returncode != 0:
-                raise BenchError(f"compileall of {tmp} failed: {result.stderr.strip()[-1000:]}")
-            tmp.rename(target)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return str(target)
-
-
-def source_only_copy(layer_dir: str) -> str:
-    """A copy of the layer folder without bytecode: the layer as built by a Dockerfile that deletes
-    ``__pycache__`` (a what-if: this bench cannot download layer 27 to see which it is)."""
-    source = Path(layer_dir)
+def source_only_copy(folder: str) -> str:
+    """A copy of a folder without bytecode (what-ifs): the task as a synth without python3.12 ships
+    it (``lambda_bytecode`` falls back to sources), or the layer as built by a Dockerfile that
+    deletes ``__pycache__`` (this bench cannot download layer 27 to see which it is)."""
+    source = Path(folder)
     target = source.with_name(source.name + "-source-only")
     if not target.is_dir():
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=source.parent))

@@ -89,7 +89,7 @@ def _jsii_cache_tables(cache: dict | None) -> list[Table]:
 
 HANDLER_VARIANT_LABELS = {
     "lambda": "Lambda-faithful",
-    "lambda-bytecode": "what-if: zip ships bytecode",
+    "lambda-source": "what-if: zip without bytecode",
     "lambda-layer-source": "what-if: layer without bytecode",
     "dev": "old bench (.venv, no LAMBDA_TASK_ROOT)",
 }
@@ -129,7 +129,7 @@ def handlers_tables(r: dict) -> list[Table]:
         "init = import + the handler's clients() (bare: import boto3 + the same 3 clients); ratio = handler median / bare median of the same environment, wall / CPU",
         f"instructions: callgrind, init only (minus a probe that imports nothing), the same on a busy or idle machine",
         f"Lambda-faithful: {env['python_note']}; sys.path = {env['sys_path_of_a_probe']}; {env['flags']}",
-        f"task = the deployment zip (sha256 {env['zip_sha256'][:12]}), layer = {env['layer']}, runtime = boto3 {env['boto3_version']}",
+        f"task = the deployment zip (sources sha256 {env['zip_sha256'][:12]}; bytecode compiled by: {env.get('zip_bytecode', 'none')}), layer = {env['layer']}, runtime = boto3 {env['boto3_version']}",
         "requests (first = the container's first, then a warm one): handler wall / CPU, against a local moto server; api: POST /orders, processor: a batch of 10",
     ]
     tables: list[Table] = [("Handler cold-start init", ["environment", "target", "init wall", "init CPU", "vs bare (wall/CPU)", "instructions", "1st request wall/CPU", "warm request wall/CPU", "modules"], rows, notes)]

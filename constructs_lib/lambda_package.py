@@ -189,22 +189,7 @@ class HandlersPackage(Construct):
         props = props or HandlersPackageProps()
         raise_problems(props, "HandlersPackage", id)
         super().__init__(scope, id)
-        source = Path(props.source_dir).resolve()
-        staging_root = Path(props.staging_dir).resolve() if props.staging_dir else source.parent / ".build" / "handlers-src"
-        key = (str(source), str(staging_root), props.runtime, props.bytecode)
-        with _LOCK:  # stage once per process, however many stacks use the package
-            if key not in _STAGED:
-                staged, digest = stage(source, staging_root)
-                interpreter = _interpreter(props, id)
-                if interpreter is None:
-                    _STAGED[key] = (staged, digest, build_zip(staged, digest), "none")
-                else:
-                    try:
-                        compiled = with_bytecode(staged, digest, interpreter)
-                    except BytecodeError as exc:
-                        raise ConfigError([ConfigProblem("lambda_bytecode", props.bytecode, str(exc), 'fix the handler or the interpreter, or set "lambda_bytecode": "off"')], context=f"HandlersPackage {id!r}") from exc
-                    _STAGED[key] = (compiled, digest, build_zip(compiled, digest, interpreter.tag), f"Python {interpreter.version}")
-            staged_dir, digest, zip_path, compiled_by = _STAGED[key]
+        staged_dir, digest, zip_path, compiled_by = build_package(props, id)
 
         # A FILE asset of the prebuilt zip: cdktf copies it into each stack's assets/.
         asset = TerraformAsset(self, "asset", path=str(zip_path), type=AssetType.FILE, asset_hash=digest)
@@ -217,6 +202,31 @@ class HandlersPackage(Construct):
         # Only a trigger for the provider (>= 5.x keeps it apart from the computed code_sha256),
         # so our own hash works and, unlike a zip's hash, ignores mtimes.
         self.source_code_hash: str = digest
+
+
+def build_package(props: HandlersPackageProps, id: str = "handlers-package") -> tuple[Path, str, Path, str]:
+    """Stage, compile and zip the package once per process and props: (staged dir, source hash,
+    zip, who compiled its bytecode or ``"none"``). What ``HandlersPackage`` ships; the bench
+    measures the same zip. ``ConfigError`` naming ``lambda_bytecode`` when compiling fails."""
+    source = Path(props.source_dir).resolve()
+    staging_root = Path(props.staging_dir).resolve() if props.staging_dir else source.parent / ".build" / "handlers-src"
+    key = (str(source), str(staging_root), props.runtime, props.bytecode)
+    with _LOCK:  # stage once per process, however many stacks use the package
+        if key not in _STAGED:
+            staged, digest = stage(source, staging_root)
+            interpreter = _interpreter(props, id)
+            if interpreter is None:
+                _STAGED[key] = (staged, digest, build_zip(staged, digest), "none")
+            else:
+                try:
+                    compiled = with_bytecode(staged, digest, interpreter)
+                except BytecodeError as exc:
+                    raise ConfigError(
+                        [ConfigProblem("lambda_bytecode", props.bytecode, str(exc), 'fix the handler or the interpreter, or set "lambda_bytecode": "off"')],
+                        context=f"HandlersPackage {id!r}",
+                    ) from exc
+                _STAGED[key] = (compiled, digest, build_zip(compiled, digest, interpreter.tag), f"Python {interpreter.version}")
+        return _STAGED[key]
 
 
 def _interpreter(props: HandlersPackageProps, id: str) -> Interpreter | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench.handlers_init import FULL_VCPU_MB, _importtime, lambda_seconds, memory_table, verdict
-from bench.lambda_env import LAYER_STRIPPED_PREFIXES, LambdaEnv
+from bench.lambda_env import LAYER_CARRIES, LAYER_STRIPPED_PREFIXES, LambdaEnv, layer_requirements, powertools_release
 
 
 def test_lambda_time_scales_with_the_vcpu_share_up_to_one_vcpu():
@@ -47,7 +47,7 @@ def test_the_probe_path_is_task_then_layer_then_runtime():
     """Given the three folders, the import path is Lambda's order and nothing else."""
     env = LambdaEnv(
         python="python3.12", python_version="3.12.1", python_note="", task_dir="/t", layer_dir="/l", runtime_dir="/r",
-        zip_path="/z", zip_sha256="0" * 64, layer="", boto3_version="1.40.76", boto3_note="", powertools_names={},
+        zip_path="/z", zip_sha256="0" * 64, zip_bytecode="Python 3.12.1", layer="", boto3_version="1.40.76", boto3_note="", powertools_names={},
     )
     assert env.sys_path() == ["/t", "/l", "/r"]
 
@@ -60,3 +60,21 @@ def test_the_target_needs_the_wall_and_the_instruction_ratio():
     assert counted["meets_target"] == {"api_handler": True, "order_processor": False}
     assert counted["target_checks"]["order_processor"] == {"wall_ratio": 1.16, "instructions_ratio": 1.4}
     assert verdict(ratios, {"skipped": "--quick"})["meets_target"] == {"api_handler": True, "order_processor": True}
+
+
+def test_the_layer_folder_carries_what_the_pinned_layer_was_built_with():
+    """The Powertools release the lock pins has an entry (else the bench stops, naming the fix), and
+    every dependency is pinned: a later release (wrapt 2.5 imports asyncio) would change the figures."""
+    _, powertools = powertools_release()
+    requirements = layer_requirements(powertools)
+    assert requirements[0].startswith("aws-lambda-powertools[") and requirements[0].endswith(f"=={powertools}")
+    assert {r.split("==")[0] for r in requirements[1:]} == {"aws-xray-sdk", "wrapt", "fastjsonschema", "typing-extensions"}
+    assert all("==" in r for r in requirements)
+
+
+def test_a_powertools_release_without_an_entry_stops_the_bench_naming_the_fix():
+    from bench.measure import BenchError
+
+    assert "0.0.1" not in LAYER_CARRIES
+    with pytest.raises(BenchError, match="LAYER_CARRIES has no entry for Powertools 0.0.1.*Fix: add one"):
+        layer_requirements("0.0.1")
