@@ -25,7 +25,7 @@ from constructs_lib.queue_with_dlq import QueueWithDeadLetterQueue, QueueWithDea
 from constructs_lib.rest_api import OrdersRestApi, OrdersRestApiProps
 from constructs_lib.sqs_event_source import SqsEventSource, SqsEventSourceProps
 from handlers.orders_core.settings import API_SERVICE_NAME, METRICS_NAMESPACE, PROCESSOR_SERVICE_NAME, Settings, function_environment
-from pipeline_config import PipelineConfig, output_keys
+from pipeline_config import ConfigError, PipelineConfig, output_keys
 from stacks.backends import configure_backend
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,7 +136,11 @@ class OrderPipelineStack(TerraformStack):
 
     def _build_functions(self) -> None:
         config, names = self.config, self.names
-        self.package = HandlersPackage(self, "handlers-package", HandlersPackageProps(source_dir=str(HANDLERS_DIR), runtime=RUNTIME, bytecode=config.lambda_bytecode))
+        try:
+            self.package = HandlersPackage(self, "handlers-package", HandlersPackageProps(source_dir=str(HANDLERS_DIR), runtime=RUNTIME, bytecode=config.lambda_bytecode))
+        except ConfigError as error:  # lambda_bytecode is this environment's setting: say which one
+            problems = [problem.in_environment(config.environment_suffix) for problem in error.problems]
+            raise ConfigError(problems, context=f"Lambda package of {names.stack}") from error
         self.api_handler = api_handler = self._function(
             "api-handler",
             function_name=names.api_handler_function,

@@ -119,3 +119,29 @@ def test_a_single_environment_synth_leaves_no_stale_stacks(project):
     assert sorted(json.loads((project / "cdktf.out" / "manifest.json").read_text())["stacks"]) == ["orders-dev"]
     assert "Removed stacks an earlier synth left behind: orders-account-us-east-1, orders-prod, orders-staging" in result.stdout
     assert "orders-old is not part of this synth but holds Terraform state" in result.stderr
+
+
+def test_make_synth_ships_python312_bytecode_or_names_the_environment_that_requires_it(project, tmp_path):
+    """``lambda_bytecode`` through cdktf.json, as a user sets it: the default ships the handlers'
+    bytecode when this machine has a Python 3.12; "required" with an interpreter of another
+    version fails the synth naming the environment, the setting and the variable."""
+    import zipfile
+
+    from constructs_lib.bytecode import find_interpreter
+
+    write_context(project, {"orderPipeline": {"dev": {"lambda_bytecode": "required"}}})
+    result = run(["make", "synth"], project, ENVIRONMENT_SUFFIX="dev", LAMBDA_BYTECODE_PYTHON=shutil.which("python3.11") or "/usr/bin/python3.11")
+    assert result.returncode != 0
+    assert "[dev] lambda_bytecode: LAMBDA_BYTECODE_PYTHON=" in result.stderr and "but the functions run python3.12" in result.stderr, result.stderr
+
+    if find_interpreter("3.12")[0] is None:
+        pytest.skip("no Python 3.12 on this machine: the default ships sources only (unit-tested in tests/stack/test_bytecode.py)")
+    write_context(project, {})
+    result = run(["make", "synth"], project, ENVIRONMENT_SUFFIX="dev")
+    assert result.returncode == 0, result.stderr
+    assert "lambda_bytecode" not in result.stderr
+    archives = list((project / "cdktf.out" / "stacks" / "orders-dev" / "assets").rglob("archive.zip"))
+    assert len(archives) == 1
+    names = zipfile.ZipFile(archives[0]).namelist()
+    assert "order_processor/__pycache__/app.cpython-312.pyc" in names
+    assert sum(n.endswith(".pyc") for n in names) == sum(n.endswith(".py") for n in names)
