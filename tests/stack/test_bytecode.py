@@ -143,7 +143,7 @@ def test_bytecode_does_not_change_the_source_code_hash(monkeypatch, tmp_path, so
 
 @needs_312
 def test_the_zip_with_bytecode_is_byte_for_byte_reproducible(tmp_path, source):
-    """Separate staging dirs, separate interpreter runs (set literals: hash order), same bytes."""
+    """Separate staging dirs, separate interpreter runs (each with its own hash seed; the module has set literals), same bytes."""
     first = _package(tmp_path, source, staging="a").zip_path.read_bytes()
     second = _package(tmp_path, source, staging="b").zip_path.read_bytes()
     assert first == second
