@@ -18,7 +18,6 @@ Everything is cached under ``.build/lambda-env/`` (git-ignored) and reused while
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import shutil
@@ -116,20 +115,29 @@ def runtime_boto3_version() -> str:
 def find_lambda_python() -> tuple[str, str, str]:
     """(interpreter, its version, note): python3.12 if this machine has one, else the bench's own.
 
-    Looked for, in order: ``BENCH_LAMBDA_PYTHON``, ``python3.12`` on PATH, pyenv's
-    ``~/.pyenv/versions/3.12.*/bin/python3.12``. A pyenv shim that has no 3.12 selected fails
-    ``--version`` and is skipped.
+    ``BENCH_LAMBDA_PYTHON`` first; then the interpreter the synth compiles the zip's bytecode with
+    (``constructs_lib.bytecode.find_interpreter``: ``LAMBDA_BYTECODE_PYTHON``, ``python3.12`` on
+    PATH, pyenv, ``/usr/bin``, ``/usr/local/bin``), so the probes run the Python that wrote the
+    ``.pyc`` files they load.
     """
-    candidates = [os.environ.get("BENCH_LAMBDA_PYTHON", ""), shutil.which("python3.12") or ""]
-    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12*/bin/python3.12")), reverse=True)
-    for candidate in filter(None, candidates):
-        version = _version_of(candidate)
-        if version.startswith(LAMBDA_PYTHON + "."):
-            return candidate, version, f"Python {version}, the runtime's minor version (Lambda's python3.12 is a later 3.12 patch release)"
+    from constructs_lib.bytecode import BytecodeError, find_interpreter
+
+    explicit = os.environ.get("BENCH_LAMBDA_PYTHON", "")
+    if explicit and _version_of(explicit).startswith(LAMBDA_PYTHON + "."):
+        found: tuple[str, str] | None = (explicit, _version_of(explicit))
+    else:
+        try:
+            interpreter, _ = find_interpreter(LAMBDA_PYTHON)
+        except BytecodeError as exc:
+            raise BenchError(f"{exc}. Fix: point LAMBDA_BYTECODE_PYTHON at a python{LAMBDA_PYTHON} executable, or unset it") from exc
+        found = (interpreter.path, interpreter.version) if interpreter else None
+    if found:
+        return found[0], found[1], f"Python {found[1]}, the runtime's minor version (Lambda's python3.12 is a later 3.12 patch release)"
     version = _version_of(PYTHON)
     return PYTHON, version, (
-        f"ASSUMPTION: no Python {LAMBDA_PYTHON} on this machine (checked BENCH_LAMBDA_PYTHON, PATH, ~/.pyenv/versions); "
-        f"measured with Python {version}. Import costs differ between minor versions, so treat absolute figures as approximate"
+        f"ASSUMPTION: no Python {LAMBDA_PYTHON} on this machine (checked BENCH_LAMBDA_PYTHON, LAMBDA_BYTECODE_PYTHON, PATH, pyenv, "
+        f"/usr/bin, /usr/local/bin); measured with Python {version}, and the zip ships sources only. Import costs differ "
+        "between minor versions, so treat absolute figures as approximate"
     )
 
 
