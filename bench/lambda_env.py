@@ -120,11 +120,12 @@ def find_lambda_python() -> tuple[str, str, str]:
     PATH, pyenv, ``/usr/bin``, ``/usr/local/bin``), so the probes run the Python that wrote the
     ``.pyc`` files they load.
     """
-    from constructs_lib.bytecode import BytecodeError, find_interpreter
+    from constructs_lib.bytecode import BytecodeError, find_interpreter, python_version
 
     explicit = os.environ.get("BENCH_LAMBDA_PYTHON", "")
-    if explicit and _version_of(explicit).startswith(LAMBDA_PYTHON + "."):
-        found: tuple[str, str] | None = (explicit, _version_of(explicit))
+    explicit_version = python_version(explicit) if explicit else None
+    if explicit_version and explicit_version.startswith(LAMBDA_PYTHON + "."):
+        found: tuple[str, str] | None = (explicit, explicit_version)
     else:
         try:
             interpreter, _ = find_interpreter(LAMBDA_PYTHON)
@@ -133,20 +134,12 @@ def find_lambda_python() -> tuple[str, str, str]:
         found = (interpreter.path, interpreter.version) if interpreter else None
     if found:
         return found[0], found[1], f"Python {found[1]}, the runtime's minor version (Lambda's python3.12 is a later 3.12 patch release)"
-    version = _version_of(PYTHON)
+    version = python_version(PYTHON) or sys.version.split()[0]
     return PYTHON, version, (
         f"ASSUMPTION: no Python {LAMBDA_PYTHON} on this machine (checked BENCH_LAMBDA_PYTHON, LAMBDA_BYTECODE_PYTHON, PATH, pyenv, "
         f"/usr/bin, /usr/local/bin); measured with Python {version}, and the zip ships sources only. Import costs differ "
         "between minor versions, so treat absolute figures as approximate"
     )
-
-
-def _version_of(python: str) -> str:
-    try:
-        out = subprocess.run([python, "-c", "import platform; print(platform.python_version())"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return out.stdout.strip() if out.returncode == 0 else ""
 
 
 def build_lambda_env(log, *, cache_root: Path = CACHE_ROOT) -> LambdaEnv:

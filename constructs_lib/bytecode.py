@@ -76,14 +76,15 @@ def runtime_version(runtime: str) -> str:
     return runtime.removeprefix("python")
 
 
-def _version_of(path: str) -> str | None:
+def python_version(path: str) -> str | None:
+    """``path``'s full version (``3.12.1``), or None when it does not run (a pyenv shim without that version exits 127)."""
     try:
         done = subprocess.run(
             [path, "-I", "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"], capture_output=True, text=True, timeout=30
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return done.stdout.strip() if done.returncode == 0 else None  # a pyenv shim without that version exits 127
+    return done.stdout.strip() if done.returncode == 0 else None
 
 
 def candidates(minor: str, environ: dict[str, str]) -> list[str]:
@@ -103,7 +104,7 @@ def find_interpreter(minor: str, environ: dict[str, str] | None = None) -> tuple
     environ = dict(os.environ if environ is None else environ)
     explicit = environ.get(INTERPRETER_VAR, "").strip()
     if explicit:
-        version = _version_of(explicit)
+        version = python_version(explicit)
         if version is None:
             raise BytecodeError(f"{INTERPRETER_VAR}={explicit!r} does not run")
         if ".".join(version.split(".")[:2]) != minor:
@@ -115,7 +116,7 @@ def find_interpreter(minor: str, environ: dict[str, str] | None = None) -> tuple
     checked = candidates(minor, environ)
     for path in checked:
         if os.path.isfile(path) and os.access(path, os.X_OK):
-            version = _version_of(path)
+            version = python_version(path)
             if version and ".".join(version.split(".")[:2]) == minor:
                 return Interpreter(path, version), path
     return None, f"{INTERPRETER_VAR} (unset), python{minor} on PATH, pyenv versions, /usr/bin, /usr/local/bin"

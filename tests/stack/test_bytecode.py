@@ -16,22 +16,15 @@ import pytest
 from constructs_lib import bytecode
 from constructs_lib.bytecode import BytecodeError, Interpreter, compile_tree, find_interpreter
 from pipeline_config import ConfigError
+from tests.files import write_tree
 
 PY312, _ = find_interpreter("3.12")
 needs_312 = pytest.mark.skipif(PY312 is None, reason="no Python 3.12 on this machine (LAMBDA_BYTECODE_PYTHON, PATH, pyenv)")
 
 
-def _tree(root: Path, files: dict[str, str]) -> Path:
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
-
-
 @pytest.fixture()
 def source(tmp_path) -> Path:
-    return _tree(
+    return write_tree(
         tmp_path / "handlers",
         {
             "pkg/__init__.py": "",
@@ -173,7 +166,7 @@ def test_python_uses_the_shipped_bytecode_and_ignores_it_once_the_source_changes
 
 @needs_312
 def test_a_handler_that_does_not_compile_fails_the_synth_naming_the_file(tmp_path, source):
-    _tree(source, {"pkg/broken.py": "def broken(:\n"})
+    write_tree(source, {"pkg/broken.py": "def broken(:\n"})
     with pytest.raises(ConfigError, match=r"(?s)lambda_bytecode: compiling the handlers with Python 3\.12.*broken\.py"):
         _package(tmp_path, source)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline_config import ConfigError
+from tests.files import write_tree
 
 
 def stage(source: Path, staging_root: Path) -> tuple[Path, str]:
@@ -22,18 +23,10 @@ def stage(source: Path, staging_root: Path) -> tuple[Path, str]:
     return real_stage(source, staging_root)
 
 
-def _tree(root: Path, files: dict[str, str]) -> Path:
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
-
-
 @pytest.fixture()
 def source(tmp_path) -> Path:
     """A handlers-like tree with code, a schema, and everything that must NOT ship."""
-    return _tree(
+    return write_tree(
         tmp_path / "handlers",
         {
             "api_handler/app.py": "print('api')\n",
@@ -63,7 +56,7 @@ def test_stage_copies_only_shipped_files(source, tmp_path):
 def test_hash_ignores_mtimes_and_caches_but_not_content(source, tmp_path):
     _, first = stage(source, tmp_path / "a")
     os.utime(source / "api_handler" / "app.py", (1, 1))
-    _tree(source, {"order_processor/__pycache__/x.cpython-312.pyc": "new cache", "tests/test_more.py": "x"})
+    write_tree(source, {"order_processor/__pycache__/x.cpython-312.pyc": "new cache", "tests/test_more.py": "x"})
     _, second = stage(source, tmp_path / "b")
     assert second == first
     (source / "api_handler" / "app.py").write_text("print('changed')\n")
