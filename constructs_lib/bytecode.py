@@ -65,8 +65,12 @@ class Interpreter:
     @property
     def tag(self) -> str:
         """The ``__pycache__`` tag of its bytecode, e.g. ``cpython-312``."""
-        major, minor = self.version.split(".")[:2]
-        return f"cpython-{major}{minor}"
+        return cache_tag(".".join(self.version.split(".")[:2]))
+
+
+def cache_tag(minor: str) -> str:
+    """``"3.12"`` -> ``"cpython-312"``: the ``__pycache__`` tag of that version's bytecode."""
+    return "cpython-" + minor.replace(".", "")
 
 
 def runtime_version(runtime: str) -> str:

@@ -184,3 +184,28 @@ def test_an_interpreter_of_the_wrong_tag_is_refused(tmp_path, source):
     fake = Interpreter(sys.executable, "3.99.0")
     with pytest.raises(BytecodeError, match="writes cpython-3\\d+ bytecode, expected cpython-399"):
         compile_tree(fake, source)
+
+
+@needs_312
+def test_a_later_synth_reuses_the_bytecode_build_without_probing_interpreters(monkeypatch, tmp_path, source):
+    """"auto": the next process finds the build of the same sources and skips the interpreter probes;
+    "required" and an explicit LAMBDA_BYTECODE_PYTHON are checked every time."""
+    from constructs_lib import lambda_package
+
+    monkeypatch.delenv(bytecode.INTERPRETER_VAR, raising=False)
+    first = _package(tmp_path, source)
+    monkeypatch.setattr(lambda_package, "_STAGED", {})  # a new synth process
+    monkeypatch.setattr(lambda_package, "find_interpreter", lambda minor: pytest.fail("probed interpreters although the build exists"))
+    again = _package(tmp_path, source)
+    assert (again.zip_path, again.bytecode_compiled_by) == (first.zip_path, first.bytecode_compiled_by)
+    assert again.bytecode_compiled_by.startswith("Python 3.12.")
+
+    monkeypatch.setattr(lambda_package, "_STAGED", {})
+    monkeypatch.setattr(lambda_package, "find_interpreter", lambda minor: (None, "nowhere"))
+    with pytest.raises(ConfigError, match="given 'required'"):
+        _package(tmp_path, source, bytecode="required")
+    monkeypatch.setenv(bytecode.INTERPRETER_VAR, PY312.path)
+    probed = []
+    monkeypatch.setattr(lambda_package, "find_interpreter", lambda minor: probed.append(minor) or (PY312, "explicit"))
+    _package(tmp_path, source)
+    assert probed == ["3.12"]
