@@ -26,6 +26,11 @@ SQS_NAME_MAX = 80
 #: package keeps its own copy (it ships alone to Lambda); the e2e tests query through it.
 CUSTOMER_INDEX_NAME = "CustomerIdIndex"
 
+#: First part of the CloudWatch namespace of the handlers' own metrics (``OrderConflicts``, ...);
+#: each environment publishes under ``<base>/<suffix>`` (``ResourceNames.metrics_namespace``), so
+#: environments sharing an account and region never feed each other's alarms.
+METRICS_NAMESPACE_BASE = "OrderPipeline"
+
 
 #: ``ENVIRONMENT_SUFFIX`` value that selects the account-level stacks; also the reserved
 #: suffix their names start with (``orders-account-<region>``), so no environment may use it.
@@ -141,6 +146,11 @@ class ResourceNames:
     def kms_alias(self) -> str:
         """Alias of the pipeline's customer-managed KMS key."""
         return "alias/" + resource_name("orders-key", self.suffix)
+
+    @property
+    def metrics_namespace(self) -> str:
+        """CloudWatch namespace of the handlers' custom metrics in this environment (``OrderPipeline/dev``)."""
+        return f"{METRICS_NAMESPACE_BASE}/{self.suffix}"
 
     @property
     def dashboard(self) -> str:

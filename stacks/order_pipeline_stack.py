@@ -24,7 +24,7 @@ from constructs_lib.python_function import RUNTIME, PythonFunction, PythonFuncti
 from constructs_lib.queue_with_dlq import QueueWithDeadLetterQueue, QueueWithDeadLetterQueueProps
 from constructs_lib.rest_api import OrdersRestApi, OrdersRestApiProps
 from constructs_lib.sqs_event_source import SqsEventSource, SqsEventSourceProps
-from handlers.orders_core.settings import API_SERVICE_NAME, METRICS_NAMESPACE, PROCESSOR_SERVICE_NAME, Settings, function_environment
+from handlers.orders_core.settings import API_SERVICE_NAME, PROCESSOR_SERVICE_NAME, Settings, function_environment
 from pipeline_config import ConfigError, PipelineConfig, output_keys
 from stacks.backends import configure_backend
 
@@ -127,7 +127,7 @@ class OrderPipelineStack(TerraformStack):
                 timeout_seconds=timeout_seconds,
                 memory_mb=memory_mb,
                 reserved_concurrency=reserved_concurrency,
-                environment=function_environment(resources, service_name=service_name, log_level=config.log_level),
+                environment=function_environment(resources, service_name=service_name, log_level=config.log_level, metrics_namespace=self.names.metrics_namespace),
                 layers=(config.effective_powertools_layer_arn,),
                 log_retention_days=config.log_retention_days,
                 kms_key_arn=self.encryption_key.key_arn,
@@ -232,7 +232,8 @@ class OrderPipelineStack(TerraformStack):
                 queue_depth_threshold=config.queue_depth_threshold,
                 queue_oldest_message_age_seconds_threshold=config.queue_oldest_message_age_seconds_threshold,
                 order_conflicts_threshold=config.order_conflicts_threshold,
-                metrics_namespace=METRICS_NAMESPACE,
+                # The environment's own namespace: an alarm never watches another environment's metric.
+                metrics_namespace=names.metrics_namespace,
                 processor_service_name=PROCESSOR_SERVICE_NAME,
             ),
         )

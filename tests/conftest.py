@@ -36,6 +36,32 @@ def synth_dir(tmp_path_factory) -> Path:
     return outdir
 
 
+#: Review environments, synthesized the way the PR workflow does (ENVIRONMENT_SUFFIX=pr-N).
+REVIEW_SUFFIXES = ("pr-1", "pr-2")
+
+
+def synth_with(tmp_path_factory, environ_extra: dict[str, str], context: dict | None = None) -> dict[str, dict]:
+    """Synthesize what ``make synth`` writes with these extra variables (and cdktf.json's context, or ``context``)."""
+    from main import build_app
+    from pipeline_config.context import read_context
+    from pipeline_config.selection import select_stacks
+
+    environ = {**{k: v for k, v in os.environ.items() if k not in ("ENVIRONMENT_SUFFIX", "CDKTF_CONTEXT_JSON")}, **environ_extra}
+    selection = select_stacks(environ, context if context is not None else read_context(environ))
+    outdir = tmp_path_factory.mktemp("synth")
+    build_app(outdir=str(outdir), environ=environ, selection=selection).synth()
+    return {d.name: json.loads((d / "cdk.tf.json").read_text()) for d in sorted((outdir / "stacks").iterdir())}
+
+
+@pytest.fixture(scope="session")
+def review_stacks(tmp_path_factory) -> dict[str, dict]:
+    """Two review stacks (``orders-pr-1``, ``orders-pr-2``), by name."""
+    docs: dict[str, dict] = {}
+    for suffix in REVIEW_SUFFIXES:
+        docs.update(synth_with(tmp_path_factory, {"ENVIRONMENT_SUFFIX": suffix}))
+    return docs
+
+
 @pytest.fixture(scope="session")
 def all_stacks(synth_dir) -> dict[str, dict]:
     """Every synthesized stack, by name: the environments and ``orders-account-<region>``."""

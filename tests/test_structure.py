@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipeline_config import output_keys
-from pipeline_config.naming import CUSTOMER_INDEX_NAME, stack_name, suffix_of_stack
+from pipeline_config.naming import CUSTOMER_INDEX_NAME, METRICS_NAMESPACE_BASE, ResourceNames, stack_name, suffix_of_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Everything that ships or runs, outside tests/ (tests may spell a contract out, as an independent oracle).
@@ -67,8 +67,10 @@ def contracts() -> dict[str, tuple[str, set[str]]]:
         if name.isupper() and isinstance(value, str) and not name.endswith("_DESCRIPTION"):
             found[value] = ("pipeline_config/output_keys.py", set())
     # (The service names are left out: "orders-api" is also the REST API's name component.)
-    for value in [*settings.ENV_VARS, settings.METRICS_NAMESPACE]:
+    for value in settings.ENV_VARS:
         found[value] = ("handlers/orders_core/settings.py", set())
+    # The namespace base: the Lambda package keeps a copy as its local-run default (tied below).
+    found[METRICS_NAMESPACE_BASE] = ("pipeline_config/naming.py", {"handlers/orders_core/settings.py"})
     # The Lambda package ships alone, so it keeps a copy of the index name (tied below).
     found[CUSTOMER_INDEX_NAME] = ("pipeline_config/naming.py", {"handlers/orders_core/adapters.py"})
     # Routes: the route table (a JSON file, so no .py is its source). Its resource templates and
@@ -99,6 +101,13 @@ def test_the_lambda_packages_copy_of_the_index_name_is_the_source():
     from orders_core.adapters import CUSTOMER_INDEX_NAME as packaged  # the handlers/ folder is on sys.path (conftest)
 
     assert packaged == CUSTOMER_INDEX_NAME
+
+
+def test_the_lambda_packages_default_namespace_is_the_base_of_every_environments_namespace():
+    from orders_core.settings import METRICS_NAMESPACE  # the handlers/ folder is on sys.path (conftest)
+
+    assert METRICS_NAMESPACE == METRICS_NAMESPACE_BASE
+    assert ResourceNames("dev").metrics_namespace == f"{METRICS_NAMESPACE_BASE}/dev"
 
 
 def test_the_handlers_read_the_contract_they_are_given():

@@ -22,7 +22,10 @@ LOG_LEVEL_VARS = ("POWERTOOLS_LOG_LEVEL", "LOG_LEVEL")
 #: Powertools service name of each function (logs, traces and the metrics' ``service`` dimension).
 API_SERVICE_NAME = "orders-api"
 PROCESSOR_SERVICE_NAME = "orders-processor"
-#: CloudWatch namespace of the handlers' metrics (the dashboard and alarms read AWS's own namespaces).
+#: CloudWatch namespace of the handlers' metrics when ``POWERTOOLS_METRICS_NAMESPACE`` is not set (a
+#: local run). Deployed functions always get their environment's own namespace from the stack
+#: (``pipeline_config.naming.ResourceNames.metrics_namespace``, ``OrderPipeline/<suffix>``), which
+#: their alarms watch; a test ties this default to that base.
 METRICS_NAMESPACE = "OrderPipeline"
 
 
@@ -64,11 +67,11 @@ class Settings:
         return {var: getattr(self, field) for var, field in ENV_VARS.items()}
 
 
-def function_environment(settings: Settings, *, service_name: str, log_level: str) -> dict[str, str]:
+def function_environment(settings: Settings, *, service_name: str, log_level: str, metrics_namespace: str = METRICS_NAMESPACE) -> dict[str, str]:
     """Every variable the stack sets on a function: its resources (``Settings.to_environ``) and Powertools'."""
     return {
         **settings.to_environ(),
         SERVICE_NAME_VAR: service_name,
-        METRICS_NAMESPACE_VAR: METRICS_NAMESPACE,
+        METRICS_NAMESPACE_VAR: metrics_namespace,
         **{var: log_level.upper() for var in LOG_LEVEL_VARS},
     }

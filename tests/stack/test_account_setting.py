@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from tests.conftest import REVIEW_SUFFIXES, synth_with
 from tests.tfjson import find, only, ref, resources
 
 
@@ -18,28 +19,6 @@ def legacy_addresses() -> tuple[str, ...]:
 
 
 PUSH_POLICY_SUFFIX = ":iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
-REVIEW_SUFFIXES = ("pr-1", "pr-2")
-
-
-def _synth(tmp_path_factory, environ_extra: dict[str, str], context: dict | None = None) -> dict[str, dict]:
-    from main import build_app
-    from pipeline_config.context import read_context
-    from pipeline_config.selection import select_stacks
-
-    environ = {**{k: v for k, v in os.environ.items() if k not in ("ENVIRONMENT_SUFFIX", "CDKTF_CONTEXT_JSON")}, **environ_extra}
-    selection = select_stacks(environ, context if context is not None else read_context(environ))
-    outdir = tmp_path_factory.mktemp("account-setting")
-    build_app(outdir=str(outdir), environ=environ, selection=selection).synth()
-    return {d.name: json.loads((d / "cdk.tf.json").read_text()) for d in sorted((outdir / "stacks").iterdir())}
-
-
-@pytest.fixture(scope="module")
-def review_stacks(tmp_path_factory) -> dict[str, dict]:
-    """Two review stacks, synthesized the way the PR workflow does (ENVIRONMENT_SUFFIX=pr-N)."""
-    docs: dict[str, dict] = {}
-    for suffix in REVIEW_SUFFIXES:
-        docs.update(_synth(tmp_path_factory, {"ENVIRONMENT_SUFFIX": suffix}))
-    return docs
 
 
 def owners(docs: dict[str, dict]) -> dict[str, list[str]]:
@@ -89,7 +68,7 @@ def test_environment_stacks_forget_the_setting_they_used_to_hold_without_destroy
 
 def test_a_designated_environment_owns_it_at_the_addresses_the_removed_blocks_name(tmp_path_factory):
     context = {"orderPipeline": {"prod": {"manage_api_gateway_account": True, "alarm_destination_check": "warn"}}}
-    docs = _synth(tmp_path_factory, {}, context)
+    docs = synth_with(tmp_path_factory, {}, context)
     assert "orders-account-us-east-1" not in docs  # the designated environment replaces it
     assert owners(docs) == {"us-east-1": ["orders-prod"]}
     prod = docs["orders-prod"]

@@ -25,7 +25,7 @@ EXPECTED = {
     "queue-depth": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "GreaterThanOrEqualToThreshold", "ignore"),
     "queue-oldest-message-age": ("AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum", "GreaterThanOrEqualToThreshold", "ignore"),
     "api-5xx": ("AWS/ApiGateway", "5XXError", "Sum", "GreaterThanOrEqualToThreshold", "notBreaching"),
-    "order-conflicts": ("OrderPipeline", "OrderConflicts", "Sum", "GreaterThanOrEqualToThreshold", "notBreaching"),
+    "order-conflicts": ("OrderPipeline/dev", "OrderConflicts", "Sum", "GreaterThanOrEqualToThreshold", "notBreaching"),
 }
 # key -> the config field its threshold comes from (None: fixed)
 THRESHOLD_SETTING = {
@@ -106,17 +106,14 @@ def test_api_5xx_alarm_watches_the_deployed_stage(dev):
     assert dims["Stage"] in (stage["stage_name"], ref("aws_api_gateway_stage", stage_logical, "stage_name"))
 
 
-def test_the_order_conflicts_alarm_matches_what_the_processor_emits(dev):
-    """The alarm's namespace, metric and dimensions equal the EMF the processor prints in Lambda's environment.
-
-    CloudWatch matches a metric's dimensions exactly: Powertools adds ``service`` from the function's
-    POWERTOOLS_SERVICE_NAME, so the alarm is tied to the synthesized environment, not to a guess.
-    """
+def emitted_order_conflicts(doc: dict) -> list[tuple[str, dict]]:
+    """(namespace, dimensions) of every ``OrderConflicts`` metric the processor prints, run with the
+    environment variables ``doc`` gives it (Powertools reads them at import, as in Lambda)."""
     import os
     import subprocess
     import sys
 
-    _, processor = find(dev, "aws_lambda_function", function_name="order-processor-dev")
+    _, processor = find(doc, "aws_lambda_function", handler="order_processor.app.lambda_handler")
     env_vars = processor["environment"]["variables"]
     probe = """
 import json, sys
@@ -148,15 +145,75 @@ print(json.dumps(handler({"Records": [{"messageId": "m-1", "body": json.dumps(bo
     emitted = []
     for line in done.stdout.splitlines():
         if '"_aws"' in line:
-            doc = json.loads(line)
-            for definition in doc["_aws"]["CloudWatchMetrics"]:
+            record = json.loads(line)
+            for definition in record["_aws"]["CloudWatchMetrics"]:
                 for metric in definition["Metrics"]:
                     if metric["Name"] == "OrderConflicts":
                         (dimension_names,) = definition["Dimensions"]
-                        emitted.append((definition["Namespace"], {name: doc[name] for name in dimension_names}))
-    assert emitted, done.stdout
-    alarm = alarm_by_key(dev, "dev", "order-conflicts")
-    assert emitted == [(alarm["namespace"], alarm["dimensions"])]
+                        emitted.append((definition["Namespace"], {name: record[name] for name in dimension_names}))
+    return emitted
+
+
+@pytest.mark.parametrize("stack", ["orders-dev", "orders-staging", "orders-prod", "orders-pr-1"])
+def test_the_order_conflicts_alarm_matches_exactly_what_that_environments_processor_emits(stacks, review_stacks, stack):
+    """The alarm's namespace and dimensions equal the EMF the processor prints with its environment's variables.
+
+    CloudWatch matches a metric's dimensions exactly: Powertools adds ``service`` from the function's
+    POWERTOOLS_SERVICE_NAME and the namespace from POWERTOOLS_METRICS_NAMESPACE, so the alarm is tied
+    to the synthesized environment, not to a guess.
+    """
+    doc = {**stacks, **review_stacks}[stack]
+    suffix = stack.removeprefix("orders-")
+    emitted = emitted_order_conflicts(doc)
+    alarm = alarm_by_key(doc, suffix, "order-conflicts")
+    assert emitted and emitted == [(alarm["namespace"], alarm["dimensions"])]
+    assert alarm["namespace"] == ResourceNames(suffix).metrics_namespace == f"OrderPipeline/{suffix}"
+
+
+_REFERENCE = re.compile(r"^\$\{([a-z0-9_]+)\.([\w-]+)\.([a-z_]+)\}$")
+
+
+def alarmed_metrics(doc: dict) -> set[tuple[str, str, tuple[tuple[str, str], ...]]]:
+    """Every (namespace, metric, dimensions) an alarm of ``doc`` watches, with each dimension that refers
+    to a resource attribute resolved to the literal value the stack gives that attribute."""
+    found = set()
+    for alarm in resources(doc, ALARM).values():
+        dimensions = []
+        for name, value in sorted(alarm["dimensions"].items()):
+            match = _REFERENCE.match(value)
+            if match:
+                rtype, logical, attribute = match.groups()
+                literal = resources(doc, rtype)[logical].get(attribute)
+                assert isinstance(literal, str) and "${" not in literal, (alarm["alarm_name"], name, value)
+                value = literal
+            dimensions.append((name, value))
+        found.add((alarm["namespace"], alarm["metric_name"], tuple(dimensions)))
+    return found
+
+
+def test_no_two_environments_share_an_alarmed_metric(stacks, review_stacks):
+    """In one account and region, an alarm of one environment never watches a metric another environment emits."""
+    watched = {name: alarmed_metrics(doc) for name, doc in {**stacks, **review_stacks}.items()}
+    assert len(watched) == 5 and all(len(metrics) == len(EXPECTED) for metrics in watched.values())
+    names = sorted(watched)
+    for index, first in enumerate(names):
+        for second in names[index + 1 :]:
+            shared = watched[first] & watched[second]
+            assert not shared, f"{first} and {second} both alarm on {sorted(shared)}"
+
+
+def test_the_shared_metric_check_sees_a_metric_two_environments_share(stacks):
+    """Negative control: with the old, unscoped namespace the check above finds the shared metric."""
+    import copy
+
+    docs = {name: copy.deepcopy(stacks[name]) for name in ("orders-dev", "orders-prod")}
+    for doc in docs.values():
+        for alarm in resources(doc, ALARM).values():
+            if alarm["metric_name"] == "OrderConflicts":
+                alarm["namespace"] = "OrderPipeline"
+    assert alarmed_metrics(docs["orders-dev"]) & alarmed_metrics(docs["orders-prod"]) == {
+        ("OrderPipeline", "OrderConflicts", (("service", "orders-processor"),))
+    }
 
 
 def test_thresholds_and_periods_come_from_config(env):

@@ -83,7 +83,7 @@ def test_function_environment_wires_table_queue_topic_and_powertools(dev, handle
     assert env["ORDER_QUEUE_URL"] == ref("aws_sqs_queue", queue_id, "url")
     assert env["ORDER_TOPIC_ARN"] == ref("aws_sns_topic", topic_id, "arn")
     assert env["POWERTOOLS_SERVICE_NAME"].startswith("orders-")
-    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "OrderPipeline"
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "OrderPipeline/dev"  # the environment's own (tests/stack/test_alarms.py)
     assert env["POWERTOOLS_LOG_LEVEL"] == "INFO"
     # The handler parses exactly these variables (its own contract, orders_core.settings).
     from orders_core.settings import Settings
