@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 
 from constructs_lib.framework import Construct, is_unresolved
-from constructs_lib.provider import ApiGatewayAccount, DataAwsCallerIdentity, DataAwsPartition, IamRole, IamRolePolicyAttachment
+from constructs_lib.provider import ApiGatewayAccount, DataAwsPartition, IamRole, IamRolePolicyAttachment
 from constructs_lib.validation import raise_problems
 from pipeline_config.errors import ConfigProblem
 
@@ -31,13 +31,16 @@ POLICY_ATTACHMENT_ID = "cloudwatch-role-policy"
 ACCOUNT_ID = "account"
 
 
-def trust_policy(account_id: str) -> dict:
-    """Who may assume the CloudWatch role: API Gateway, acting for this account only.
+def trust_policy() -> dict:
+    """Who may assume the CloudWatch role: API Gateway. Exactly the trust policy AWS documents for it.
 
-    aws:SourceAccount is the confused-deputy guard IAM recommends for roles that services assume
-    (https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html), as the Lambda roles
-    have it. Were API Gateway not to send it, the failure would be loud, not silent: API Gateway
-    assumes the role when the account setting is applied and refuses a role it cannot assume.
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html ("Permissions
+    for CloudWatch logging") gives this role's trust relationship with no condition, and nothing AWS
+    publishes says API Gateway sends ``aws:SourceAccount``/``aws:SourceArn`` when it assumes the role.
+    A condition it does not match would make ``aws_api_gateway_account`` fail ("The role ARN does not
+    have required permissions") and every stage with logging after it, while the emulator stays
+    green. Without a condition the role is no wider than documented: only API Gateway can assume it,
+    and it can write logs only (AmazonAPIGatewayPushToCloudWatchLogs).
     """
     return {
         "Version": "2012-10-17",
@@ -47,7 +50,6 @@ def trust_policy(account_id: str) -> dict:
                 "Effect": "Allow",
                 "Principal": {"Service": API_GATEWAY_PRINCIPAL},
                 "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
             }
         ],
     }
@@ -55,7 +57,7 @@ def trust_policy(account_id: str) -> dict:
 
 #: Why each statement or attachment exists (README "Security" renders them).
 GRANT_REASONS: dict[str, str] = {
-    "ApiGatewayAssumesRole": "trust policy: only API Gateway, acting for this account (aws:SourceAccount), assumes the CloudWatch role",
+    "ApiGatewayAssumesRole": "trust policy: only API Gateway assumes the CloudWatch role (AWS's documented trust policy, no condition: API Gateway is not documented to send aws:SourceAccount)",
     "AmazonAPIGatewayPushToCloudWatchLogs": "AWS managed policy API Gateway documents for writing execution and access logs of every REST API in the region",
 }
 
@@ -72,13 +74,12 @@ class AccountSettingsResources:
 def add_account_settings(scope: Construct, role_name: str) -> AccountSettingsResources:
     """Build the CloudWatch role, its managed-policy attachment and the account setting into ``scope``."""
     partition = DataAwsPartition(scope, "partition")
-    account_id = DataAwsCallerIdentity(scope, "caller").account_id
     role = IamRole(
         scope,
         ROLE_ID,
         name=role_name,
         description="Lets API Gateway write execution and access logs (account-level setting).",
-        assume_role_policy=json.dumps(trust_policy(account_id)),
+        assume_role_policy=json.dumps(trust_policy()),
     )
     attachment = IamRolePolicyAttachment(
         scope, POLICY_ATTACHMENT_ID, role=role.name, policy_arn=f"arn:{partition.partition}:{PUSH_TO_CLOUDWATCH_POLICY_PATH}"

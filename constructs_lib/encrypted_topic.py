@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from constructs_lib.framework import Construct, is_unresolved
-from constructs_lib.provider import DataAwsCallerIdentity, SnsTopic, SnsTopicPolicy, SnsTopicSubscription
+from constructs_lib.provider import DataAwsCallerIdentity, DataAwsPartition, SnsTopic, SnsTopicPolicy, SnsTopicSubscription
 from constructs_lib.validation import add, raise_problems
 from pipeline_config import rules
 from pipeline_config.errors import ConfigProblem
@@ -45,7 +45,11 @@ class EncryptedTopicProps:
     """KMS key for SSE. Required in practice: ``None`` is rejected, because an unencrypted topic is
     not a secure default and the AWS-managed alias/aws/sns key cannot serve CloudWatch alarms."""
     allow_cloudwatch_alarms: bool = False
-    """Let ``cloudwatch.amazonaws.com`` (alarms of this account) publish. Default off."""
+    """Let ``cloudwatch.amazonaws.com`` publish for the alarms ``cloudwatch_alarm_names`` matches. Default off."""
+    cloudwatch_alarm_names: str = "*"
+    """Names of this account's alarms that may publish when ``allow_cloudwatch_alarms`` is on, as an
+    ``ArnLike`` pattern (``*`` and ``?``). Default ``*``: every alarm of the account; the stack passes
+    its environment's alarm names (``ResourceNames.alarm("*")``)."""
     email_subscriptions: tuple[str, ...] = ()
     """E-mail addresses to subscribe (each must confirm once). Default none."""
 
@@ -57,6 +61,9 @@ class EncryptedTopicProps:
             problems.append(ConfigProblem("topic_name", name, "must be a topic name of 1 to 256 characters", "give e.g. 'order-events-dev'"))
         if not self.kms_key_arn:
             problems.append(ConfigProblem("kms_key_arn", self.kms_key_arn, "is required: topics are always encrypted with a customer-managed key", "pass EncryptionKey.key_arn"))
+        pattern = self.cloudwatch_alarm_names
+        if not isinstance(pattern, str) or not pattern or len(pattern) > 255 or any(c in pattern for c in ' :"'):
+            problems.append(ConfigProblem("cloudwatch_alarm_names", pattern, "must be an alarm-name pattern (1 to 255 characters, no spaces, colons or quotes; * and ? allowed)", "give e.g. 'orders-*-dev' or '*'"))
         if isinstance(self.email_subscriptions, str) or not isinstance(self.email_subscriptions, tuple):
             problems.append(ConfigProblem("email_subscriptions", self.email_subscriptions, "must be a tuple of e-mail addresses", "give e.g. ('oncall@example.com',)"))
         else:
@@ -74,6 +81,9 @@ class EncryptedTopic(Construct):
         super().__init__(scope, id)
 
         topic = SnsTopic(self, "topic", name=props.topic_name, kms_master_key_id=props.kms_key_arn)
+        # TLS only, as AWS documents it for topics
+        # (https://docs.aws.amazon.com/sns/latest/dg/sns-security-best-practices.html, "Enforce
+        # encryption of data in transit": deny when aws:SecureTransport is false).
         statements: list[dict] = [
             {
                 "Sid": "DenyInsecureTransport",
@@ -86,6 +96,7 @@ class EncryptedTopic(Construct):
         ]
         if props.allow_cloudwatch_alarms:
             account = DataAwsCallerIdentity(self, "caller").account_id
+            partition = DataAwsPartition(self, "partition").partition
             statements.append(
                 {
                     "Sid": "AllowCloudWatchAlarmsPublish",
@@ -93,10 +104,13 @@ class EncryptedTopic(Construct):
                     "Principal": {"Service": "cloudwatch.amazonaws.com"},
                     "Action": "sns:Publish",
                     "Resource": topic.arn,
-                    # Confused-deputy guard, as AWS documents it for CloudWatch alarms publishing to a
-                    # topic (https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html,
-                    # aws:SourceAccount): only alarms of this account.
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                    # Confused-deputy guard, as AWS documents it for exactly this path: CloudWatch
+                    # sends the publishing alarm's ARN as aws:SourceArn, matched with ArnLike
+                    # (https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger;
+                    # https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html).
+                    # Only this account's alarms that cloudwatch_alarm_names matches; any region,
+                    # because an alarm can only notify topics of its own region anyway.
+                    "Condition": {"ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:*:{account}:alarm:{props.cloudwatch_alarm_names}"}},
                 }
             )
         SnsTopicPolicy(self, "policy", arn=topic.arn, policy=json.dumps({"Version": "2012-10-17", "Statement": statements}))
@@ -130,5 +144,5 @@ GRANT_REASONS: dict[str, str] = {
 #: Why each statement of the topic policies exists.
 TOPIC_POLICY_REASONS: dict[str, str] = {
     "DenyInsecureTransport": "every action a topic policy can name is denied over plain HTTP, to anyone (both topics)",
-    "AllowCloudWatchAlarmsPublish": "alarm topic only: CloudWatch alarms of this account may publish",
+    "AllowCloudWatchAlarmsPublish": "alarm topic only: this environment's CloudWatch alarms (aws:SourceArn, as AWS documents for alarms) may publish",
 }

@@ -82,6 +82,8 @@ class EncryptionKey(Construct):
         alias = KmsAlias(self, "alias", name=props.alias_name, target_key_id=key.key_id)
 
         self.key: KmsKey = key
+        self.region: str = self._region
+        """The key's region (the regional service endpoints in ``kms:ViaService`` conditions name it)."""
         self.key_arn: str = key.arn
         self.key_id: str = key.key_id
         self.alias_name: str = alias.name

@@ -18,6 +18,7 @@ from pipeline_config.errors import ConfigProblem
 from pipeline_config.naming import CUSTOMER_INDEX_NAME
 
 if TYPE_CHECKING:
+    from constructs_lib.encryption_key import EncryptionKey
     from constructs_lib.python_function import PythonFunction
 
 PARTITION_KEY = "orderId"
@@ -31,9 +32,10 @@ class OrdersTableProps:
 
     table_name: str = "orders-table"
     """Physical table name. Default ``orders-table``; the stack passes ``ResourceNames.orders_table``."""
-    kms_key_arn: str | None = None
-    """Customer-managed KMS key for SSE. ``None``: the AWS-managed ``aws/dynamodb`` key
-    (SSE stays on either way; DynamoDB cannot be unencrypted)."""
+    encryption_key: "EncryptionKey | None" = None
+    """Customer-managed KMS key for SSE (an ``EncryptionKey``). ``None``: the AWS-managed
+    ``aws/dynamodb`` key (SSE stays on either way; DynamoDB cannot be unencrypted). With a key, the
+    table's grants also give the key's use through DynamoDB (``grant_read_statements``)."""
     deletion_protection: bool = False
     """DynamoDB deletion protection. Default off (dev); the stack turns it on in prod-like environments."""
 
@@ -43,6 +45,9 @@ class OrdersTableProps:
         name = self.table_name
         if not is_unresolved(name) and (not isinstance(name, str) or not 3 <= len(name) <= 255):
             problems.append(ConfigProblem("table_name", name, "must be a table name of 3 to 255 characters", "give e.g. 'orders-table-dev'"))
+        key = self.encryption_key
+        if key is not None and not (hasattr(key, "key_arn") and hasattr(key, "region")):
+            problems.append(ConfigProblem("encryption_key", key, "must be an EncryptionKey (or None for the AWS-managed key)", "pass the stack's EncryptionKey construct, not its ARN"))
         if not isinstance(self.deletion_protection, bool):
             problems.append(ConfigProblem("deletion_protection", self.deletion_protection, "must be true or false", "set deletion_protection to True or False"))
         return problems
@@ -56,7 +61,8 @@ class OrdersTable(Construct):
         raise_problems(props, "OrdersTable", id)
         super().__init__(scope, id)
 
-        encryption = DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=props.kms_key_arn) if props.kms_key_arn else DynamodbTableServerSideEncryption(enabled=True)
+        key = props.encryption_key
+        encryption = DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=key.key_arn) if key is not None else DynamodbTableServerSideEncryption(enabled=True)
         table = DynamodbTable(
             self,
             "table",
@@ -87,6 +93,7 @@ class OrdersTable(Construct):
         self.table_arn: str = table.arn
         self.customer_index_name: str = CUSTOMER_INDEX_NAME
         self.customer_index_arn: str = f"{table.arn}/index/{CUSTOMER_INDEX_NAME}"
+        self._key = key
 
     def grant_read(self, grantee: "PythonFunction") -> None:
         """Let ``grantee``'s role read orders (``grant_read_statements``)."""
@@ -102,6 +109,7 @@ class OrdersTable(Construct):
         return [
             {"Sid": "ReadOrders", "Effect": "Allow", "Action": ["dynamodb:GetItem"], "Resource": [self.table_arn]},
             {"Sid": "QueryCustomerIndex", "Effect": "Allow", "Action": ["dynamodb:Query"], "Resource": [self.customer_index_arn]},
+            *self._key_statements(),
         ]
 
     def grant_write_statements(self) -> list[dict]:
@@ -110,14 +118,38 @@ class OrdersTable(Construct):
         (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html)."""
         return [
             {"Sid": "WriteOrders", "Effect": "Allow", "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem"], "Resource": [self.table_arn]},
+            *self._key_statements(),
+        ]
+
+    def _key_statements(self) -> list[dict]:
+        """The key's use for this table's reads and writes: kms:Decrypt, only when DynamoDB asks for it.
+
+        DynamoDB calls KMS as the caller to decrypt the table key (CloudTrail shows the caller's role,
+        invoked by dynamodb), so every role that reads or writes a table encrypted with a
+        customer-managed key needs kms:Decrypt on that key. ``kms:ViaService`` limits it to requests
+        DynamoDB makes in this region, the condition AWS documents for this use
+        (https://docs.aws.amazon.com/kms/latest/developerguide/services-dynamodb.html, "Authorizing use
+        of your KMS key"; https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service).
+        Its own statement, so tightening the queue's or topic's key grants never breaks table access.
+        """
+        if self._key is None:
+            return []
+        return [
+            {
+                "Sid": "UseKeyForOrdersTable",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt"],
+                "Resource": [self._key.key_arn],
+                "Condition": {"StringEquals": {"kms:ViaService": f"dynamodb.{self._key.region}.amazonaws.com"}},
+            }
         ]
 
 
-#: Why each statement of these grants exists (README "Security" renders them). No KMS statement:
-#: DynamoDB uses the customer-managed key through a grant it creates for the table, so callers
-#: need no KMS permission (https://docs.aws.amazon.com/kms/latest/developerguide/services-dynamodb.html).
+#: Why each statement of these grants exists (README "Security" renders them).
 GRANT_REASONS: dict[str, str] = {
     "ReadOrders": "GET /orders/{orderId} reads one order (GetItem)",
     "QueryCustomerIndex": "GET /customers/{customerId}/orders pages through CustomerIdIndex (Query on the index only)",
     "WriteOrders": "the processor stores each order once (conditional PutItem) and marks it published (TransactWriteItems of Updates = UpdateItem)",
+    "UseKeyForOrdersTable": "DynamoDB decrypts the table key with the caller's credentials on every read and write of a table encrypted with the CMK; "
+    "only through DynamoDB in this region (kms:ViaService)",
 }

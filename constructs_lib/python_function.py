@@ -11,7 +11,6 @@ from constructs_lib.framework import Construct, is_unresolved
 from constructs_lib.lambda_package import HandlersPackage
 from constructs_lib.provider import (
     CloudwatchLogGroup,
-    DataAwsCallerIdentity,
     IamRole,
     IamRolePolicy,
     LambdaFunction,
@@ -97,7 +96,6 @@ class PythonFunction(Construct):
         raise_problems(props, "PythonFunction", id)
         super().__init__(scope, id)
         name = props.function_name
-        account = DataAwsCallerIdentity(self, "caller").account_id
 
         role = IamRole(
             self,
@@ -112,12 +110,11 @@ class PythonFunction(Construct):
                             "Effect": "Allow",
                             "Principal": {"Service": "lambda.amazonaws.com"},
                             "Action": "sts:AssumeRole",
-                            # Confused-deputy guard IAM recommends for roles a service assumes
-                            # (https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html):
-                            # only Lambda acting for this account. Lambda's own guide shows no
-                            # condition; were Lambda not to send the key, CreateFunction would fail
-                            # loudly ("cannot be assumed by Lambda"), never silently.
-                            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                            # Exactly the execution-role trust AWS documents, with no condition
+                            # (https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html).
+                            # Lambda is not documented to send aws:SourceAccount/aws:SourceArn when
+                            # it assumes an execution role; a condition it does not match would
+                            # break every invocation in AWS while the emulator stays green.
                         }
                     ],
                 }
@@ -139,6 +136,17 @@ class PythonFunction(Construct):
                 "Effect": "Allow",
                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                 "Resource": [f"{log_group.arn}:*"],
+            },
+            {
+                # The group is pre-created (encrypted, with retention). Should it be deleted out of
+                # band, Lambda creates it again on the next write instead of losing every log line
+                # silently; the recreated group lacks the key and retention, which the drift check
+                # reports and the next apply restores. Exactly this group (its ARN without ":*" is
+                # the log-group resource, https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html).
+                "Sid": "RecreateOwnLogGroup",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogGroup"],
+                "Resource": [log_group.arn],
             },
             {
                 # X-Ray has no resource-level permissions: "*" is the only valid resource.
@@ -213,8 +221,10 @@ def _is_statement(statement: object) -> bool:
 
 #: Why each statement of the function's own policy exists (README "Security" renders them).
 GRANT_REASONS: dict[str, str] = {
-    "LambdaAssumesRole": "trust policy: only Lambda, for functions of this account (aws:SourceAccount), assumes the role",
-    "WriteOwnLogs": "Lambda writes the function's logs to its own, pre-created log group (no CreateLogGroup)",
+    "LambdaAssumesRole": "trust policy: only Lambda assumes the role (AWS's documented execution-role trust, no condition: Lambda is not documented to send aws:SourceAccount)",
+    "WriteOwnLogs": "Lambda writes the function's logs to its own, pre-created log group",
+    "RecreateOwnLogGroup": "should the pre-created group be deleted out of band, Lambda recreates exactly that group instead of dropping logs "
+    "(the drift check then reports its missing key and retention)",
     "XRayTracing": "active tracing sends segments to X-Ray; X-Ray has no resource-level permissions, so \"*\"",
 }
 

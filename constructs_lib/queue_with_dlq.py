@@ -184,6 +184,9 @@ QUEUE_POLICY_REASONS: dict[str, str] = {
 
 
 def _tls_only_policy(queue_arn: str) -> dict:
+    """Deny every action over plain HTTP: the statement AWS documents for enforcing encryption in transit
+    (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-security-best-practices.html,
+    "Enforce encryption of data in transit"; aws:SecureTransport is false for a plain-HTTP request)."""
     return {
         "Version": "2012-10-17",
         "Statement": [

@@ -98,7 +98,7 @@ class OrderPipelineStack(TerraformStack):
         self.table = OrdersTable(
             self,
             "orders-table",
-            OrdersTableProps(table_name=names.orders_table, kms_key_arn=key.key_arn, deletion_protection=config.effective_table_deletion_protection),
+            OrdersTableProps(table_name=names.orders_table, encryption_key=key, deletion_protection=config.effective_table_deletion_protection),
         )
         self.events_topic = EncryptedTopic(self, "order-events-topic", EncryptedTopicProps(topic_name=names.order_events_topic, kms_key_arn=key.key_arn))
         self.alarm_topic = EncryptedTopic(
@@ -108,6 +108,7 @@ class OrderPipelineStack(TerraformStack):
                 topic_name=names.alarm_topic,
                 kms_key_arn=key.key_arn,
                 allow_cloudwatch_alarms=True,
+                cloudwatch_alarm_names=names.alarm("*"),
                 email_subscriptions=(config.alarm_email,) if config.alarm_email else (),
             ),
         )

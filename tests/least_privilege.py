@@ -26,11 +26,13 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from pipeline_config.naming import ResourceNames
+from tests.tfjson import find, policy, ref, resources
 
 #: The ResourceNames properties a function may touch (the logical resources of the comparison).
 LOGICAL_RESOURCES = ("order_queue", "order_dlq", "orders_table", "order_events_topic", "alarm_topic")
 KEY = "kms_key"
 OWN_LOG_GROUP = "own_log_group"
+OWN_LOG_GROUP_ITSELF = "own_log_group (the group)"
 ANY = "*"
 
 #: botocore operation -> the IAM action that authorizes it, per the Service Authorization
@@ -71,13 +73,16 @@ TRANSACT_ITEM_ACTIONS = {
 
 @dataclass(frozen=True, order=True)
 class Access:
-    """One IAM action on one logical resource."""
+    """One IAM action on one logical resource, optionally only through one AWS service (``kms:ViaService``)."""
 
     action: str
     resource: str
+    via: str = ""
+    """The service (``dynamodb``) the action is allowed through, from a ``kms:ViaService`` condition;
+    "" for an unconditioned grant."""
 
     def __str__(self) -> str:
-        return f"{self.action} on {self.resource}"
+        return f"{self.action} on {self.resource}" + (f" via {self.via}" if self.via else "")
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,8 @@ class PlatformExtra:
 API_HANDLER = "api-handler"
 PROCESSOR = "order-processor"
 FUNCTIONS = (API_HANDLER, PROCESSOR)
+#: Each function's entry point: how a synthesized function is found whatever its name.
+HANDLERS = {API_HANDLER: "api_handler.app.lambda_handler", PROCESSOR: "order_processor.app.lambda_handler"}
 
 #: The short, documented list of what a role needs beyond the recorded calls.
 PLATFORM_EXTRAS: tuple[PlatformExtra, ...] = (
@@ -112,6 +119,12 @@ PLATFORM_EXTRAS: tuple[PlatformExtra, ...] = (
         (Access("logs:CreateLogStream", OWN_LOG_GROUP), Access("logs:PutLogEvents", OWN_LOG_GROUP)),
         "Lambda writes the function's logs with its role, into the log group the stack created",
         "https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html",
+    ),
+    PlatformExtra(
+        FUNCTIONS,
+        (Access("logs:CreateLogGroup", OWN_LOG_GROUP_ITSELF),),
+        "Lambda recreates the function's log group with its role if it was deleted out of band (else logs are dropped)",
+        "https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html",
     ),
     PlatformExtra(
         FUNCTIONS,
@@ -131,15 +144,20 @@ PLATFORM_EXTRAS: tuple[PlatformExtra, ...] = (
     ),
 )
 
-#: KMS actions a caller needs when the resource it uses is encrypted with the customer-managed
-#: key (the key policy delegates to IAM, so the caller's role must hold them). DynamoDB needs
-#: none: it uses the key through a grant it created for the table.
-KMS_FOR_ENCRYPTED: dict[str, tuple[str, ...]] = {
+#: KMS accesses a caller needs when the resource it uses is encrypted with the customer-managed
+#: key (the key policy delegates to IAM, so the caller's role must hold them).
+KMS_FOR_ENCRYPTED: dict[str, tuple[Access, ...]] = {
     # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html
-    "sqs:SendMessage": ("kms:GenerateDataKey", "kms:Decrypt"),
-    "sqs:ReceiveMessage": ("kms:Decrypt",),
+    "sqs:SendMessage": (Access("kms:GenerateDataKey", KEY), Access("kms:Decrypt", KEY)),
+    "sqs:ReceiveMessage": (Access("kms:Decrypt", KEY),),
     # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#send-to-encrypted-topic
-    "sns:Publish": ("kms:GenerateDataKey", "kms:Decrypt"),
+    "sns:Publish": (Access("kms:GenerateDataKey", KEY), Access("kms:Decrypt", KEY)),
+    # DynamoDB decrypts the table key as the caller on every item read or write; the grant is
+    # limited to DynamoDB (https://docs.aws.amazon.com/kms/latest/developerguide/services-dynamodb.html).
+    **{
+        action: (Access("kms:Decrypt", KEY, via="dynamodb"),)
+        for action in ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem")
+    },
 }
 
 #: Where to change a grant, by the service of the action (the construct that owns the resource).
@@ -269,8 +287,9 @@ def required_accesses(
     encrypted = set(encrypted)
     for function, accesses in needed.items():
         for access in list(accesses):
-            for kms_action in KMS_FOR_ENCRYPTED.get(access.action, ()) if access.resource in encrypted else ():
-                accesses[Access(kms_action, KEY)].append(f"platform: {access} uses a resource encrypted with the CMK")
+            table = access.resource.split("/index/")[0]
+            for kms_access in KMS_FOR_ENCRYPTED.get(access.action, ()) if table in encrypted else ():
+                accesses[kms_access].append(f"platform: {access} uses a resource encrypted with the CMK")
     return {function: dict(accesses) for function, accesses in needed.items()}
 
 
@@ -291,6 +310,8 @@ def resolve_resource(value: str, doc: dict, names: ResourceNames, log_group: str
         return KEY
     if rtype == "aws_cloudwatch_log_group" and attr == "arn" and rest == ":*" and resource.get("name") == log_group:
         return OWN_LOG_GROUP
+    if rtype == "aws_cloudwatch_log_group" and attr == "arn" and not rest and resource.get("name") == log_group:
+        return OWN_LOG_GROUP_ITSELF
     if rtype in ("aws_sqs_queue", "aws_dynamodb_table", "aws_sns_topic") and attr == "arn":
         try:
             base = logical_name(resource.get("name", ""), names)
@@ -298,6 +319,22 @@ def resolve_resource(value: str, doc: dict, names: ResourceNames, log_group: str
             return f"unknown:{value}"
         return base + rest if rest.startswith("/index/") else (base if not rest else f"unknown:{value}")
     return f"unknown:{value}"
+
+
+_VIA_SERVICE = re.compile(r"^([a-z0-9-]+)\.[a-z0-9-]+\.amazonaws\.com$")
+
+
+def via_service(statement: dict) -> str:
+    """The service a statement is limited to by ``kms:ViaService`` (``dynamodb``); "" when it has no
+    condition. Any other condition is one this model cannot judge: ``UnmappedCall``."""
+    condition = statement.get("Condition")
+    if not condition:
+        return ""
+    if set(condition) == {"StringEquals"} and set(condition["StringEquals"]) == {"kms:ViaService"}:
+        match = _VIA_SERVICE.match(str(condition["StringEquals"]["kms:ViaService"]))
+        if match:
+            return match.group(1)
+    raise UnmappedCall(f"statement {statement.get('Sid', '?')!r} has a condition this check cannot judge: {condition}")
 
 
 def granted_accesses(statements: Iterable[dict], doc: dict, names: ResourceNames, log_group: str) -> dict[Access, str]:
@@ -308,9 +345,10 @@ def granted_accesses(statements: Iterable[dict], doc: dict, names: ResourceNames
             continue
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        via = via_service(statement)
         for action in actions:
             for target in targets:
-                out[Access(action, resolve_resource(target, doc, names, log_group))] = statement.get("Sid", "?")
+                out[Access(action, resolve_resource(target, doc, names, log_group), via)] = statement.get("Sid", "?")
     return out
 
 
@@ -327,3 +365,13 @@ def compare(role: str, needed: Mapping[Access, list[str]], granted: Mapping[Acce
             "add an e2e scenario that makes the call."
         )
     return problems
+
+
+def role_statements(doc: dict, function: str) -> tuple[list[dict], str]:
+    """The one inline policy's statements of a function's role, and the function's log group name."""
+    _, fn = find(doc, "aws_lambda_function", handler=HANDLERS[function])
+    role_id = fn["role"].split(".")[1]
+    policies = [p for p in resources(doc, "aws_iam_role_policy").values() if p["role"] == ref("aws_iam_role", role_id, "id")]
+    assert len(policies) == 1, f"{function}: expected one inline policy, found {len(policies)}"
+    assert not [a for a in resources(doc, "aws_iam_role_policy_attachment").values() if role_id in a["role"]], f"{function}: managed policies are not allowed"
+    return policy(policies[0]["policy"])["Statement"], f"/aws/lambda/{fn['function_name']}"

@@ -22,6 +22,7 @@ from tests.least_privilege import (
     granted_accesses,
     logical_name,
     required_accesses,
+    role_statements,
 )
 from tests.tfjson import find, policy, ref, resources
 
@@ -30,7 +31,6 @@ assert AFTER_ALL_SCENARIOS == "after_all_scenarios"
 
 E2E_NAMES = config_for("e2e").names
 DEV_NAMES = config_for("dev").names
-HANDLERS = {API_HANDLER: "api_handler.app.lambda_handler", PROCESSOR: "order_processor.app.lambda_handler"}
 
 #: The scenario set, by the tests that play it (node-id fragments). A scenario whose tests were
 #: not collected in this session (e.g. `pytest tests/e2e/test_happy_path.py`) skips the check:
@@ -63,23 +63,16 @@ def scenario_calls(request, recorded_calls):
     return calls
 
 
-def role_statements(doc: dict, function: str) -> tuple[list[dict], str]:
-    """The one inline policy's statements of a function's role, and the function's log group name."""
-    _, fn = find(doc, "aws_lambda_function", handler=HANDLERS[function])
-    role_id = fn["role"].split(".")[1]
-    policies = [p for p in resources(doc, "aws_iam_role_policy").values() if p["role"] == ref("aws_iam_role", role_id, "id")]
-    assert len(policies) == 1, f"{function}: expected one inline policy, found {len(policies)}"
-    assert not [a for a in resources(doc, "aws_iam_role_policy_attachment").values() if role_id in a["role"]], f"{function}: managed policies are not allowed"
-    return policy(policies[0]["policy"])["Statement"], f"/aws/lambda/{fn['function_name']}"
-
-
 def encrypted_resources(doc: dict, names) -> set[str]:
-    """Logical resources encrypted with the stack's customer-managed key."""
+    """Logical resources encrypted with the stack's customer-managed key (queues, topics, the table)."""
     out = set()
     for rtype in ("aws_sqs_queue", "aws_sns_topic"):
         for resource in resources(doc, rtype).values():
             if str(resource.get("kms_master_key_id", "")).startswith("${aws_kms_key."):
                 out.add(logical_name(resource["name"], names))
+    for table in resources(doc, "aws_dynamodb_table").values():
+        if str(table.get("server_side_encryption", {}).get("kms_key_arn", "")).startswith("${aws_kms_key."):
+            out.add(logical_name(table["name"], names))
     return out
 
 

@@ -79,6 +79,34 @@ def test_platform_extras_and_kms_follow_from_what_is_encrypted():
     assert not any(a.action.startswith("kms:") for accesses in plain.values() for a in accesses)
 
 
+def test_an_encrypted_table_needs_decrypt_through_dynamodb_for_reads_and_writes():
+    calls = [
+        call("dynamodb", "GetItem", API_HANDLER, TableName="orders-table-e2e"),
+        call("dynamodb", "Query", API_HANDLER, TableName="orders-table-e2e", IndexName="CustomerIdIndex"),
+        call("dynamodb", "PutItem", PROCESSOR, TableName="orders-table-e2e"),
+    ]
+    needed = required_accesses(calls, NAMES, encrypted={"orders_table"})
+    for function in (API_HANDLER, PROCESSOR):
+        kms = {a for a in needed[function] if a.action.startswith("kms:")}
+        assert kms == {Access("kms:Decrypt", KEY, via="dynamodb")}, function
+    assert not any(a.action.startswith("kms:") for a in required_accesses(calls, NAMES, encrypted=set())[API_HANDLER])
+
+
+def test_a_via_service_condition_is_part_of_what_is_granted():
+    statements = [
+        {"Sid": "Table", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": ["${aws_kms_key.k.arn}"], "Condition": {"StringEquals": {"kms:ViaService": "dynamodb.us-east-1.amazonaws.com"}}},
+        {"Sid": "Queue", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": ["${aws_kms_key.k.arn}"]},
+    ]
+    granted = granted_accesses(statements, {}, NAMES, "")
+    assert granted == {Access("kms:Decrypt", KEY, via="dynamodb"): "Table", Access("kms:Decrypt", KEY): "Queue"}
+    # Without its own statement, table access would ride on the queue's grant: reported as missing.
+    needed = {Access("kms:Decrypt", KEY, via="dynamodb"): ["dynamodb GetItem in t"], Access("kms:Decrypt", KEY): ["sqs in t"]}
+    problems = compare("api-handler", needed, granted_accesses(statements[1:], {}, NAMES, ""))
+    assert problems and problems[0].startswith("api-handler: ADD kms:Decrypt on kms_key via dynamodb")
+    with pytest.raises(UnmappedCall, match="cannot judge"):
+        granted_accesses([{**statements[1], "Condition": {"StringLike": {"kms:ViaService": "*"}}}], {}, NAMES, "")
+
+
 def test_role_policy_resources_resolve_to_logical_resources():
     doc = {
         "resource": {

@@ -143,7 +143,7 @@ def test_the_event_source_grants_the_function_what_consuming_takes(stack, packag
     source = _esm(stack, package)
     function = next(c for c in stack.node.children if c.node.id == "fn")
     statements = json.loads(function.role_policy.policy_input)["Statement"]
-    assert [s["Sid"] for s in statements] == ["WriteOwnLogs", "XRayTracing", "ConsumeOrderQueue"]
+    assert [s["Sid"] for s in statements] == ["WriteOwnLogs", "RecreateOwnLogGroup", "XRayTracing", "ConsumeOrderQueue"]
     assert source.resource is not None
 
 
@@ -248,7 +248,7 @@ def test_grants_added_later_extend_the_one_role_policy_with_unique_sids(stack, p
     grant = {"Sid": "Read", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::b/*"]}
     function.add_to_role_policy([grant])
     function.add_to_role_policy([grant])
-    assert [s["Sid"] for s in json.loads(function.role_policy.policy_input)["Statement"]] == ["WriteOwnLogs", "XRayTracing", "Read", "Read2"]
+    assert [s["Sid"] for s in json.loads(function.role_policy.policy_input)["Statement"]] == ["WriteOwnLogs", "RecreateOwnLogGroup", "XRayTracing", "Read", "Read2"]
     with pytest.raises(ConfigError, match="must be IAM statement dicts"):
         function.add_to_role_policy([{"Sid": "NoEffect"}])
 

@@ -168,12 +168,25 @@ def _topic_policy(doc: dict, topic_name: str) -> dict[str, dict]:
     return {s["Sid"]: s for s in policy(topic_policy["policy"])["Statement"]}
 
 
-def test_alarm_topic_policy_lets_cloudwatch_publish_from_this_account(dev):
+def test_alarm_topic_policy_lets_only_this_environments_alarms_publish(dev):
     statement = _topic_policy(dev, "order-alarms-dev")["AllowCloudWatchAlarmsPublish"]
     assert statement["Effect"] == "Allow"
     assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert statement["Action"] == "sns:Publish"
-    assert "account_id}" in statement["Condition"]["StringEquals"]["aws:SourceAccount"]
+    caller_id = next(iter(dev["data"]["aws_caller_identity"]))
+    partition_id = next(iter(dev["data"]["aws_partition"]))
+    assert statement["Condition"] == {
+        "ArnLike": {
+            "aws:SourceArn": "arn:${data.aws_partition." + partition_id + ".partition}:cloudwatch:*:${data.aws_caller_identity."
+            + caller_id + ".account_id}:alarm:orders-*-dev"
+        }
+    }
+    # The pattern covers every alarm of the environment (their names come from names.alarm()).
+    import fnmatch
+
+    alarm_names = [a["alarm_name"] for a in resources(dev, "aws_cloudwatch_metric_alarm").values()]
+    assert alarm_names and all(fnmatch.fnmatchcase(n, "orders-*-dev") for n in alarm_names)
+    assert not fnmatch.fnmatchcase("orders-processor-errors-prod", "orders-*-dev")
 
 
 def test_events_topic_does_not_admit_cloudwatch_and_both_deny_plain_http(dev):
