@@ -10,7 +10,7 @@ import ast
 import dataclasses
 import inspect
 
-from pipeline_config.environments import ENVIRONMENTS
+from pipeline_config.environments import ENVIRONMENTS, REVIEW_ENVIRONMENT
 from pipeline_config.settings import JSON_NONE, PipelineConfig
 
 
@@ -52,6 +52,8 @@ def environments_table() -> str:
     for suffix, overrides in ENVIRONMENTS.items():
         text = ", ".join(f"`{k}={v!r}`" for k, v in overrides.items()) or "none: the defaults"
         rows.append(f"| `{suffix}` (`orders-{suffix}`) | {text} |")
+    review = ", ".join(f"`{k}={v!r}`" for k, v in REVIEW_ENVIRONMENT.items())
+    rows.append(f"| any other suffix, e.g. `pr-42` (`orders-pr-42`): a review environment | dev's, then {review} |")
     return "\n".join(rows)
 
 

@@ -2,8 +2,8 @@
 
 Each entry only lists what differs from ``PipelineConfig``'s defaults.
 ``ENVIRONMENT_SUFFIX`` (or the cdktf context key ``environmentSuffix``) selects one
-environment; a suffix that is not listed here (e.g. ``pr-123``) gets dev-like
-settings, which is what ephemeral review environments want. Which stacks a synth
+environment; a suffix that is not listed here (e.g. ``pr-123``) gets dev's settings
+with ``REVIEW_ENVIRONMENT`` on top, which is what ephemeral review environments want. Which stacks a synth
 writes, and the overrides from cdktf.json, are ``pipeline_config.selection``'s.
 """
 
@@ -36,6 +36,16 @@ ENVIRONMENTS: dict[str, dict[str, Any]] = {
     },
 }
 
+#: What an unlisted suffix (a review environment, ``pr-123``) changes on top of dev's settings.
+#: No reserved concurrency: a reservation is taken from the account's regional pool whether the
+#: environment is busy or not, and Lambda keeps 100 of the pool unreserved. With the default quota
+#: of 1,000, dev (100), staging (50) and prod (100) leave room for five more reservations of 100;
+#: the 6th or 7th review environment would fail PutFunctionConcurrency mid-deploy. Review
+#: environments carry no production traffic, so they share the unreserved pool instead. Set a
+#: number for one in cdktf.json (``"pr-7": {"processor_reserved_concurrency": 10}``) when a test
+#: needs it; ``ordersctl preflight`` checks the account can afford it.
+REVIEW_ENVIRONMENT: dict[str, Any] = {"processor_reserved_concurrency": None}
+
 DEFAULT_ENVIRONMENT = "dev"
 SUFFIX_ENV_VAR = "ENVIRONMENT_SUFFIX"
 SUFFIX_CONTEXT_KEY = "environmentSuffix"
@@ -45,8 +55,8 @@ OVERRIDES_CONTEXT_KEY = "orderPipeline"
 
 
 def config_for(suffix: str, **overrides: Any) -> PipelineConfig:
-    """Build the validated config of one environment (unknown suffixes get dev settings)."""
-    base = ENVIRONMENTS.get(suffix, ENVIRONMENTS[DEFAULT_ENVIRONMENT])
+    """Build the validated config of one environment (unlisted suffixes get dev settings and ``REVIEW_ENVIRONMENT``)."""
+    base = ENVIRONMENTS[suffix] if suffix in ENVIRONMENTS else {**ENVIRONMENTS[DEFAULT_ENVIRONMENT], **REVIEW_ENVIRONMENT}
     if "environment_suffix" in overrides and overrides["environment_suffix"] != suffix:
         # The suffix picks the environment; an override that disagrees would be silently ignored.
         raise ConfigError(

@@ -50,6 +50,37 @@ def test_reservations_turned_off_reserve_nothing():
     assert [r.stack for r in planned_reservations(selection, "us-east-1")] == ["orders-staging", "orders-prod"]
 
 
+def test_a_review_environment_reserves_nothing_unless_told_to():
+    assert planned_reservations(default_selection(ENVIRONMENT_SUFFIX="pr-7"), "us-east-1") == []
+    told = select_stacks({"ENVIRONMENT_SUFFIX": "pr-7"}, {"orderPipeline": {"pr-7": {"processor_reserved_concurrency": 10}}})
+    assert [(r.stack, r.reserved) for r in planned_reservations(told, "us-east-1")] == [("orders-pr-7", 10)]
+
+
+def test_what_already_reserves_in_the_account_counts_and_what_the_plan_adds_comes_on_top():
+    """The case the default quota of 1,000 meets: dev, staging and prod (250) and six older review
+    environments that reserved 100 each (600) are deployed; Lambda keeps 100 unreserved."""
+    deployed = {"order-processor-dev": 100, "order-processor-staging": 50, "order-processor-prod": 100}
+    deployed.update({f"order-processor-pr-{n}": 100 for n in range(1, 7)})
+    port = FakeLambda(settings=(1000, 1000 - sum(deployed.values())), reservations=deployed)
+
+    # A 7th review environment with the new default: nothing to reserve, the deploy fits.
+    review = default_selection(ENVIRONMENT_SUFFIX="pr-7")
+    facts = concurrency_facts(port, "us-east-1", [c.names.order_processor_function for c in review.environments], None)
+    assert facts.reserved_by_others == 850
+    assert concurrency_check("us-east-1", facts, planned_reservations(review, "us-east-1")).ok
+
+    # The same environment told to reserve 100 would not fit: 850 + 100 + 100 > 1000.
+    told = select_stacks({"ENVIRONMENT_SUFFIX": "pr-7"}, {"orderPipeline": {"pr-7": {"processor_reserved_concurrency": 100}}})
+    result = concurrency_check("us-east-1", facts, planned_reservations(told, "us-east-1"))
+    assert not result.ok and "other functions reserve 850" in result.detail and "needs 1050" in result.detail
+    assert "at least 1050" in result.fix and "pr-7" in result.fix
+
+    # Re-deploying prod replaces its own 100 instead of adding to it: 750 + 100 + 100 <= 1000.
+    prod = default_selection(ENVIRONMENT_SUFFIX="prod")
+    facts = concurrency_facts(port, "us-east-1", ["order-processor-prod"], None)
+    assert facts.reserved_by_others == 750 and concurrency_check("us-east-1", facts, planned_reservations(prod, "us-east-1")).ok
+
+
 class FakeLambda:
     def __init__(self, settings=None, reservations=None):
         self.settings, self.reservations = settings, reservations or {}

@@ -200,3 +200,14 @@ def test_provider_default_tags(stacks):
         assert tags["Project"] == "order-pipeline"
         assert tags["Environment"] == name.removeprefix("orders-")
         assert tags["ManagedBy"] == "cdktf"
+
+
+def test_a_review_environment_reserves_no_concurrency(review_stacks, dev):
+    """pr-* stacks share the unreserved pool: no reservation, so no event-source cap tied to one either."""
+    for name, doc in review_stacks.items():
+        _, processor = _function(doc, PROCESSOR)
+        assert "reserved_concurrent_executions" not in processor, name
+        (mapping,) = resources(doc, "aws_lambda_event_source_mapping").values()
+        assert "scaling_config" not in mapping, name
+    # dev, whose settings the review environments otherwise take, does reserve.
+    assert _function(dev, PROCESSOR)[1]["reserved_concurrent_executions"] == 100
