@@ -177,6 +177,12 @@ def test_parliament_finds_nothing_unexplained_in_any_policy_of_any_stack(all_sta
                 assert sum(where.startswith(rtype + ".") for where, _ in documents) >= count, (stack, rtype)
         for where, text in documents:
             findings += lint(f"{stack}/{where}", materialize(text, doc, region), exceptions, used)
+    # The policies the docs tell users to attach to their own roles (docs/iam/*.json).
+    assert DOCUMENTED_POLICIES, "docs/iam/ holds no policy"
+    for path in DOCUMENTED_POLICIES:
+        text = fill_placeholders(path.read_text(encoding="utf-8"))
+        assert "<" not in text, f"{path.name}: a placeholder other than <region>/<account>"
+        findings += lint(f"docs/iam/{path.name}", text, exceptions, used)
     assert findings == [], "parliament findings (fix the policy, or explain it in .parliament.yaml):\n  " + "\n  ".join(findings)
     stale = [(issue, i) for issue, settings in exceptions.items() for i in range(len(settings["ignore_locations"])) if (issue, i) not in used]
     assert stale == [], f"exceptions in .parliament.yaml that no longer explain any finding (remove them): {stale}"
@@ -209,3 +215,27 @@ def test_materialize_refuses_a_reference_it_does_not_know(dev):
     doc = copy.deepcopy(dev)
     with pytest.raises(AssertionError, match="no realistic value"):
         materialize('{"Resource": "${aws_s3_bucket.b.arn}"}', doc, "us-east-1")
+
+
+DOCUMENTED_POLICIES = sorted((ROOT / "docs" / "iam").glob("*.json"))
+
+
+def fill_placeholders(text: str) -> str:
+    """A documented policy with its placeholders filled as a user would (``<region>``, ``<account>``)."""
+    return text.replace("<region>", "us-east-1").replace("<account>", "123456789012")
+
+
+def test_the_plan_role_may_decrypt_only_through_lambda_and_only_this_projects_keys():
+    """Item 5 of the false-greens issue: the plan role reads the functions' encrypted environment."""
+    document = json.loads(fill_placeholders((ROOT / "docs" / "iam" / "plan-role-read-function-environment.json").read_text(encoding="utf-8")))
+    (statement,) = document["Statement"]
+    assert statement["Action"] == "kms:Decrypt" and statement["Effect"] == "Allow"
+    assert statement["Condition"]["StringEquals"] == {"kms:ViaService": "lambda.us-east-1.amazonaws.com"}
+    from pipeline_config.naming import ResourceNames
+
+    pattern = statement["Condition"]["ForAnyValue:StringLike"]["kms:ResourceAliases"]
+    import fnmatch
+
+    for suffix in ("dev", "prod", "pr-42"):
+        assert fnmatch.fnmatchcase(ResourceNames(suffix).kms_alias, pattern), suffix
+    assert (ROOT / "README.md").read_text(encoding="utf-8").count("docs/iam/plan-role-read-function-environment.json") >= 1
