@@ -48,20 +48,18 @@ from constructs_lib.validation import add, check_whole_number, raise_problems
 from handlers.orders_core.routes import ROUTES, Route  # noqa: F401 - Route re-exported
 from pipeline_config import ApiAuthorization, rules
 from pipeline_config.errors import ConfigProblem
-from pipeline_config.naming import environment_cloudwatch_role_name
+from pipeline_config.naming import API_STAGE_NAME, api_execution_log_group, environment_cloudwatch_role_name
 
 # The API's routes are THE route table (handlers/schemas/routes.json, read by the handler package's
 # stdlib-only ``orders_core.routes``): the API handler dispatches by it and the local API serves it.
 # A route added there gets its resources, method, integration, permission and a redeployment here
 # (the new method is part of the deployment's trigger). ``Route`` is re-exported for variants (tests).
 # --------------------------------------------------------------------------- defaults
-DEFAULT_STAGE_NAME = "v1"
+DEFAULT_STAGE_NAME = API_STAGE_NAME
 DEFAULT_THROTTLE_RATE_LIMIT = 100.0
 DEFAULT_THROTTLE_BURST_LIMIT = 200
 DEFAULT_QUOTA_LIMIT_PER_DAY = 100_000
 DEFAULT_LOG_RETENTION_DAYS = 14
-#: API Gateway's own name for a stage's execution log group: ``<prefix><rest-api-id>/<stage>``.
-EXECUTION_LOG_GROUP_PREFIX = "API-Gateway-Execution-Logs_"
 #: The model's name in API Gateway (alphanumeric only, unique per API).
 ORDER_MODEL_NAME = "CreateOrder"
 ENDPOINT_TYPE = "REGIONAL"
@@ -462,7 +460,7 @@ class OrdersRestApi(Construct):
         # on first write: unencrypted, never expiring, unknown to Terraform and kept after a
         # destroy. Created here first (same retention and key as the access logs), so the stage
         # depends on it and API Gateway finds it when logging starts.
-        execution_log_group_name = f"{EXECUTION_LOG_GROUP_PREFIX}{self.rest_api_id}/{props.stage_name}"
+        execution_log_group_name = api_execution_log_group(self.rest_api_id, props.stage_name)
         self.execution_log_group = CloudwatchLogGroup(
             self,
             "execution-logs",

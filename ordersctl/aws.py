@@ -379,6 +379,21 @@ class AwsPreflightPort:
         types = {a["AttributeName"]: a["AttributeType"] for a in description.get("AttributeDefinitions", [])}
         return [(k["AttributeName"], types.get(k["AttributeName"], "?")) for k in description.get("KeySchema", []) if k["KeyType"] == "HASH"]
 
+    def rest_api_ids(self, region: str, api_name: str) -> list[str]:
+        """GetRestApis, every page: the ids of the APIs with this name."""
+        pages = self._client("apigateway", region).get_paginator("get_rest_apis").paginate()
+        return [api["id"] for page in pages for api in page.get("items", []) if api.get("name") == api_name]
+
+    def log_group_tags(self, region: str, name: str) -> dict[str, str] | None:
+        """The group's tags (ListTagsForResource on its ARN), or None when DescribeLogGroups does not list it."""
+        logs = self._client("logs", region)
+        groups = [g for page in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=name) for g in page.get("logGroups", [])]
+        group = next((g for g in groups if g.get("logGroupName") == name), None)
+        if group is None:
+            return None
+        arn = str(group.get("arn", "")).removesuffix(":*")
+        return dict(logs.list_tags_for_resource(resourceArn=arn).get("tags", {}))
+
     def cloud_workspace_exists(self, hostname: str, organization: str, workspace: str) -> bool:
         """Asks HCP Terraform (``ordersctl.hcp``)."""
         from ordersctl import hcp

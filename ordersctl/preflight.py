@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol, Sequence
 
-from pipeline_config.naming import account_stack_name, stack_of_cloudwatch_role, suffix_of_stack
+from pipeline_config.addresses import EXECUTION_LOG_GROUP_ADDRESS, import_command
+from pipeline_config.naming import API_STAGE_NAME, account_stack_name, api_execution_log_group, default_tags, stack_of_cloudwatch_role, suffix_of_stack
 from pipeline_config.selection import Selection
 
 #: Lambda keeps this much of the regional quota unreserved, whatever functions reserve.
@@ -54,6 +55,12 @@ class PreflightPort(Protocol):
 
     def cloud_workspace_exists(self, hostname: str, organization: str, workspace: str) -> bool:
         """Whether an HCP Terraform workspace exists."""
+
+    def rest_api_ids(self, region: str, api_name: str) -> list[str]:
+        """The ids of the REST APIs named ``api_name`` in the region (none before the first deploy)."""
+
+    def log_group_tags(self, region: str, name: str) -> dict[str, str] | None:
+        """The tags of a CloudWatch log group, or None when there is no such group."""
 
 
 @dataclass(frozen=True)
@@ -191,6 +198,51 @@ def account_role_check(region: str, facts: AccountRoleFacts, *, owner: str, sele
     return CheckResult(name, True, f"set outside this project ({facts.role_arn}); deploying {owner} replaces it with its own role")
 
 
+# ----------------------------------------------------------------------------- API execution log group
+@dataclass(frozen=True, kw_only=True)
+class ExecutionLogGroupFacts:
+    """What the account said about one environment's API and its execution log group."""
+
+    rest_api_ids: tuple[str, ...]
+    """REST APIs with the environment's API name (none before its first deploy)."""
+    group_tags: dict[str, dict[str, str] | None]
+    """Per API id: the tags of ``API-Gateway-Execution-Logs_<id>/<stage>``, None when the group does not exist."""
+
+
+def execution_log_group_check(stack: str, suffix: str, facts: ExecutionLogGroupFacts) -> CheckResult:
+    """Fail when the API's execution log group exists but the stack never created it.
+
+    Deployments from before the stack pre-created the group let API Gateway create it on first
+    write (untagged, unencrypted, never expiring). The stack's first apply with the group in it
+    then fails with ResourceAlreadyExistsException until the group is imported into the state,
+    once. A group the stack created carries its default tags, so the tags tell the two apart.
+    """
+    name = f"API execution log group of {stack}"
+    if not facts.rest_api_ids:
+        return CheckResult(name, True, "the API does not exist yet: the first apply creates it and its execution log group")
+    ours = default_tags(suffix)
+    adopt = []
+    for api_id in facts.rest_api_ids:
+        group = api_execution_log_group(api_id, API_STAGE_NAME)
+        tags = facts.group_tags.get(api_id)
+        if tags is not None and not all(tags.get(k) == v for k, v in ours.items()):
+            adopt.append((api_id, group))
+    if not adopt:
+        return CheckResult(name, True, "absent (the apply creates it) or already created by the stack (it carries the stack's tags)")
+    (api_id, group), *more = adopt
+    detail = (
+        f"{group} exists without this stack's tags (Environment={suffix}, ManagedBy=cdktf): API Gateway created it before the "
+        "stack pre-created the group, and the next apply would fail with ResourceAlreadyExistsException"
+    )
+    if more:
+        detail += f"; {len(adopt)} APIs are named like this stack's ({', '.join(a for a, _ in adopt)}): adopt the one the stack's state holds"
+    fix = (
+        f"adopt it into the state once, then apply (which sets its retention, key and tags): `{import_command(stack, EXECUTION_LOG_GROUP_ADDRESS, group)}` "
+        "(README, 'API execution log group'). Already imported? Apply once and this check passes."
+    )
+    return CheckResult(name, False, detail, fix)
+
+
 # ----------------------------------------------------------------------------- state backend
 def _missing_bucket(bucket: str) -> CheckResult:
     return CheckResult(
@@ -275,6 +327,10 @@ def run_checks(port: PreflightPort, inputs: PreflightInputs, errors: tuple[type[
         for arn, stacks in layers.items():
             results += _guarded(f"Powertools layer in {region}", lambda: [layer_check(region, arn, port.layer_version_exists(region, arn), stacks)], errors)
         results += _guarded(f"API Gateway account role in {region}", lambda: [_account_role(port, region, inputs, selected)], errors)
+        for config in selection.environments:
+            if config.region == region:
+                stack = config.names.stack
+                results += _guarded(f"API execution log group of {stack}", lambda: [_execution_log_group(port, region, config)], errors)
     default_region = regions[0] if regions else "us-east-1"
     results += _guarded("state backend", lambda: backend_checks(port, inputs.backend, selected, default_region), errors)
     return results
@@ -292,6 +348,12 @@ def _concurrency(port: PreflightPort, region: str, planned: list[Reservation], s
             "pass the quota to check against with --concurrency-quota N (Service Quotas > AWS Lambda > Concurrent executions)",
         )
     return concurrency_check(region, facts, planned)
+
+
+def _execution_log_group(port: PreflightPort, region: str, config: Any) -> CheckResult:
+    ids = tuple(port.rest_api_ids(region, config.names.api))
+    tags = {api_id: port.log_group_tags(region, api_execution_log_group(api_id, API_STAGE_NAME)) for api_id in ids}
+    return execution_log_group_check(config.names.stack, config.environment_suffix, ExecutionLogGroupFacts(rest_api_ids=ids, group_tags=tags))
 
 
 def _account_role(port: PreflightPort, region: str, inputs: PreflightInputs, selected: Sequence[str]) -> CheckResult:

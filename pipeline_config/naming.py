@@ -32,6 +32,25 @@ CUSTOMER_INDEX_NAME = "CustomerIdIndex"
 METRICS_NAMESPACE_BASE = "OrderPipeline"
 
 
+#: The REST API's stage (its invoke URL ends in it; API Gateway names the execution log group by it).
+API_STAGE_NAME = "v1"
+#: API Gateway's own name for a stage's execution log group: ``<prefix><rest-api-id>/<stage>``.
+EXECUTION_LOG_GROUP_PREFIX = "API-Gateway-Execution-Logs_"
+#: Tag keys the stack's provider puts on every resource (``default_tags``); config may not redefine them.
+PROJECT_TAG_VALUE = "order-pipeline"
+DEFAULT_TAG_KEYS = ("Project", "Environment", "ManagedBy")
+
+
+def default_tags(suffix: str) -> dict[str, str]:
+    """The tags every resource of environment ``suffix`` carries (the provider's default tags)."""
+    return dict(zip(DEFAULT_TAG_KEYS, (PROJECT_TAG_VALUE, suffix, "cdktf")))
+
+
+def api_execution_log_group(rest_api_id: str, stage: str = API_STAGE_NAME) -> str:
+    """The log group API Gateway writes a stage's execution logs to (the stack pre-creates it)."""
+    return f"{EXECUTION_LOG_GROUP_PREFIX}{rest_api_id}/{stage}"
+
+
 #: ``ENVIRONMENT_SUFFIX`` value that selects the account-level stacks; also the reserved
 #: suffix their names start with (``orders-account-<region>``), so no environment may use it.
 ACCOUNT_SELECTOR = "account"

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 from pipeline_config import rules
 from pipeline_config.errors import ConfigError, ConfigProblem, is_whole_number, whole_number_problem
+from pipeline_config import naming
 from pipeline_config.naming import ACCOUNT_SELECTOR, SUFFIX_MAX_LENGTH, SUFFIX_PATTERN, ResourceNames, account_stack_name, is_reserved_suffix
 
 # Lambda does not let a function's reserved concurrency exceed the account quota;
@@ -266,7 +267,7 @@ class PipelineConfig:
         check.flag("prod_like")
         if not isinstance(self.tags, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in self.tags.items()):
             check.bad("tags", "must map strings to strings", "give e.g. {'CostCenter': '1234'}")
-        elif reserved_keys := sorted(set(self.tags) & {"Project", "Environment", "ManagedBy"}):
+        elif reserved_keys := sorted(set(self.tags) & set(naming.DEFAULT_TAG_KEYS)):
             check.bad("tags", f"may not redefine {', '.join(reserved_keys)}; the stack sets them", "remove those keys from tags")
 
     def _lambda_problems(self, check: "_Checker") -> None:

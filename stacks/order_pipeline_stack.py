@@ -26,6 +26,7 @@ from constructs_lib.rest_api import OrdersRestApi, OrdersRestApiProps
 from constructs_lib.sqs_event_source import SqsEventSource, SqsEventSourceProps
 from handlers.orders_core.settings import API_SERVICE_NAME, PROCESSOR_SERVICE_NAME, Settings, function_environment
 from pipeline_config import ConfigError, PipelineConfig, output_keys
+from pipeline_config.naming import default_tags
 from stacks.backends import configure_backend
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,12 +68,7 @@ class OrderPipelineStack(TerraformStack):
             region=config.region,
             default_tags=[
                 AwsProviderDefaultTags(
-                    tags={
-                        **dict(config.tags),
-                        "Project": "order-pipeline",
-                        "Environment": config.environment_suffix,
-                        "ManagedBy": "cdktf",
-                    }
+                    tags={**dict(config.tags), **default_tags(config.environment_suffix)}
                 )
             ],
         )

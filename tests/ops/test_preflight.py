@@ -14,6 +14,8 @@ from ordersctl.hcp import HcpError, find_token, workspace_exists
 from ordersctl.preflight import (
     AccountRoleFacts,
     ConcurrencyFacts,
+    ExecutionLogGroupFacts,
+    execution_log_group_check,
     Unsupported,
     account_role_check,
     backend_checks,
@@ -22,6 +24,7 @@ from ordersctl.preflight import (
     lock_table_check,
     planned_reservations,
 )
+from pipeline_config.addresses import EXECUTION_LOG_GROUP_ADDRESS
 from pipeline_config.selection import select_stacks
 from stacks.backends import BackendSettings
 
@@ -110,6 +113,35 @@ def test_without_account_settings_the_quota_must_be_given():
         concurrency_facts(port, "us-east-1", ["order-processor-dev"], None)
     facts = concurrency_facts(port, "us-east-1", ["order-processor-dev"], 500)
     assert (facts.quota, facts.reserved_by_others, facts.source) == (500, 200, "--concurrency-quota")
+
+
+# ============================================================================ API execution log group
+LOG_GROUP = "API-Gateway-Execution-Logs_a1b2c3/v1"
+OUR_TAGS = {"Project": "order-pipeline", "Environment": "dev", "ManagedBy": "cdktf", "CostCenter": "1"}
+
+
+@pytest.mark.parametrize(
+    ("ids", "tags", "ok", "fragment"),
+    [
+        ((), {}, True, "does not exist yet"),
+        (("a1b2c3",), {"a1b2c3": None}, True, "absent"),
+        (("a1b2c3",), {"a1b2c3": OUR_TAGS}, True, "already created by the stack"),
+        (("a1b2c3",), {"a1b2c3": {}}, False, f"{LOG_GROUP} exists without this stack's tags"),
+        (("a1b2c3",), {"a1b2c3": {**OUR_TAGS, "Environment": "prod"}}, False, "ResourceAlreadyExistsException"),
+    ],
+)
+def test_an_execution_log_group_api_gateway_created_must_be_adopted_once(ids, tags, ok, fragment):
+    result = execution_log_group_check("orders-dev", "dev", ExecutionLogGroupFacts(rest_api_ids=ids, group_tags=tags))
+    assert result.ok is ok and fragment in result.detail, result
+    if not ok:
+        assert result.fix.startswith("adopt it into the state once, then apply")
+        assert f"cd cdktf.out/stacks/orders-dev && terraform init && terraform import '{EXECUTION_LOG_GROUP_ADDRESS}' '{LOG_GROUP}'" in result.fix
+
+
+def test_two_apis_of_the_same_name_are_named_in_the_report():
+    facts = ExecutionLogGroupFacts(rest_api_ids=("a1", "b2"), group_tags={"a1": {}, "b2": {}})
+    result = execution_log_group_check("orders-dev", "dev", facts)
+    assert not result.ok and "2 APIs are named like this stack's (a1, b2)" in result.detail
 
 
 # ============================================================================ API Gateway account role
@@ -304,7 +336,20 @@ def test_a_prepared_account_passes_and_each_gap_is_found(moto_url, monkeypatch):
     )
     code, checks, _ = preflight(monkeypatch, moto_url, "--concurrency-quota", "1050", context=context, **s3_backend)
     assert code == 0, {name: c for name, c in checks.items() if not c["ok"]}
-    assert set(checks) == {"Lambda concurrency in us-east-1", "Powertools layer in us-east-1", "API Gateway account role in us-east-1", "state bucket", "state lock table"}
+    log_groups = {f"API execution log group of orders-{env}" for env in ("dev", "staging", "prod")}
+    assert set(checks) == {"Lambda concurrency in us-east-1", "Powertools layer in us-east-1", "API Gateway account role in us-east-1", "state bucket", "state lock table", *log_groups}
+
+    # A deployment from before the stack pre-created the execution log group: API Gateway made it, untagged.
+    api_id = client(moto_url, "apigateway").create_rest_api(name="orders-api-dev")["id"]
+    logs = client(moto_url, "logs")
+    logs.create_log_group(logGroupName=f"API-Gateway-Execution-Logs_{api_id}/v1")
+    code, checks, _ = preflight(monkeypatch, moto_url, "--concurrency-quota", "1050", context=context, **s3_backend)
+    adopt = checks["API execution log group of orders-dev"]
+    assert code == 1 and not adopt["ok"] and f"terraform import '{EXECUTION_LOG_GROUP_ADDRESS}' 'API-Gateway-Execution-Logs_{api_id}/v1'" in adopt["fix"]
+    # Once adopted and applied, the group carries the stack's tags and the check passes.
+    logs.tag_resource(resourceArn=f"arn:aws:logs:us-east-1:123456789012:log-group:API-Gateway-Execution-Logs_{api_id}/v1", tags={"Project": "order-pipeline", "Environment": "dev", "ManagedBy": "cdktf"})
+    code, checks, _ = preflight(monkeypatch, moto_url, "--concurrency-quota", "1050", context=context, **s3_backend)
+    assert code == 0 and checks["API execution log group of orders-dev"]["ok"], checks["API execution log group of orders-dev"]
 
     # A missing layer version is found: one past the last published.
     missing = layer_arn.rsplit(":", 1)[0] + ":3"
