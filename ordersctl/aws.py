@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import time
+from typing import Any, Callable, Sequence
 
 from ordersctl.preflight import Unsupported
 from ordersctl.redrive import Message, MoveTask, MoveTaskUnsupported
@@ -174,10 +175,12 @@ def dlq_order_ids(sqs: Any, dlq_url: str, *, max_messages: int = 100) -> set[str
 class SqsQueuePort:
     """``ordersctl.redrive.QueuePort`` over a boto3 SQS client."""
 
-    def __init__(self, sqs: Any, *, move_task_sqs: Any | None = None) -> None:
+    def __init__(self, sqs: Any, *, move_task_sqs: Any | None = None, clock: Callable[[], float] = time.time) -> None:
         self._sqs = sqs
         # A no-retry client: an endpoint without move tasks should fail fast, not retry 4 times.
         self._move_sqs = move_task_sqs or sqs
+        self._clock = clock
+        self._started: dict[str, tuple[str, int]] = {}
 
     def depth(self, queue_url: str) -> int:
         """Visible messages in a queue."""
@@ -248,25 +251,58 @@ class SqsQueuePort:
         """StartMessageMoveTask; ``MoveTaskUnsupported`` when the endpoint lacks it."""
         from botocore.exceptions import ClientError
 
+        started_ms = int(self._clock() * 1000)
         try:
-            return self._move_sqs.start_message_move_task(SourceArn=source_arn, DestinationArn=destination_arn)["TaskHandle"]
+            handle = self._move_sqs.start_message_move_task(SourceArn=source_arn, DestinationArn=destination_arn)["TaskHandle"]
         except ClientError as error:
             if is_unsupported(error):
                 code = error.response.get("Error", {}).get("Code") or error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
                 raise MoveTaskUnsupported(f"{code}") from error
             raise
+        self._started[handle] = (destination_arn, started_ms)
+        return handle
 
     def move_task(self, source_arn: str, task_handle: str) -> MoveTask:
-        """The state of the move task started with ``task_handle``."""
-        for task in self._move_sqs.list_message_move_tasks(SourceArn=source_arn, MaxResults=10).get("Results", []):
-            if task.get("TaskHandle") in (task_handle, None):
-                return MoveTask(
-                    status=task.get("Status", "UNKNOWN"),
-                    moved=int(task.get("ApproximateNumberOfMessagesMoved", 0)),
-                    to_move=task.get("ApproximateNumberOfMessagesToMove"),
-                    failure_reason=task.get("FailureReason"),
-                )
-        return MoveTask(status="UNKNOWN", moved=0)
+        """The state of the move task started with ``task_handle`` (``ListMessageMoveTasks``)."""
+        results = self._move_sqs.list_message_move_tasks(SourceArn=source_arn, MaxResults=10).get("Results", [])
+        destination, started_ms = self._started.get(task_handle, (None, None))
+        return find_move_task(results, task_handle, destination_arn=destination, started_ms=started_ms)
+
+
+#: How far SQS's StartedTimestamp may lag this machine's clock and still be our task's.
+MOVE_TASK_CLOCK_SKEW_MS = 300_000
+
+
+def find_move_task(results: Sequence[dict[str, Any]], task_handle: str, *, destination_arn: str | None, started_ms: int | None) -> MoveTask:
+    """Our task among ``ListMessageMoveTasks`` results (the newest 10 of the source queue).
+
+    SQS returns ``TaskHandle`` only while a task is RUNNING: a task that has finished (COMPLETED,
+    FAILED, CANCELLED) is known by its destination and start time instead, so the newest finished
+    task to our destination that started no earlier than we asked (less a clock skew) is ours. A
+    task found by neither is ``NOT_FOUND``: the caller reports it, never "0 moved" as a success.
+    """
+    for task in results:
+        if task.get("TaskHandle") == task_handle:
+            return _move_task(task)
+    if destination_arn is not None and started_ms is not None:
+        finished = [
+            t
+            for t in results
+            if "TaskHandle" not in t and t.get("DestinationArn") == destination_arn and int(t.get("StartedTimestamp", 0)) >= started_ms - MOVE_TASK_CLOCK_SKEW_MS
+        ]
+        if finished:
+            return _move_task(max(finished, key=lambda t: int(t.get("StartedTimestamp", 0))))
+    return MoveTask(status="NOT_FOUND", moved=0)
+
+
+def _move_task(task: dict[str, Any]) -> MoveTask:
+    to_move = task.get("ApproximateNumberOfMessagesToMove")
+    return MoveTask(
+        status=str(task.get("Status", "UNKNOWN")),
+        moved=int(task.get("ApproximateNumberOfMessagesMoved", 0)),
+        to_move=None if to_move is None else int(to_move),
+        failure_reason=task.get("FailureReason"),
+    )
 
 
 def _error_code(error: Exception) -> str:

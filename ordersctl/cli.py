@@ -182,7 +182,7 @@ def cmd_redrive(ctx: Context) -> int:
         lines.append(f"  {peek['messageId']} (received {peek['receiveCount']}x): {peek['body']}")
     lines += [f"error: {e}" for e in report.errors]
     _emit(args, report.as_dict(), "\n".join(lines))
-    return 1 if report.failed else 0
+    return 1 if report.failed or report.errors else 0
 
 
 def cmd_smoke(ctx: Context) -> int:

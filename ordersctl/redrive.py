@@ -162,18 +162,30 @@ def copy_messages(
     return RedriveReport(method="copy", moved=moved, failed=len(failed), remaining=port.depth(dlq_url), errors=tuple(errors))
 
 
+#: Move-task states that end it (SQS ListMessageMoveTasks ``Status``), besides COMPLETED.
+_STOPPED = {"FAILED": "failed", "CANCELLED": "was cancelled", "CANCELLING": "is being cancelled"}
+
+
 def native_move(port: QueuePort, *, dlq_url: str, dlq_arn: str, queue_arn: str, wait: Callable[[], bool]) -> RedriveReport:
-    """Start an SQS message move task and poll it while ``wait()`` says to keep waiting."""
+    """Start an SQS message move task and poll it while it runs and ``wait()`` says to keep waiting."""
     handle = port.start_move_task(dlq_arn, queue_arn)
     task = port.move_task(dlq_arn, handle)
     while task.status == "RUNNING" and wait():
         task = port.move_task(dlq_arn, handle)
     failed = 0
     errors: tuple[str, ...] = ()
-    if task.status == "FAILED":
+    note = None
+    if task.status in _STOPPED:
         failed = max(0, (task.to_move or 0) - task.moved)
-        errors = (f"move task failed: {task.failure_reason}",)
-    note = None if task.status != "RUNNING" else "the move task is still running; check again with `ordersctl status`"
+        reason = f": {task.failure_reason}" if task.failure_reason else ""
+        errors = (f"move task {_STOPPED[task.status]} after moving {task.moved} of {task.to_move if task.to_move is not None else '?'}{reason}",)
+    elif task.status == "RUNNING":
+        note = f"the move task is still running ({task.moved} of {task.to_move if task.to_move is not None else '?'} moved so far); check again with `ordersctl status`"
+    elif task.status != "COMPLETED":
+        errors = (
+            f"the move task ({handle}) is not among the DLQ's last 10 move tasks (state {task.status}): its outcome is unknown; "
+            "`ordersctl status` shows what is left in the DLQ",
+        )
     return RedriveReport(method="move-task", moved=task.moved, failed=failed, remaining=port.depth(dlq_url), errors=errors, note=note)
 
 

@@ -32,9 +32,9 @@ assert AFTER_ALL_SCENARIOS == "after_all_scenarios"
 E2E_NAMES = config_for("e2e").names
 DEV_NAMES = config_for("dev").names
 
-#: The scenario set, by the tests that play it (node-id fragments). A scenario whose tests were
-#: not collected in this session (e.g. `pytest tests/e2e/test_happy_path.py`) skips the check:
-#: the recorded set would be partial, and a partial set would ask to drop real grants.
+#: The scenario set, by the tests that play it (node-id fragments). Every scenario must be
+#: collected and must have made calls: a partial set would ask to drop real grants, and a check
+#: that skips itself when a scenario is renamed proves nothing while the run stays green.
 SCENARIOS: dict[str, tuple[str, ...]] = {
     "happy path": ("test_happy_path.py::test_orders_flow_from_api_to_table_and_topic",),
     "listing": ("test_happy_path.py::test_customer_listing_pages_with_next_token",),
@@ -50,13 +50,21 @@ SCENARIOS: dict[str, tuple[str, ...]] = {
 }
 
 
+def missing_scenarios(nodeids: list[str]) -> list[str]:
+    """The scenarios none of whose fragments is in any of ``nodeids``."""
+    return [name for name, fragments in SCENARIOS.items() if not any(f in nodeid for f in fragments for nodeid in nodeids)]
+
+
 @pytest.fixture(scope="module")
 def scenario_calls(request, recorded_calls):
-    """The calls recorded over the whole scenario set (skips when the session ran only part of it)."""
-    collected = [item.nodeid for item in request.session.items]
-    missing = [name for name, fragments in SCENARIOS.items() if not any(f in nodeid for f in fragments for nodeid in collected)]
+    """The calls recorded over the whole scenario set; a scenario not run is a failure, never a skip."""
+    missing = missing_scenarios([item.nodeid for item in request.session.items])
     if missing:
-        pytest.skip(f"scenarios not run in this session: {', '.join(missing)} (run all of tests/e2e to check least privilege)")
+        pytest.fail(
+            f"least privilege cannot be checked: scenarios not collected in this session: {', '.join(missing)}. "
+            "If a scenario test was renamed or moved, update SCENARIOS in tests/e2e/test_least_privilege.py; "
+            "otherwise run all of tests/e2e (make test PYTEST_ARGS=tests/e2e)."
+        )
     calls = recorded_calls.snapshot()
     silent = [name for name, fragments in SCENARIOS.items() if not any(f in call.test for f in fragments for call in calls)]
     assert not silent, f"these scenarios ran but the recorder saw no AWS call of theirs: {silent}; is it still attached to the handlers' clients?"
@@ -91,6 +99,14 @@ def problems_for(doc: dict, calls, mutate=None) -> list[str]:
 def test_each_role_grants_exactly_the_recorded_calls_plus_the_documented_platform_extras(dev, scenario_calls):
     problems = problems_for(dev, scenario_calls)
     assert problems == [], "least privilege drifted from the code's calls:\n  " + "\n  ".join(problems)
+
+
+def test_a_renamed_scenario_test_is_reported_not_skipped():
+    """The failure mode that turned every check into a skip: one scenario test renamed."""
+    collected = [f"tests/e2e/{fragment.rstrip(':')}" for fragments in SCENARIOS.values() for fragment in fragments]
+    assert missing_scenarios(collected) == []
+    renamed = [n.replace("test_customer_listing_pages_with_next_token", "test_customer_listing_pages") for n in collected]
+    assert missing_scenarios(renamed) == ["listing"]
 
 
 def test_the_recorded_calls_are_the_ones_the_handlers_are_known_to_make(scenario_calls):
