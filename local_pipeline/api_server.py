@@ -133,6 +133,39 @@ def _framing_error(error: BodyError) -> HttpResponse:
     return HttpResponse(error.status, headers, json.dumps({"message": error.message}).encode("utf-8"))
 
 
+class FunctionTimedOut(Exception):
+    """The handler ran past its Lambda timeout (Lambda would have stopped it: "Task timed out")."""
+
+
+def invoke_within_timeout(handler: Handler, event: dict, context: Any) -> Any:
+    """Call ``handler`` as Lambda does: it has until the context's deadline, and no longer.
+
+    Lambda stops a function at its timeout and API Gateway answers the client 502. Python cannot
+    stop a thread, so the call runs in a daemon thread whose late result is discarded; the caller
+    gets ``FunctionTimedOut`` at the deadline, exactly when AWS would give up. Contexts without
+    ``get_remaining_time_in_millis`` (none in this project) run without a limit.
+    """
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return handler(event, context)
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = handler(event, context)
+        except BaseException as error:  # noqa: BLE001 - handed to the caller, re-raised there
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run, name="lambda-invocation", daemon=True)
+    worker.start()
+    worker.join(timeout=remaining() / 1000)
+    if worker.is_alive():
+        raise FunctionTimedOut(f"task timed out after {getattr(context, 'timeout_seconds', '?')} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
 class LocalApi:
     """Routes HTTP requests to the API handler as REST proxy events, after API Gateway's edge checks."""
 
@@ -191,8 +224,12 @@ class LocalApi:
         # although API Gateway accepts bodies up to 10 MB: the function never runs.
         if len(json.dumps(event).encode("utf-8")) > LAMBDA_SYNC_PAYLOAD_BYTES:
             return payload_too_large(request_id)
+        context = self._context_factory()
         try:
-            result = self._handler(event, self._context_factory())
+            result = invoke_within_timeout(self._handler, event, context)
+        except FunctionTimedOut as timed_out:
+            log.error("API handler %s; answering 502 like API Gateway", timed_out)
+            return gateway_response(INTEGRATION_FAILURE, request_id)
         except Exception:  # noqa: BLE001 - a crashing Lambda is a 502 at the edge, exactly as in AWS
             log.exception("API handler raised; answering 502 like API Gateway")
             return gateway_response(INTEGRATION_FAILURE, request_id)

@@ -1,9 +1,14 @@
-"""The edge, as AWS has it: a stalled dependency within the function timeout, Location, the payload limits."""
+"""The edge, as AWS has it: a stalled dependency within the function timeout, Location, the payload limits.
+
+No wall-clock assertion here: the local API enforces the function's timeout as Lambda does
+(``local_pipeline.api_server.invoke_within_timeout``: past it, the client gets API Gateway's 502).
+So "answers 503 inside the 10 s function" is a status check: a handler that overran its budget
+would answer 502, not the designed 503.
+"""
 
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 import requests
@@ -55,15 +60,12 @@ def test_a_stalled_dependency_answers_503_with_retry_after_inside_a_10_s_functio
     api.start()
     try:
         order = new_order()
-        started = time.monotonic()
         answer = requests.post(f"{api.url}/orders", json=order, timeout=30)
-        elapsed = time.monotonic() - started
     finally:
         api.stop()
+    # Past the 10 s function timeout the local API answers 502, as API Gateway would: a 503 is in time.
     assert answer.status_code == 503, answer.text
     assert answer.headers["Retry-After"] == "1" and answer.json()["error"] == "ServiceUnavailable"
-    # In AWS the function is killed at 10 s and the client gets API Gateway's 502 instead.
-    assert elapsed < API_TIMEOUT_SECONDS, f"503 after {elapsed:.1f} s: past the function timeout"
     assert stall.accepted >= 1
     pipeline.wait_until_idle(timeout=30)
     if dependency == "dynamodb":
@@ -74,13 +76,10 @@ def test_a_stalled_table_on_get_answers_503_inside_a_10_s_function(pipeline, sta
     api = api_with(pipeline, sqs=pipeline.api_clients.sqs, dynamodb=stalled(pipeline, stall).dynamodb)
     api.start()
     try:
-        started = time.monotonic()
         answer = requests.get(f"{api.url}/orders/some-order", timeout=30)
-        elapsed = time.monotonic() - started
     finally:
         api.stop()
-    assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
-    assert elapsed < API_TIMEOUT_SECONDS
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"  # 502 past the timeout
 
 
 def test_location_is_the_orders_get_url_on_the_stage(pipeline):
