@@ -197,6 +197,17 @@ def account_setting_owners(configs: Mapping[str, PipelineConfig]) -> tuple[dict[
     return owners, problems
 
 
+def _legacy_blocks_warning(config: PipelineConfig) -> ConfigProblem:
+    return ConfigProblem(
+        "legacy_account_setting_in_state",
+        True,
+        f"adds removed blocks to {config.names.stack} so its next apply forgets the old account setting; checkov 3.2 cannot read "
+        "that stack's cdk.tf.json while they are there (it crashes on the top-level 'removed' and reports nothing)",
+        "apply this environment once, then set legacy_account_setting_in_state back to false (README, 'API Gateway account settings')",
+        environment=config.environment_suffix,
+    )
+
+
 def _alarm_destination_problem(config: PipelineConfig) -> ConfigProblem:
     names = config.names
     return ConfigProblem(
@@ -250,5 +261,6 @@ def select_stacks(environ: Mapping[str, str] | None = None, context: Mapping[str
             (errors if check == "error" else warnings).append(_alarm_destination_problem(config))
     if errors:
         raise ConfigError(errors, context=_error_context(errors))
+    warnings += [_legacy_blocks_warning(config) for config in environments if config.legacy_account_setting_in_state]
     return Selection(environments=environments, account_stacks=account_stacks, account_setting_owners=owners, warnings=tuple(warnings))
 

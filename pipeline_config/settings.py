@@ -143,6 +143,13 @@ class PipelineConfig:
     CloudWatch role) instead of the account-level stack ``orders-account-<region>``. At most one
     listed environment per region may; review (unlisted) environments never may. README,
     "API Gateway account settings"."""
+    legacy_account_setting_in_state: bool = False
+    """This environment's Terraform state still holds API Gateway's account setting, its role and
+    policy attachment from before ``orders-account-<region>`` owned them. True adds ``removed``
+    blocks (``destroy = false``) so the next apply forgets the three without destroying them; apply
+    once, then set it back to false. Off by default: checkov 3.2 cannot read a stack that carries
+    those blocks (its terraform_json parser crashes on a top-level ``removed``), so a synth with it
+    on says so. README, "API Gateway account settings"."""
 
     # --- alarms -----------------------------------------------------------------------------
     alarm_email: str | None = field(default=None, metadata={JSON_NONE: "off"})
@@ -348,6 +355,13 @@ class PipelineConfig:
         check.int_range("api_quota_limit_per_day", *rules.API_QUOTA_PER_DAY)
         check.flag("api_data_trace_enabled")
         check.flag("manage_api_gateway_account")
+        check.flag("legacy_account_setting_in_state")
+        if self.legacy_account_setting_in_state is True and self.manage_api_gateway_account is True:
+            check.bad(
+                "legacy_account_setting_in_state",
+                "cannot be true while manage_api_gateway_account is: this environment owns the setting at those addresses, and Terraform rejects a removed block for a resource still declared",
+                "set legacy_account_setting_in_state to false (an owner keeps its resources)",
+            )
 
     def _alarm_problems(self, check: "_Checker") -> None:
         if self.alarm_email is not None:

@@ -38,19 +38,12 @@ def checkov_binary() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("checkov") or "checkov")
 
 
-def run_checkov(directory: Path) -> dict:
+def run_checkov(directory: Path) -> tuple[int, dict]:
+    """``checkov -d <directory> --framework terraform_json`` from the repo root, as a user runs it
+    (checkov reads .checkov.yaml there by itself); (exit status, JSON report)."""
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false", "LOG_LEVEL": "ERROR"}
     result = subprocess.run(
-        [
-            checkov_binary(),
-            "--directory", str(directory),
-            "--framework", "terraform_json",
-            "--config-file", str(CONFIG),
-            "--skip-download",
-            "--output", "json",
-            "--quiet",
-            "--compact",
-        ],
+        [checkov_binary(), "-d", str(directory), "--framework", "terraform_json", "--skip-download", "--output", "json", "--compact"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -59,7 +52,7 @@ def run_checkov(directory: Path) -> dict:
     )
     assert result.stdout.strip(), f"checkov printed nothing (exit {result.returncode}): {result.stderr[-2000:]}"
     report = json.loads(result.stdout)
-    return report[0] if isinstance(report, list) else report
+    return result.returncode, (report[0] if isinstance(report, list) else report)
 
 
 def test_every_skip_has_a_reason():
@@ -69,47 +62,43 @@ def test_every_skip_has_a_reason():
     assert all(len(reason) > 15 for reason in skips.values())
 
 
-#: Top-level blocks checkov 3.2's terraform_json parser cannot read: it expects every top-level
-#: value to be an object, and Terraform writes repeated label-less blocks as a list (it crashes
-#: with "'list' object has no attribute 'items'"). They hold no resources to check.
-UNREADABLE_BLOCKS = ("removed",)
-
-
-def scannable_copy(stack_dir: Path, destination: Path) -> Path:
-    """``stack_dir``'s cdk.tf.json without the blocks checkov cannot parse, in ``destination``."""
-    doc = json.loads((stack_dir / "cdk.tf.json").read_text())
-    for block in UNREADABLE_BLOCKS:
-        doc.pop(block, None)
-    destination.mkdir(parents=True)
-    (destination / "cdk.tf.json").write_text(json.dumps(doc, indent=2))
-    return destination
-
-
 @pytest.fixture(scope="module")
-def checkov_reports(synth_dir, tmp_path_factory) -> dict[str, dict]:
-    reports = {}
-    scan_root = tmp_path_factory.mktemp("checkov")
-    for stack_dir in sorted((synth_dir / "stacks").iterdir()):
-        reports[stack_dir.name] = run_checkov(scannable_copy(stack_dir, scan_root / stack_dir.name))
-    return reports
+def checkov_report(synth_dir) -> tuple[int, dict]:
+    """One scan of the synthesized folder exactly as ``make synth`` leaves it (every stack, nothing stripped)."""
+    return run_checkov(synth_dir / "stacks")
 
 
-def test_only_blocks_without_resources_are_left_out_of_the_scan(all_stacks):
-    for stack, doc in all_stacks.items():
-        for block in UNREADABLE_BLOCKS:
-            assert all(set(entry) <= {"from", "lifecycle"} for entry in doc.get(block, [])), stack
-
-
-def test_checkov_finds_zero_failed_checks(checkov_reports, stacks):
-    failures = []
-    for stack, report in checkov_reports.items():
-        summary = report.get("summary", {})
+def test_checkov_finds_zero_failed_checks(checkov_report, all_stacks, stacks):
+    status, report = checkov_report
+    failures = [f"{c['file_path']}: {c['check_id']} {c['check_name']} @ {c['resource']}" for c in report.get("results", {}).get("failed_checks", [])]
+    assert failures == [], "\n".join(failures)
+    assert status == 0, f"checkov exited {status} with no failed check"
+    # Every stack was read and checked: a parser that skipped a file would also report 0 failures.
+    passed = report.get("results", {}).get("passed_checks", [])
+    for stack in all_stacks:
         # The account-level stack is three resources (a role, its policy, the account setting).
         minimum = 50 if stack in stacks else 5
-        assert summary.get("passed", 0) > minimum, f"{stack}: checkov passed suspiciously few checks: {summary}"
-        for check in report.get("results", {}).get("failed_checks", []):
-            failures.append(f"{stack}: {check['check_id']} {check['check_name']} @ {check['resource']}")
-    assert failures == [], "\n".join(failures)
+        count = sum(1 for c in passed if f"/{stack}/" in c["file_path"])
+        assert count > minimum, f"{stack}: checkov passed suspiciously few checks ({count})"
+
+
+def test_the_opt_in_migration_blocks_are_what_checkov_cannot_read(tmp_path_factory):
+    """With legacy_account_setting_in_state on, the stack carries removed blocks, and the synth says checkov cannot read it."""
+    from tests.conftest import synth_with
+
+    docs = synth_with(tmp_path_factory, {"ENVIRONMENT_SUFFIX": "dev"}, {"orderPipeline": {"dev": {"legacy_account_setting_in_state": True}}})
+    assert "removed" in docs["orders-dev"]
+    directory = tmp_path_factory.mktemp("legacy") / "stacks" / "orders-dev"
+    directory.mkdir(parents=True)
+    (directory / "cdk.tf.json").write_text(json.dumps(docs["orders-dev"]))
+    result = subprocess.run(
+        [checkov_binary(), "-d", str(directory.parent), "--framework", "terraform_json", "--skip-download", "--output", "json", "--compact"],
+        cwd=ROOT, env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "LOG_LEVEL": "ERROR"}, capture_output=True, text=True, timeout=600,
+    )
+    # Documented limitation (README): checkov 3.2 reports no check at all for this stack.
+    ran = json.loads(result.stdout) if result.stdout.strip().startswith(("{", "[")) else {}
+    ran = ran[0] if isinstance(ran, list) else ran
+    assert result.returncode != 0 or not ran.get("results", {}).get("passed_checks"), "checkov reads removed blocks now: drop the warning"
 
 
 def test_checkov_catches_a_weakened_stack(synth_dir, tmp_path):
@@ -121,9 +110,7 @@ def test_checkov_catches_a_weakened_stack(synth_dir, tmp_path):
         queue["sqs_managed_sse_enabled"] = False
     for table in doc["resource"]["aws_dynamodb_table"].values():
         table.pop("point_in_time_recovery", None)
-    for block in UNREADABLE_BLOCKS:
-        doc.pop(block, None)
     (tmp_path / "cdk.tf.json").write_text(json.dumps(doc))
-    report = run_checkov(tmp_path)
+    _, report = run_checkov(tmp_path)
     failed = {c["check_id"] for c in report.get("results", {}).get("failed_checks", [])}
     assert {"CKV_AWS_27", "CKV_AWS_28"} <= failed

@@ -56,13 +56,32 @@ def test_the_account_stack_attaches_the_policy_before_setting_the_role(account_s
     assert set(account_stack["terraform"]["backend"]["local"]["path"].rsplit("/", 1)[1:]) == {"terraform.orders-account-us-east-1.tfstate"}
 
 
-def test_environment_stacks_forget_the_setting_they_used_to_hold_without_destroying_it(stacks, review_stacks):
-    expected = [{"from": address, "lifecycle": {"destroy": False}} for address in legacy_addresses()]
+def test_environment_stacks_hold_no_removed_block_unless_their_state_still_holds_the_setting(stacks, review_stacks):
     for name, doc in {**stacks, **review_stacks}.items():
-        assert doc["removed"] == expected, name
+        assert "removed" not in doc, name  # checkov can read the stack as make synth writes it
         # The stage no longer waits for an account resource in its own stack, only for its execution log group.
         (log_group_id,) = [n for n, g in resources(doc, "aws_cloudwatch_log_group").items() if g["name"].startswith("API-Gateway-Execution-Logs_")]
         assert only(doc, "aws_api_gateway_stage")[1]["depends_on"] == [f"aws_cloudwatch_log_group.{log_group_id}"], name
+
+
+def test_an_environment_whose_state_holds_the_old_setting_forgets_it_without_destroying_it(tmp_path_factory, capsys):
+    from pipeline_config.selection import select_stacks
+
+    context = {"orderPipeline": {"staging": {"legacy_account_setting_in_state": True}, "prod": {"alarm_destination_check": "warn"}}}
+    docs = synth_with(tmp_path_factory, {}, context)
+    expected = [{"from": address, "lifecycle": {"destroy": False}} for address in legacy_addresses()]
+    assert docs["orders-staging"]["removed"] == expected
+    assert "removed" not in docs["orders-dev"] and "removed" not in docs["orders-prod"]
+    (warning,) = [w for w in select_stacks({}, context).warnings if w.setting == "legacy_account_setting_in_state"]
+    assert "checkov 3.2 cannot read" in str(warning) and "set legacy_account_setting_in_state back to false" in str(warning)
+
+
+def test_the_migration_setting_and_ownership_exclude_each_other():
+    from pipeline_config import ConfigError
+    from pipeline_config.environments import config_for
+
+    with pytest.raises(ConfigError, match="legacy_account_setting_in_state: cannot be true while manage_api_gateway_account is"):
+        config_for("prod", manage_api_gateway_account=True, legacy_account_setting_in_state=True)
 
 
 def test_a_designated_environment_owns_it_at_the_addresses_the_removed_blocks_name(tmp_path_factory):
