@@ -35,10 +35,11 @@ def build_app(outdir: str | None = None, environ: Mapping[str, str] | None = Non
     if selection is None:
         selection = select_stacks(environ, read_context(environ))
     app = App(outdir=outdir) if outdir else App()
+    # Stacks get resolved values only: the backend was read and validated with the rest (selection).
     for config in selection.environments:
-        OrderPipelineStack(app, config.names.stack, config=config, environ=environ)
+        OrderPipelineStack(app, config.names.stack, config=config, backend=selection.backend)
     for account in selection.account_stacks:
-        ApiGatewayAccountStack(app, account.stack_name, config=account, environ=environ)
+        ApiGatewayAccountStack(app, account.stack_name, config=account, backend=selection.backend)
     return app
 
 

@@ -260,14 +260,12 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     from pipeline_config import ConfigError
     from pipeline_config.context import read_context
     from pipeline_config.selection import select_stacks
-    from stacks.backends import backend_settings_from_env
 
     environ = dict(os.environ)
     if args.environment:
         environ["ENVIRONMENT_SUFFIX"] = args.environment
     try:
         selection = select_stacks(environ, read_context(environ))
-        backend = backend_settings_from_env(environ)
     except ConfigError as error:
         raise UsageError(str(error)) from None
     endpoint = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
@@ -277,7 +275,7 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     if emulated:
         require_answer(endpoint, args.outputs or "--endpoint-url")
     port = aws.AwsPreflightPort(endpoint_url=endpoint, emulated=emulated)
-    inputs = PreflightInputs(selection=selection, backend=backend, concurrency_quota=args.concurrency_quota)
+    inputs = PreflightInputs(selection=selection, backend=selection.backend, concurrency_quota=args.concurrency_quota)
     results = run_checks(port, inputs, errors=(ClientError, HcpError))
     target = f"the endpoint {endpoint}" if endpoint else "AWS (the default credential chain)"
     ok = all(result.ok for result in results)

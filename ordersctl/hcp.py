@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from stacks.backends import terraform_token_env_var
+from pipeline_config.backend import terraform_token_env_var
 
 TIMEOUT_SECONDS = 10.0
 

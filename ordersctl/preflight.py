@@ -298,7 +298,7 @@ class PreflightInputs:
     selection: Selection
     """What ``make synth`` would write with the same environment and cdktf.json."""
     backend: Any
-    """``stacks.backends.BackendSettings`` of this run."""
+    """``pipeline_config.backend.BackendSettings`` of this run (``Selection.backend``)."""
     concurrency_quota: int | None = None
     """Quota to assume instead of (or, on an emulator, in the absence of) the account's."""
 

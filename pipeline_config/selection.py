@@ -33,6 +33,7 @@ from pipeline_config.environments import (
     SUFFIX_ENV_VAR,
     config_for,
 )
+from pipeline_config.backend import BackendSettings, read_backend
 from pipeline_config.errors import ConfigError, ConfigProblem
 from pipeline_config.naming import ACCOUNT_SELECTOR, account_stack_name
 from pipeline_config.settings import JSON_NONE, PipelineConfig
@@ -52,6 +53,8 @@ class Selection:
     """Account-level stacks (one per region that no environment owns)."""
     account_setting_owners: Mapping[str, str] = dataclasses.field(default_factory=dict)
     """Region -> the stack that owns API Gateway's account setting there (whether selected or not)."""
+    backend: BackendSettings = dataclasses.field(default_factory=BackendSettings)
+    """The Terraform state backend of every stack, from ``TF_STATE_*`` / ``TF_CLOUD_*`` (validated)."""
     warnings: tuple[ConfigProblem, ...] = ()
     """Problems that do not stop the synth; printed once, on stderr."""
 
@@ -241,26 +244,28 @@ def select_stacks(environ: Mapping[str, str] | None = None, context: Mapping[str
     problems += config_problems
     owners, owner_problems = account_setting_owners(configs)
     problems += owner_problems
-    if problems:
-        raise ConfigError(problems, context=_error_context(problems))
+    # The state backend is settled here too, so a bad TF_STATE_* is listed with everything else.
+    backend, backend_problems = read_backend(environ)
+    problems += backend_problems
 
     if chosen is None:
-        environments = tuple(configs[s] for s in ENVIRONMENTS)
+        wanted = list(ENVIRONMENTS)
     elif chosen == ACCOUNT_SELECTOR:
-        environments = ()
+        wanted = []
     else:
-        environments = (configs[chosen],)
+        wanted = [chosen]
+    environments = tuple(configs[s] for s in wanted if s in configs)  # an invalid one is among the problems already
     account_stacks = ()
     if chosen in (None, ACCOUNT_SELECTOR):
         account_stacks = tuple(AccountStackConfig(region=region) for region, owner in sorted(owners.items()) if owner == account_stack_name(region))
 
-    errors, warnings = [], []
+    warnings = []
     for config in environments:
         check = config.effective_alarm_destination_check
         if not config.has_alarm_destination and check != "off":
-            (errors if check == "error" else warnings).append(_alarm_destination_problem(config))
-    if errors:
-        raise ConfigError(errors, context=_error_context(errors))
+            (problems if check == "error" else warnings).append(_alarm_destination_problem(config))
+    if problems:
+        raise ConfigError(problems, context=_error_context(problems))
     warnings += [_legacy_blocks_warning(config) for config in environments if config.legacy_account_setting_in_state]
-    return Selection(environments=environments, account_stacks=account_stacks, account_setting_owners=owners, warnings=tuple(warnings))
+    return Selection(environments=environments, account_stacks=account_stacks, account_setting_owners=owners, backend=backend, warnings=tuple(warnings))
 

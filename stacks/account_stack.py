@@ -9,13 +9,13 @@ logging is refused by API Gateway until the account has a CloudWatch role.
 
 from __future__ import annotations
 
-from typing import Mapping
 
 from constructs_lib.api_gateway_account import ApiGatewayAccountSettings, ApiGatewayAccountSettingsProps
 from constructs_lib.framework import Construct, TerraformOutput, TerraformStack
 from constructs_lib.provider import AwsProvider, AwsProviderDefaultTags
 from pipeline_config import output_keys
 from pipeline_config.account import AccountStackConfig
+from pipeline_config.backend import BackendSettings
 from stacks.backends import configure_backend
 
 
@@ -23,7 +23,7 @@ from stacks.backends import configure_backend
 class ApiGatewayAccountStack(TerraformStack):
     """The account-level stack of one region: API Gateway's CloudWatch role and account setting."""
 
-    def __init__(self, scope: Construct, id: str, *, config: AccountStackConfig, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(self, scope: Construct, id: str, *, config: AccountStackConfig, backend: BackendSettings | None = None) -> None:
         super().__init__(scope, id)
         self.config = config
         AwsProvider(
@@ -32,7 +32,7 @@ class ApiGatewayAccountStack(TerraformStack):
             region=config.region,
             default_tags=[AwsProviderDefaultTags(tags={"Project": "order-pipeline", "Component": "account", "ManagedBy": "cdktf"})],
         )
-        configure_backend(self, stack_name=config.stack_name, region=config.region, environ=environ)
+        configure_backend(self, stack_name=config.stack_name, region=config.region, settings=backend or BackendSettings())
         self.settings = ApiGatewayAccountSettings(
             self, "api-gateway-account", ApiGatewayAccountSettingsProps(role_name=config.cloudwatch_role_name)
         )

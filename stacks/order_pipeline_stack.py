@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Mapping
 
 from constructs_lib.alarms import PipelineAlarms, PipelineAlarmsProps
 from constructs_lib.dashboard import OrdersDashboard, OrdersDashboardProps
@@ -26,6 +25,7 @@ from constructs_lib.rest_api import OrdersRestApi, OrdersRestApiProps
 from constructs_lib.sqs_event_source import SqsEventSource, SqsEventSourceProps
 from handlers.orders_core.settings import API_SERVICE_NAME, PROCESSOR_SERVICE_NAME, Settings, function_environment
 from pipeline_config import ConfigError, PipelineConfig, output_keys
+from pipeline_config.backend import BackendSettings
 from pipeline_config.naming import default_tags
 from stacks.backends import configure_backend
 
@@ -49,18 +49,18 @@ class OrderPipelineStack(TerraformStack):
     table, topics), functions (and their grants and event source), the API, monitoring, outputs.
     """
 
-    def __init__(self, scope: Construct, id: str, *, config: PipelineConfig, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(self, scope: Construct, id: str, *, config: PipelineConfig, backend: BackendSettings | None = None) -> None:
         super().__init__(scope, id)
         self.config = config
         self.names = config.names
-        self._build_provider_and_backend(environ)
+        self._build_provider_and_backend(backend or BackendSettings())
         self._build_storage()
         self._build_functions()
         self._build_api()
         self._build_monitoring()
         self._build_outputs()
 
-    def _build_provider_and_backend(self, environ: Mapping[str, str] | None) -> None:
+    def _build_provider_and_backend(self, backend: BackendSettings) -> None:
         config = self.config
         AwsProvider(
             self,
@@ -72,8 +72,8 @@ class OrderPipelineStack(TerraformStack):
                 )
             ],
         )
-        # The backend comes from the environment (TF_STATE_*), read from `environ` or os.environ.
-        configure_backend(self, stack_name=self.names.stack, region=config.region, environ=environ)
+        # Resolved and validated with the rest of the configuration (pipeline_config.selection).
+        configure_backend(self, stack_name=self.names.stack, region=config.region, settings=backend)
 
     def _build_storage(self) -> None:
         config, names = self.config, self.names

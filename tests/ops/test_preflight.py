@@ -26,7 +26,7 @@ from ordersctl.preflight import (
 )
 from pipeline_config.addresses import EXECUTION_LOG_GROUP_ADDRESS
 from pipeline_config.selection import select_stacks
-from stacks.backends import BackendSettings
+from pipeline_config.backend import BackendSettings
 
 DEFAULT_CONTEXT = {"orderPipeline": {"prod": {"alarm_email": "oncall@example.com"}}}
 

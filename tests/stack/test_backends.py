@@ -8,7 +8,7 @@ import os
 import pytest
 
 from pipeline_config import ConfigError
-from stacks.backends import BackendSettings, backend_settings_from_env
+from pipeline_config.backend import BackendSettings, backend_settings_from_env
 
 SECRET_KEY = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYSECRETKEY"
 SESSION_TOKEN = "FwoGZXIvYXdzEXAMPLESESSIONTOKEN0123456789"
@@ -104,7 +104,7 @@ def test_dynamodb_lock_table_and_kms_key_are_passed_through(tmp_path):
         stack,
         stack_name=config.names.stack,
         region=config.region,
-        environ={"TF_STATE_BACKEND": "s3", "TF_STATE_BUCKET": "acme-state", "TF_STATE_LOCK_TABLE": "terraform-locks", "TF_STATE_S3_LOCKFILE": "false", "TF_STATE_KMS_KEY_ID": "alias/terraform-state"},
+        settings=backend_settings_from_env({"TF_STATE_BACKEND": "s3", "TF_STATE_BUCKET": "acme-state", "TF_STATE_LOCK_TABLE": "terraform-locks", "TF_STATE_S3_LOCKFILE": "false", "TF_STATE_KMS_KEY_ID": "alias/terraform-state"}),
     )
     app.synth()
     s3 = json.loads((tmp_path / "stacks" / "orders-staging" / "cdk.tf.json").read_text())["terraform"]["backend"]["s3"]
@@ -125,7 +125,7 @@ def test_local_path_gives_every_stack_its_own_absolute_state_file(tmp_path, monk
     app = App(outdir=str(tmp_path / "out"))
     for suffix in ("dev", "prod"):
         config = config_for(suffix)
-        configure_backend(TerraformStack(app, config.names.stack), stack_name=config.names.stack, region=config.region, environ={"TF_STATE_LOCAL_PATH": "state/terraform.{stack}.tfstate"})
+        configure_backend(TerraformStack(app, config.names.stack), stack_name=config.names.stack, region=config.region, settings=backend_settings_from_env({"TF_STATE_LOCAL_PATH": "state/terraform.{stack}.tfstate"}))
     app.synth()
     paths = {
         name: json.loads((tmp_path / "out" / "stacks" / name / "cdk.tf.json").read_text())["terraform"]["backend"]["local"]["path"]
@@ -226,3 +226,22 @@ def test_each_stack_is_its_own_deployable_directory(synth_dir, stacks, all_stack
             assert any((synth_dir / "stacks" / name / "assets").iterdir())  # the Lambda package travels with it
     state_files = {all_stacks[name]["terraform"]["backend"]["local"]["path"] for name in manifest}
     assert len(state_files) == len(manifest)
+
+
+def test_a_bad_backend_setting_is_listed_with_every_other_configuration_problem():
+    """Settled before any stack is built: one ConfigError, the backend's problems beside the rest."""
+    from pipeline_config import ConfigError
+    from pipeline_config.selection import select_stacks
+
+    environ = {"TF_STATE_BACKEND": "s3", "TF_STATE_BUCKET": "Bad_Bucket", "TF_STATE_REGION": "moon-1"}
+    with pytest.raises(ConfigError) as raised:
+        select_stacks(environ, {"orderPipeline": {"dev": {"log_retention_days": 8}}})
+    settings = [p.setting for p in raised.value.problems]
+    assert {"TF_STATE_BUCKET", "TF_STATE_REGION", "log_retention_days", "alarm_email"} <= set(settings), settings
+
+
+def test_the_selection_carries_the_resolved_backend_to_the_stacks():
+    from pipeline_config.selection import select_stacks
+
+    selection = select_stacks({"TF_STATE_BACKEND": "cloud", "TF_CLOUD_ORGANIZATION": "acme", "ENVIRONMENT_SUFFIX": "dev"}, {})
+    assert selection.backend == BackendSettings(kind="cloud", cloud_organization="acme")

@@ -145,3 +145,15 @@ def test_make_synth_ships_python312_bytecode_or_names_the_environment_that_requi
     names = zipfile.ZipFile(archives[0]).namelist()
     assert "order_processor/__pycache__/app.cpython-312.pyc" in names
     assert sum(n.endswith(".pyc") for n in names) == sum(n.endswith(".py") for n in names)
+
+
+def test_a_bad_state_backend_is_reported_with_the_other_problems_before_anything_is_built(project):
+    """make synth with a bad TF_STATE_* and a bad setting: one report, exit 2, nothing written."""
+    write_context(project, {"orderPipeline": {"dev": {"log_retention_days": 8}, "prod": {"alarm_destination_check": "warn"}}})
+    shutil.rmtree(project / "cdktf.out", ignore_errors=True)
+    result = run(["make", "synth"], project, TF_STATE_BACKEND="s3", TF_STATE_REGION="moon-1")
+    ours = "\n".join(line for line in result.stderr.splitlines() if not line.startswith("make: "))
+    assert "Error 2" in result.stderr
+    for fragment in ("TF_STATE_BUCKET: is required when TF_STATE_BACKEND=s3", "TF_STATE_REGION: is not an AWS region name", "[dev] log_retention_days"):
+        assert fragment in ours, ours
+    assert not list((project / "cdktf.out").rglob("cdk.tf.json"))
