@@ -93,16 +93,20 @@ def test_no_long_lived_aws_keys(path):
         assert forbidden not in text
 
 
-def test_ci_runs_tests_and_synth_on_every_push_and_uploads_the_output():
+def test_ci_runs_the_one_ci_script_on_every_push_and_uploads_the_output():
+    """One CI definition: the GitHub workflow runs .ci/run, the script the clean-clone gate runs."""
     doc = _load("ci.yml")
     assert "push" in doc["on"] and "pull_request" in doc["on"]
     steps = _steps(doc)
-    runs = " ".join(step.get("run", "") for step in steps)
-    assert "make test" in runs and "make synth" in runs
+    runs = [step["run"].strip() for step in steps if "run" in step]
+    assert runs == [".ci/run"], runs
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "step make test\n" in ci and "step make synth" in ci  # the README's test command, and the artifact's synth
     by_action = {step["uses"].split("@")[0]: step for step in steps if "uses" in step}
     # 3.11 (listed last: the default) runs the project; 3.12 compiles the Lambda package's bytecode.
     assert str(by_action["actions/setup-python"]["with"]["python-version"]).split() == ["3.12", "3.11"]
     assert str(by_action["actions/setup-node"]["with"]["node-version"]) == "20"
+    assert by_action["hashicorp/setup-terraform"]["with"]["terraform_wrapper"] is False  # the rehearsal reads terraform's own output
     assert by_action["actions/upload-artifact"]["with"]["path"].rstrip("/") == "cdktf.out"
     assert doc["permissions"] == {"contents": "read"}
 
