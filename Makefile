@@ -50,7 +50,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 # The cdktf/cdktn CLI phones home for version checks; the build machines have no route there.
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help synth test local bench ops cli cli-synth check-python clean env synth-env rehearse
+.PHONY: help synth test local bench ops ops-env cli cli-synth check-python clean clean-all env synth-env rehearse
 .PHONY: test-fast synth-compare
 
 help:
@@ -61,7 +61,9 @@ help:
 	@echo "make bench      run the benchmarks in bench/ (not part of the tests)"
 	@echo "make rehearse   deploy rehearsal: synth, terraform init/validate, apply to moto, use it, re-plan, destroy (ENV=staging, ARGS=--help)"
 	@echo "make cli-synth  synthesize through the framework's npm CLI (installs it in node_modules/)"
-	@echo "make ops ARGS=  run ordersctl in the project's environment, e.g. make ops ARGS=\"preflight\""
+	@echo "make ops ARGS=  run ordersctl in the project's environment, e.g. make ops ARGS=\"preflight\" (bin/ordersctl keeps its exit codes)"
+	@echo "make clean      remove the build output (cdktf.out/, .build/, test caches)"
+	@echo "make clean-all  also remove .venv/, .tools/, the npm CLIs and jsii's cached copies of this project's packages (about 1-2 GB)"
 	@echo "FRAMEWORK=cdktn on any of them uses CDK Terrain instead of CDKTF (README, \"CDK Terrain\")"
 
 check-python:
@@ -123,8 +125,12 @@ rehearse: $(TEST_ENV)
 	@$(PIPENV) run python -m rehearsal $(if $(ENV),--env "$(ENV)") $(ARGS)
 
 # ordersctl needs boto3 and tqdm (the runtime category), not a framework: run it in the project's environment.
+# make turns any failure into its own exit 2; bin/ordersctl keeps ordersctl's exit codes (README, "ordersctl").
 ops: $(call stamp,packages)
 	@$(PIPENV) run python -m ordersctl $(ARGS)
+
+# What bin/ordersctl needs before it runs: the runtime packages in .venv/.
+ops-env: $(call stamp,packages)
 
 bench: $(TEST_ENV) $(call stamp,cdktf) $(call stamp,cdktn)
 	@$(PIPENV) run python -m bench $(ARGS)
@@ -156,5 +162,18 @@ cli-synth: $(SYNTH_ENV) $(CLI_STAMP)
 	  echo "error: cdktn-cli 0.24 needs Node.js >= 22.19 (given $$(node --version)); its pinned Node 22 binary exists for Linux only. Fix: put Node 22.19+ on PATH" >&2; exit 1; fi; \
 	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" $$node $$bin synth
 
+# Build output only: the synthesized stacks, the staged Lambda package, test caches.
 clean:
-	rm -rf cdktf.out .build .pytest_cache
+	rm -rf cdktf.out .build .pytest_cache .hypothesis
+
+# Everything the project installed, too (README, "Cleaning up"): .venv/ (~0.3 GB per framework,
+# ~1 GB with the test tools), .tools/, the npm CLIs, and jsii's extracted copies of this project's
+# packages in its runtime cache (~0.4-0.9 GB; jsii extracts them again on the next run).
+JSII_PACKAGE_CACHE = $${JSII_RUNTIME_PACKAGE_CACHE_ROOT:-$${XDG_CACHE_HOME:-$$HOME/.cache}/aws/jsii/package-cache}
+clean-all: clean
+	@cache="$(JSII_PACKAGE_CACHE)"; \
+	set -- .venv .tools node_modules cli/cdktf/node_modules cli/cdktn/node_modules \
+	  "$$cache/cdktf" "$$cache/@cdktf" "$$cache/cdktn" "$$cache/@cdktn" "$$cache/constructs"; \
+	freed=$$(du -sck "$$@" 2>/dev/null | tail -1 | cut -f1); \
+	rm -rf "$$@"; \
+	echo ">> removed .venv/, .tools/, the npm CLIs and this project's packages in jsii's cache ($$cache): $$((freed / 1024)) MiB freed; the next make command reinstalls what it needs"

@@ -90,11 +90,34 @@ def settings_from_json(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[Con
             )
         elif word is not None and isinstance(value, str) and value.strip().lower() == word:
             settings[name] = None
+        elif (quoted := _quoted_scalar_problem(name, field.type, value)) is not None:
+            problems.append(quoted)  # left out of the settings: one clear problem, not a second one about its type
         elif isinstance(default, tuple) and isinstance(value, list):
             settings[name] = tuple(value)
         else:
             settings[name] = value
     return settings, problems
+
+
+_NUMBER_TYPES = ("int", "int | None", "float", "float | None")
+_BOOL_TYPES = ("bool", "bool | None")
+
+
+def _quoted_scalar_problem(name: str, type_name: object, value: object) -> ConfigProblem | None:
+    """A number or a boolean written as a JSON string (``"14"``, ``"true"``): say that, not "14 is not allowed"."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if type_name in _NUMBER_TYPES:
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        shown = text if not number.is_integer() or "." in text else str(int(number))
+        return ConfigProblem(name, value, "must be a number, not a string (it is in quotes)", f"write {name}: {shown} without the quotes")
+    if type_name in _BOOL_TYPES and text.lower() in ("true", "false"):
+        return ConfigProblem(name, value, "must be true or false, not a string (it is in quotes)", f"write {name}: {text.lower()} without the quotes")
+    return None
 
 
 def _did_you_mean(word: str, candidates: list[str]) -> str | None:

@@ -180,3 +180,15 @@ def test_the_alarm_rule_applies_to_the_selected_stacks_only():
     ctx = context()
     del ctx["orderPipeline"]["prod"]
     assert select_stacks({"ENVIRONMENT_SUFFIX": "dev"}, ctx).stack_names == ["orders-dev"]
+
+
+def test_a_quoted_number_or_boolean_says_it_is_in_quotes_not_that_the_value_is_wrong():
+    """`"log_retention_days": "14"` used to read as "14 is not a retention value"."""
+    messages = problems_of({}, context(dev={"log_retention_days": "14", "api_throttle_rate_limit": " 50.5 ", "prod_like": "True"}))
+    assert any(m.startswith("[dev] log_retention_days: must be a number, not a string (it is in quotes) (given '14'). Fix: write log_retention_days: 14 without the quotes") for m in messages), messages
+    assert any("api_throttle_rate_limit: must be a number, not a string" in m and "write api_throttle_rate_limit: 50.5 without the quotes" in m for m in messages), messages
+    assert any("prod_like: must be true or false, not a string" in m and "write prod_like: true without the quotes" in m for m in messages), messages
+    assert not any("CloudWatch Logs retention value" in m for m in messages)  # one problem per setting
+    # The spelled-out words keep their meaning; a quoted word that is not a number is judged as before.
+    assert select_stacks({"ENVIRONMENT_SUFFIX": "dev"}, context(dev={"processor_reserved_concurrency": "off"})).environments[0].processor_reserved_concurrency is None
+    assert any("log_retention_days" in m and "without the quotes" not in m for m in problems_of({}, context(dev={"log_retention_days": "fourteen"})))

@@ -1,0 +1,45 @@
+"""make clean / make clean-all, on a scratch directory holding only the Makefile and stand-in folders."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.project_copy import ROOT, clean_environ
+
+
+def scratch(tmp_path: Path) -> tuple[Path, Path]:
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy2(ROOT / "Makefile", project / "Makefile")
+    for folder in ("cdktf.out/stacks", ".build", ".venv/bin", ".tools/bin", "node_modules/x", "cli/cdktn/node_modules/x", "handlers"):
+        (project / folder).mkdir(parents=True)
+        (project / folder / "f").write_bytes(b"x" * 4096)
+    cache = tmp_path / "jsii-cache"
+    for package in ("cdktf", "@cdktf", "constructs", "someone-elses-package"):
+        (cache / package).mkdir(parents=True)
+        (cache / package / "f").write_bytes(b"x" * 4096)
+    return project, cache
+
+
+def make(project: Path, target: str, cache: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", target], cwd=project, env=clean_environ(JSII_RUNTIME_PACKAGE_CACHE_ROOT=str(cache)), capture_output=True, text=True, timeout=60)
+
+
+def test_clean_removes_the_build_output_only(tmp_path):
+    project, cache = scratch(tmp_path)
+    assert make(project, "clean", cache).returncode == 0
+    assert not (project / "cdktf.out").exists() and not (project / ".build").exists()
+    assert (project / ".venv").exists() and (cache / "cdktf").exists() and (project / "handlers" / "f").exists()
+
+
+def test_clean_all_reclaims_the_environments_and_this_projects_jsii_packages(tmp_path):
+    project, cache = scratch(tmp_path)
+    done = make(project, "clean-all", cache)
+    assert done.returncode == 0, done.stderr
+    for gone in (".venv", ".tools", "node_modules", "cli/cdktn/node_modules", "cdktf.out"):
+        assert not (project / gone).exists(), gone
+    assert sorted(p.name for p in cache.iterdir()) == ["someone-elses-package"]  # other jsii apps' packages stay
+    assert (project / "handlers" / "f").exists()  # sources are never touched
+    assert "MiB freed" in done.stdout
