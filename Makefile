@@ -17,6 +17,8 @@ endif
 CLI_COMMAND := $(FRAMEWORK)
 
 PIPENV_VERSION := 2026.10.3
+# How often a long install says it is still working.
+INSTALL_TICK_SECONDS ?= 20
 TOOLS := .tools
 PIPENV := $(TOOLS)/bin/pipenv
 
@@ -95,7 +97,10 @@ CATEGORY_WHAT_dev-packages := test and dev tools (pytest, moto, checkov, Powerto
 	  $(PIPENV) --python "$$($(VENV_PYTHON) -c 'import sys; print(sys.executable)')" >/dev/null || exit 1; \
 	fi
 	@echo ">> installing Pipfile category [$*] into .venv/: $(CATEGORY_WHAT_$*)"
-	@$(if $(filter $*,$(FRAMEWORKS)),PIP_COMPILE=false )$(PIPENV) sync --categories "$*"
+	@# pipenv prints nothing while it downloads and installs (minutes for [dev-packages]): say so every $(INSTALL_TICK_SECONDS) s.
+	@( started=$$(date +%s); while sleep $(INSTALL_TICK_SECONDS); do echo ">>   still installing [$*]: $$(( $$(date +%s) - started )) s so far"; done ) & ticker=$$!; \
+	$(if $(filter $*,$(FRAMEWORKS)),PIP_COMPILE=false )$(PIPENV) sync --categories "$*"; status=$$?; \
+	kill $$ticker 2>/dev/null; wait $$ticker 2>/dev/null; exit $$status
 	@rm -f .venv/.synced-$*-*
 	@touch $@
 

@@ -43,3 +43,31 @@ def test_clean_all_reclaims_the_environments_and_this_projects_jsii_packages(tmp
     assert sorted(p.name for p in cache.iterdir()) == ["someone-elses-package"]  # other jsii apps' packages stay
     assert (project / "handlers" / "f").exists()  # sources are never touched
     assert "MiB freed" in done.stdout
+
+
+def test_a_long_install_says_it_is_still_working(tmp_path):
+    """pipenv is silent for minutes while it installs [dev-packages]: the Makefile ticks meanwhile."""
+    import os
+    import sys
+
+    project = tmp_path / "project"
+    (project / ".tools" / "bin").mkdir(parents=True)
+    (project / ".venv" / "bin").mkdir(parents=True)
+    shutil.copy2(ROOT / "Makefile", project / "Makefile")
+    shutil.copy2(ROOT / "Pipfile.lock", project / "Pipfile.lock")
+    (project / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    fake = project / ".tools" / "bin" / "pipenv"
+    fake.write_text("#!/bin/sh\nsleep 2.6\n")  # a silent install of 2.6 s
+    fake.chmod(0o755)
+    stamp = subprocess.run(["make", "-s", "--no-print-directory", "-p", "-n", "env"], cwd=project, env=clean_environ(), capture_output=True, text=True, timeout=60)
+    target = next(line.split(":")[0] for line in stamp.stdout.splitlines() if line.startswith(".venv/.synced-dev-packages-"))
+    done = subprocess.run(["make", target, "INSTALL_TICK_SECONDS=1"], cwd=project, env=clean_environ(), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    ticks = [line for line in done.stdout.splitlines() if line.startswith(">>   still installing [dev-packages]:")]
+    assert len(ticks) >= 2, done.stdout
+    assert (project / target).exists()
+    # A failed install still fails the target, and the ticker stops with it.
+    fake.write_text("#!/bin/sh\nexit 7\n")
+    os.remove(project / target)
+    failed = subprocess.run(["make", target, "INSTALL_TICK_SECONDS=1"], cwd=project, env=clean_environ(), capture_output=True, text=True, timeout=60)
+    assert failed.returncode != 0 and not (project / target).exists()
