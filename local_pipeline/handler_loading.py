@@ -1,7 +1,9 @@
 """The real Lambda handlers, loaded for one local pipeline: settings and clients injected, nothing via the environment.
 
 The Lambda package's modules import each other as top-level packages (``orders_core``,
-``api_handler``), as they do in Lambda, so ``handlers/`` goes on ``sys.path`` once. Each
+``api_handler``), as they do in Lambda, so ``handlers/`` goes on ``sys.path`` once. Another copy
+of the package (an older revision's, unpacked from its zip, for the upgrade rehearsal) can be
+named instead; one process holds one package, as one Lambda container does. Each
 pipeline then builds its own ``ApiFunction`` / ``ProcessorFunction`` with ``bound_to(settings,
 clients)``: the handlers' service builders get this pipeline's table, queue and topic, and
 clients bound to its emulator, so several pipelines run side by side in one process.
@@ -22,15 +24,29 @@ HANDLERS_DIR = ROOT / "handlers"
 Handler = Callable[[dict, Any], Any]
 
 
-def import_handlers_package() -> None:
-    """Put the Lambda package's root (``handlers/``) on ``sys.path``, once, so its modules import as in Lambda."""
-    if str(HANDLERS_DIR) not in sys.path:
-        sys.path.insert(0, str(HANDLERS_DIR))
+_imported_from: list[Path] = []
 
 
-def handler_settings(resources: ProvisionedResources) -> Any:
+def import_handlers_package(handlers_dir: Path | None = None) -> None:
+    """Put the Lambda package's root (``handlers/``, or ``handlers_dir``) on ``sys.path``, once, so its modules import as in Lambda.
+
+    RuntimeError when this process already imports another copy: modules are cached per process.
+    """
+    directory = Path(handlers_dir or HANDLERS_DIR).resolve()
+    if _imported_from and _imported_from[0] != directory:
+        raise RuntimeError(
+            f"handlers_dir: this process already runs the Lambda package from {_imported_from[0]}, so it cannot also load {directory} "
+            "(Python caches modules per process). Fix: run each package in its own process"
+        )
+    if not _imported_from:
+        _imported_from.append(directory)
+    if str(directory) not in sys.path:
+        sys.path.insert(0, str(directory))
+
+
+def handler_settings(resources: ProvisionedResources, handlers_dir: Path | None = None) -> Any:
     """The ``orders_core.settings.Settings`` both handlers get: these resources' table, queue and topic."""
-    import_handlers_package()
+    import_handlers_package(handlers_dir)
     from orders_core.settings import Settings
 
     return Settings(
@@ -40,9 +56,9 @@ def handler_settings(resources: ProvisionedResources) -> Any:
     )
 
 
-def handler_clients(endpoint_url: str, region: str, policy: Any) -> Any:
+def handler_clients(endpoint_url: str, region: str, policy: Any, handlers_dir: Path | None = None) -> Any:
     """One function's ``AwsClients``: bound to the emulator with fake keys (whatever AWS_* the process has), with its timeout policy."""
-    import_handlers_package()
+    import_handlers_package(handlers_dir)
     from orders_core.aws import ClientTarget, build_clients
 
     return build_clients(
@@ -75,23 +91,33 @@ class LoadedHandlers:
 
 
 def load_handlers(
-    *, resources: ProvisionedResources, endpoint_url: str, region: str, log_level: str, api: Handler | None = None, processor: Handler | None = None
+    *,
+    resources: ProvisionedResources,
+    endpoint_url: str,
+    region: str,
+    log_level: str,
+    api: Handler | None = None,
+    processor: Handler | None = None,
+    handlers_dir: Path | None = None,
 ) -> LoadedHandlers:
-    """The real ``ApiFunction`` and ``ProcessorFunction`` on ``resources`` (each one's own clients), except where a stand-in is given."""
+    """The real ``ApiFunction`` and ``ProcessorFunction`` on ``resources`` (each one's own clients), except where a stand-in is given.
+
+    ``handlers_dir``: the Lambda package to load them from (None: this checkout's ``handlers/``).
+    """
     if api is not None and processor is not None:
         return LoadedHandlers(api=api, processor=processor)
-    settings = handler_settings(resources)
+    settings = handler_settings(resources, handlers_dir)
     api_clients = processor_clients = None
     if api is None:
         from api_handler import app as api_app
 
         set_log_level(api_app, log_level)
-        api_clients = handler_clients(endpoint_url, region, api_app.API_TIMEOUTS)
+        api_clients = handler_clients(endpoint_url, region, api_app.API_TIMEOUTS, handlers_dir)
         api = api_app.ApiFunction.bound_to(settings, api_clients)
     if processor is None:
         from order_processor import app as processor_app
 
         set_log_level(processor_app, log_level)
-        processor_clients = handler_clients(endpoint_url, region, processor_app.PROCESSOR_TIMEOUTS)
+        processor_clients = handler_clients(endpoint_url, region, processor_app.PROCESSOR_TIMEOUTS, handlers_dir)
         processor = processor_app.ProcessorFunction.bound_to(settings, processor_clients)
     return LoadedHandlers(api=api, processor=processor, api_clients=api_clients, processor_clients=processor_clients)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Mapping
 
 from local_pipeline.attached import AttachedResources
@@ -44,6 +45,9 @@ class LocalPipelineOptions:
     """Replaces the real API handler (plumbing tests). None: ``api_handler.app.ApiFunction`` on this pipeline's resources."""
     processor_handler: Handler | None = None
     """Replaces the real processor. None: ``order_processor.app.ProcessorFunction`` on this pipeline's resources."""
+    handlers_dir: Path | None = None
+    """Where the real handlers are loaded from: None, this checkout's ``handlers/``; or another copy of
+    the Lambda package (the upgrade rehearsal runs an older revision's unpacked zip). One per process."""
 
     def problems(self) -> list[ConfigProblem]:
         """Every invalid option (the config itself is validated by PipelineConfig)."""
@@ -55,6 +59,8 @@ class LocalPipelineOptions:
             port = getattr(self, name)
             if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
                 p.append(ConfigProblem(name, port, "must be a TCP port in [0, 65535]", "use 0 to pick a free port"))
+        if self.handlers_dir is not None and not (Path(self.handlers_dir) / "api_handler").is_dir():
+            p.append(ConfigProblem("handlers_dir", str(self.handlers_dir), "must be the root of a Lambda package (holding api_handler/ and order_processor/)", "pass the unpacked zip or a handlers/ directory, or None"))
         if self.api_port and self.api_port == self.moto_port:
             p.append(ConfigProblem("api_port", self.api_port, "must differ from moto_port", "choose two ports, or 0 for either"))
         if not self.stage_name or "/" in self.stage_name:

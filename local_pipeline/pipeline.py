@@ -152,7 +152,7 @@ class LocalPipeline:
     # ------------------------------------------------------------------ lifecycle
     def handler_settings(self) -> Any:
         """The ``orders_core.settings.Settings`` both handlers get: this pipeline's table, queue and topic."""
-        return handler_settings(self._need())
+        return handler_settings(self._need(), self.options.handlers_dir)
 
     def _context_factory(self, function_name: str, memory_mb: int, timeout_seconds: int) -> Callable[[], LocalLambdaContext]:
         region = self.region
@@ -175,6 +175,7 @@ class LocalPipeline:
                 log_level=self.config.log_level,
                 api=self.options.api_handler,
                 processor=self.options.processor_handler,
+                handlers_dir=self.options.handlers_dir,
             )
             self.api_clients, self.processor_clients = loaded.api_clients, loaded.processor_clients
             self.api_function, self.processor_function = loaded.api, loaded.processor

@@ -6,16 +6,20 @@ import argparse
 import sys
 from pathlib import Path
 
+from rehearsal.plan_guard import add_allow_arguments, allow_entries
 from rehearsal.runner import TARGETS, UNTIL_CHOICES, Rehearsal, RehearsalOptions
 
 EPILOG = """\
-exit codes: 0 the rehearsal passed; 1 a phase failed (the failing resource and the provider's
-error are printed; what was applied is destroyed); 2 bad arguments.
+exit codes: 0 the rehearsal passed; 1 a phase failed, or the guard stopped a plan that loses data
+(the failing resource and the provider's error are printed; what was applied is destroyed);
+2 bad arguments.
 
 examples:
   python -m rehearsal                      # dev: synth, init, validate, apply to moto, use, re-plan, destroy
+  python -m rehearsal --from HEAD          # upgrade: deploy HEAD, put orders in, upgrade to the working tree, check the orders
+  python -m rehearsal --from main --allow-data-loss aws_dynamodb_table.orders-table_B86164D2   # a replacement on purpose
   python -m rehearsal --env staging --until plan
-  python -m rehearsal --env dev --target aws --until plan --plan-text plan.txt   # what the PR workflow runs
+  python -m rehearsal --env dev --target aws --until plan --plan-text plan.txt --review-file review.md   # what the PR workflow runs
 environment:
   TF_PROVIDER_MIRROR  a filesystem mirror holding registry.terraform.io/hashicorp/aws (overrides discovery)
   TERRAFORM           the terraform binary (default: terraform on PATH)
@@ -32,7 +36,17 @@ def parse_args(argv: list[str] | None = None) -> RehearsalOptions:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--env", "--suffix", dest="suffix", default="dev", help="environment suffix of the stack: dev (default), staging, prod, or e.g. pr-42")
-    parser.add_argument("--until", choices=UNTIL_CHOICES, default="all", help="validate: stop after terraform validate; plan: one plan, no apply; all (default): the full rehearsal")
+    parser.add_argument("--until", choices=UNTIL_CHOICES, default="all", help="validate: stop after terraform validate; plan: one plan, reviewed by the guard, no apply; all (default): the full rehearsal")
+    parser.add_argument(
+        "--from",
+        dest="from_rev",
+        metavar="REV",
+        help="upgrade rehearsal: deploy git revision REV first, put orders into it, then plan, review, apply and check the upgrade to the working tree",
+    )
+    add_allow_arguments(parser)
+    parser.add_argument("--review-file", type=Path, help="also write the guard's markdown summary of the reviewed plan to this file")
+    parser.add_argument("--stored-orders", type=int, default=40, help="upgrade rehearsal: orders stored before the upgrade (default 40)")
+    parser.add_argument("--queued-orders", type=int, default=10, help="upgrade rehearsal: orders left waiting in the queue during the upgrade (default 10)")
     parser.add_argument("--target", choices=TARGETS, default="moto", help="moto (default): the rehearsal's own emulator; aws: the shipped backend and your credentials, validate/plan only")
     parser.add_argument("--workdir", type=Path, help="put the synth output, working copy, state and logs here (default: a new temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir after a successful run")
@@ -40,7 +54,12 @@ def parse_args(argv: list[str] | None = None) -> RehearsalOptions:
     parser.add_argument("--no-pipeline-check", dest="pipeline_check", action="store_false", help="skip running the handlers against what was applied")
     parser.add_argument("--plan-text", dest="plan_text_file", type=Path, help="also write the plan's text output to this file")
     args = parser.parse_args(argv)
-    options = RehearsalOptions(**vars(args))
+    values = vars(args)
+    try:
+        values["allow_data_loss"] = tuple(allow_entries(values.pop("allow_data_loss"), values.pop("allow_data_loss_from")))
+    except ValueError as error:
+        parser.error(str(error))
+    options = RehearsalOptions(**values)
     problems = options.problems()
     if problems:
         parser.error("; ".join(problems))

@@ -6,9 +6,19 @@ import json
 import os
 import signal
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
+
+#: How ``TerraformRunner`` waits for terraform: ``wait(process, timeout_seconds) -> (stdout, stderr)``,
+#: raising ``subprocess.TimeoutExpired`` at the deadline. Tests inject one that times out at once.
+Waiter = Callable[["subprocess.Popen[str]", float], "tuple[str, str]"]
+
+
+def communicate(process: "subprocess.Popen[str]", timeout_seconds: float) -> tuple[str, str]:
+    """The real wait: ``Popen.communicate`` with the deadline."""
+    return process.communicate(timeout=timeout_seconds)
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,8 @@ class RunResult:
     """Resources still being created/destroyed when the command ended (a hang, a timeout)."""
     changes: dict[str, int] = field(default_factory=dict)
     """``change_summary`` of an apply/destroy: add, change, remove."""
+    seconds: float = 0.0
+    """How long the command ran (also the last line of its log)."""
 
     @property
     def ok(self) -> bool:
@@ -64,17 +76,21 @@ class RunResult:
 class TerraformRunner:
     """``terraform <command>`` in one directory, with one environment, each run logged to a file."""
 
-    def __init__(self, binary: str, workdir: Path, logdir: Path, env: Mapping[str, str]) -> None:
+    def __init__(self, binary: str, workdir: Path, logdir: Path, env: Mapping[str, str], *, wait: Waiter = communicate, clock: Callable[[], float] = time.monotonic, counter: list[int] | None = None) -> None:
         self.binary = binary
         self.workdir = workdir
         self.logdir = logdir
         self.env = dict(env)
-        self._count = 0
+        self._wait = wait
+        self._clock = clock
+        # Runners of several working copies share one counter, so their logs sort in the order they ran.
+        self._counter = counter if counter is not None else [0]
 
     def run(self, *args: str, timeout_seconds: float = 900, json_stream: bool = False) -> RunResult:
         """Run ``terraform <args>``; with ``json_stream`` parse the ``-json`` UI messages (apply, destroy, plan)."""
-        self._count += 1
-        log = self.logdir / f"{self._count:02d}-{args[0]}.log"
+        self._counter[0] += 1
+        log = self.logdir / f"{self._counter[0]:02d}-{args[0]}{'-' + self.workdir.name if self.workdir.name != 'work' else ''}.log"
+        started = self._clock()
         process = subprocess.Popen(
             [self.binary, *args],
             cwd=self.workdir,
@@ -87,7 +103,7 @@ class TerraformRunner:
         )
         timed_out = False
         try:
-            stdout, stderr = process.communicate(timeout=timeout_seconds)
+            stdout, stderr = self._wait(process, timeout_seconds)
         except subprocess.TimeoutExpired:
             timed_out = True
             _kill_group(process)
@@ -97,8 +113,9 @@ class TerraformRunner:
             # runner's cleanup destroys what was applied and stops moto.
             _kill_group(process)
             raise
-        log.write_text(f"$ terraform {' '.join(args)}\n{stdout}\n--- stderr ---\n{stderr}", encoding="utf-8")
-        result = RunResult(args=tuple(args), returncode=process.returncode, stdout=stdout, stderr=stderr, log=log, timed_out=timed_out)
+        seconds = self._clock() - started
+        log.write_text(f"$ terraform {' '.join(args)}\n{stdout}\n--- stderr ---\n{stderr}\n--- {seconds:.1f} s, exit {process.returncode} ---\n", encoding="utf-8")
+        result = RunResult(args=tuple(args), returncode=process.returncode, stdout=stdout, stderr=stderr, log=log, timed_out=timed_out, seconds=seconds)
         if json_stream:
             _read_json_stream(stdout, result)
         return result
@@ -110,16 +127,36 @@ class TerraformRunner:
             raise RuntimeError(f"terraform show -json failed: {result.failure()}")
         return json.loads(result.stdout or "{}")
 
-    def managed_resources(self) -> list[str]:
-        """Addresses of the managed resources in the current state."""
-        state = self.show_json()
-        return sorted(_managed_addresses(state.get("values", {}).get("root_module", {})))
 
 
-def _managed_addresses(module: dict[str, Any]) -> list[str]:
-    found = [r["address"] for r in module.get("resources", []) if r.get("mode") == "managed"]
-    for child in module.get("child_modules", []):
-        found += _managed_addresses(child)
+@dataclass(frozen=True)
+class StateResource:
+    """One managed resource instance in a state file: its address, type and attributes."""
+
+    address: str
+    type: str
+    attributes: Mapping[str, Any]
+
+
+def read_state(state_file: Path) -> list[StateResource]:
+    """The managed resource instances of a local state file (none when it does not exist yet).
+
+    Read straight from the file (format version 4): ``terraform show -json`` would load the
+    provider's schema first, seconds per call, for the same addresses and attributes.
+    """
+    try:
+        state = json.loads(Path(state_file).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    found = []
+    for resource in state.get("resources", []):
+        if resource.get("mode") != "managed":
+            continue
+        base = ".".join(filter(None, [resource.get("module", ""), f"{resource['type']}.{resource['name']}"]))
+        for instance in resource.get("instances", []):
+            key = instance.get("index_key")
+            suffix = "" if key is None else f"[{json.dumps(key)}]"
+            found.append(StateResource(address=base + suffix, type=resource["type"], attributes=instance.get("attributes", {})))
     return found
 
 

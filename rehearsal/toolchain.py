@@ -10,10 +10,16 @@ Provider source, in order:
 
 With a mirror, the newest ``hashicorp/aws`` version it holds is used; when that is not the
 pinned one, the rehearsal says so and constrains the working copy to it.
+
+Every ``terraform init`` shares one plugin cache (``plugin_cache_dir``): from a registry the
+provider is downloaded once, from an unpacked mirror it is linked instead of copied (700 MB per
+working copy otherwise). Terraform does not make the cache safe for concurrent inits, so
+``cache_lock`` serializes them across processes.
 """
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import json
 import os
@@ -21,11 +27,13 @@ import platform
 import re
 import shutil
 import subprocess
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Iterator, Mapping
 
 MIRROR_ENV_VAR = "TF_PROVIDER_MIRROR"
+PLUGIN_CACHE_ENV_VAR = "TF_PLUGIN_CACHE_DIR"
 TERRAFORM_ENV_VAR = "TERRAFORM"
 PROVIDER_HOST = "registry.terraform.io"
 PROVIDER_NAMESPACE = "hashicorp"
@@ -172,6 +180,27 @@ def choose_provider(pinned_version: str, environ: Mapping[str, str] | None = Non
 def _mirror_source(mirror: str, versions: list[str], pinned_version: str, found_by: str) -> ProviderSource:
     version = pinned_version if pinned_version in versions else versions[-1]
     return ProviderSource(kind="mirror", version=version, pinned_version=pinned_version, mirror=os.path.abspath(mirror), found_by=found_by)
+
+
+def plugin_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The plugin cache every rehearsal shares: ``TF_PLUGIN_CACHE_DIR``, else ``<XDG cache>/order-pipeline/terraform-plugins`` (created)."""
+    environ = os.environ if environ is None else environ
+    explicit = environ.get(PLUGIN_CACHE_ENV_VAR, "").strip()
+    home = environ.get("HOME", os.path.expanduser("~"))
+    path = Path(explicit) if explicit else Path(environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")) / "order-pipeline" / "terraform-plugins"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextmanager
+def cache_lock(cache_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the plugin cache (one ``terraform init`` at a time, across processes)."""
+    with open(cache_dir / ".rehearsal.lock", "w", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def write_cli_config(source: ProviderSource, directory: Path) -> Path | None:

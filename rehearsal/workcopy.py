@@ -3,8 +3,9 @@
 The working copy is the synthesized stack directory, byte for byte, plus
 ``rehearsal_override.tf.json`` (a Terraform override file). Everything the rehearsal changes is in
 that one file and listed by ``Deviation``: the backend, the provider version constraint, the
-provider endpoints and credentials, and the Powertools layer ARN. Nothing else may differ; a
-problem that blocks the rehearsal in the stack itself is fixed in the stack.
+provider endpoints and credentials, the Powertools layer ARN, and, for the teardown only,
+``lifecycle.prevent_destroy`` once it has refused. Nothing else may differ; a problem that blocks
+the rehearsal in the stack itself is fixed in the stack.
 """
 
 from __future__ import annotations
@@ -60,11 +61,11 @@ class Deviation:
         return f"{self.what}: {self.rehearsal} (ships: {self.ships})"
 
 
-def synthesize(suffix: str, outdir: Path, environ: Mapping[str, str] | None = None, timeout_seconds: float = 600) -> Path:
-    """Run ``python main.py`` for one environment into ``outdir``; the stack's directory."""
+def synthesize(suffix: str, outdir: Path, environ: Mapping[str, str] | None = None, timeout_seconds: float = 600, *, project: Path = ROOT) -> Path:
+    """Run ``python main.py`` of ``project`` (this checkout by default) for one environment into ``outdir``; the stack's directory."""
     env = dict(os.environ if environ is None else environ)
     env.update({"ENVIRONMENT_SUFFIX": suffix, "CDKTF_OUTDIR": str(outdir)})
-    result = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout_seconds)
+    result = subprocess.run([sys.executable, "main.py"], cwd=project, env=env, capture_output=True, text=True, timeout=timeout_seconds)
     if result.returncode != 0:
         raise WorkCopyError(f"synth of environment {suffix!r} failed (exit {result.returncode}):\n{(result.stderr or result.stdout).strip()[-3000:]}")
     stacks = sorted(p for p in (outdir / "stacks").iterdir() if (p / "cdk.tf.json").is_file()) if (outdir / "stacks").is_dir() else []
@@ -125,6 +126,27 @@ def endpoint_services(doc: Mapping[str, Any]) -> list[str]:
     return sorted(services)
 
 
+def prevent_destroy_addresses(doc: Mapping[str, Any]) -> list[str]:
+    """Addresses (``type.name``) of the resources whose ``lifecycle.prevent_destroy`` is true."""
+    return sorted(
+        f"{rtype}.{name}"
+        for rtype, resources in doc.get("resource", {}).items()
+        for name, resource in resources.items()
+        if (resource.get("lifecycle") or {}).get("prevent_destroy") is True
+    )
+
+
+def function_package(doc: Mapping[str, Any], stack_dir: Path) -> Path | None:
+    """The Lambda zip the stack's functions deploy (one for all of them), or None when the stack has no function."""
+    files = {function.get("filename") for function in doc.get("resource", {}).get("aws_lambda_function", {}).values()}
+    files.discard(None)
+    if not files:
+        return None
+    if len(files) != 1:
+        raise WorkCopyError(f"the stack's functions deploy {len(files)} different packages ({', '.join(sorted(files))}); the rehearsal runs one package per revision")
+    return stack_dir / files.pop()
+
+
 def powertools_layers(doc: Mapping[str, Any]) -> dict[str, list[str]]:
     """Functions that use the public Powertools layer: {function resource name: its layers}."""
     found = {}
@@ -144,6 +166,7 @@ def working_copy_override(
     access_key: str = "",
     secret_key: str = "",
     layer_arn: str | None = None,
+    lift_prevent_destroy: tuple[str, ...] = (),
 ) -> tuple[dict[str, Any], list[Deviation]]:
     """The override file's content and the list of its deviations.
 
@@ -151,6 +174,8 @@ def working_copy_override(
     ``provider_version``: constrain hashicorp/aws to it when it is not the pinned version.
     ``endpoint_url``: every service the stack uses at the emulator, with fake credentials.
     ``layer_arn``: the stand-in for the public Powertools layer (required with ``endpoint_url``).
+    ``lift_prevent_destroy``: addresses whose ``lifecycle.prevent_destroy`` is set to false (the
+    teardown, after the protection has refused, as an operator would before tearing down).
     """
     terraform: dict[str, Any] = {}
     deviations = []
@@ -191,6 +216,12 @@ def working_copy_override(
         }
         shipped = sorted({layer for layers in functions.values() for layer in layers if POWERTOOLS_LAYER.match(layer)})
         deviations.append(Deviation(f"Powertools layer of {len(functions)} function(s)", ", ".join(shipped), f"stand-in {layer_arn}"))
+    if lift_prevent_destroy:
+        resources = override.setdefault("resource", {})
+        for address in lift_prevent_destroy:
+            rtype, name = address.split(".", 1)
+            resources.setdefault(rtype, {}).setdefault(name, {})["lifecycle"] = {"prevent_destroy": False}
+        deviations.append(Deviation("lifecycle.prevent_destroy (teardown only, after it refused)", "true", f"false on {', '.join(lift_prevent_destroy)}"))
     return override, deviations
 
 
