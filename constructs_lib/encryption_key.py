@@ -6,14 +6,11 @@ import json
 from dataclasses import dataclass
 from typing import Sequence
 
-from constructs_lib.framework import Construct
+from constructs_lib.framework import Construct, TerraformResourceLifecycle
 from constructs_lib.provider import DataAwsCallerIdentity, DataAwsPartition, KmsAlias, KmsKey
-from constructs_lib.validation import raise_problems
+from constructs_lib.validation import check_whole_number, raise_problems
+from pipeline_config import rules
 from pipeline_config.errors import ConfigProblem
-
-
-#: Days KMS waits before deleting a scheduled key (the maximum: the longest chance to cancel).
-DELETION_WINDOW_DAYS = 30
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,10 +27,19 @@ class EncryptionKeyProps:
     regional CloudWatch Logs principal ``logs.<region>.amazonaws.com``. It is known at synth time,
     so no ``aws_region`` data source is read (its attribute is named differently in provider 5
     and 6)."""
+    deletion_window_in_days: int = rules.KMS_DELETION_WINDOW_DAYS[1]
+    """Days KMS waits before deleting the key once its deletion is scheduled (7..30): the time left
+    to cancel it. Default 30, the maximum; the stack passes the environment's setting."""
+    prevent_destroy: bool = False
+    """Terraform ``lifecycle.prevent_destroy`` on the key: any plan that destroys or replaces it
+    fails. Default off; the stack turns it on in prod-like environments."""
 
     def problems(self) -> list[ConfigProblem]:
         """Every invalid setting."""
         problems: list[ConfigProblem] = []
+        check_whole_number(problems, self, "deletion_window_in_days", *rules.KMS_DELETION_WINDOW_DAYS)
+        if not isinstance(self.prevent_destroy, bool):
+            problems.append(ConfigProblem("prevent_destroy", self.prevent_destroy, "must be true or false", "set prevent_destroy to True or False"))
         alias = self.alias_name
         if not isinstance(alias, str) or not alias.startswith("alias/") or alias.startswith("alias/aws/") or alias == "alias/":
             problems.append(
@@ -76,8 +82,9 @@ class EncryptionKey(Construct):
             "key",
             description=props.description,
             enable_key_rotation=True,
-            deletion_window_in_days=DELETION_WINDOW_DAYS,
+            deletion_window_in_days=props.deletion_window_in_days,
             policy=json.dumps(self.policy_document()),
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None,
         )
         alias = KmsAlias(self, "alias", name=props.alias_name, target_key_id=key.key_id)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from constructs_lib.framework import Construct, is_unresolved
+from constructs_lib.framework import Construct, TerraformResourceLifecycle, is_unresolved
 from constructs_lib.provider import (
     DynamodbTable,
     DynamodbTableAttribute,
@@ -38,6 +38,10 @@ class OrdersTableProps:
     table's grants also give the key's use through DynamoDB (``grant_read_statements``)."""
     deletion_protection: bool = False
     """DynamoDB deletion protection. Default off (dev); the stack turns it on in prod-like environments."""
+    prevent_destroy: bool = False
+    """Terraform ``lifecycle.prevent_destroy``: any plan that destroys or replaces the table (a
+    rename, ``terraform destroy``) fails before AWS is asked. Default off; the stack turns it on
+    in prod-like environments."""
 
     def problems(self) -> list[ConfigProblem]:
         """Every invalid setting (tokens are skipped)."""
@@ -48,8 +52,9 @@ class OrdersTableProps:
         key = self.encryption_key
         if key is not None and not (hasattr(key, "key_arn") and hasattr(key, "region")):
             problems.append(ConfigProblem("encryption_key", key, "must be an EncryptionKey (or None for the AWS-managed key)", "pass the stack's EncryptionKey construct, not its ARN"))
-        if not isinstance(self.deletion_protection, bool):
-            problems.append(ConfigProblem("deletion_protection", self.deletion_protection, "must be true or false", "set deletion_protection to True or False"))
+        for setting in ("deletion_protection", "prevent_destroy"):
+            if not isinstance(getattr(self, setting), bool):
+                problems.append(ConfigProblem(setting, getattr(self, setting), "must be true or false", f"set {setting} to True or False"))
         return problems
 
 
@@ -86,6 +91,7 @@ class OrdersTable(Construct):
             point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
             server_side_encryption=encryption,
             deletion_protection_enabled=props.deletion_protection,
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None,
         )
 
         self.table: DynamodbTable = table

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from typing import TYPE_CHECKING
 
-from constructs_lib.framework import Construct, is_unresolved
+from constructs_lib.framework import Construct, TerraformResourceLifecycle, is_unresolved
 from constructs_lib.provider import SqsQueue, SqsQueuePolicy, SqsQueueRedriveAllowPolicy, SqsQueueRedrivePolicy
 from constructs_lib.validation import add, check_whole_number, raise_problems
 from pipeline_config import rules
@@ -42,10 +42,15 @@ class QueueWithDeadLetterQueueProps:
     """Receives before SQS moves a message to the DLQ (1..1000)."""
     kms_key_arn: str | None = None
     """Customer-managed KMS key for SSE. ``None``: SQS-managed SSE (SSE-SQS)."""
+    prevent_destroy: bool = False
+    """Terraform ``lifecycle.prevent_destroy`` on both queues: any plan that destroys or replaces
+    one (and the messages in it) fails. Default off; the stack turns it on in prod-like environments."""
 
     def problems(self) -> list[ConfigProblem]:
         """Every invalid setting (tokens are skipped)."""
         problems: list[ConfigProblem] = []
+        if not isinstance(self.prevent_destroy, bool):
+            problems.append(ConfigProblem("prevent_destroy", self.prevent_destroy, "must be true or false", "set prevent_destroy to True or False"))
         for setting in ("queue_name", "dlq_name"):
             value = getattr(self, setting)
             if value is None and setting == "dlq_name":
@@ -81,6 +86,8 @@ class QueueWithDeadLetterQueue(Construct):
             encryption = {"kms_master_key_id": props.kms_key_arn, "kms_data_key_reuse_period_seconds": KMS_DATA_KEY_REUSE_SECONDS}
         else:
             encryption = {"sqs_managed_sse_enabled": True}
+        # Messages live only in the queues: a replacement drops them all.
+        lifecycle = TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None
 
         dlq = SqsQueue(
             self,
@@ -88,6 +95,7 @@ class QueueWithDeadLetterQueue(Construct):
             name=dlq_name,
             message_retention_seconds=props.dlq_message_retention_seconds,
             receive_wait_time_seconds=RECEIVE_WAIT_TIME_SECONDS,
+            lifecycle=lifecycle,
             **encryption,
         )
         queue = SqsQueue(
@@ -97,22 +105,26 @@ class QueueWithDeadLetterQueue(Construct):
             visibility_timeout_seconds=props.visibility_timeout_seconds,
             message_retention_seconds=props.message_retention_seconds,
             receive_wait_time_seconds=RECEIVE_WAIT_TIME_SECONDS,
+            lifecycle=lifecycle,
             **encryption,
         )
         # Redrive through the standalone resources, not the queues' inline redrive_policy /
         # redrive_allow_policy arguments: inline, each queue would refer to the other and
-        # Terraform reports a dependency cycle.
+        # Terraform reports a dependency cycle. Compact JSON, as SQS returns it and as the
+        # provider normalizes it: with json.dumps' spaces the provider kept the spaced text in
+        # state and showed a "whitespace changes" update in every plan after an apply (the
+        # upgrade rehearsal's re-plan).
         SqsQueueRedrivePolicy(
             self,
             "redrive-policy",
             queue_url=queue.url,
-            redrive_policy=json.dumps({"deadLetterTargetArn": dlq.arn, "maxReceiveCount": props.max_receive_count}),
+            redrive_policy=json.dumps({"deadLetterTargetArn": dlq.arn, "maxReceiveCount": props.max_receive_count}, separators=(",", ":")),
         )
         SqsQueueRedriveAllowPolicy(
             self,
             "redrive-allow-policy",
             queue_url=dlq.url,
-            redrive_allow_policy=json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [queue.arn]}),
+            redrive_allow_policy=json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [queue.arn]}, separators=(",", ":")),
         )
         for policy_id, target in (("queue-policy", queue), ("dlq-policy", dlq)):
             SqsQueuePolicy(self, policy_id, queue_url=target.url, policy=json.dumps(_tls_only_policy(target.arn)))

@@ -55,6 +55,12 @@ ALARM_HIGH_RESOLUTION_PERIODS = (10, 20, 30)
 ALARM_EVALUATION_PERIODS = (1, 100)
 #: period x evaluation periods may not exceed one day.
 ALARM_MAX_EVALUATION_WINDOW_SECONDS = 24 * 3600
+#: Days KMS waits before deleting a key scheduled for deletion (AWS allows 7 to 30): the time left to cancel.
+KMS_DELETION_WINDOW_DAYS = (7, 30)
+#: The window of prod-like environments (the longest chance to cancel a deletion) and of the others
+#: (review and dev stacks come and go; their keys should not linger for a month).
+KMS_DELETION_WINDOW_DAYS_PROD_LIKE = 30
+KMS_DELETION_WINDOW_DAYS_OTHERS = 7
 #: CloudWatch allows five actions per alarm state.
 ALARM_MAX_ACTIONS_PER_STATE = 5
 #: Alarm thresholds (same setting names in ``PipelineConfig`` and ``PipelineAlarmsProps``) and their

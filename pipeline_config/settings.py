@@ -65,8 +65,9 @@ class PipelineConfig:
     region: str = "us-east-1"
     """AWS region of the provider."""
     prod_like: bool = False
-    """Marks production-like environments: turns on table deletion protection unless it is
-    set explicitly."""
+    """Marks production-like environments: turns on table deletion protection, Terraform's
+    ``prevent_destroy`` on the data and the 30-day KMS deletion window unless they are set
+    explicitly."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Extra provider default tags, merged under Project/Environment/ManagedBy."""
 
@@ -123,6 +124,17 @@ class PipelineConfig:
     # --- DynamoDB ---------------------------------------------------------------------------
     table_deletion_protection: bool | None = field(default=None, metadata={JSON_NONE: "auto"})
     """Deletion protection of the orders table. ``None``: on when ``prod_like``."""
+
+    # --- protection of the data -------------------------------------------------------------
+    prevent_destroy: bool | None = field(default=None, metadata={JSON_NONE: "auto"})
+    """Terraform's ``lifecycle.prevent_destroy`` on what holds the data: the orders table, both
+    queues and the KMS key. Terraform then refuses any plan that destroys or replaces one of
+    them (a rename, ``terraform destroy``) until it is turned off in code. ``None``: on when
+    ``prod_like``. README, "Native protections"."""
+    kms_deletion_window_days: int | None = field(default=None, metadata={JSON_NONE: "auto"})
+    """Days KMS waits before deleting the key once its deletion is scheduled (7-30), the time
+    left to cancel it: everything the key encrypted is unreadable afterwards. ``None``: 30 when
+    ``prod_like``, else 7."""
 
     # --- API Gateway ------------------------------------------------------------------------
     api_authorization: ApiAuthorization = ApiAuthorization.AWS_IAM
@@ -202,6 +214,18 @@ class PipelineConfig:
     def effective_table_deletion_protection(self) -> bool:
         """Deletion protection after applying the prod-like default."""
         return self.prod_like if self.table_deletion_protection is None else self.table_deletion_protection
+
+    @property
+    def effective_prevent_destroy(self) -> bool:
+        """``prevent_destroy`` after applying the prod-like default."""
+        return self.prod_like if self.prevent_destroy is None else self.prevent_destroy
+
+    @property
+    def effective_kms_deletion_window_days(self) -> int:
+        """``kms_deletion_window_days`` after applying the prod-like default."""
+        if self.kms_deletion_window_days is not None:
+            return self.kms_deletion_window_days
+        return rules.KMS_DELETION_WINDOW_DAYS_PROD_LIKE if self.prod_like else rules.KMS_DELETION_WINDOW_DAYS_OTHERS
 
     @property
     def effective_event_source_maximum_concurrency(self) -> int | None:
@@ -344,8 +368,11 @@ class PipelineConfig:
                 reserved_setting="processor_reserved_concurrency",
             )
         )
-        if self.table_deletion_protection is not None and not isinstance(self.table_deletion_protection, bool):
-            check.bad("table_deletion_protection", 'must be true, false or "auto" (None: follow prod_like)', 'set table_deletion_protection to true, false or "auto"')
+        for setting in ("table_deletion_protection", "prevent_destroy"):
+            if getattr(self, setting) is not None and not isinstance(getattr(self, setting), bool):
+                check.bad(setting, 'must be true, false or "auto" (None: follow prod_like)', f'set {setting} to true, false or "auto"')
+        if self.kms_deletion_window_days is not None:
+            check.int_range("kms_deletion_window_days", *rules.KMS_DELETION_WINDOW_DAYS, " days")
 
     def _api_problems(self, check: "_Checker") -> None:
         if not isinstance(self.api_authorization, ApiAuthorization):

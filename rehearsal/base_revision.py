@@ -37,7 +37,8 @@ class BaseRevision:
     def describe(self) -> str:
         """``<short> (<spec>): <subject>``, the spec left out when it is the commit itself."""
         named = "" if self.commit.startswith(self.spec) else f" ({self.spec})"
-        return f"{self.short}{named}: {self.subject}"
+        subject = self.subject if len(self.subject) <= 72 else self.subject[:69] + "..."
+        return f"{self.short}{named}: {subject}"
 
 
 def _git(*args: str, repo: Path) -> subprocess.CompletedProcess[str]:

@@ -10,6 +10,7 @@ Only this process is patched; the local pipeline and the e2e tests run stock mot
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -29,6 +30,11 @@ PATCHES: tuple[tuple[str, str], ...] = (
     (
         "SQS GetQueueAttributes never returns RedriveAllowPolicy (moto 5.2.5: not in Queue.BASE_ATTRIBUTES)",
         "return the stored RedriveAllowPolicy; otherwise aws_sqs_queue_redrive_allow_policy waits forever for it",
+    ),
+    (
+        "SQS GetQueueAttributes returns RedrivePolicy re-serialized with spaces (moto 5.2.5: json.dumps in Queue.attributes); SQS returns it compact",
+        "return it compact, as SQS does; otherwise every plan after an apply shows the queue's and the redrive policy's "
+        "redrive_policy as changed (formatting only), and an upgrade applies that non-change, waiting ~25 s for SQS propagation",
     ),
     (
         "AWS managed IAM policies exist only with MOTO_IAM_LOAD_MANAGED_POLICIES=true",
@@ -58,6 +64,15 @@ def apply_patches() -> None:
             self.redrive_allow_policy = None
 
     Queue._set_attributes = _set_attributes
+    original_attributes = Queue.attributes
+
+    def attributes(self: Any) -> dict[str, Any]:
+        result = original_attributes.fget(self)
+        if self.redrive_policy:
+            result["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
+        return result
+
+    Queue.attributes = property(attributes)
     # _set_attributes already stores RedriveAllowPolicy as `redrive_allow_policy`; listing it makes
     # GetQueueAttributes accept the name and return the value (None is left out of responses).
     Queue.redrive_allow_policy = None

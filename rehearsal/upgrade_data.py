@@ -185,6 +185,23 @@ def verify(existing: Any, *, suffix: str, package: Path, record: dict[str, Any],
     return {"found": found, "expected": {"stored": len(record["stored"]), "queued": len(record["queued"]), "dlq": len(record["dlq"])}, "problems": problems}
 
 
+def _redrive(existing: Any, record: dict[str, Any], outputs_file: Path) -> list[str]:
+    """``ordersctl redrive`` as an operator runs it; the DLQ messages must be back in the queue."""
+    command = [sys.executable, "-m", "ordersctl", "redrive", "--outputs", str(outputs_file), "--endpoint-url", existing.endpoint_url, "--json", "--no-progress"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        return [f"ordersctl redrive failed (exit {done.returncode}): {(done.stderr or done.stdout).strip()[-800:]}"]
+    report = json.loads(done.stdout)
+    back = {m["Body"] for m in _peek(existing, existing.order_queue_url)}
+    problems = []
+    if report.get("moved") != len(record["dlq"]) or report.get("remaining") != 0:
+        problems.append(f"ordersctl redrive moved {report.get('moved')} and left {report.get('remaining')} in the DLQ; expected {len(record['dlq'])} moved, 0 left: {report}")
+    lost = [m for m in record["dlq"] if m["body"] not in back]
+    if lost:
+        problems.append(f"{len(lost)} redriven DLQ messages are not in the order queue afterwards")
+    return problems
+
+
 def _differences(recorded: Any, body: Any) -> str:
     if not isinstance(recorded, dict) or not isinstance(body, dict):
         return f"{body!r:.200}"

@@ -77,7 +77,14 @@ class OrderPipelineStack(TerraformStack):
 
     def _build_storage(self) -> None:
         config, names = self.config, self.names
-        self.encryption_key = key = EncryptionKey(self, "encryption-key", EncryptionKeyProps(alias_name=names.kms_alias, region=config.region))
+        # What holds the data: in prod-like environments Terraform refuses to destroy it
+        # (prevent_destroy) and a deleted key stays recoverable for 30 days (README, "Native protections").
+        protect = config.effective_prevent_destroy
+        self.encryption_key = key = EncryptionKey(
+            self,
+            "encryption-key",
+            EncryptionKeyProps(alias_name=names.kms_alias, region=config.region, deletion_window_in_days=config.effective_kms_deletion_window_days, prevent_destroy=protect),
+        )
         self.queue = QueueWithDeadLetterQueue(
             self,
             "order-queue",
@@ -89,12 +96,13 @@ class OrderPipelineStack(TerraformStack):
                 dlq_message_retention_seconds=config.dlq_message_retention_seconds,
                 max_receive_count=config.max_receive_count,
                 kms_key_arn=key.key_arn,
+                prevent_destroy=protect,
             ),
         )
         self.table = OrdersTable(
             self,
             "orders-table",
-            OrdersTableProps(table_name=names.orders_table, encryption_key=key, deletion_protection=config.effective_table_deletion_protection),
+            OrdersTableProps(table_name=names.orders_table, encryption_key=key, deletion_protection=config.effective_table_deletion_protection, prevent_destroy=protect),
         )
         self.events_topic = EncryptedTopic(self, "order-events-topic", EncryptedTopicProps(topic_name=names.order_events_topic, kms_key_arn=key.key_arn))
         self.alarm_topic = EncryptedTopic(

@@ -93,6 +93,16 @@ def test_prod_like_defaults():
     assert config_for("prod", api_data_trace_enabled=True).api_data_trace_enabled
 
 
+def test_data_protections_follow_prod_like_unless_set_and_are_checked():
+    assert config_for("prod").effective_prevent_destroy and not config_for("dev").effective_prevent_destroy
+    assert (config_for("prod").effective_kms_deletion_window_days, config_for("dev").effective_kms_deletion_window_days) == (30, 7)
+    with pytest.raises(ConfigError) as caught:
+        config_for("dev", prevent_destroy="yes", kms_deletion_window_days=3)
+    text = str(caught.value)
+    assert "prevent_destroy: must be true, false or \"auto\"" in text and "(given 'yes')" in text
+    assert "kms_deletion_window_days:" in text and "(given 3)" in text and "7" in text and "30" in text
+
+
 def test_unknown_setting_is_rejected_with_its_name_and_a_guess():
     with pytest.raises(ConfigError, match="reserved_concurency: is not a setting; did you mean 'processor_reserved_concurrency'"):
         config_for("dev", reserved_concurency=5)

@@ -46,6 +46,7 @@ def _exercise(sqs: Any, iam: Any) -> dict[str, Any]:
         managed_policy = False
     return {
         "policy_kept": "Policy" in queue_attributes,
+        "redrive_compact": queue_attributes.get("RedrivePolicy") == json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3}, separators=(",", ":")),
         "redrive_allow_returned": dlq_attributes.get("RedriveAllowPolicy") == allow,
         "cleared_redrive_allow_absent": "RedriveAllowPolicy" not in cleared,
         "managed_policy": managed_policy,
@@ -63,6 +64,7 @@ def test_stock_moto_still_has_every_gap_the_rehearsal_patches(stock_moto):
     found = _exercise(*stock_moto)
     assert found["policy_kept"] is False, "moto now keeps Policy on SetQueueAttributes: drop the Policy patch"
     assert found["redrive_allow_returned"] is False, "moto now returns RedriveAllowPolicy: drop that patch"
+    assert found["redrive_compact"] is False, "moto now returns RedrivePolicy compact, as SQS does: drop that patch"
     assert found["managed_policy"] is False, "moto now loads managed policies by default: drop MOTO_IAM_LOAD_MANAGED_POLICIES"
 
 
@@ -73,7 +75,7 @@ def test_the_rehearsal_server_closes_every_gap():
         found = _exercise(emulator.client("sqs", "us-east-1"), emulator.client("iam", "us-east-1"))
     finally:
         emulator.stop()
-    assert found == {"policy_kept": True, "redrive_allow_returned": True, "cleared_redrive_allow_absent": True, "managed_policy": True}
+    assert found == {"policy_kept": True, "redrive_compact": True, "redrive_allow_returned": True, "cleared_redrive_allow_absent": True, "managed_policy": True}
     assert not emulator.running
 
 

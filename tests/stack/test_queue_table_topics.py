@@ -92,16 +92,46 @@ def test_table_deletion_protection_follows_the_environment(dev, prod):
     assert only(prod, "aws_dynamodb_table")[1]["deletion_protection_enabled"] is True
 
 
+#: What holds the data: prod-like environments mark it prevent_destroy (README, "Native protections").
+DATA_HOLDERS = ("aws_dynamodb_table", "aws_sqs_queue", "aws_kms_key")
+
+
+def _prevent_destroy(doc: dict) -> dict[str, bool]:
+    return {
+        f"{rtype}.{name}": (resource.get("lifecycle") or {}).get("prevent_destroy") is True
+        for rtype, resources in doc["resource"].items()
+        for name, resource in resources.items()
+    }
+
+
+def test_prod_like_environments_prevent_destroying_exactly_what_holds_the_data(stacks):
+    for name, doc in stacks.items():
+        marked = sorted(address for address, on in _prevent_destroy(doc).items() if on)
+        holders = sorted(address for address in _prevent_destroy(doc) if address.split(".")[0] in DATA_HOLDERS)
+        assert marked == (holders if name in ("orders-staging", "orders-prod") else []), name
+        assert len(holders) == 4, holders  # the table, both queues, the key
+
+
+def test_prevent_destroy_and_the_key_window_are_settings(stacks):
+    from pipeline_config.environments import config_for
+
+    dev = config_for("dev", prevent_destroy=True, kms_deletion_window_days=14)
+    assert dev.effective_prevent_destroy and dev.effective_kms_deletion_window_days == 14
+    staging = config_for("staging", prevent_destroy=False)
+    assert not staging.effective_prevent_destroy and staging.effective_kms_deletion_window_days == 30
+
+
 # --------------------------------------------------------------------------- KMS key
 def _key_statements(doc: dict) -> dict[str, dict]:
     _, key = only(doc, "aws_kms_key")
     return {s["Sid"]: s for s in policy(key["policy"])["Statement"]}
 
 
-def test_key_rotates_has_30_day_window_and_alias(dev):
+def test_key_rotates_and_its_deletion_window_is_30_days_in_prod_like_environments_7_elsewhere(dev, prod):
     key_id, key = only(dev, "aws_kms_key")
     assert key["enable_key_rotation"] is True
-    assert key["deletion_window_in_days"] == 30
+    assert key["deletion_window_in_days"] == 7
+    assert only(prod, "aws_kms_key")[1]["deletion_window_in_days"] == 30
     _, alias = only(dev, "aws_kms_alias")
     assert alias["name"] == "alias/orders-key-dev"
     assert alias["target_key_id"] == ref("aws_kms_key", key_id, "key_id")
