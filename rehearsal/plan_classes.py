@@ -96,6 +96,11 @@ POLICY_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "aws_api_gateway_rest_api": ("policy",),
 }
 
+#: Policy attributes that only mirror a separate policy resource in this stack (``aws_sqs_queue_policy``,
+#: ``aws_sns_topic_policy``, which are checked themselves): a known new value is compared, but one
+#: known only after apply (the resource is replaced) is not flagged twice.
+MIRRORED_POLICY_ATTRIBUTES: frozenset[tuple[str, str]] = frozenset({("aws_sqs_queue", "policy"), ("aws_sns_topic", "policy")})
+
 #: Trust policies: any change is flagged (who may become the role).
 TRUST_ATTRIBUTES: dict[str, tuple[str, ...]] = {"aws_iam_role": ("assume_role_policy",)}
 

@@ -163,7 +163,8 @@ def _security_reasons(change: ResourceChange) -> list[str]:
         return reasons  # a delete grants nothing (what it costs is data loss or availability)
     for path in pc.POLICY_ATTRIBUTES.get(change.type, ()):
         if change.unknown_at(path):
-            reasons.append(f"`{path}` becomes a value known only after apply: review the new policy in the plan")
+            if (change.type, path) not in pc.MIRRORED_POLICY_ATTRIBUTES:
+                reasons.append(f"`{path}` becomes a value known only after apply: review the new policy in the plan")
         elif value_at(before, path) != value_at(after, path):
             reasons += [f"`{path}` {reason}" for reason in widening(value_at(before, path), value_at(after, path))]
     for path in pc.TRUST_ATTRIBUTES.get(change.type, ()):
@@ -211,28 +212,18 @@ def _show(value: Any) -> str:
 
 # ------------------------------------------------------------------ markdown
 def render_markdown(result: Review, *, title: str = "Plan review") -> str:
-    """The summary a pull request shows above its plan: verdict, counts, then security, data loss, availability, routine."""
+    """The summary a pull request shows above its plan: verdict and counts, then security, data loss, availability, routine."""
     icon = "✅" if result.ok else "⛔"
-    lines = [f"#### {icon} {title}" + (f": `{result.stack}`" if result.stack else "") + f" · {result.verdict()}", ""]
-    if result.blocked:
-        lines += [
-            f"**The guard stops this plan: {len(result.blocked)} change(s) would lose data.** To make one on purpose, add its line "
-            f"to the pull request description (or pass `{ALLOW_FLAG} ADDRESS` to `make rehearse`), then push or edit the description:",
-            "",
-            "```",
-            *[f"allow-data-loss: {c.change.address}" for c in result.blocked],
-            "```",
-            "",
-        ]
     counts = result.counts()
+    lines = [f"#### {icon} {title}" + (f": `{result.stack}`" if result.stack else "") + f" · {result.verdict()}", ""]
     lines += [f"{result.action_summary()}.", "", "| " + " | ".join(pc.CLASSES) + " |", "|" + "---|" * len(pc.CLASSES)]
     lines += ["| " + " | ".join(str(counts[c]) + (f" ({len(result.blocked)} blocked)" if c == pc.DATA_LOSS and result.blocked else "") for c in pc.CLASSES) + " |", ""]
+    allowed = {id(c): entry for c, entry in result.allowed}
     sections = (
-        (pc.SECURITY, "⚠️", "Security (flagged for review, not blocked)"),
+        (pc.SECURITY, "⚠️", "Security: review these first (flagged, not blocked)"),
         (pc.DATA_LOSS, "", "Data loss"),
         (pc.AVAILABILITY, "⏸️", "Availability (flagged, not blocked)"),
     )
-    allowed = {id(c): entry for c, entry in result.allowed}
     for change_class, mark, heading in sections:
         members = result.of_class(change_class)
         if not members:
@@ -240,10 +231,19 @@ def render_markdown(result: Review, *, title: str = "Plan review") -> str:
         lines += [f"**{heading}**", ""]
         for member in members:
             icon_for = mark or ("✅ allowed" if id(member) in allowed else "⛔ blocked")
-            why = "; ".join(member.reasons[change_class])
             note = f" — allowed by {allowed[id(member)].describe()}" if change_class == pc.DATA_LOSS and id(member) in allowed else ""
-            lines.append(f"- {icon_for} {member.headline()}: {why}{note}")
+            lines.append(f"- {icon_for} {member.headline()}: {'; '.join(member.reasons[change_class])}{note}")
         lines.append("")
+        if change_class == pc.DATA_LOSS and result.blocked:
+            lines += [
+                f"The guard stops this plan. To make a blocked change on purpose, add its line to the pull request description "
+                f"(or pass `{ALLOW_FLAG} ADDRESS` to `make rehearse`), then push or edit the description:",
+                "",
+                "```",
+                *[f"allow-data-loss: {c.change.address}" for c in result.blocked],
+                "```",
+                "",
+            ]
     if result.unused_allows:
         lines += ["**Allowed but not in this plan** (remove these lines once the change has been deployed): " + ", ".join(e.describe() for e in result.unused_allows), ""]
     routine = result.of_class(pc.ROUTINE)

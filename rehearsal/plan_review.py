@@ -141,7 +141,12 @@ def read_changes(plan: Mapping[str, Any]) -> list[ResourceChange]:
 
 
 def read_drift(plan: Mapping[str, Any]) -> list[Drift]:
-    """Every drifted attribute in ``resource_drift`` (a ``-refresh-only`` plan): resource, attribute, deployed and coded value."""
+    """Every drifted attribute in ``resource_drift`` (a ``-refresh-only`` plan): resource, attribute, deployed and coded value.
+
+    Left out: an attribute that goes from null to empty (``{}``, ``[]``, ``""``), which is the
+    provider filling in its defaults on the first read, and a JSON string whose formatting alone
+    differs. Neither is a change anyone made.
+    """
     drifts = []
     for entry in plan.get("resource_drift", []):
         change = _resource_change(entry)
@@ -149,7 +154,7 @@ def read_drift(plan: Mapping[str, Any]) -> list[Drift]:
             continue
         if change.actions == ("delete",):
             drifts.append(Drift(change.address, "(resource)", coded="exists", deployed="(deleted outside Terraform)"))
-        drifts += [Drift(change.address, d.path, coded=d.before, deployed=d.after) for d in change.diffs]
+        drifts += [Drift(change.address, d.path, coded=d.before, deployed=d.after) for d in change.diffs if not d.noise and not (_empty(d.before) and _empty(d.after))]
     return drifts
 
 
@@ -254,6 +259,10 @@ def _diffs(before: Any, after: Any, unknown: Any, sensitive: Any, path: str) -> 
             yield AttributeDiff(where, SENSITIVE, SENSITIVE, noise=False)
         else:
             yield AttributeDiff(where, before, after, noise=same_json_text(before, after))
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
 
 
 def _has_true(mask: Any) -> bool:

@@ -57,15 +57,20 @@ class Teardown:
         in_state = {r.address for r in state}
         expected = sorted(set(self.protected) & in_state)
         result = self._destroy(refresh)
-        refused = sorted({m for d in result.diagnostics for m in _PREVENT_DESTROY.findall(f"{d.summary} {d.detail}")})
-        if not result.ok and refused:
-            if self.strict and refused != expected:
-                raise TeardownFailed(f"lifecycle.prevent_destroy refused the destroy of {refused or 'nothing'}, expected exactly {expected}")
-            self.notes.append(f"lifecycle.prevent_destroy refused the destroy of {len(refused)} resources as it should ({', '.join(refused)}); lifted in the override file, destroyed again")
-            self.lift_prevent_destroy(refused)
+        # Terraform reports a refusal only for what it could plan: the key's comes once the
+        # table and queues that depend on it may go. So lift what refused, and destroy again.
+        refused: set[str] = set()
+        for _ in range(len(expected) + 1):
+            now = {m for d in result.diagnostics for m in _PREVENT_DESTROY.findall(f"{d.summary} {d.detail}")}
+            if result.ok or not now:
+                break
+            refused |= now
+            self.lift_prevent_destroy(sorted(refused))
             result = self._destroy(refresh)
-        elif self.strict and expected:
-            raise TeardownFailed(f"lifecycle.prevent_destroy did not refuse the destroy of {', '.join(expected)}")
+        if self.strict and sorted(refused) != expected:
+            raise TeardownFailed(f"lifecycle.prevent_destroy refused the destroy of {sorted(refused) or 'nothing'}, expected exactly {expected}")
+        if refused:
+            self.notes.append(f"lifecycle.prevent_destroy refused the destroy of {len(refused)} resources as it should ({', '.join(sorted(refused))}); lifted in the override file, destroyed again")
         table_refused = any("DeletionProtectionEnabled" in f"{d.summary} {d.detail}" for d in result.diagnostics)
         if not result.ok and table_refused and self.emulator is not None and self.emulator.running:
             self._lift_table_deletion_protection(protected_tables)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -135,6 +136,12 @@ def test_plan_covers_every_stack_with_oidc_and_a_pr_comment():
     for run in (validate, plan):
         assert "make rehearse" in run and "ENV=${{ matrix.suffix }}" in run and "--target aws" in run
     assert "--plan-text $RUNNER_TEMP/plan.txt" in plan and "set -o pipefail" in plan
+    # The guard: its summary file, and the allow lines of the PR description (re-run when it is edited).
+    assert "--review-file $RUNNER_TEMP/review.md" in plan
+    assert "--allow-data-loss-from $RUNNER_TEMP/pull-request-description.md" in plan
+    assert "edited" in doc["on"]["pull_request"]["types"]
+    (describe,) = [step for step in job["steps"] if "pull-request-description.md" in step.get("run", "") and "make rehearse" not in step.get("run", "")]
+    assert "${{" not in describe["run"] and describe["env"]["PR_BODY"] == "${{ github.event.pull_request.body }}"
     step_names = [step.get("name", step.get("uses", "")) for step in job["steps"]]
     credentials = next(i for i, name in enumerate(step_names) if name.startswith("aws-actions/configure-aws-credentials"))
     assert step_names.index("Validate ${{ matrix.stack }}") < credentials < step_names.index("Plan ${{ matrix.stack }}")
@@ -142,3 +149,48 @@ def test_plan_covers_every_stack_with_oidc_and_a_pr_comment():
     assert "updateComment" in script and "65536" in script
     # The S3 state backend is selected, so the plan runs against the shared state.
     assert job["env"]["TF_STATE_BACKEND"] == "s3"
+
+
+def _comment_step() -> dict:
+    (job,) = _load("plan.yml")["jobs"].values()
+    (step,) = [step for step in job["steps"] if step.get("uses", "").startswith("actions/github-script")]
+    return step
+
+
+def _post_comment(tmp_path: Path, *, outcome: str, plan: str, review: str | None) -> str:
+    """Run the workflow's comment script under node with a stand-in GitHub client; the body it posts."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not on PATH; the project needs Node.js 20+ (README, Quick start)")
+    (tmp_path / "plan.txt").write_text(plan)
+    if review is not None:
+        (tmp_path / "review.md").write_text(review)
+    harness = (
+        "const posted = [];\n"
+        "const github = { paginate: async () => [], rest: { issues: { listComments: null,\n"
+        "  createComment: async (c) => posted.push(c.body), updateComment: async (c) => posted.push(c.body) } } };\n"
+        "const context = { sha: '0123456789abcdef', serverUrl: 'https://github.com', runId: 7, repo: { owner: 'o', repo: 'r' }, issue: { number: 42 } };\n"
+        "(async () => {\n" + _comment_step()["with"]["script"] + "\nprocess.stdout.write(JSON.stringify(posted));\n})();\n"
+    )
+    env = {**os.environ, "STACK": "orders-dev", "OUTCOME": outcome, "PLAN_FILE": str(tmp_path / "plan.txt"), "REHEARSE_FILE": str(tmp_path / "none.txt"), "REVIEW_FILE": str(tmp_path / "review.md")}
+    done = subprocess.run([node, "-e", harness], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    (body,) = json.loads(done.stdout)
+    return body
+
+
+def test_the_comment_puts_the_guard_summary_above_the_plan_which_is_collapsed(tmp_path):
+    review = "#### ⛔ Plan review: `orders-dev` · BLOCKED: 1 data-loss change(s) not allowed: aws_dynamodb_table.t"
+    body = _post_comment(tmp_path, outcome="failure", plan="Terraform will perform the following actions:\n  # aws_dynamodb_table.t must be replaced", review=review)
+    assert body.startswith("<!-- terraform-plan:orders-dev -->")
+    assert body.index(review) < body.index("<details><summary>Show the plan</summary>") < body.index("must be replaced")
+    assert "<details open>" not in body  # the guard explains the failure; the plan stays collapsed
+
+
+def test_without_a_review_a_failed_plan_opens_and_a_long_plan_keeps_the_summary_and_its_end(tmp_path):
+    failed = _post_comment(tmp_path, outcome="failure", plan="Error: no credentials", review=None)
+    assert "<details open><summary>" in failed and "Error: no credentials" in failed
+    long_plan = "x" * 70_000 + "\nPlan: 1 to add, 0 to change, 0 to destroy."
+    body = _post_comment(tmp_path, outcome="success", plan=long_plan, review="#### ✅ Plan review: `orders-dev` · passed")
+    assert len(body) <= 65_536 and "#### ✅ Plan review" in body and "Plan: 1 to add, 0 to change, 0 to destroy.\n```\n</details>" in body
+    assert "characters cut; the full plan is in the job log" in body

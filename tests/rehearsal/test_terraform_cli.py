@@ -1,11 +1,17 @@
-"""TerraformRunner: errors read from terraform's -json stream, hangs stopped, every run logged."""
+"""TerraformRunner: errors read from terraform's -json stream, hangs stopped, every run logged with its duration.
+
+No test here measures time: the deadline is injected (``wait``), durations come from an injected
+clock, and the only bound left is a safety net on waiting for a killed process's exit event.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import select
 import stat
-import time
+import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -45,32 +51,72 @@ def test_a_failed_apply_names_the_resource_and_the_provider_error_and_what_was_l
     assert result.log.read_text().startswith("$ terraform apply -json")
 
 
-@pytest.mark.slow
-def test_a_hang_is_stopped_at_the_timeout_with_its_children(tmp_path):
-    pid_file = tmp_path / "child.pid"
-    # The provider plugin is a child of terraform: the whole process group must go.
-    runner = _runner(tmp_path, f"sleep 60 &\necho $! > {pid_file}\nsleep 60\n")
-    started = time.monotonic()
-    result = runner.run("apply", timeout_seconds=2)
-    assert result.timed_out and not result.ok and "timed out" in result.failure()
-    assert time.monotonic() - started < 30
-    child = int(pid_file.read_text())
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and _alive(child):
-        time.sleep(0.1)
-    assert not _alive(child), "terraform's child process outlived the timeout"
+def _hanging_terraform(tmp_path: Path) -> tuple[TerraformRunner, Path]:
+    """A terraform that starts a child (as terraform starts its provider plugin) and hangs.
+
+    It writes the child's pid into a FIFO: reading it blocks until the hang has begun, an event,
+    with no clock involved.
+    """
+    fifo = tmp_path / "child.pid"
+    os.mkfifo(fifo)
+    return _runner(tmp_path, f"sleep 60 &\necho $! > {fifo}\nsleep 60\n"), fifo
 
 
-def _alive(pid: int) -> bool:
+def _gone(pid: int, safety_seconds: float = 30) -> bool:
+    """True once ``pid`` has exited (or was never there), waiting for its exit event.
+
+    The bound is a safety net so a kill that failed fails the test instead of hanging it; it
+    measures nothing (a healthy run returns at once).
+    """
     try:
-        os.kill(pid, 0)
+        handle = os.pidfd_open(pid)
     except ProcessLookupError:
-        return False
-    # A zombie (killed, not yet reaped by its dead parent's reaper) counts as gone.
+        return True
     try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return False
+        readable, _, _ = select.select([handle], [], [], safety_seconds)
+        return bool(readable)
+    finally:
+        os.close(handle)
+
+
+def test_at_the_deadline_terraform_and_its_children_are_stopped_and_the_timeout_reported(tmp_path):
+    runner, fifo = _hanging_terraform(tmp_path)
+    child: list[int] = []
+
+    def deadline_passes(process, timeout_seconds):
+        # The injected wait: once the hang has begun, the deadline has passed.
+        child.append(int(fifo.read_text()))
+        raise subprocess.TimeoutExpired(process.args, timeout_seconds)
+
+    runner._wait = deadline_passes
+    result = runner.run("apply", timeout_seconds=900)
+    assert result.timed_out and not result.ok and "timed out" in result.failure()
+    assert result.log.read_text().startswith("$ terraform apply")
+    assert _gone(child[0]), "terraform's child process outlived the timeout"
+
+
+@pytest.mark.slow
+def test_the_real_wait_enforces_the_timeout(tmp_path):
+    # Behaviour, not speed: without a working timeout the fake terraform would exit 0 after 60 s.
+    runner, fifo = _hanging_terraform(tmp_path)
+    reader = threading.Thread(target=lambda: child.append(int(fifo.read_text())))
+    child: list[int] = []
+    reader.start()
+    result = runner.run("apply", timeout_seconds=1)
+    reader.join()
+    assert result.timed_out and not result.ok
+    assert _gone(child[0]), "terraform's child process outlived the timeout"
+
+
+def test_each_run_logs_its_duration_from_the_injected_clock(tmp_path):
+    ticks = iter([100.0, 102.5])
+    work, logs = tmp_path / "work", tmp_path / "logs"
+    work.mkdir()
+    logs.mkdir()
+    runner = TerraformRunner(_fake_terraform(tmp_path, "echo fine\n"), work, logs, {"PATH": "/usr/bin:/bin"}, clock=lambda: next(ticks))
+    result = runner.run("validate")
+    assert result.ok and result.seconds == 2.5
+    assert result.log.read_text().rstrip().endswith("--- 2.5 s, exit 0 ---")
 
 
 def test_plain_text_errors_before_the_json_ui_are_kept(tmp_path):

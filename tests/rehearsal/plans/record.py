@@ -109,11 +109,11 @@ def _base(doc: dict[str, Any]) -> None:
     _one(doc, "aws_dynamodb_table", "orders-table")["deletion_protection_enabled"] = True
 
 
-def _trim(plan: dict[str, Any]) -> dict[str, Any]:
+def _trim(plan: dict[str, Any], *, drift: bool = False) -> dict[str, Any]:
     keep = {key: plan[key] for key in ("format_version", "terraform_version") if key in plan}
     keep["resource_changes"] = [c for c in plan.get("resource_changes", []) if c["change"]["actions"] not in (["no-op"], ["read"])]
-    if plan.get("resource_drift"):
-        keep["resource_drift"] = plan["resource_drift"]
+    if drift:
+        keep["resource_drift"] = plan.get("resource_drift", [])
     return keep
 
 
@@ -146,7 +146,7 @@ def main() -> int:
         rehearsal.emulator.client("sqs", rehearsal.region).set_queue_attributes(QueueUrl=queue_url, Attributes={"VisibilityTimeout": "99"})
         result = work.tf.run("plan", "-refresh-only", "-input=false", "-no-color", "-out=drift.tfplan", timeout_seconds=600)
         assert result.ok, result.failure()
-        (HERE / "drift.json").write_text(json.dumps(_trim(work.tf.show_json("drift.tfplan")), indent=1, sort_keys=True) + "\n")
+        (HERE / "drift.json").write_text(json.dumps(_trim(work.tf.show_json("drift.tfplan"), drift=True), indent=1, sort_keys=True) + "\n")
         print("recorded drift")
     finally:
         if rehearsal.emulator is not None:
