@@ -27,6 +27,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="fewer runs and smaller loads, for a smoke check; figures are noisier")
     parser.add_argument("--suite", action="store_true", help="also time make test-fast, make test and make test with the stock provider import (slow)")
     parser.add_argument("--refs", default="HEAD", help="first-run: comma-separated git refs to clone and measure, e.g. 'main~3,HEAD' for before/after (default HEAD)")
+    parser.add_argument("--rehearsal-stacks", default="dev,staging,prod,account", help="rehearsal: the environments rehearsed fresh (default all four); the dev upgrade rehearsal always runs")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where latest.json / latest.md go (default bench/results)")
     args = parser.parse_args(argv)
     problems = []
@@ -37,6 +38,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.ref_list = [r.strip() for r in args.refs.split(",") if r.strip()]
     if not args.ref_list:
         problems.append(f"--refs: give at least one git ref (given {args.refs!r})")
+    args.rehearsal_stack_list = [s.strip() for s in args.rehearsal_stacks.split(",") if s.strip()]
     if args.runs is None:
         args.runs = 2 if args.quick else 5
     if args.runs < 1:
@@ -129,7 +131,7 @@ def _run_section(section: str, args: argparse.Namespace) -> dict:
     if section == "rehearsal":
         from bench.rehearsal import bench_rehearsal
 
-        return bench_rehearsal(args.runs, args.quick, log)
+        return bench_rehearsal(args.runs, args.quick, log, stacks=args.rehearsal_stack_list)
     from bench.suite import bench_suite
 
     return bench_suite(args.runs, args.quick, log)

@@ -251,7 +251,15 @@ def rehearsal_tables(r: dict) -> list[Table]:
         rows.append([name, *(_s(times.get(p), digits=1) if p in times else "-" for p in phases), _s(s["wall_median_s"], digits=0), str(s["planned_to_add"]), str(s["applied"]), str(s["real_changes_on_replan"]), str(s["destroyed"])])
     provider = {s["provider"] for s in stacks.values()}
     notes = [f"median of {r['runs']} full rehearsal(s) per stack (python -m rehearsal --env <suffix>), provider hashicorp/aws {', '.join(sorted(provider))} against moto; apply applies the saved first plan"]
-    return [("Deploy rehearsal (seconds per phase)", ["stack", *phases, "wall", "planned", "applied", "real changes", "destroyed"], rows, notes)]
+    tables: list[Table] = [("Deploy rehearsal (seconds per phase)", ["stack", *phases, "wall", "planned", "applied", "real changes", "destroyed"], rows, notes)]
+    upgrades = r.get("upgrade", {})
+    if upgrades:
+        upgrade_phases = ["base", "plan", "apply", "seed", "upgrade-plan", "upgrade", "verify", "pipeline", "re-plan", "destroy"]
+        upgrade_rows = [[name, *(_s(u["phases_median_s"].get(p), digits=1) if p in u["phases_median_s"] else "-" for p in upgrade_phases), _s(u["wall_median_s"], digits=0)] for name, u in upgrades.items()]
+        upgrade_notes = [f"{name}: {u.get('upgrade', '')}" for name, u in upgrades.items()]
+        upgrade_notes.append("the rest (synth, prepare, init, validate, emulator, review) takes seconds; base = git archive + synth of the revision")
+        tables.append(("Upgrade rehearsal (seconds per phase)", ["scenario", *upgrade_phases, "wall"], upgrade_rows, upgrade_notes))
+    return tables
 
 
 RENDERERS = {"rehearsal": rehearsal_tables, "synth": synth_tables, "footprint": footprint_tables, "first-run": first_run_tables, "handlers": handlers_tables, "processor": processor_tables, "post": post_tables, "pipeline": pipeline_tables, "suite": suite_tables}

@@ -75,8 +75,22 @@ def export_revision(revision: BaseRevision, destination: Path, repo: Path = ROOT
     if archive.returncode != 0:
         raise BaseRevisionError(f"git archive {revision.short} failed: {archive.stderr.decode(errors='replace').strip()}")
     destination.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(destination, filter="data")
+    skipped: list[str] = []
+
+    def safe(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
+        # tarfile's "data" filter: nothing outside the destination. A committed link that points
+        # outside (an absolute symlink to someone's virtualenv, say) is left out, not followed.
+        try:
+            return tarfile.data_filter(member, path)
+        except tarfile.FilterError:
+            skipped.append(member.name)
+            return None
+
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(destination, filter=safe)
+    except (tarfile.TarError, OSError) as error:
+        raise BaseRevisionError(f"could not unpack git archive {revision.short} into {destination}: {error}") from error
     return destination
 
 

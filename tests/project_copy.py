@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Ignored directories that are outputs or caches, never shared with a copy.
@@ -55,6 +56,24 @@ def copy_project(destination: Path) -> Path:
     for workspace_modules in sorted(ROOT.glob("cli/*/node_modules")):
         (destination / workspace_modules.relative_to(ROOT)).symlink_to(workspace_modules, target_is_directory=True)
     return destination
+
+
+def project_at_head_with(change: Callable[[Path], None], destination: Path) -> Path:
+    """A copy of this checkout committed as the HEAD of its own git repository, then ``change`` applied uncommitted.
+
+    ``--from HEAD`` in it rehearses the upgrade from exactly this code to this code plus the change
+    (the upgrade rehearsal tests and the bench); this repository's .git is never touched.
+    """
+    project = copy_project(destination)
+    git = ["git", "-C", str(project), "-c", "user.name=rehearsal tests", "-c", "user.email=rehearsal@localhost", "-c", "commit.gpgsign=false"]
+    subprocess.run([*git, "init", "-q"], check=True, capture_output=True, text=True, timeout=120)
+    # The linked environments (.venv, .tools, ...) are symlinks, which .gitignore's "dir/" patterns do not match.
+    linked = sorted(path.name for path in project.iterdir() if path.is_symlink())
+    (project / ".git" / "info" / "exclude").write_text("".join(f"/{name}\n" for name in linked), encoding="utf-8")
+    for command in (["add", "-A"], ["commit", "-q", "-m", "the code under test"]):
+        subprocess.run([*git, *command], check=True, capture_output=True, text=True, timeout=120)
+    change(project)
+    return project
 
 
 def ensure_cli_installed() -> None:

@@ -110,6 +110,11 @@ def test_ci_runs_the_one_ci_script_on_every_push_and_uploads_the_output():
     assert by_action["hashicorp/setup-terraform"]["with"]["terraform_wrapper"] is False  # the rehearsal reads terraform's own output
     assert by_action["actions/upload-artifact"]["with"]["path"].rstrip("/") == "cdktf.out"
     assert doc["permissions"] == {"contents": "read"}
+    # One upgrade rehearsal from the previous commit, which the checkout must bring.
+    assert by_action["actions/checkout"]["with"]["fetch-depth"] == 2 and "hashicorp/setup-terraform" in by_action
+    (upgrade,) = [step["run"] for step in steps if "--from HEAD~1" in step.get("run", "")]
+    assert "make rehearse" in upgrade and "--allow-data-loss-from $RUNNER_TEMP/pull-request-description.md" in upgrade
+    assert "${{" not in upgrade
 
 
 def test_plan_covers_every_stack_with_oidc_and_a_pr_comment():

@@ -1,42 +1,51 @@
-"""The deploy rehearsal, run for real: dev fully (apply to moto, use, re-plan, destroy), staging and prod to a plan."""
+"""The deploy rehearsal, run for real: dev fully (apply to moto, use, re-plan, destroy), staging, prod and the account stack to a reviewed plan."""
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
 import socket
 from pathlib import Path
 
 import pytest
 
-from tests.rehearsal.conftest import phase_lines, run_make_rehearse, state_resources
+from tests.rehearsal.conftest import phase_lines, state_resources
 
-pytestmark = [pytest.mark.rehearsal, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.rehearsal, pytest.mark.timeout(2400)]
 
 
 @pytest.fixture(scope="module")
-def dev_rehearsal(provider_source):
-    """One full `make rehearse` of dev (about 4-5 minutes)."""
-    return run_make_rehearse("dev", "")
+def dev_rehearsal(rehearsals):
+    """One full `make rehearse` of dev."""
+    return rehearsals.result("fresh-dev")
 
 
+@pytest.mark.rehearsal_jobs("fresh-dev")
 def test_dev_rehearsal_passes_every_phase(dev_rehearsal):
-    assert dev_rehearsal.returncode == 0, dev_rehearsal.stdout[-6000:] + dev_rehearsal.stderr[-3000:]
+    assert dev_rehearsal.returncode == 0, dev_rehearsal.tail()
     phases = phase_lines(dev_rehearsal.stdout)
     assert list(phases) == ["synth", "prepare", "init", "validate", "emulator", "plan", "apply", "pipeline", "re-plan", "destroy"]
     assert all(line.startswith("[  ok]") and re.search(r"\d+\.\d s", line) for line in phases.values()), phases
 
 
-def test_dev_rehearsal_applies_and_destroys_every_resource_with_no_real_change(dev_rehearsal, dev):
+@pytest.mark.rehearsal_jobs("fresh-dev")
+def test_dev_rehearsal_applies_and_destroys_every_resource_with_no_change_at_all(dev_rehearsal, dev):
     summary = dev_rehearsal.stdout.strip().splitlines()[-1]
     expected = sum(len(resources) for resources in dev["resource"].values())
     assert f"planned to add {expected}" in summary and f"resources applied {expected}" in summary, summary
     assert f"resources destroyed {expected}" in summary, summary
-    assert "real changes on re-plan 0" in summary, summary
+    # Not even emulator noise: moto answers in AWS's JSON format, and the stack writes what the provider keeps.
+    assert "real changes on re-plan 0 (emulator noise 0)" in summary, summary
     assert summary.startswith("PASSED")
 
 
+@pytest.mark.rehearsal_jobs("fresh-dev")
+def test_dev_rehearsal_proves_the_key_s_deletion_window_and_has_nothing_else_to_refuse(dev_rehearsal):
+    destroy = dev_rehearsal.stdout[dev_rehearsal.stdout.index("] destroy") :]
+    assert re.search(r"the KMS deletion window held: key \S+ is pending deletion for 7 days, not deleted, and its deletion could still be cancelled", destroy)
+    assert "prevent_destroy refused" not in destroy and "deletion protection refused" not in destroy
+
+
+@pytest.mark.rehearsal_jobs("fresh-dev")
 def test_dev_rehearsal_lists_exactly_its_differences_from_what_ships(dev_rehearsal, provider_source):
     listed = [line.strip()[2:].split(":")[0] for line in dev_rehearsal.stdout.splitlines() if line.startswith("         - ")]
     differences = [d for d in listed if not d.startswith(("SQS ", "AWS managed"))]
@@ -47,6 +56,7 @@ def test_dev_rehearsal_lists_exactly_its_differences_from_what_ships(dev_rehears
     assert differences[-len(expected):] == expected
 
 
+@pytest.mark.rehearsal_jobs("fresh-dev")
 def test_dev_rehearsal_leaves_nothing_behind(dev_rehearsal):
     port = int(re.search(r"moto on http://127\.0\.0\.1:(\d+)", dev_rehearsal.stdout).group(1))
     with socket.socket() as probe:
@@ -55,22 +65,28 @@ def test_dev_rehearsal_leaves_nothing_behind(dev_rehearsal):
     assert not list(Path(__file__).resolve().parents[2].glob("**/rehearsal_override.tf.json"))
 
 
-@pytest.mark.parametrize(("suffix", "stack"), [("staging", "orders-staging"), ("prod", "orders-prod"), ("account", "orders-account-us-east-1")])
-def test_other_stacks_validate_and_plan(provider_source, suffix, stack, all_stacks):
-    result = run_make_rehearse(suffix, "--until plan")
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert list(phase_lines(result.stdout)) == ["synth", "prepare", "init", "validate", "emulator", "plan"]
+@pytest.mark.parametrize(
+    ("job", "stack"),
+    [
+        pytest.param("plan-staging", "orders-staging", marks=pytest.mark.rehearsal_jobs("plan-staging")),
+        pytest.param("plan-prod", "orders-prod", marks=pytest.mark.rehearsal_jobs("plan-prod")),
+        pytest.param("plan-account", "orders-account-us-east-1", marks=pytest.mark.rehearsal_jobs("plan-account")),
+    ],
+)
+def test_other_stacks_validate_and_plan_and_the_guard_reviews_the_plan(rehearsals, job, stack, all_stacks):
+    result = rehearsals.result(job)
+    assert result.returncode == 0, result.tail()
+    assert list(phase_lines(result.stdout)) == ["synth", "prepare", "init", "validate", "emulator", "plan", "review"]
     assert f"stack {stack}," in result.stdout.splitlines()[-1]
     expected = sum(len(resources) for resources in all_stacks[stack]["resource"].values())
     assert f"planned to add {expected}" in result.stdout.splitlines()[-1]
+    assert f"#### ✅ Plan review: `{stack}` · passed: no data-loss change" in result.stdout
+    assert f"0 updated in place, 0 replaced, 0 destroyed, {expected} added" in result.stdout
 
 
-def test_failed_apply_reports_the_resource_and_error_cleans_up_and_exits_non_zero(provider_source, tmp_path):
-    result = run_make_rehearse(
-        "dev",
-        f"--workdir {tmp_path} --no-pipeline-check",
-        extra_env={"REHEARSAL_MOTO_REJECT_KMS_KEY": "1"},
-    )
+@pytest.mark.rehearsal_jobs("failed-apply-dev")
+def test_failed_apply_reports_the_resource_and_error_cleans_up_and_exits_non_zero(rehearsals):
+    result = rehearsals.result("failed-apply-dev")
     out = result.stdout
     assert result.returncode != 0
     apply_line = phase_lines(out)["apply"]
@@ -79,7 +95,7 @@ def test_failed_apply_reports_the_resource_and_error_cleans_up_and_exits_non_zer
     assert "rejected by the rehearsal's fault injection" in out
     assert phase_lines(out)["cleanup"].startswith("[  ok]")
     assert "re-plan" not in phase_lines(out) and out.strip().splitlines()[-2].startswith("FAILED")
-    assert state_resources(tmp_path / "state" / "terraform.tfstate") == []
+    assert state_resources(result.workdir / "state" / "terraform.tfstate") == []
     port = int(re.search(r"moto on http://127\.0\.0\.1:(\d+)", out).group(1))
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0
