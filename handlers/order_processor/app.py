@@ -158,7 +158,7 @@ class ProcessorFunction(PowertoolsFunction):
             metrics.add_metric(name="OrdersProcessed", unit=MetricUnit.Count, value=processed)
         if failed:
             metrics.add_metric(name="OrdersFailed", unit=MetricUnit.Count, value=failed)
-        logger.info("batch finished", extra={"records": len(event.get("Records", [])), "processed": processed, "failed": failed})
+        logger.info("batch done", extra={"records": len(event.get("Records", [])), "processed": processed, "failed": failed})
         return response
 
 
