@@ -8,11 +8,13 @@ proves they were undone (a leftover would be a real change).
 from __future__ import annotations
 
 import json
+import sys
 import time
 import urllib.error
 import urllib.request
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 #: Longest the harness waits for one effect (an order stored, an event delivered) before it reports the step that failed.
@@ -125,3 +127,25 @@ def http(method: str, url: str, body: Any = None) -> tuple[int, dict[str, str], 
         return status, headers, json.loads(raw or b"null")
     except ValueError:
         return status, headers, raw.decode(errors="replace")
+
+
+def read_outputs(path: Path) -> dict[str, Any]:
+    """``terraform output -json`` (or a flat mapping) from a file, as ``{name: value}``."""
+    return {name: entry.get("value") if isinstance(entry, dict) else entry for name, entry in json.loads(Path(path).read_text(encoding="utf-8")).items()}
+
+
+def print_verdict(prefix: str, work: Callable[[], str]) -> int:
+    """Run ``work`` in a child process of the runner: its summary, or its failure, as the LAST line, starting with ``prefix``.
+
+    The handlers log (and flush metrics) to stdout; the runner sends all of it to a log file and
+    reads only that line. Exit 0 when ``work`` returned, 1 when it raised.
+    """
+    try:
+        summary = work()
+    except Exception as error:  # noqa: BLE001 - reported on the last line, whatever it is
+        sys.stdout.flush()
+        print(f"{prefix}FAILED {type(error).__name__}: {' '.join(str(error).split())}", flush=True)
+        return 1
+    sys.stdout.flush()
+    print(f"{prefix}{summary}", flush=True)
+    return 0

@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from rehearsal.harness import WAIT_SECONDS, client, event_tap, http, paused_event_source_mappings, shortened_visibility, tap_order_ids, wait_for
+from rehearsal.harness import WAIT_SECONDS, client, event_tap, http, paused_event_source_mappings, print_verdict, read_outputs, shortened_visibility, tap_order_ids, wait_for
 
 #: Seconds a failed message stays invisible during the check (restored afterwards).
 CHECK_VISIBILITY_TIMEOUT_SECONDS = 3
@@ -130,7 +130,6 @@ def main(argv: list[str] | None = None) -> int:
     reads only the last line, which starts with RESULT_PREFIX.
     """
     import argparse
-    import sys
 
     parser = argparse.ArgumentParser(prog="python -m rehearsal.pipeline_check", description=__doc__.splitlines()[0])
     parser.add_argument("--outputs", required=True, type=Path, help="terraform output -json of the applied stack")
@@ -138,16 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", required=True, help="stack name, e.g. orders-dev")
     parser.add_argument("--package", type=Path, help="the unpacked Lambda package to run (default: this checkout's handlers/)")
     args = parser.parse_args(argv)
-    try:
-        outputs = {name: entry.get("value") if isinstance(entry, dict) else entry for name, entry in json.loads(args.outputs.read_text()).items()}
-        summary = run_pipeline_check(outputs, args.endpoint_url, stack=args.stack, package=args.package)
-    except Exception as error:  # noqa: BLE001 - reported on the last line, whatever it is
-        sys.stdout.flush()
-        print(f"{RESULT_PREFIX}FAILED {type(error).__name__}: {' '.join(str(error).split())}", flush=True)
-        return 1
-    sys.stdout.flush()
-    print(f"{RESULT_PREFIX}{summary}", flush=True)
-    return 0
+    return print_verdict(RESULT_PREFIX, lambda: run_pipeline_check(read_outputs(args.outputs), args.endpoint_url, stack=args.stack, package=args.package))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, TextIO
@@ -232,6 +233,9 @@ class Rehearsal(UpgradePhases):
             detail, ok = action(), True
         except (ToolchainError, WorkCopyError, EmulatorError, PhaseFailed, TeardownFailed) as error:
             detail, ok = str(error), False
+        except Exception as error:  # noqa: BLE001 - a bug in the rehearsal: report it as this phase's failure, then clean up
+            where = traceback.extract_tb(error.__traceback__)[-1]
+            detail, ok = f"unexpected {type(error).__name__} in the rehearsal itself: {error} ({where.filename}:{where.lineno}); please report it", False
         seconds = time.monotonic() - started
         self.report.phases.append(PhaseResult(name, ok, seconds, detail if ok else ""))
         first, *rest = (detail or "").splitlines() or [""]

@@ -25,12 +25,11 @@ import argparse
 import json
 import subprocess
 import sys
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
-from rehearsal.harness import WAIT_SECONDS, client, http, paused_event_source_mappings, remove_tap, create_tap, shortened_visibility, tap_order_ids, wait_for
+from rehearsal.harness import WAIT_SECONDS, client, create_tap, http, paused_event_source_mappings, print_verdict, read_outputs, remove_tap, shortened_visibility, tap_order_ids, wait_for
 
 RESULT_PREFIX = "upgrade-data: "
 #: The queue's visibility timeout while the DLQ message is made (three receives in seconds).
@@ -210,6 +209,25 @@ def _differences(recorded: Any, body: Any) -> str:
 
 
 # ------------------------------------------------------------------ command line
+def _seed_step(args: argparse.Namespace, existing: Any, suffix: str) -> str:
+    record = seed(existing, suffix=suffix, package=args.package, stored=args.stored, queued=args.queued)
+    args.record.write_text(json.dumps(record, indent=1), encoding="utf-8")
+    return f"{len(record['stored'])} stored (events published), {len(record['queued'])} queued, {len(record['dlq'])} in the DLQ"
+
+
+def _verify_step(args: argparse.Namespace, existing: Any, suffix: str, outputs: dict[str, Any]) -> str:
+    # ordersctl reads what `cdktf output --outputs-file` writes: {"<stack>": {...}}.
+    ordersctl_outputs = args.record.with_name("ordersctl-outputs.json")
+    ordersctl_outputs.write_text(json.dumps({args.stack: outputs}), encoding="utf-8")
+    result = verify(existing, suffix=suffix, package=args.package, record=json.loads(args.record.read_text()), outputs_file=ordersctl_outputs)
+    if args.result:
+        args.result.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    summary = ", ".join(f"{result['found'][k]}/{result['expected'][k]} {k}" for k in KINDS) + "".join(f"; {text}" for _, text in result["problems"])
+    if result["problems"]:
+        raise DataCheckFailed(summary)
+    return summary
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m rehearsal.upgrade_data seed|verify --outputs F --endpoint-url U --stack S --package DIR --record R [...]``."""
     parser = argparse.ArgumentParser(prog="python -m rehearsal.upgrade_data", description=__doc__.splitlines()[0])
@@ -223,32 +241,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stored", type=int, default=40)
     parser.add_argument("--queued", type=int, default=10)
     args = parser.parse_args(argv)
-    from local_pipeline import AttachedResources
 
-    try:
-        outputs = {name: entry.get("value") if isinstance(entry, dict) else entry for name, entry in json.loads(args.outputs.read_text()).items()}
+    def work() -> str:
+        from local_pipeline import AttachedResources
+
+        outputs = read_outputs(args.outputs)
         existing = AttachedResources.from_outputs(outputs, args.endpoint_url)
         suffix = args.stack.split("-", 1)[1] if "-" in args.stack else args.stack
-        if args.step == "seed":
-            record = seed(existing, suffix=suffix, package=args.package, stored=args.stored, queued=args.queued)
-            args.record.write_text(json.dumps(record, indent=1), encoding="utf-8")
-            summary = f"{len(record['stored'])} stored (events published), {len(record['queued'])} queued, {len(record['dlq'])} in the DLQ"
-        else:
-            ordersctl_outputs = args.record.with_name("ordersctl-outputs.json")
-            ordersctl_outputs.write_text(json.dumps({args.stack: outputs}), encoding="utf-8")
-            result = verify(existing, suffix=suffix, package=args.package, record=json.loads(args.record.read_text()), outputs_file=ordersctl_outputs)
-            if args.result:
-                args.result.write_text(json.dumps(result, indent=1), encoding="utf-8")
-            summary = ", ".join(f"{result['found'][k]}/{result['expected'][k]} {k}" for k in KINDS) + "".join(f"; {text}" for _, text in result["problems"])
-            if result["problems"]:
-                raise DataCheckFailed(summary)
-    except Exception as error:  # noqa: BLE001 - reported on the last line, whatever it is
-        sys.stdout.flush()
-        print(f"{RESULT_PREFIX}FAILED {type(error).__name__}: {' '.join(str(error).split())}", flush=True)
-        return 1
-    sys.stdout.flush()
-    print(f"{RESULT_PREFIX}{summary}", flush=True)
-    return 0
+        return _seed_step(args, existing, suffix) if args.step == "seed" else _verify_step(args, existing, suffix, outputs)
+
+    return print_verdict(RESULT_PREFIX, work)
 
 
 if __name__ == "__main__":

@@ -117,10 +117,20 @@ def test_ci_runs_the_one_ci_script_on_every_push_and_uploads_the_output():
     assert "${{" not in upgrade
 
 
+def test_plan_rehearses_the_pull_request_as_an_upgrade_from_the_merge_base():
+    job = _load("plan.yml")["jobs"]["upgrade-rehearsal"]
+    assert job["permissions"] == {"contents": "read"}  # the emulator: no AWS role, no token
+    by_action = {step["uses"].split("@")[0]: step for step in job["steps"] if "uses" in step}
+    assert by_action["actions/checkout"]["with"]["fetch-depth"] == 0 and "hashicorp/setup-terraform" in by_action
+    (run,) = [step["run"] for step in job["steps"] if "make rehearse" in step.get("run", "")]
+    assert 'merge_base="$(git merge-base "$BASE_SHA" "$HEAD_SHA")"' in run and '--from $merge_base' in run
+    assert "--allow-data-loss-from $RUNNER_TEMP/pull-request-description.md" in run and "${{" not in run
+
+
 def test_plan_covers_every_stack_with_oidc_and_a_pr_comment():
     doc = _load("plan.yml")
     assert set(doc["on"]) == {"pull_request"}
-    (job,) = doc["jobs"].values()
+    job = doc["jobs"]["plan"]
     assert job["permissions"]["id-token"] == "write"
     assert job["permissions"]["pull-requests"] == "write"
     include = job["strategy"]["matrix"]["include"]
@@ -157,7 +167,7 @@ def test_plan_covers_every_stack_with_oidc_and_a_pr_comment():
 
 
 def _comment_step() -> dict:
-    (job,) = _load("plan.yml")["jobs"].values()
+    job = _load("plan.yml")["jobs"]["plan"]
     (step,) = [step for step in job["steps"] if step.get("uses", "").startswith("actions/github-script")]
     return step
 
