@@ -58,25 +58,25 @@ def _stored(existing: Any, order_id: str) -> bool:
     return "Item" in table.get_item(TableName=existing.orders_table_name, Key={"orderId": {"S": order_id}}, ConsistentRead=True)
 
 
-def _wait_stored(existing: Any, order_ids: list[str], what: str) -> None:
+def _wait_stored(existing: Any, order_ids: list[str], what: str, wait_seconds: float) -> None:
     missing = set(order_ids)
 
     def all_stored() -> bool:
         missing.difference_update([order_id for order_id in list(missing) if _stored(existing, order_id)])
         return not missing
 
-    if not wait_for(all_stored, WAIT_SECONDS + len(order_ids) / 5):
+    if not wait_for(all_stored, wait_seconds + len(order_ids) / 5):
         raise DataCheckFailed(f"{len(missing)} of {len(order_ids)} {what} were not stored in {existing.orders_table_name} within the wait: {sorted(missing)[:5]}")
 
 
-def _wait_events(existing: Any, tap_url: str, order_ids: list[str], seen: set[str]) -> list[str]:
+def _wait_events(existing: Any, tap_url: str, order_ids: list[str], seen: set[str], wait_seconds: float) -> list[str]:
     """Order ids whose event has not reached the tap within the wait (none when all did)."""
 
     def all_seen() -> bool:
         seen.update(tap_order_ids(existing, tap_url))
         return set(order_ids) <= seen
 
-    wait_for(all_seen, WAIT_SECONDS)
+    wait_for(all_seen, wait_seconds)
     return sorted(set(order_ids) - seen)
 
 
@@ -103,8 +103,11 @@ def _pipeline(existing: Any, suffix: str, package: Path) -> Any:
 
 
 # ------------------------------------------------------------------ seed
-def seed(existing: Any, *, suffix: str, package: Path, stored: int, queued: int) -> dict[str, Any]:
-    """Put the data in through the handlers in ``package``; the record ``verify`` checks against."""
+def seed(existing: Any, *, suffix: str, package: Path, stored: int, queued: int, wait_seconds: float = WAIT_SECONDS) -> dict[str, Any]:
+    """Put the data in through the handlers in ``package``; the record ``verify`` checks against.
+
+    ``wait_seconds``: the longest wait for one effect (orders stored, events delivered, the DLQ move).
+    """
     run = uuid.uuid4().hex[:6]
     record: dict[str, Any] = {"tap": create_tap(existing), "stored": {}, "queued": [], "dlq": []}
     with paused_event_source_mappings(existing), shortened_visibility(existing, SEED_VISIBILITY_TIMEOUT_SECONDS), _pipeline(existing, suffix, package) as pipeline:
@@ -119,10 +122,10 @@ def seed(existing: Any, *, suffix: str, package: Path, stored: int, queued: int)
             _post(pipeline, _order(twin_id, f"seed-{run}-cust-twin", index))
         pipeline.resume_processing()
         stored_ids = [order["orderId"] for order in plain] + [twin_id]
-        _wait_stored(existing, stored_ids, "stored orders")
-        if not wait_for(lambda: _depth(existing, existing.dlq_url) >= 1, WAIT_SECONDS + 4 * SEED_VISIBILITY_TIMEOUT_SECONDS):
+        _wait_stored(existing, stored_ids, "stored orders", wait_seconds)
+        if not wait_for(lambda: _depth(existing, existing.dlq_url) >= 1, wait_seconds + 4 * SEED_VISIBILITY_TIMEOUT_SECONDS):
             raise DataCheckFailed(f"the conflicting order {twin_id} did not reach the DLQ {existing.dlq_url} within the wait")
-        missing = _wait_events(existing, record["tap"]["queue_url"], stored_ids, set())
+        missing = _wait_events(existing, record["tap"]["queue_url"], stored_ids, set(), wait_seconds)
         if missing:
             raise DataCheckFailed(f"no event reached the topic for {len(missing)} stored orders: {missing[:5]}")
         for order_id in stored_ids:
@@ -143,11 +146,12 @@ def seed(existing: Any, *, suffix: str, package: Path, stored: int, queued: int)
 
 
 # ------------------------------------------------------------------ verify
-def verify(existing: Any, *, suffix: str, package: Path, record: dict[str, Any], outputs_file: Path) -> dict[str, Any]:
+def verify(existing: Any, *, suffix: str, package: Path, record: dict[str, Any], outputs_file: Path, wait_seconds: float = WAIT_SECONDS) -> dict[str, Any]:
     """Check the record against the upgraded stack through the handlers in ``package``.
 
     Returns ``found`` and ``expected`` per kind and ``problems`` as ``[kind, text]`` pairs (kind: one of
     KINDS or ``events``), so the runner can tell a loss the guard allowed from one it did not.
+    ``wait_seconds``: the longest wait for the queued orders to be stored and their events delivered.
     """
     problems: list[list[str]] = []
     found = {kind: 0 for kind in KINDS}
@@ -165,7 +169,7 @@ def verify(existing: Any, *, suffix: str, package: Path, record: dict[str, Any],
             elif sum(1 for kind, _ in problems if kind == "stored") < 5:
                 problems.append(["stored", f"GET /orders/{order_id} answered {status} {_differences(recorded, body)}"])
         try:
-            _wait_stored(existing, queued_ids, "queued orders")
+            _wait_stored(existing, queued_ids, "queued orders", wait_seconds)
         except DataCheckFailed as error:
             problems.append(["queued", str(error)])
         for order in record["queued"]:
@@ -174,7 +178,7 @@ def verify(existing: Any, *, suffix: str, package: Path, record: dict[str, Any],
                 found["queued"] += 1
             elif sum(1 for kind, _ in problems if kind == "queued") < 5:
                 problems.append(["queued", f"queued order {order['orderId']}: GET answered {status} {body!r:.300}"])
-        missing = _wait_events(existing, record["tap"]["queue_url"], queued_ids, set())
+        missing = _wait_events(existing, record["tap"]["queue_url"], queued_ids, set(), wait_seconds)
         if missing:
             problems.append(["events", f"no event reached the topic's existing subscription for {len(missing)} processed orders (was the topic replaced?): {missing[:5]}"])
         pipeline.pause_processing()
