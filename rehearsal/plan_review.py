@@ -23,6 +23,9 @@ _NOT_A_CHANGE = (["no-op"], ["read"])
 #: Shown instead of a value the plan marks sensitive (the summary is posted to pull requests).
 SENSITIVE = "(sensitive)"
 UNKNOWN = "(known after apply)"
+#: How a drift names a resource that no longer exists: its path and deployed value.
+DELETED_PATH = "(resource)"
+DELETED = "(deleted outside Terraform)"
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ class ResourceChange:
     def unknown_at(self, path: str) -> bool:
         """True when the plan knows the attribute at ``path`` (``a.b[0]``) only after apply."""
         node: Any = self.after_unknown
-        for key in _split_path(path):
+        for key in split_path(path):
             if node is True:
                 return True
             if isinstance(key, int):
@@ -107,6 +110,8 @@ class Drift:
     """The value in state before the refresh: what the code last applied."""
     deployed: Any
     """The value read from the cloud by the refresh."""
+    type: str = ""
+    """Resource type, e.g. ``aws_sqs_queue``."""
 
     def describe(self) -> str:
         """``address path: deployed <value> (code: <value>)``."""
@@ -153,9 +158,22 @@ def read_drift(plan: Mapping[str, Any]) -> list[Drift]:
         if change is None:
             continue
         if change.actions == ("delete",):
-            drifts.append(Drift(change.address, "(resource)", coded="exists", deployed="(deleted outside Terraform)"))
-        drifts += [Drift(change.address, d.path, coded=d.before, deployed=d.after) for d in change.diffs if not d.noise and not (_empty(d.before) and _empty(d.after))]
+            drifts.append(Drift(change.address, DELETED_PATH, coded="exists", deployed=DELETED, type=change.type))
+        drifts += [Drift(change.address, d.path, coded=d.before, deployed=d.after, type=change.type) for d in change.diffs if not d.noise and not (_empty(d.before) and _empty(d.after))]
     return drifts
+
+
+def prior_state_resources(plan: Mapping[str, Any]) -> dict[str, tuple[str, Mapping[str, Any]]]:
+    """Every managed resource of the plan's ``prior_state`` (the state as the plan's refresh read it): ``address -> (type, values)``."""
+    found: dict[str, tuple[str, Mapping[str, Any]]] = {}
+    modules = [(plan.get("prior_state") or {}).get("values", {}).get("root_module") or {}]
+    while modules:
+        module = modules.pop()
+        for resource in module.get("resources", []):
+            if resource.get("mode", "managed") == "managed" and isinstance(resource.get("values"), Mapping):
+                found[resource.get("address", "?")] = (resource.get("type", ""), resource["values"])
+        modules += module.get("child_modules", [])
+    return found
 
 
 def action_counts(changes: list[ResourceChange]) -> Counter[str]:
@@ -190,7 +208,7 @@ def path_text(path: list[Any]) -> str:
 
 def value_at(value: Any, path: str) -> Any:
     """The value at ``a.b[0]`` inside a resource's before/after (None when absent)."""
-    for key in _split_path(path):
+    for key in split_path(path):
         if isinstance(key, int):
             value = value[key] if isinstance(value, list) and key < len(value) else None
         else:
@@ -275,7 +293,8 @@ def _has_true(mask: Any) -> bool:
     return False
 
 
-def _split_path(path: str) -> list[str | int]:
+def split_path(path: str) -> list[str | int]:
+    """``a.b[0].c`` as ``["a", "b", 0, "c"]`` (the inverse of ``path_text``)."""
     keys: list[str | int] = []
     for part in path.split("."):
         name, _, rest = part.partition("[")
