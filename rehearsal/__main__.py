@@ -12,14 +12,18 @@ from rehearsal.runner import TARGETS, UNTIL_CHOICES, Rehearsal, RehearsalOptions
 EPILOG = """\
 exit codes: 0 the rehearsal passed; 1 a phase failed, or the guard stopped a plan that loses data
 (the failing resource and the provider's error are printed; what was applied is destroyed);
-2 bad arguments.
+2 bad arguments. With --until drift, terraform's -detailed-exitcode: 0 no drift, 2 drift,
+1 the stack could not be checked (never "no drift"); read --drift-report to tell 2 from bad arguments.
 
 examples:
-  python -m rehearsal                      # dev: synth, init, validate, apply to moto, use, re-plan, destroy
+  python -m rehearsal                      # dev: synth, init, validate, apply to moto, use, re-plan, drift check, destroy
   python -m rehearsal --from HEAD          # upgrade: deploy HEAD, put orders in, upgrade to the working tree, check the orders
   python -m rehearsal --from main --allow-data-loss aws_dynamodb_table.orders-table_B86164D2   # a replacement on purpose
   python -m rehearsal --env staging --until plan
   python -m rehearsal --env dev --target aws --until plan --plan-text plan.txt --review-file review.md   # what the PR workflow runs
+  python -m rehearsal --env dev --target aws --until plan --workdir deploy/ --review-file review.md     # the deploy workflow: plan, review ...
+  python -m rehearsal --env dev --target aws --apply-reviewed deploy/ --outputs-file outputs.json       # ... then apply exactly that plan
+  python -m rehearsal --env prod --target aws --until drift --drift-report drift.json                    # the nightly drift check
 environment:
   TF_PROVIDER_MIRROR  a filesystem mirror holding registry.terraform.io/hashicorp/aws (overrides discovery)
   TERRAFORM           the terraform binary (default: terraform on PATH)
@@ -31,12 +35,18 @@ def parse_args(argv: list[str] | None = None) -> RehearsalOptions:
     parser = argparse.ArgumentParser(
         prog="python -m rehearsal",
         description="Rehearse a deploy: synthesize one stack, then terraform init, validate, apply to a local AWS emulator (moto), "
-        "use what it created, plan again (no changes expected), destroy.",
+        "use what it created, plan again (no changes expected), change it out of band (the drift check must report exactly that), destroy.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--env", "--suffix", dest="suffix", default="dev", help="environment suffix of the stack: dev (default), staging, prod, or e.g. pr-42")
-    parser.add_argument("--until", choices=UNTIL_CHOICES, default="all", help="validate: stop after terraform validate; plan: one plan, reviewed by the guard, no apply; all (default): the full rehearsal")
+    parser.add_argument("--stack", help="the stack to take when the synth writes several (--env account writes one per region), e.g. orders-account-us-east-1")
+    parser.add_argument(
+        "--until",
+        choices=UNTIL_CHOICES,
+        default="all",
+        help="validate: stop after terraform validate; plan: one plan, reviewed by the guard, no apply; drift (--target aws): the nightly refresh-only drift check; all (default): the full rehearsal",
+    )
     parser.add_argument(
         "--from",
         dest="from_rev",
@@ -53,6 +63,10 @@ def parse_args(argv: list[str] | None = None) -> RehearsalOptions:
     parser.add_argument("--moto-port", type=int, default=0, help="port of the emulator on 127.0.0.1 (default: a free one)")
     parser.add_argument("--no-pipeline-check", dest="pipeline_check", action="store_false", help="skip running the handlers against what was applied")
     parser.add_argument("--plan-text", dest="plan_text_file", type=Path, help="also write the plan's text output to this file")
+    parser.add_argument("--no-drift-check", dest="drift_check", action="store_false", help="full rehearsal: skip the rehearsed drift check after the re-plan")
+    parser.add_argument("--drift-report", dest="drift_report_file", type=Path, metavar="FILE", help="with --until drift: write the outcome (status, drift, the issue's title and body) to FILE as JSON")
+    parser.add_argument("--apply-reviewed", type=Path, metavar="DIR", help="with --target aws: apply exactly the plan that --until plan --workdir DIR saved and the guard passed")
+    parser.add_argument("--outputs-file", type=Path, metavar="FILE", help="with --apply-reviewed: write the stack's outputs to FILE as `cdktf output --outputs-file` does (for ordersctl)")
     args = parser.parse_args(argv)
     values = vars(args)
     try:
@@ -67,10 +81,10 @@ def parse_args(argv: list[str] | None = None) -> RehearsalOptions:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one rehearsal; 0 when it passed."""
+    """Run one rehearsal; 0 when it passed (``--until drift``: 0 no drift, 2 drift, 1 not checked)."""
     options = parse_args(argv)
     report = Rehearsal(options).run()
-    return 0 if report.ok else 1
+    return report.exit_code
 
 
 if __name__ == "__main__":

@@ -94,13 +94,13 @@ def export_revision(revision: BaseRevision, destination: Path, repo: Path = ROOT
     return destination
 
 
-def synthesize_revision(revision: BaseRevision, suffix: str, workdir: Path, environ: Mapping[str, str] | None = None) -> Path:
+def synthesize_revision(revision: BaseRevision, suffix: str, workdir: Path, environ: Mapping[str, str] | None = None, *, stack: str | None = None) -> Path:
     """Export the revision into ``workdir/source`` and synthesize its stack into ``workdir/cdktf.out``; the stack's directory."""
     source = export_revision(revision, workdir / "source")
     if not (source / "main.py").is_file():
         raise BaseRevisionError(f"the base revision {revision.describe()} has no main.py: it is not a revision of this project. Fix: {REVISION_HINT}")
     try:
-        return synthesize(suffix, workdir / "cdktf.out", environ, project=source)
+        return synthesize(suffix, workdir / "cdktf.out", environ, project=source, stack=stack)
     except WorkCopyError as error:
         raise BaseRevisionError(
             f"the base revision {revision.describe()} cannot be synthesized by today's toolchain, so it cannot be rehearsed as the "

@@ -5,7 +5,10 @@ rehearsal (``from_rev``) deploys a git revision first, puts orders into it throu
 then plans the working tree against the same state, reviews that plan with the guard, applies it
 and checks that the orders survived (``rehearsal.upgrade``). The same entry point validates and
 plans against AWS for the pull-request workflow (``target="aws"``): synthesize, plan and save,
-review with the guard.
+review with the guard; the deploy workflow then applies exactly that reviewed plan
+(``apply_reviewed``, ``rehearsal.deploy``), and the nightly drift check runs a refresh-only plan
+(``until="drift"``, ``rehearsal.drift_rehearsal``). A full rehearsal on moto rehearses that drift
+check too: changes made behind Terraform's back must be reported exactly, then put back.
 
 Each phase prints one line with its duration. Whatever fails, the runner destroys what it applied,
 stops its moto server and says which resource failed and why; it exits non-zero.
@@ -27,6 +30,9 @@ from typing import Any, Callable, Mapping, TextIO
 
 from pipeline_config import output_keys
 from rehearsal.base_revision import BaseRevision
+from rehearsal.deploy import DeployPhases
+from rehearsal.drift import ERROR, DriftReport
+from rehearsal.drift_rehearsal import DriftPhases
 from rehearsal.errors import PhaseFailed
 from rehearsal.emulator import FAKE_ACCESS_KEY, FAKE_SECRET_KEY, EmulatorError, RehearsalEmulator
 from rehearsal.moto_server import PATCHES
@@ -40,6 +46,7 @@ from rehearsal.workcopy import (
     OVERRIDE_FILE,
     POWERTOOLS_LAYER,
     Deviation,
+    WorkingCopy,
     WorkCopyError,
     pinned_provider_version,
     powertools_layers,
@@ -52,8 +59,9 @@ from rehearsal.workcopy import (
 
 ROOT = Path(__file__).resolve().parent.parent
 #: How far a rehearsal goes: "validate" (no emulator), "plan" (a first plan against an empty
-#: emulator, or against AWS with --target aws, reviewed by the guard), or "all" (apply, use, re-plan, destroy).
-UNTIL_CHOICES = ("validate", "plan", "all")
+#: emulator, or against AWS with --target aws, reviewed by the guard), "drift" (--target aws only:
+#: the nightly refresh-only check of the deployed stack), or "all" (apply, use, re-plan, drift, destroy).
+UNTIL_CHOICES = ("validate", "plan", "drift", "all")
 TARGETS = ("moto", "aws")
 FIRST_PLAN = "first.tfplan"
 #: Bounds of the orders an upgrade rehearsal puts in (each kind); more only makes it slower.
@@ -65,7 +73,9 @@ class RehearsalOptions:
     """What to rehearse and how. Every field has a default: ``RehearsalOptions()`` rehearses dev fully on moto."""
 
     suffix: str = "dev"
-    """Environment suffix of the stack (``dev``, ``staging``, ``prod`` or e.g. ``pr-42``)."""
+    """Environment suffix of the stack (``dev``, ``staging``, ``prod``, ``account`` or e.g. ``pr-42``)."""
+    stack: str | None = None
+    """The stack to take from the synth when it writes several (``account`` writes one per region). None: the only one."""
     until: str = "all"
     """``validate``, ``plan`` or ``all`` (see ``UNTIL_CHOICES``)."""
     target: str = "moto"
@@ -92,6 +102,14 @@ class RehearsalOptions:
     """After apply, run the handlers against what Terraform created (``all`` on moto only)."""
     plan_text_file: Path | None = None
     """Also write the reviewed plan's human-readable text here (the PR workflow comments it)."""
+    drift_check: bool = True
+    """Full rehearsal on moto: change the stack out of band after the re-plan; the drift check must report exactly that."""
+    drift_report_file: Path | None = None
+    """``until="drift"``: write the check's outcome here as JSON (the nightly workflow reads it); always written, an error included."""
+    apply_reviewed: Path | None = None
+    """Deploy: apply the plan that ``--target aws --until plan --workdir DIR`` saved and the guard passed, in DIR (``rehearsal.deploy``)."""
+    outputs_file: Path | None = None
+    """With ``apply_reviewed``: write the stack's outputs here, as ``cdktf output --outputs-file`` does (for ``ordersctl``)."""
     apply_timeout_seconds: float = 900
     """Longest an apply or destroy may take before it is stopped and reported as a hang."""
     environ: Mapping[str, str] | None = None
@@ -104,8 +122,16 @@ class RehearsalOptions:
             p.append(f"until: must be one of {', '.join(UNTIL_CHOICES)} (given {self.until!r}). Fix: pick one")
         if self.target not in TARGETS:
             p.append(f"target: must be one of {', '.join(TARGETS)} (given {self.target!r}). Fix: pick one")
-        if self.target == "aws" and self.until == "all":
-            p.append("until: 'all' applies and destroys; against AWS the rehearsal only validates and plans (given 'all' with target 'aws'). Fix: use --until plan, and deploy with cdktf deploy")
+        if self.target == "aws" and self.until == "all" and self.apply_reviewed is None:
+            p.append("until: 'all' applies and destroys; against AWS the rehearsal only validates, plans or checks drift (given 'all' with target 'aws'). Fix: use --until plan, then --apply-reviewed with its workdir to deploy")
+        if self.until == "drift" and self.target != "aws":
+            p.append("until: 'drift' checks a deployed stack, which only exists in AWS (given --until drift with --target moto). Fix: add --target aws; a full rehearsal (no --until) rehearses the drift check on moto")
+        if self.drift_report_file is not None and self.until != "drift":
+            p.append(f"drift_report_file: only --until drift writes a drift report (given --drift-report {self.drift_report_file} with --until {self.until}). Fix: add --until drift --target aws")
+        if self.apply_reviewed is not None and (self.target != "aws" or self.until != "all" or self.from_rev is not None):
+            p.append(f"apply_reviewed: applies a plan reviewed against AWS, on its own (given --apply-reviewed {self.apply_reviewed} with --target {self.target} --until {self.until}{' --from ' + self.from_rev if self.from_rev else ''}). Fix: --target aws --apply-reviewed DIR, nothing else")
+        if self.outputs_file is not None and self.apply_reviewed is None:
+            p.append(f"outputs_file: written after an apply of a reviewed plan (given --outputs-file {self.outputs_file} without --apply-reviewed). Fix: add --apply-reviewed DIR")
         if self.from_rev is not None and (self.target != "moto" or self.until != "all"):
             p.append(f"from_rev: an upgrade rehearsal deploys, fills and upgrades a stack in the emulator (given --from {self.from_rev} with --target {self.target} --until {self.until}). Fix: drop --target/--until, or drop --from")
         for name in ("stored_orders", "queued_orders"):
@@ -146,6 +172,10 @@ class RehearsalReport:
     """Upgrade rehearsal: ``kind -> (kept, put in)`` for stored, queued and dlq."""
     data_notes: list[str] = field(default_factory=list)
     destroyed: int | None = None
+    drift: DriftReport | None = None
+    """The drift check's last report (``until="drift"``)."""
+    drift_line: str = ""
+    """Full rehearsal: ``drift: 4 changed out of band, 4 reported, 0 after apply``."""
     failure: str = ""
     workdir: Path | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
@@ -154,6 +184,13 @@ class RehearsalReport:
     def ok(self) -> bool:
         """Every phase passed."""
         return not self.failure and all(p.ok for p in self.phases)
+
+    @property
+    def exit_code(self) -> int:
+        """0 passed, 1 failed; with a drift check (``until="drift"``) its own: 0 no drift, 2 drift, 1 not checked."""
+        if self.drift is not None:
+            return self.drift.exit_code if self.ok else 1
+        return 0 if self.ok else 1
 
     @property
     def real_changes(self) -> int | None:
@@ -191,17 +228,7 @@ class RehearsalReport:
         return f"{'PASSED' if self.ok else 'FAILED'}: " + ", ".join(parts) + f"; {total:.1f} s"
 
 
-@dataclass
-class WorkingCopy:
-    """One synthesized stack prepared for terraform: the working tree's (``work``) or the base revision's (``base``)."""
-
-    label: str
-    path: Path
-    doc: dict[str, Any]
-    tf: TerraformRunner
-
-
-class Rehearsal(UpgradePhases):
+class Rehearsal(UpgradePhases, DriftPhases, DeployPhases):
     """Runs the phases for one stack; ``run()`` returns the report and never leaves moto running."""
 
     def __init__(self, options: RehearsalOptions | None = None, *, out: TextIO | None = None) -> None:
@@ -221,6 +248,7 @@ class Rehearsal(UpgradePhases):
         self._lifted: list[str] = []
         self._log_counter = [0]
         self._notes: list[str] = []
+        self._reviewed_plan = FIRST_PLAN
 
     # ------------------------------------------------------------------ output
     def say(self, text: str = "") -> None:
@@ -255,8 +283,9 @@ class Rehearsal(UpgradePhases):
         problems = self.options.problems()
         if problems:
             raise ValueError("invalid rehearsal options:\n  - " + "\n  - ".join(problems))
-        temp = self.options.workdir is None
-        root = Path(tempfile.mkdtemp(prefix="rehearsal-")) if temp else Path(self.options.workdir)
+        given = self.options.apply_reviewed or self.options.workdir
+        temp = given is None
+        root = Path(tempfile.mkdtemp(prefix="rehearsal-")) if given is None else Path(given)
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
         self.report.workdir = root
@@ -266,6 +295,9 @@ class Rehearsal(UpgradePhases):
             self._cleanup()
         if self.report.upgrade_line():
             self.say(self.report.upgrade_line())
+        if self.report.drift_line:
+            self.say(self.report.drift_line)
+        self.write_drift_report()
         self.say(self.report.summary())
         if temp and self.report.ok and not self.options.keep:
             shutil.rmtree(root, ignore_errors=True)
@@ -288,10 +320,14 @@ class Rehearsal(UpgradePhases):
 
     def _steps(self, terraform: Terraform) -> list[tuple[str, Callable[[], str]]]:
         opts = self.options
+        if opts.apply_reviewed is not None:
+            return [("reviewed", lambda: self._load_reviewed(terraform)), ("apply", self._apply_reviewed)]
         steps: list[tuple[str, Callable[[], str]]] = [("base", self._synth_base)] if opts.from_rev else []
         steps += [("synth", self._synth), ("prepare", lambda: self._prepare(terraform)), ("init", self._init), ("validate", self._validate)]
         if opts.until == "validate":
             return steps
+        if opts.until == "drift":
+            return steps + [("drift", self._drift_check)]
         if opts.target == "moto":
             steps.append(("emulator", self._start_emulator))
         steps.append(("plan", self._first_plan))
@@ -302,11 +338,14 @@ class Rehearsal(UpgradePhases):
             steps += [("seed", self._seed), ("upgrade-plan", self._upgrade_plan), ("review", self._review), ("upgrade", self._upgrade), ("verify", self._verify)]
         if opts.pipeline_check:
             steps.append(("pipeline", self._pipeline_check))
-        return steps + [("re-plan", self._replan), ("destroy", self._destroy)]
+        steps.append(("re-plan", self._replan))
+        if opts.drift_check:
+            steps.append(("drift", self._drift))
+        return steps + [("destroy", self._destroy)]
 
     # ------------------------------------------------------------------ phases
     def _synth(self) -> str:
-        stack_dir = synthesize(self.options.suffix, self.root / "cdktf.out", self.environ)
+        stack_dir = synthesize(self.options.suffix, self.root / "cdktf.out", self.environ, stack=self.options.stack)
         self._stack_dirs["work"] = stack_dir
         self.report.stack = stack_dir.name
         base = self._stack_dirs.get("base")
@@ -426,6 +465,8 @@ class Rehearsal(UpgradePhases):
         markdown = render_markdown(result, title="Upgrade plan review" if self.options.from_rev else "Plan review")
         if self.options.review_file is not None:
             Path(self.options.review_file).write_text(markdown + "\n", encoding="utf-8")
+        if self.options.target == "aws" and not self.options.from_rev:
+            self._record_review(result, FIRST_PLAN)
         if not result.ok:
             after = " Nothing from the upgrade was applied." if self.options.from_rev else ""
             raise PhaseFailed(f"the guard stopped the plan: {result.verdict()}.{after}\n{markdown}")

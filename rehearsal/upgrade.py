@@ -41,7 +41,7 @@ class UpgradePhases:
     def _synth_base(self: "Rehearsal") -> str:
         revision = resolve_revision(str(self.options.from_rev))
         self.report.base = revision
-        stack_dir = synthesize_revision(revision, self.options.suffix, self.root / "base-source", self.environ)
+        stack_dir = synthesize_revision(revision, self.options.suffix, self.root / "base-source", self.environ, stack=self.options.stack)
         self._stack_dirs["base"] = stack_dir
         return f"{revision.describe()}\n{stack_dir.name} synthesized from git archive {revision.short} with today's toolchain (the working tree is not touched)"
 

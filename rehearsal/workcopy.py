@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from rehearsal.terraform_cli import TerraformRunner
+
 ROOT = Path(__file__).resolve().parent.parent
 OVERRIDE_FILE = "rehearsal_override.tf.json"
 
@@ -44,6 +46,16 @@ ALWAYS_ENDPOINTS = ("sts",)
 POWERTOOLS_LAYER = re.compile(r"^arn:[^:]+:lambda:[^:]+:017000801446:layer:(AWSLambdaPowertoolsPython[^:]*):\d+$")
 
 
+@dataclass
+class WorkingCopy:
+    """One synthesized stack prepared for terraform: the working tree's (``work``) or the base revision's (``base``)."""
+
+    label: str
+    path: Path
+    doc: dict[str, Any]
+    tf: TerraformRunner
+
+
 class WorkCopyError(RuntimeError):
     """The stack could not be synthesized or does not have what the rehearsal needs."""
 
@@ -61,16 +73,24 @@ class Deviation:
         return f"{self.what}: {self.rehearsal} (ships: {self.ships})"
 
 
-def synthesize(suffix: str, outdir: Path, environ: Mapping[str, str] | None = None, timeout_seconds: float = 600, *, project: Path = ROOT) -> Path:
-    """Run ``python main.py`` of ``project`` (this checkout by default) for one environment into ``outdir``; the stack's directory."""
+def synthesize(suffix: str, outdir: Path, environ: Mapping[str, str] | None = None, timeout_seconds: float = 600, *, project: Path = ROOT, stack: str | None = None) -> Path:
+    """Run ``python main.py`` of ``project`` (this checkout by default) for one environment into ``outdir``; the stack's directory.
+
+    ``stack`` picks one of several stacks the synth writes (``account`` writes one per region); without it there must be exactly one.
+    """
     env = dict(os.environ if environ is None else environ)
     env.update({"ENVIRONMENT_SUFFIX": suffix, "CDKTF_OUTDIR": str(outdir)})
     result = subprocess.run([sys.executable, "main.py"], cwd=project, env=env, capture_output=True, text=True, timeout=timeout_seconds)
     if result.returncode != 0:
         raise WorkCopyError(f"synth of environment {suffix!r} failed (exit {result.returncode}):\n{(result.stderr or result.stdout).strip()[-3000:]}")
     stacks = sorted(p for p in (outdir / "stacks").iterdir() if (p / "cdk.tf.json").is_file()) if (outdir / "stacks").is_dir() else []
+    if stack is not None:
+        chosen = [p for p in stacks if p.name == stack]
+        if not chosen:
+            raise WorkCopyError(f"stack: the synth of environment {suffix!r} wrote no stack {stack!r} (given --stack {stack}; it wrote {[p.name for p in stacks]}). Fix: pass one of those, or the --env that writes it")
+        return chosen[0]
     if len(stacks) != 1:
-        raise WorkCopyError(f"synth of environment {suffix!r} wrote {len(stacks)} stacks into {outdir}/stacks, expected exactly one: {[p.name for p in stacks]}")
+        raise WorkCopyError(f"synth of environment {suffix!r} wrote {len(stacks)} stacks into {outdir}/stacks, expected exactly one: {[p.name for p in stacks]}. Fix: pick one with --stack")
     return stacks[0]
 
 

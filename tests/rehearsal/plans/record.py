@@ -4,8 +4,13 @@
 rehearse``) deploys dev to the rehearsal's moto, then for each scenario below edits the synthesized
 ``cdk.tf.json``, runs ``terraform plan`` against the deployed state and keeps what
 ``terraform show -json`` says about the changes (no-ops left out) in ``<scenario>.json``. The
-``drift`` scenario changes the deployed queue behind Terraform's back and records a
-``-refresh-only`` plan. Re-record after a change to the stack that the classifier tests should see.
+drift fixtures are ``-refresh-only`` plans (``resource_drift`` and ``prior_state`` kept) of the
+deployed stack changed behind Terraform's back: ``drift.json`` by the rehearsal's own out-of-band
+changes (``rehearsal.drift_rehearsal.OUT_OF_BAND``) after the event source mapping was paused and
+resumed, as the rehearsal's pipeline check does; ``drift-by-hand.json`` by what a person in the
+console might do (an inline policy added, code and environment changed, a mapping disabled, a
+queue policy widened, ...). ``aws-schema.json`` is the provider's schema of the stack's resource
+types (descriptions left out). Re-record after a change to the stack that the tests should see.
 
 The edits are made to the JSON, not to the Python code, so each scenario is exactly one kind of
 change; the plans are Terraform's own, so their shape is what the guard reads in a pull request.
@@ -14,14 +19,20 @@ change; the plans are Terraform's own, so their shape is what the guard reads in
 from __future__ import annotations
 
 import copy
+import io
 import json
 import sys
 import tempfile
+import time
+import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
+from rehearsal.drift import load_schema
+from rehearsal.drift_rehearsal import OUT_OF_BAND
+from rehearsal.provider_schema import ProviderSchema, trimmed_json
 from rehearsal.runner import Rehearsal, RehearsalOptions
-from rehearsal.terraform_cli import read_state
+from rehearsal.terraform_cli import StateResource, read_state
 from rehearsal.toolchain import find_terraform
 
 HERE = Path(__file__).resolve().parent
@@ -114,7 +125,79 @@ def _trim(plan: dict[str, Any], *, drift: bool = False) -> dict[str, Any]:
     keep["resource_changes"] = [c for c in plan.get("resource_changes", []) if c["change"]["actions"] not in (["no-op"], ["read"])]
     if drift:
         keep["resource_drift"] = plan.get("resource_drift", [])
+        keep["prior_state"] = plan.get("prior_state", {})
     return keep
+
+
+def _one_of(state: list[StateResource], address_part: str) -> StateResource:
+    (found,) = [r for r in state if address_part in r.address]
+    return found
+
+
+def by_hand(rehearsal: Rehearsal) -> None:
+    """What a person in the console might change: each is drift the check must report (and nothing else)."""
+    state = read_state(rehearsal.state_path)
+    assert rehearsal.emulator is not None
+
+    def client(service: str) -> Any:
+        return rehearsal.emulator.client(service, rehearsal.region)  # type: ignore[union-attr]
+
+    function = _one_of(state, "aws_lambda_function.api-handler")
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return {}\n")
+    client("lambda").update_function_code(FunctionName=function.attributes["function_name"], ZipFile=package.getvalue())
+    processor = _one_of(state, "aws_lambda_function.order-processor")
+    variables = {**processor.attributes["environment"][0]["variables"], "DEBUG_BY_HAND": "1"}
+    client("lambda").update_function_configuration(FunctionName=processor.attributes["function_name"], Environment={"Variables": variables})
+    role = _one_of(state, "aws_iam_role.order-processor")
+    everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    client("iam").put_role_policy(RoleName=role.attributes["name"], PolicyName="added-by-hand", PolicyDocument=json.dumps(everything))
+    dlq = _one_of(state, "aws_sqs_queue.order-queue_dlq")
+    anyone = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sqs:*", "Resource": dlq.attributes["arn"]}]}
+    client("sqs").set_queue_attributes(QueueUrl=dlq.attributes["url"], Attributes={"Policy": json.dumps(anyone)})
+    mapping = _one_of(state, "aws_lambda_event_source_mapping")
+    client("lambda").update_event_source_mapping(UUID=mapping.attributes["uuid"], Enabled=False)
+    topic = _one_of(state, "aws_sns_topic.order-events")
+    client("sns").set_topic_attributes(TopicArn=topic.attributes["arn"], AttributeName="DisplayName", AttributeValue="by hand")
+    group = _one_of(state, "aws_cloudwatch_log_group.api-handler")
+    client("logs").delete_retention_policy(logGroupName=group.attributes["name"])
+
+
+def by_the_rehearsal(rehearsal: Rehearsal) -> None:
+    """The mapping paused and resumed (as the pipeline check does), then the rehearsal's own out-of-band changes."""
+    assert rehearsal.emulator is not None
+
+    def client(service: str) -> Any:
+        return rehearsal.emulator.client(service, rehearsal.region)  # type: ignore[union-attr]
+
+    state = read_state(rehearsal.state_path)
+    mapping = _one_of(state, "aws_lambda_event_source_mapping")
+    time.sleep(1.5)  # so the mapping's last_modified moves
+    for enabled in (False, True):
+        client("lambda").update_event_source_mapping(UUID=mapping.attributes["uuid"], Enabled=enabled)
+    for change in OUT_OF_BAND:
+        made = change(state, client)
+        print(f"  out of band: {made.what if made else '(skipped)'}")
+
+
+def record_drift(rehearsal: Rehearsal, name: str, change: Callable[[Rehearsal], None]) -> None:
+    """Change the deployed stack out of band with ``change``, then record the refresh-only plan as ``<name>.json``."""
+    work = rehearsal.work
+    change(rehearsal)
+    result = work.tf.run("plan", "-refresh-only", "-input=false", "-no-color", f"-out={name}.tfplan", timeout_seconds=600)
+    assert result.ok, result.failure()
+    (HERE / f"{name}.json").write_text(json.dumps(_trim(work.tf.show_json(f"{name}.tfplan"), drift=True), indent=1, sort_keys=True) + "\n")
+    print(f"recorded {name}")
+
+
+def redeploy(rehearsal: Rehearsal) -> None:
+    """Destroy and apply the base again: each drift fixture starts from a fresh deploy."""
+    work = rehearsal.work
+    result = work.tf.run("destroy", "-auto-approve", "-input=false", "-no-color", timeout_seconds=900)
+    assert result.ok, result.failure()
+    rehearsal._plan(work, "first.tfplan")
+    print(rehearsal._apply())
 
 
 def main() -> int:
@@ -141,13 +224,12 @@ def main() -> int:
             (HERE / f"{name}.json").write_text(json.dumps(_trim(plan), indent=1, sort_keys=True) + "\n")
             print(f"recorded {name}: {len(_trim(plan)['resource_changes'])} changes")
         (work.path / "cdk.tf.json").write_text(json.dumps(base, indent=2))
-        queue_url = next(r.attributes["url"] for r in read_state(rehearsal.state_path) if r.address.endswith("order-queue_391EF9A8"))
-        assert rehearsal.emulator is not None
-        rehearsal.emulator.client("sqs", rehearsal.region).set_queue_attributes(QueueUrl=queue_url, Attributes={"VisibilityTimeout": "99"})
-        result = work.tf.run("plan", "-refresh-only", "-input=false", "-no-color", "-out=drift.tfplan", timeout_seconds=600)
-        assert result.ok, result.failure()
-        (HERE / "drift.json").write_text(json.dumps(_trim(work.tf.show_json("drift.tfplan"), drift=True), indent=1, sort_keys=True) + "\n")
-        print("recorded drift")
+        record_drift(rehearsal, "drift", by_the_rehearsal)
+        redeploy(rehearsal)
+        record_drift(rehearsal, "drift-by-hand", by_hand)
+        types = set(base["resource"])
+        (HERE / "aws-schema.json").write_text(trimmed_json(ProviderSchema.from_json(load_schema(work.tf).as_json(), types)))
+        print("recorded aws-schema")
     finally:
         if rehearsal.emulator is not None:
             rehearsal.emulator.stop()  # the emulator holds everything; nothing outlives it
