@@ -11,13 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from pipeline_config.context import read_context
 from pipeline_config.selection import select_stacks
-
-ROOT = Path(__file__).resolve().parents[2]
-WORKFLOWS = ROOT / ".github" / "workflows"
+from tests.ops.workflows import ROOT, WORKFLOWS, load, steps
 WORKFLOW_FILES = sorted(WORKFLOWS.glob("*.yml"))
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 
@@ -38,20 +35,12 @@ def _run_actionlint(files: list[Path], cwd: Path) -> subprocess.CompletedProcess
     return subprocess.run([_actionlint(), "-no-color", "-oneline", *map(str, files)], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
-def _load(name: str) -> dict:
-    # PyYAML reads the key `on` as the boolean True (YAML 1.1); normalise it back.
-    doc = yaml.safe_load((WORKFLOWS / name).read_text())
-    if True in doc:
-        doc["on"] = doc.pop(True)
-    return doc
-
-
-def _steps(doc: dict) -> list[dict]:
-    return [step for job in doc["jobs"].values() for step in job.get("steps", [])]
+_load = load
+_steps = steps
 
 
 def test_workflow_files_exist():
-    assert {p.name for p in WORKFLOW_FILES} >= {"ci.yml", "plan.yml"}
+    assert {p.name for p in WORKFLOW_FILES} >= {"ci.yml", "plan.yml", "deploy.yml", "deploy-stack.yml", "drift.yml"}
 
 
 def test_workflows_pass_actionlint():
@@ -82,9 +71,14 @@ def test_actionlint_rejects_a_broken_workflow(tmp_path):
 def test_every_action_is_pinned_to_a_commit(path):
     doc = _load(path.name)
     uses = [step["uses"] for step in _steps(doc) if "uses" in step]
-    assert uses, "expected some actions"
-    unpinned = [u for u in uses if not PINNED.match(u)]
+    # A job may call a reusable workflow of this repository (./.github/workflows/...): the same commit, pinned by nature.
+    called = [job["uses"] for job in doc["jobs"].values() if "uses" in job]
+    assert uses or called, "expected some actions"
+    unpinned = [u for u in uses if not PINNED.match(u)] + [u for u in called if not (u.startswith("./.github/workflows/") or PINNED.match(u))]
     assert unpinned == [], f"pin these to a full commit SHA (with the version in a comment): {unpinned}"
+    for local in called:
+        if local.startswith("./"):
+            assert (ROOT / local).is_file(), f"{local}: no such reusable workflow"
 
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)

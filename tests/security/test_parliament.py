@@ -181,7 +181,7 @@ def test_parliament_finds_nothing_unexplained_in_any_policy_of_any_stack(all_sta
     assert DOCUMENTED_POLICIES, "docs/iam/ holds no policy"
     for path in DOCUMENTED_POLICIES:
         text = fill_placeholders(path.read_text(encoding="utf-8"))
-        assert "<" not in text, f"{path.name}: a placeholder other than <region>/<account>"
+        assert "<" not in text, f"{path.name}: a placeholder other than {', '.join(PLACEHOLDERS)}"
         findings += lint(f"docs/iam/{path.name}", text, exceptions, used)
     assert findings == [], "parliament findings (fix the policy, or explain it in .parliament.yaml):\n  " + "\n  ".join(findings)
     stale = [(issue, i) for issue, settings in exceptions.items() for i in range(len(settings["ignore_locations"])) if (issue, i) not in used]
@@ -220,9 +220,15 @@ def test_materialize_refuses_a_reference_it_does_not_know(dev):
 DOCUMENTED_POLICIES = sorted((ROOT / "docs" / "iam").glob("*.json"))
 
 
+#: The placeholders documented policies may hold (docs/deliver.md says what each is), filled as a user would.
+PLACEHOLDERS = {"<region>": "us-east-1", "<account>": "123456789012", "<org>": "example-org", "<repo>": "order-pipeline", "<environment>": "prod"}
+
+
 def fill_placeholders(text: str) -> str:
-    """A documented policy with its placeholders filled as a user would (``<region>``, ``<account>``)."""
-    return text.replace("<region>", "us-east-1").replace("<account>", "123456789012")
+    """A documented policy with its placeholders filled as a user would (``PLACEHOLDERS``)."""
+    for placeholder, value in PLACEHOLDERS.items():
+        text = text.replace(placeholder, value)
+    return text
 
 
 def test_the_plan_role_may_decrypt_only_through_lambda_and_only_this_projects_keys():

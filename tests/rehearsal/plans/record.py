@@ -5,11 +5,13 @@ rehearse``) deploys dev to the rehearsal's moto, then for each scenario below ed
 ``cdk.tf.json``, runs ``terraform plan`` against the deployed state and keeps what
 ``terraform show -json`` says about the changes (no-ops left out) in ``<scenario>.json``. The
 drift fixtures are ``-refresh-only`` plans (``resource_drift`` and ``prior_state`` kept) of the
-deployed stack changed behind Terraform's back: ``drift.json`` by the rehearsal's own out-of-band
-changes (``rehearsal.drift_rehearsal.OUT_OF_BAND``) after the event source mapping was paused and
-resumed, as the rehearsal's pipeline check does; ``drift-by-hand.json`` by what a person in the
-console might do (an inline policy added, code and environment changed, a mapping disabled, a
-queue policy widened, ...). ``aws-schema.json`` is the provider's schema of the stack's resource
+deployed stack changed behind Terraform's back: ``drift.json``, right after the first deploy, by the
+rehearsal's own out-of-band changes (``rehearsal.drift_rehearsal.OUT_OF_BAND``) after the event
+source mapping was paused and resumed, as the rehearsal's pipeline check does; ``drift-by-hand.json``,
+once the code was applied again and the state refreshed (a stack some deploys old), by what a
+person in the console might do (an inline policy added, code and environment changed, a mapping
+disabled, a queue policy widened, ...). ``python -m tests.rehearsal.plans.record drift`` records
+only what it names. ``aws-schema.json`` is the provider's schema of the stack's resource
 types (descriptions left out). Re-record after a change to the stack that the tests should see.
 
 The edits are made to the JSON, not to the Python code, so each scenario is exactly one kind of
@@ -191,17 +193,18 @@ def record_drift(rehearsal: Rehearsal, name: str, change: Callable[[Rehearsal], 
     print(f"recorded {name}")
 
 
-def redeploy(rehearsal: Rehearsal) -> None:
-    """Destroy and apply the base again: each drift fixture starts from a fresh deploy."""
+def settle(rehearsal: Rehearsal) -> None:
+    """Put the code back (a plan of the base, applied) and record what AWS holds in the state: a stack some deploys after its first."""
     work = rehearsal.work
-    result = work.tf.run("destroy", "-auto-approve", "-input=false", "-no-color", timeout_seconds=900)
-    assert result.ok, result.failure()
-    rehearsal._plan(work, "first.tfplan")
-    print(rehearsal._apply())
+    rehearsal._plan(work, "settle.tfplan")
+    for args in (("apply", "-input=false", "-no-color", "settle.tfplan"), ("apply", "-refresh-only", "-auto-approve", "-input=false", "-no-color")):
+        result = work.tf.run(*args, timeout_seconds=900)
+        assert result.ok, result.failure()
 
 
-def main() -> int:
-    """Deploy, record every scenario and the drift plan, tear down."""
+def main(argv: list[str] | None = None) -> int:
+    """Deploy, record every scenario (or those named on the command line) and the drift plans, tear down."""
+    wanted = set(sys.argv[1:] if argv is None else argv) or set(SCENARIOS) | {"drift", "drift-by-hand", "aws-schema"}
     rehearsal = Rehearsal(RehearsalOptions(workdir=Path(tempfile.mkdtemp(prefix="record-plans-")), pipeline_check=False))
     rehearsal.root = Path(rehearsal.options.workdir)
     terraform = find_terraform()
@@ -217,6 +220,8 @@ def main() -> int:
         rehearsal._plan(work, "first.tfplan")
         print(rehearsal._apply())
         for name, edit in SCENARIOS.items():
+            if name not in wanted:
+                continue
             doc = copy.deepcopy(base)
             edit(doc)
             (work.path / "cdk.tf.json").write_text(json.dumps(doc, indent=2))
@@ -224,12 +229,15 @@ def main() -> int:
             (HERE / f"{name}.json").write_text(json.dumps(_trim(plan), indent=1, sort_keys=True) + "\n")
             print(f"recorded {name}: {len(_trim(plan)['resource_changes'])} changes")
         (work.path / "cdk.tf.json").write_text(json.dumps(base, indent=2))
-        record_drift(rehearsal, "drift", by_the_rehearsal)
-        redeploy(rehearsal)
-        record_drift(rehearsal, "drift-by-hand", by_hand)
-        types = set(base["resource"])
-        (HERE / "aws-schema.json").write_text(trimmed_json(ProviderSchema.from_json(load_schema(work.tf).as_json(), types)))
-        print("recorded aws-schema")
+        if "drift" in wanted:
+            record_drift(rehearsal, "drift", by_the_rehearsal)
+            settle(rehearsal)
+        if "drift-by-hand" in wanted:
+            record_drift(rehearsal, "drift-by-hand", by_hand)
+        if "aws-schema" in wanted:
+            schema = ProviderSchema.from_json(load_schema(work.tf).as_json(), set(base["resource"]))
+            (HERE / "aws-schema.json").write_text(trimmed_json(schema))
+            print("recorded aws-schema")
     finally:
         if rehearsal.emulator is not None:
             rehearsal.emulator.stop()  # the emulator holds everything; nothing outlives it
