@@ -1,4 +1,4 @@
-"""Section "rehearsal": the deploy rehearsal's phases per stack (init, validate, plan, apply, re-plan, destroy), with resource counts, and an upgrade rehearsal's.
+"""Section "rehearsal": the deploy rehearsal's phases per stack (init, validate, plan, apply, re-plan, drift, destroy), with resource counts, and an upgrade rehearsal's.
 
 Each stack is rehearsed fully (``python -m rehearsal --env <suffix>``) in its own child process,
 twice (``--runs 1`` or ``--quick``: once); the median of each phase is reported. The ``pipeline`` phase (the handlers on

@@ -244,7 +244,7 @@ def first_run_tables(r: dict) -> list[Table]:
 def rehearsal_tables(r: dict) -> list[Table]:
     """One row per stack: each phase's median seconds, and the resource counts."""
     stacks = r["stacks"]
-    phases = ["init", "validate", "emulator", "plan", "apply", "pipeline", "re-plan", "destroy"]
+    phases = ["init", "validate", "emulator", "plan", "apply", "pipeline", "re-plan", "drift", "destroy"]
     rows = []
     for name, s in stacks.items():
         times = s["phases_median_s"]
@@ -254,7 +254,7 @@ def rehearsal_tables(r: dict) -> list[Table]:
     tables: list[Table] = [("Deploy rehearsal (seconds per phase)", ["stack", *phases, "wall", "planned", "applied", "real changes", "destroyed"], rows, notes)]
     upgrades = r.get("upgrade", {})
     if upgrades:
-        upgrade_phases = ["base", "plan", "apply", "seed", "upgrade-plan", "upgrade", "verify", "pipeline", "re-plan", "destroy"]
+        upgrade_phases = ["base", "plan", "apply", "seed", "upgrade-plan", "upgrade", "verify", "pipeline", "re-plan", "drift", "destroy"]
         upgrade_rows = [[name, *(_s(u["phases_median_s"].get(p), digits=1) if p in u["phases_median_s"] else "-" for p in upgrade_phases), _s(u["wall_median_s"], digits=0)] for name, u in upgrades.items()]
         upgrade_notes = [f"{name}: {u.get('upgrade', '')}" for name, u in upgrades.items()]
         upgrade_notes.append("the rest (synth, prepare, init, validate, emulator, review) takes seconds; base = git archive + synth of the revision")

@@ -11,8 +11,9 @@ from typing import Any
 from rehearsal.terraform_cli import TerraformRunner
 
 
-def fake_terraform(directory: Path, *, plan_exit: int = 0, plan_json: Any = None, schema_json: Any = None, schema_exit: int = 0, outputs: Any = None, apply_exit: int = 0, stderr: str = "") -> Path:
-    """Write an executable ``terraform`` into ``directory``: plan exits ``plan_exit``; show prints ``plan_json``; ``providers schema`` prints ``schema_json``; apply and output answer as terraform's JSON UI does."""
+def fake_terraform(directory: Path, *, plan_exit: int = 0, plan_json: Any = None, schema_json: Any = None, schema_exit: int = 0, outputs: Any = None, apply_exit: int = 0, init_exit: int = 0, stderr: str = "") -> Path:
+    """Write an executable ``terraform`` into ``directory``: version 1.11.4; init and validate exit ``init_exit``; plan exits ``plan_exit``;
+    show prints ``plan_json``; ``providers schema`` prints ``schema_json``; apply and output answer as terraform's JSON UI does."""
     directory.mkdir(parents=True, exist_ok=True)
     files = {}
     for name, value in (("plan.json", plan_json), ("schema.json", schema_json), ("outputs.json", outputs)):
@@ -26,6 +27,8 @@ def fake_terraform(directory: Path, *, plan_exit: int = 0, plan_json: Any = None
             "#!/bin/sh",
             f'echo "$@" >> {shlex.quote(str(directory / "calls.txt"))}',
             'case "$1" in',
+            """  version) echo '{"terraform_version": "1.11.4"}'; exit 0;;""",
+            f"  init|validate) exit {init_exit};;",
             f"  plan) echo 'planned'; echo {shlex.quote(stderr)} >&2; exit {plan_exit};;",
             f"  show) {'cat ' + files['plan.json'] if 'plan.json' in files else 'echo not a plan >&2; exit 1'}; exit 0;;",
             f"  providers) {'cat ' + files['schema.json'] if 'schema.json' in files else 'true'}; exit {schema_exit};;",

@@ -23,13 +23,32 @@ def dev_rehearsal(rehearsals):
 def test_dev_rehearsal_passes_every_phase(dev_rehearsal):
     assert dev_rehearsal.returncode == 0, dev_rehearsal.tail()
     phases = phase_lines(dev_rehearsal.stdout)
-    assert list(phases) == ["synth", "prepare", "init", "validate", "emulator", "plan", "apply", "pipeline", "re-plan", "destroy"]
+    assert list(phases) == ["synth", "prepare", "init", "validate", "emulator", "plan", "apply", "pipeline", "re-plan", "drift", "destroy"]
     assert all(line.startswith("[  ok]") and re.search(r"\d+\.\d s", line) for line in phases.values()), phases
+
+
+@pytest.mark.rehearsal_jobs("fresh-dev")
+def test_dev_rehearsal_drift_check_reports_exactly_the_out_of_band_changes_then_none_after_apply(dev_rehearsal):
+    """The nightly drift check (rehearsal/drift.py), rehearsed: a check that reports nothing when something changed fails this."""
+    lines = dev_rehearsal.stdout.strip().splitlines()
+    assert lines[-2] == "drift: 4 changed out of band, 4 reported, 0 after apply", lines[-3:]
+    drift = dev_rehearsal.stdout[dev_rehearsal.stdout.index("] drift") : dev_rehearsal.stdout.index("] destroy")]
+    reported = re.findall(r"reported: (\S+) (\S+): deployed", drift)
+    assert sorted(reported) == sorted(
+        [
+            ("aws_sqs_queue.order-queue_391EF9A8", "visibility_timeout_seconds"),
+            ("aws_cloudwatch_metric_alarm.alarms_api-5xx_3444BDC1", "threshold"),
+            ("aws_dynamodb_table.orders-table_B86164D2", "tags.DriftCheck"),
+            ("aws_cloudwatch_log_group.api-handler_log-group_FE397E4E", "(resource)"),
+        ]
+    ), drift
+    assert re.search(r"apply of the code: 1 added, [34] changed, 0 destroyed", drift), drift  # the log group back; the others set back in place
 
 
 @pytest.mark.rehearsal_jobs("fresh-dev")
 def test_dev_rehearsal_applies_and_destroys_every_resource_with_no_change_at_all(dev_rehearsal, dev):
     summary = dev_rehearsal.stdout.strip().splitlines()[-1]
+    assert summary.startswith("PASSED"), summary
     expected = sum(len(resources) for resources in dev["resource"].values())
     assert f"planned to add {expected}" in summary and f"resources applied {expected}" in summary, summary
     assert f"resources destroyed {expected}" in summary, summary
