@@ -14,7 +14,7 @@ from rehearsal.runner import Rehearsal, RehearsalOptions
 
 def test_defaults_rehearse_dev_fully_on_moto():
     options = parse_args([])
-    assert (options.suffix, options.until, options.target, options.pipeline_check) == ("dev", "all", "moto", True)
+    assert (options.suffix, options.until, options.target, options.pipeline_check, options.drift_check) == ("dev", "all", "moto", True, True)
     assert parse_args(["--env", "staging", "--until", "plan"]).suffix == "staging"
 
 
@@ -22,7 +22,7 @@ def test_apply_against_aws_is_refused(capsys):
     with pytest.raises(SystemExit) as caught:
         parse_args(["--target", "aws"])
     assert caught.value.code == 2
-    assert "against AWS the rehearsal only validates and plans" in capsys.readouterr().err
+    assert "against AWS the rehearsal only validates, plans or checks drift" in capsys.readouterr().err
 
 
 def test_invalid_options_are_reported_together():
