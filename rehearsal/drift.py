@@ -285,6 +285,14 @@ def check_drift(tf: TerraformRunner, *, stack: str, schema: ProviderSchema | Non
         schema = schema or load_schema(tf)
     except (RuntimeError, ValueError) as error:
         return DriftReport(stack=stack, status=ERROR, error=str(error), terraform_exit=result.returncode)
+    if not prior_state_resources(plan):
+        # A wrong state key or bucket, or a stack never deployed: an empty state drifts from nothing.
+        return DriftReport(
+            stack=stack,
+            status=ERROR,
+            error=f"the state of {stack} holds no resources, so there is nothing to compare. Fix: check the state backend settings (TF_STATE_BUCKET, TF_STATE_KEY_PREFIX, the workspace) and that the stack was deployed",
+            terraform_exit=result.returncode,
+        )
     report = read_drift_report(plan, stack=stack, schema=schema, terraform_exit=result.returncode)
     if result.returncode == 0 and report.drifts:
         # Terraform saw nothing, the reader something: never quietly pick one.

@@ -169,7 +169,9 @@ def _drift_entry(address: str, before: dict[str, Any], after: dict[str, Any] | N
 
 
 def _drift_phase(tmp_path: Path, entries: list[dict[str, Any]]) -> tuple[Rehearsal, _Emulator]:
-    binary = fake_terraform(tmp_path / "bin", plan_exit=2, plan_json={"resource_drift": entries}, schema_json={"provider_schemas": {"registry.terraform.io/hashicorp/aws": {"resource_schemas": {}}}})
+    state = [{"address": e["address"], "mode": "managed", "type": e["type"], "values": e["change"]["after"] or {}} for e in entries]
+    plan = {"resource_drift": entries, "prior_state": {"values": {"root_module": {"resources": state}}}}
+    binary = fake_terraform(tmp_path / "bin", plan_exit=2, plan_json=plan, schema_json={"provider_schemas": {"registry.terraform.io/hashicorp/aws": {"resource_schemas": {}}}})
     rehearsal = Rehearsal(RehearsalOptions(), out=io.StringIO())
     rehearsal.root = tmp_path
     rehearsal.state_path = tmp_path / "state" / "terraform.tfstate"
@@ -218,7 +220,8 @@ def test_bin_rehearse_until_drift_exits_2_on_drift_0_when_clean_and_1_when_it_ca
     code, report, out = _bin_rehearse(tmp_path / "drift", drifted)
     assert code == 2, out
     assert report is not None and report["status"] == "drift" and len(report["drifts"]) == 4 and "orders-dev: 4 resource(s) drifted" in out
-    clean = fake_terraform(tmp_path / "clean", plan_exit=0, plan_json={"resource_drift": []}, schema_json=schema)
+    clean_plan = {"resource_drift": [], "prior_state": json.loads((PLANS / "drift.json").read_text())["prior_state"]}
+    clean = fake_terraform(tmp_path / "clean", plan_exit=0, plan_json=clean_plan, schema_json=schema)
     code, report, out = _bin_rehearse(tmp_path / "clean", clean)
     assert (code, report and report["status"]) == (0, "clean"), out
     no_credentials = fake_terraform(tmp_path / "locked", init_exit=1, stderr="Error: No valid credential sources found")

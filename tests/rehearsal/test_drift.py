@@ -121,9 +121,14 @@ def test_a_plan_with_no_drift_is_clean():
 
 
 # --------------------------------------------------------------------------- outcomes of the check (terraform's exit codes)
+def _clean_plan() -> dict:
+    """A refresh-only plan of a deployed stack that found nothing: its state, no drift."""
+    return {"resource_drift": [], "prior_state": plan("drift")["prior_state"]}
+
+
 def test_exit_0_is_clean_2_is_drift_and_1_is_an_error_never_no_drift(tmp_path, schema):
     schema_json = schema.as_json()
-    clean = fake_terraform(tmp_path / "clean", plan_exit=0, plan_json={"resource_drift": []}, schema_json=schema_json)
+    clean = fake_terraform(tmp_path / "clean", plan_exit=0, plan_json=_clean_plan(), schema_json=schema_json)
     assert check_drift(runner(clean, tmp_path / "clean" / "work"), stack="orders-dev").status == CLEAN
     drifted = fake_terraform(tmp_path / "drift", plan_exit=2, plan_json=plan("drift"), schema_json=schema_json)
     report = check_drift(runner(drifted, tmp_path / "drift" / "work"), stack="orders-dev")
@@ -140,6 +145,13 @@ def test_a_plan_that_cannot_be_read_or_a_schema_that_cannot_be_loaded_is_an_erro
     no_schema = fake_terraform(tmp_path / "b", plan_exit=2, plan_json=plan("drift"), schema_exit=1)
     report = check_drift(runner(no_schema, tmp_path / "b" / "work"), stack="s")
     assert report.status == ERROR and "providers schema" in report.error
+
+
+def test_an_empty_state_is_an_error_never_no_drift(tmp_path, schema):
+    """A wrong state key (or a stack never deployed) plans nothing against nothing: that must not pass for clean."""
+    empty = fake_terraform(tmp_path, plan_exit=0, plan_json={"resource_drift": [], "prior_state": {"values": {"root_module": {}}}}, schema_json=schema.as_json())
+    report = check_drift(runner(empty, tmp_path / "work"), stack="orders-prod")
+    assert report.status == ERROR and "holds no resources" in report.error and "TF_STATE_KEY_PREFIX" in report.error
 
 
 def test_terraform_saying_clean_while_its_plan_holds_drift_is_an_error_not_a_choice(tmp_path, schema):
