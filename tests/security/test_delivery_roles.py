@@ -30,7 +30,7 @@ STAR_ONLY = {
 #: Resource patterns of this project (names from pipeline_config/naming.py, the public Powertools layer).
 PROJECT_PATTERNS = (":function:order*", ":role/order", ":role/orders-apigw-cloudwatch-", ":order*", ":table/order*", ":alias/orders-key-", "log-group:/aws/lambda/order*",
                     "log-group:/aws/apigateway/orders-", "log-group:API-Gateway-Execution-Logs_", ":alarm:orders-", ":dashboard/orders-", "::/restapis", "::/apikeys", "::/usageplans",
-                    "::/account", "::/tags/", ":layer:AWSLambdaPowertoolsPythonV3-", ":execute-api:")
+                    "::/account", "::/tags/", ":layer:AWSLambdaPowertoolsPythonV3-", ":execute-api:", ":rule/orders-")
 
 
 def _load(name: str) -> dict:
