@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
@@ -191,12 +191,9 @@ def _mirror_reason(drift: Drift, state: Mapping[str, tuple[str, Mapping[str, Any
     if mirror is None or owner is None:
         return ""
     sources = _sources(mirror, owner, state)
-    if not sources:
-        return ""
+    if not sources or mirror.keyed_by:
+        return ""  # no separate resource: drift; a keyed mirror is judged per entry by _unmirrored_entries
     names = ", ".join(address for address, _ in sources)
-    if mirror.keyed_by:
-        # Judged per entry by _unmirrored_entries: keep the drift for now, marked by its type.
-        return ""
     deployed = owner.get(mirror.attribute)
     held = [values.get(mirror.value) for _, values in sources]
     if isinstance(deployed, list):

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from rehearsal.drift import ERROR, DriftReport, check_drift, load_schema
 from rehearsal.errors import PhaseFailed
+from rehearsal.plan_guard import review
 from rehearsal.plan_review import DELETED_PATH, UNKNOWN, read_changes
 from rehearsal.terraform_cli import StateResource, read_state
 
@@ -135,8 +136,12 @@ class DriftPhases:
         return report
 
     def _put_code_back(self: "Rehearsal", copy: Any, drifted: set[str]) -> str:
-        """A plan of the code, applied as a deploy would: it must put back every drifted resource, and change nothing else but what follows from them."""
-        changes = read_changes(self._plan(copy, DRIFT_FIX_PLAN))
+        """A plan of the code, reviewed and applied as a deploy would: it must put back every drifted resource, and change nothing else but what follows from them."""
+        plan = self._plan(copy, DRIFT_FIX_PLAN)
+        verdict = review(plan, stack=self.report.stack, allows=self.options.allow_data_loss)
+        if not verdict.ok:
+            raise PhaseFailed(f"the guard stopped the plan that puts the code back: {verdict.verdict()}")
+        changes = read_changes(plan)
         planned = {change.address for change in changes}
         # A recreated resource has a new ARN: what refers to it is updated with a value known only after apply.
         consequences = {c.address for c in changes if c.action == "update" and c.diffs and all(d.after == UNKNOWN for d in c.diffs)}

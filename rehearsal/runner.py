@@ -31,7 +31,7 @@ from typing import Any, Callable, Mapping, TextIO
 from pipeline_config import output_keys
 from rehearsal.base_revision import BaseRevision
 from rehearsal.deploy import DeployPhases
-from rehearsal.drift import ERROR, DriftReport
+from rehearsal.drift import DriftReport
 from rehearsal.drift_rehearsal import DriftPhases
 from rehearsal.errors import PhaseFailed
 from rehearsal.emulator import FAKE_ACCESS_KEY, FAKE_SECRET_KEY, EmulatorError, RehearsalEmulator
