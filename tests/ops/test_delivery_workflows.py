@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from pipeline_config.context import read_context
 from pipeline_config.environments import ENVIRONMENTS
+from ordersctl.outputs import load_outputs
 from pipeline_config.selection import select_stacks
 from rehearsal.drift import DRIFTED, DriftReport, issue_marker, read_drift_report
 from rehearsal.plan_guard import allow_entries
 from tests.ops.workflows import ROOT, WORKFLOWS, load, run_github_script, script_of
+from tests.project_copy import clean_environ
+from tests.rehearsal.fake_terraform import calls, fake_terraform
 
 PLANS = ROOT / "tests" / "rehearsal" / "plans"
 #: What each job of each workflow may do with GITHUB_TOKEN and OIDC; anything more is a finding.
@@ -248,3 +252,83 @@ def test_anything_else_is_an_error_that_fails_the_job_and_never_closes_an_issue(
     result = _run_drift_script(tmp_path, code=code, report=report, issues=[_issue("orders-dev")])
     assert _calls(result) == [], why
     assert result["failed"] and 'Not checked is not "no drift"' in result["failed"], why
+
+
+# --------------------------------------------------------------------------- the workflows' own commands, run as written
+def _run_step(run: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """A step's ``run`` in bash as GitHub runs it (``bash --noprofile --norc -eo pipefail``), from the checkout.
+
+    ``PYTHON=python3.11`` is dropped: it picks the runner's interpreter, and here the project's
+    environment is already built.
+    """
+    script = run.replace("PYTHON=python3.11 ", "")
+    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=ROOT, env=clean_environ(**env), capture_output=True, text=True, timeout=900)
+
+
+def _deploy_env(tmp_path: Path, terraform: Path) -> dict[str, str]:
+    temp = tmp_path / "runner-temp"
+    temp.mkdir()
+    (temp / "merged-pull-request.md").write_text("<!-- #12 -->\nA routine change.\n")
+    (temp / "commit-message.txt").write_text("Merge pull request #12\n")
+    return {"RUNNER_TEMP": str(temp), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"), "STACK": "orders-dev", "ENVIRONMENT_SUFFIX": "dev", "TERRAFORM": str(terraform)}
+
+
+def _deploy_steps() -> dict[str, str]:
+    steps = _stack_job()["steps"]
+    by_kind = {}
+    for step in steps:
+        run = step.get("run", "")
+        for kind, marker in (("plan", "--until plan"), ("summary", "GITHUB_STEP_SUMMARY"), ("apply", "--apply-reviewed")):
+            if marker in run:
+                by_kind[kind] = run
+    return by_kind
+
+
+@pytest.mark.slow
+def test_the_deploy_steps_as_written_plan_review_and_apply_exactly_the_reviewed_plan(tmp_path):
+    outputs = {"ApiEndpoint": {"value": "https://abc.execute-api.us-east-1.amazonaws.com/v1", "type": "string", "sensitive": False}}
+    terraform = fake_terraform(tmp_path / "terraform", plan_json=json.loads((PLANS / "routine.json").read_text()), outputs=outputs)
+    env = _deploy_env(tmp_path, terraform)
+    steps = _deploy_steps()
+    plan = _run_step(steps["plan"], env)
+    assert plan.returncode == 0, plan.stdout[-3000:] + plan.stderr[-2000:]
+    assert _run_step(steps["summary"], env).returncode == 0
+    assert "Plan review: `orders-dev` · passed" in (tmp_path / "summary.md").read_text()
+    applied = _run_step(steps["apply"], env)
+    assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr[-2000:]
+    assert [c for c in calls(tmp_path / "terraform") if c.startswith("apply")] == ["apply -input=false -json first.tfplan"]
+    # What the smoke step reads: `bin/ordersctl smoke --outputs "$RUNNER_TEMP/deploy/outputs.json" --stack "$STACK"`.
+    assert load_outputs(Path(env["RUNNER_TEMP"]) / "deploy" / "outputs.json", stack="orders-dev").get("ApiEndpoint").endswith("/v1")
+
+
+@pytest.mark.slow
+def test_the_deploy_steps_as_written_stop_a_data_loss_change_and_never_apply_it(tmp_path):
+    terraform = fake_terraform(tmp_path / "terraform", plan_json=json.loads((PLANS / "table-renamed.json").read_text()))
+    env = _deploy_env(tmp_path, terraform)
+    steps = _deploy_steps()
+    assert _run_step(steps["plan"], env).returncode != 0
+    assert _run_step(steps["summary"], env).returncode == 0  # if: always()
+    assert "BLOCKED" in (tmp_path / "summary.md").read_text() and "allow-data-loss: aws_dynamodb_table.orders-table_B86164D2" in (tmp_path / "summary.md").read_text()
+    refused = _run_step(steps["apply"], env)  # GitHub skips it after the failure; even run, it refuses
+    assert refused.returncode != 0 and "the guard did not pass this plan" in refused.stdout
+    assert not [c for c in calls(tmp_path / "terraform") if c.startswith("apply")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("plan_exit", "init_exit", "expected_calls"), [(2, 0, ["issues.create"]), (1, 0, []), (0, 1, [])], ids=["drift", "plan-fails", "init-fails"])
+def test_the_drift_steps_as_written_from_the_check_to_the_issue(tmp_path, plan_exit, init_exit, expected_calls):
+    """drift.yml's check step in bash with a stand-in terraform, then its script with a stand-in GitHub: the whole nightly chain."""
+    schema = json.loads((PLANS / "aws-schema.json").read_text())
+    terraform = fake_terraform(tmp_path / "terraform", plan_exit=plan_exit, init_exit=init_exit, plan_json=json.loads((PLANS / "drift.json").read_text()), schema_json=schema)
+    temp = tmp_path / "runner-temp"
+    temp.mkdir()
+    output = tmp_path / "github-output"
+    env = {"RUNNER_TEMP": str(temp), "GITHUB_OUTPUT": str(output), "STACK": "orders-dev", "ENVIRONMENT_SUFFIX": "dev", "TERRAFORM": str(terraform)}
+    (check,) = [s for s in _drift_job()["steps"] if s.get("id") == "check"]
+    done = _run_step(check["run"], {**env, **check.get("env", {})})
+    assert done.returncode == 0, done.stderr[-2000:]  # set +e: the exit code goes to the output, the next step decides
+    code = dict(line.split("=", 1) for line in output.read_text().splitlines())["exit-code"]
+    assert code == {2: "2", 1: "1", 0: "1"}[plan_exit if not init_exit else 0]
+    result = run_github_script(script_of(_drift_job(), "Open, update or close"), {"STACK": "orders-dev", "EXIT_CODE": code, "REPORT_FILE": str(temp / "drift.json")}, {"listForRepo": []})
+    assert _calls(result) == expected_calls
+    assert (result["failed"] is None) == bool(expected_calls)

@@ -29,7 +29,9 @@ def fake_terraform(directory: Path, *, plan_exit: int = 0, plan_json: Any = None
             'case "$1" in',
             """  version) echo '{"terraform_version": "1.11.4"}'; exit 0;;""",
             f"  init|validate) exit {init_exit};;",
-            f"  plan) echo 'planned'; echo {shlex.quote(stderr)} >&2; exit {plan_exit};;",
+            # Like terraform, a plan with -out=FILE saves the plan there.
+            '  plan) for arg in "$@"; do case "$arg" in -out=*) echo "saved plan $$" > "${arg#-out=}";; esac; done',
+            f"        echo 'planned'; echo {shlex.quote(stderr)} >&2; exit {plan_exit};;",
             f"  show) {'cat ' + files['plan.json'] if 'plan.json' in files else 'echo not a plan >&2; exit 1'}; exit 0;;",
             f"  providers) {'cat ' + files['schema.json'] if 'schema.json' in files else 'true'}; exit {schema_exit};;",
             f"  apply) echo {shlex.quote(applied)}; exit {apply_exit};;",
