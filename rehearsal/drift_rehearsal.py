@@ -80,6 +80,10 @@ def _tag(state: list[StateResource], client: Callable[[str], Any]) -> OutOfBand 
     if queue is not None:
         client("sqs").tag_queue(QueueUrl=queue.attributes["url"], Tags={key: value})
         return OutOfBand(f"tag {key}={value} added to {queue.attributes.get('name')}", queue.address, f"tags.{key}")
+    role = _first(state, "aws_iam_role")
+    if role is not None:
+        client("iam").tag_role(RoleName=role.attributes["name"], Tags=[{"Key": key, "Value": value}])
+        return OutOfBand(f"tag {key}={value} added to role {role.attributes['name']}", role.address, f"tags.{key}")
     return None
 
 
@@ -91,10 +95,49 @@ def _log_group_deleted(state: list[StateResource], client: Callable[[str], Any])
     return OutOfBand(f"log group {group.attributes['name']} deleted (Lambda would recreate it without its key and retention)", group.address, DELETED_PATH)
 
 
-#: The out-of-band changes, each skipped where the stack has no such resource.
-OUT_OF_BAND: tuple[Callable[[list[StateResource], Callable[[str], Any]], OutOfBand | None], ...] = (_queue_visibility, _alarm_threshold, _tag, _log_group_deleted)
+def _role_session(state: list[StateResource], client: Callable[[str], Any]) -> OutOfBand | None:
+    role = _first(state, "aws_iam_role")
+    if role is None:
+        return None
+    hours = int(role.attributes.get("max_session_duration") or 3600) // 3600 % 12 + 1
+    client("iam").update_role(RoleName=role.attributes["name"], MaxSessionDuration=hours * 3600)
+    return OutOfBand(f"maximum session of role {role.attributes['name']} set to {hours} h", role.address, "max_session_duration")
+
+
+def _role_description(state: list[StateResource], client: Callable[[str], Any]) -> OutOfBand | None:
+    role = _first(state, "aws_iam_role")
+    if role is None:
+        return None
+    iam = client("iam")
+    # moto 5.2.5 resets MaxSessionDuration when UpdateRole leaves it out (AWS keeps it): pass the current one.
+    current = iam.get_role(RoleName=role.attributes["name"])["Role"].get("MaxSessionDuration", 3600)
+    iam.update_role(RoleName=role.attributes["name"], Description="changed outside Terraform", MaxSessionDuration=current)
+    return OutOfBand(f"description of role {role.attributes['name']} changed", role.address, "description")
+
+
+#: The out-of-band changes, in order of preference; one that does not fit the stack (no such resource) is
+#: skipped, and the first ``WANTED`` that fit are made. An environment stack takes the first four; the
+#: account-level stack (a role and the region's API Gateway setting) the tag and the role's two.
+OUT_OF_BAND: tuple[Callable[[list[StateResource], Callable[[str], Any]], OutOfBand | None], ...] = (
+    _queue_visibility,
+    _alarm_threshold,
+    _tag,
+    _log_group_deleted,
+    _role_session,
+    _role_description,
+)
+WANTED = 4
 #: Fewer than this many changes proves too little: the phase fails instead.
 MIN_CHANGES = 3
+
+
+def change_out_of_band(state: list[StateResource], client: Callable[[str], Any]) -> list[OutOfBand]:
+    """Make the first ``WANTED`` changes of ``OUT_OF_BAND`` that fit the applied stack; what each must show as."""
+    changes: list[OutOfBand] = []
+    for make in OUT_OF_BAND:
+        if len(changes) < WANTED and (change := make(state, client)) is not None:
+            changes.append(change)
+    return changes
 
 
 class DriftPhases:
@@ -110,7 +153,7 @@ class DriftPhases:
             return self.emulator.client(service, self.region)
 
         state = read_state(self.state_path)
-        changes = [change for make in OUT_OF_BAND if (change := make(state, client)) is not None]
+        changes = change_out_of_band(state, client)
         if len(changes) < MIN_CHANGES:
             raise PhaseFailed(f"only {len(changes)} out-of-band change(s) fit this stack ({', '.join(c.what for c in changes) or 'none'}); the drift check needs {MIN_CHANGES} to prove anything")
         found = self._checked(check_drift(copy.tf, stack=self.report.stack, schema=schema, timeout_seconds=self.options.apply_timeout_seconds))

@@ -15,9 +15,11 @@ import pytest
 from ordersctl.outputs import load_outputs
 from rehearsal.__main__ import main
 from rehearsal.deploy import REVIEW_RECORD
+from rehearsal.drift_rehearsal import change_out_of_band
 from rehearsal.errors import PhaseFailed
 from rehearsal.plan_guard import review
 from rehearsal.runner import FIRST_PLAN, Rehearsal, RehearsalOptions, WorkingCopy
+from rehearsal.terraform_cli import read_state
 from rehearsal.toolchain import Terraform
 from tests.project_copy import ROOT, clean_environ
 from tests.rehearsal.fake_terraform import calls, fake_terraform, runner
@@ -136,6 +138,8 @@ class _Stub:
     def __getattr__(self, name: str):
         def call(**kwargs: Any) -> Any:
             self.log.append(name)
+            if name == "get_role":
+                return {"Role": {"MaxSessionDuration": 3600}}
             if name == "describe_alarms":
                 return {"MetricAlarms": [{"AlarmName": kwargs["AlarmNames"][0], "Threshold": 1.0, "MetricName": "5XXError", "Namespace": "AWS/ApiGateway"}]}
             return {}
@@ -181,6 +185,17 @@ def _drift_phase(tmp_path: Path, entries: list[dict[str, Any]]) -> tuple[Rehears
     emulator = _Emulator()
     rehearsal.emulator = emulator  # type: ignore[assignment]
     return rehearsal, emulator
+
+
+def test_the_out_of_band_changes_fit_an_environment_stack_and_the_account_stack(tmp_path):
+    _state(tmp_path / "env.tfstate")
+    emulator = _Emulator()
+    made = change_out_of_band(read_state(tmp_path / "env.tfstate"), lambda service: emulator.client(service, "us-east-1"))
+    assert [(c.address, c.path) for c in made] == [("aws_sqs_queue.q", "visibility_timeout_seconds"), ("aws_cloudwatch_metric_alarm.a", "threshold"), ("aws_dynamodb_table.t", "tags.DriftCheck"), ("aws_cloudwatch_log_group.g", "(resource)")]
+    account = tmp_path / "account.tfstate"
+    account.write_text(json.dumps({"version": 4, "resources": [{"mode": "managed", "type": "aws_iam_role", "name": "r", "instances": [{"attributes": {"name": "orders-apigw-cloudwatch-us-east-1", "max_session_duration": 3600}}]}]}))
+    made = change_out_of_band(read_state(account), lambda service: emulator.client(service, "us-east-1"))
+    assert [(c.address, c.path) for c in made] == [("aws_iam_role.r", "tags.DriftCheck"), ("aws_iam_role.r", "max_session_duration"), ("aws_iam_role.r", "description")]
 
 
 FOUND = [

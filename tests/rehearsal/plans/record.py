@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from rehearsal.drift import load_schema
-from rehearsal.drift_rehearsal import OUT_OF_BAND
+from rehearsal.drift_rehearsal import change_out_of_band
 from rehearsal.provider_schema import ProviderSchema, trimmed_json
 from rehearsal.runner import Rehearsal, RehearsalOptions
 from rehearsal.terraform_cli import StateResource, read_state
@@ -178,9 +178,8 @@ def by_the_rehearsal(rehearsal: Rehearsal) -> None:
     time.sleep(1.5)  # so the mapping's last_modified moves
     for enabled in (False, True):
         client("lambda").update_event_source_mapping(UUID=mapping.attributes["uuid"], Enabled=enabled)
-    for change in OUT_OF_BAND:
-        made = change(state, client)
-        print(f"  out of band: {made.what if made else '(skipped)'}")
+    for done in change_out_of_band(state, client):
+        print(f"  out of band: {done.what}")
 
 
 def record_drift(rehearsal: Rehearsal, name: str, change: Callable[[Rehearsal], None]) -> None:
