@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-from api_handler.http import HttpRequest, MethodNotAllowed, RouteNotFound, UnsupportedMediaType, error_response, json_response
+from api_handler.http import HttpRequest, InvalidRequest, MethodNotAllowed, RouteNotFound, UnsupportedMediaType, error_response, json_response
 from orders_core.adapters import DynamoOrderRepository, SqsOrderQueue
 from orders_core.aws import AwsClients, build_clients, lazy, settings
 from orders_core.budget import API_TIMEOUTS, Deadline, TimeoutPolicy, deadline_scope
@@ -45,6 +45,7 @@ metrics = EphemeralMetrics(namespace=os.environ.get(METRICS_NAMESPACE_VAR, METRI
 #: any other exception a 500.
 STATUS_BY_ERROR: dict[type[OrderError], int] = {
     InvalidJson: 400,
+    InvalidRequest: 400,
     ValidationFailed: 400,
     InvalidParameter: 400,
     NotFound: 404,
@@ -54,6 +55,18 @@ STATUS_BY_ERROR: dict[type[OrderError], int] = {
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
 }
+
+
+#: The 503 of ``POST /orders`` (throttling, an outage, a timeout): whether the order reached the
+#: queue is not known, and a retry with the same orderId is always safe (docs/rest_api.md, "Status contract").
+NOT_KNOWN_ACCEPTED = (
+    "the order is not known to be accepted: it may not be on the queue, or it may be; "
+    "retry with the same orderId, which is safe (an order is stored at most once)"
+)
+#: The 503 of a read.
+UNAVAILABLE = "the service is temporarily unavailable; retry"
+#: ``Retry-After`` of every 503, seconds.
+RETRY_AFTER_SECONDS = "1"
 
 
 def status_of(exc: OrderError) -> int:
@@ -167,12 +180,11 @@ def handle(request: HttpRequest, orders: OrderApiService) -> dict[str, Any]:
         logger.info("request rejected", extra={"status": status, "error": exc.code, "details": [d.as_dict() for d in exc.details]})
         return error_response(status, exc.code, exc.message, details=exc.details, request_id=request.request_id, headers=headers)
     except DownstreamError as exc:
-        logger.exception("downstream failure", extra={"operation": exc.operation, "errorCode": exc.error_code})
+        extra = {"operation": exc.operation, "errorCode": exc.error_code, "throttled": exc.throttled, "outcomeUnknown": exc.outcome_unknown}
+        logger.exception("downstream failure", extra=extra)
         if exc.retryable:
-            return error_response(
-                503, "ServiceUnavailable", "the service is temporarily unavailable; retry with the same orderId",
-                request_id=request.request_id, headers={"Retry-After": "1"},
-            )
+            message = NOT_KNOWN_ACCEPTED if request.method == "POST" else UNAVAILABLE
+            return error_response(503, "ServiceUnavailable", message, request_id=request.request_id, headers={"Retry-After": RETRY_AFTER_SECONDS})
         return error_response(500, "InternalError", "the request could not be completed", request_id=request.request_id)
     except Exception:  # noqa: BLE001 - the last line of defence: log it, never leak it
         logger.exception("unhandled error")

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 from urllib.parse import quote, unquote
 
 from orders_core import jsonutil
-from orders_core.errors import InvalidJson, OrderError
+from orders_core.errors import InvalidJson, OrderError, Problem
 
 JSON_MEDIA_TYPE = "application/json"
 #: What may precede ``/orders`` in a ``Location``: path segments of URL-safe characters (never a
@@ -22,6 +22,33 @@ BASE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
 }
+
+
+class InvalidRequest(OrderError):
+    """The event itself is malformed (a field API Gateway always sets has a value it never sends)."""
+
+    code = "InvalidRequest"
+
+
+#: What ``isBase64Encoded`` may hold: API Gateway sends a JSON boolean; test tools and other
+#: proxies sometimes send the strings "true" / "false". Anything else is refused, never guessed.
+_BASE64_FLAGS = {True: True, False: False, None: False, "true": True, "false": False}
+
+
+def base64_flag(value: Any) -> bool:
+    """``isBase64Encoded`` as a bool; ``InvalidRequest`` for anything but a boolean, "true", "false" or absent.
+
+    ``bool("false")`` is True: reading the string with ``bool()`` treated a plain JSON body as base64.
+    """
+    key = value.strip().lower() if isinstance(value, str) else value
+    if isinstance(key, (bool, str)) or key is None:
+        if key in _BASE64_FLAGS:
+            return _BASE64_FLAGS[key]
+    shown = repr(value)[:40]
+    raise InvalidRequest(
+        f"isBase64Encoded must be true or false (a JSON boolean, or the string \"true\" or \"false\"); got {shown}",
+        [Problem("isBase64Encoded", f"must be true or false, got {shown}")],
+    )
 
 
 class UnsupportedMediaType(OrderError):
@@ -62,7 +89,8 @@ class HttpRequest:
     query: Mapping[str, str] = field(default_factory=dict)
     path_parameters: Mapping[str, str] = field(default_factory=dict)
     raw_body: str | None = None
-    is_base64: bool = False
+    is_base64: Any = False
+    """The event's ``isBase64Encoded`` as sent (read by ``base64_flag`` when the body is read)."""
     request_id: str = ""
     called_path: str = ""
     """The path the client called (``requestContext.path``): with the stage on the default endpoint
@@ -93,7 +121,7 @@ class HttpRequest:
             query=query,
             path_parameters=path_parameters,
             raw_body=body if isinstance(body, str) else None,
-            is_base64=bool(event.get("isBase64Encoded")),
+            is_base64=event.get("isBase64Encoded"),
             request_id=str(context.get("requestId") or fallback_request_id),
             called_path=str(context.get("path") or ""),
             stage=str(context.get("stage") or ""),
@@ -121,9 +149,10 @@ class HttpRequest:
 
     def body_bytes(self) -> bytes:
         """The body as bytes (base64-decoded when API Gateway says so); empty when absent."""
+        encoded = base64_flag(self.is_base64)
         if self.raw_body is None:
             return b""
-        if self.is_base64:
+        if encoded:
             try:
                 return base64.b64decode(self.raw_body, validate=True)
             except (binascii.Error, ValueError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Protocol, Sequence
 
-from orders_core.budget import DeadlineExceeded, is_retryable
+from orders_core.budget import BudgetError, is_retryable, is_throttle, outcome_unknown
 from orders_core.errors import DownstreamError
 
 CUSTOMER_INDEX_NAME = "CustomerIdIndex"
@@ -24,20 +24,21 @@ MAX_PUBLISH_BATCH_BYTES = 262_144
 
 
 def _translate(operation: str, exc: Exception) -> DownstreamError:
-    """Map a botocore error (or ``DeadlineExceeded``) to ``DownstreamError``; ``budget.is_retryable`` decides 503 vs 500."""
+    """Map a botocore error (or the budget's own) to ``DownstreamError``; its class (``orders_core.aws_errors``) decides 503 vs 500."""
     from botocore.exceptions import ClientError
 
     if isinstance(exc, ClientError):
         code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
-    else:  # timeouts, connection failures, DeadlineExceeded...
+    else:  # timeouts, connection failures, DeadlineExceeded, AttemptTimedOut...
         code = type(exc).__name__
-    return DownstreamError(operation, code, retryable=is_retryable(exc))
+    return DownstreamError(operation, code, retryable=is_retryable(exc), throttled=is_throttle(exc), outcome_unknown=outcome_unknown(exc))
 
 
 def _aws_errors() -> tuple[type[Exception], ...]:
     from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
 
-    return (ClientError, BotoCoreError, DeadlineExceeded)
+    return (ClientError, BotoCoreError, ResponseParserError, BudgetError)
 
 
 # ---------------------------------------------------------------- SQS

@@ -1,7 +1,9 @@
 """boto3 clients and per-container caches: created lazily, ONCE, and dropped by ``reset()``.
 
 ``build_clients(target, policy=...)`` makes the SQS, DynamoDB and SNS clients of one function:
-each is a ``BudgetedClient`` (``orders_core.budget``) whose calls fit the invocation's deadline.
+each is a ``BudgetedClient`` (``orders_core.budget``) whose calls fit the invocation's deadline,
+and the DynamoDB and SQS ones accept only answers they can vouch for (``check_dynamodb_answer``,
+``check_sqs_send_answer``).
 In Lambda each handler module caches one set built from boto3's defaults (the function's
 region and role, ``AWS_ENDPOINT_URL`` if set). The local pipeline builds its own set per
 pipeline and function with an explicit ``ClientTarget`` and injects it into the handlers, so no
@@ -10,11 +12,13 @@ process-wide variable decides where a call goes.
 
 from __future__ import annotations
 
+import hashlib
 import threading
+import zlib
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, TypeVar
 
-from orders_core.budget import BudgetedClient, TimeoutPolicy
+from orders_core.budget import UNSAFE_TO_REPEAT, BudgetedClient, TimeoutPolicy, UnverifiedResponse
 from orders_core.settings import Settings
 
 T = TypeVar("T")
@@ -120,13 +124,43 @@ def build_clients(target: ClientTarget | None, policy: TimeoutPolicy) -> AwsClie
         return make
 
     built = AwsClients(
-        sqs=BudgetedClient(maker("sqs"), policy),
-        dynamodb=BudgetedClient(maker("dynamodb"), policy),
-        sns=BudgetedClient(maker("sns"), policy),
+        **{service: BudgetedClient(maker(service), policy, unsafe_to_repeat=UNSAFE_TO_REPEAT.get(service, frozenset())) for service in ("sqs", "dynamodb", "sns")}
     )
+    built.dynamodb.register("after-call.dynamodb", check_dynamodb_answer, unique_id="orders-core-dynamodb-crc32")
+    built.sqs.register("before-parameter-build.sqs.SendMessage", remember_sqs_body_md5, unique_id="orders-core-sqs-md5-expected")
+    built.sqs.register("after-call.sqs.SendMessage", check_sqs_send_answer, unique_id="orders-core-sqs-md5-check")
     for client in (built.sqs, built.dynamodb, built.sns):
         client.rung(policy.attempt_timeouts_seconds[0])
     return built
+
+
+#: The header DynamoDB puts on every answer: the CRC32 of its body
+#: (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html).
+DYNAMODB_CRC32_HEADER = "x-amz-crc32"
+
+
+def check_dynamodb_answer(http_response: Any = None, model: Any = None, **_: Any) -> None:
+    """botocore ``after-call`` hook of the DynamoDB clients: a success answer must be one DynamoDB vouches for.
+
+    A 200 cut off inside its headers reads as a 200 with an empty body, which botocore parses as
+    "no item": GetItem would say 404 and the POST's duplicate check would pass. DynamoDB sends
+    ``x-amz-crc32`` on every answer and never an empty JSON body, so a 2xx answer without the
+    header, with an empty body or with a body that fails the checksum raises ``UnverifiedResponse``
+    (retryable: the adapters make it a 503 or a retried record). botocore checks this header only
+    in its legacy retry mode, and only when present.
+    """
+    if http_response is None or not 200 <= int(getattr(http_response, "status_code", 0) or 0) < 300:
+        return
+    operation = getattr(model, "name", "DynamoDB")
+    body = http_response.content or b""
+    expected = http_response.headers.get(DYNAMODB_CRC32_HEADER)
+    if not body.strip():
+        raise UnverifiedResponse(operation, "a success answer with an empty body")
+    if expected is None:
+        raise UnverifiedResponse(operation, f"a success answer without {DYNAMODB_CRC32_HEADER}")
+    actual = zlib.crc32(body) & 0xFFFFFFFF
+    if not expected.strip().isdigit() or int(expected) != actual:
+        raise UnverifiedResponse(operation, f"{DYNAMODB_CRC32_HEADER} {expected!r} does not match the body's CRC32 {actual}")
 
 settings: Lazy[Settings] = lazy(Settings.from_environ)
 """``settings()`` -> the cached ``Settings`` parsed from the environment on first use."""
@@ -138,3 +172,32 @@ def reset() -> None:
         caches = list(_caches)
     for cache in caches:
         cache.clear()
+
+
+#: Where ``remember_sqs_body_md5`` leaves the expected digest for ``check_sqs_send_answer``
+#: (botocore passes one request context dict to both events of a call).
+_EXPECTED_MD5 = "orders_core_expected_md5_of_body"
+
+
+def remember_sqs_body_md5(params: Any = None, context: Any = None, **_: Any) -> None:
+    """botocore ``before-parameter-build`` hook of SendMessage: note the MD5 of the body being sent."""
+    if isinstance(params, dict) and isinstance(context, dict) and isinstance(params.get("MessageBody"), str):
+        context[_EXPECTED_MD5] = hashlib.md5(params["MessageBody"].encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def check_sqs_send_answer(http_response: Any = None, parsed: Any = None, context: Any = None, **_: Any) -> None:
+    """botocore ``after-call`` hook of SendMessage: a success answer must name the message and the MD5 of its body.
+
+    SQS answers every SendMessage with ``MessageId`` and ``MD5OfMessageBody``
+    (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html).
+    An answer cut short or emptied parses as a success without them: the message may or may not
+    be queued, so ``UnverifiedResponse`` (outcome unknown) instead of a 202 nobody can vouch for.
+    """
+    if http_response is None or not 200 <= int(getattr(http_response, "status_code", 0) or 0) < 300:
+        return
+    parsed = parsed if isinstance(parsed, dict) else {}
+    expected = context.get(_EXPECTED_MD5) if isinstance(context, dict) else None
+    if not parsed.get("MessageId"):
+        raise UnverifiedResponse("SendMessage", "a success answer without a MessageId")
+    if expected is not None and parsed.get("MD5OfMessageBody") != expected:
+        raise UnverifiedResponse("SendMessage", f"MD5OfMessageBody {parsed.get('MD5OfMessageBody')!r} is not the body's {expected}")

@@ -1,4 +1,4 @@
-"""Time budgets for AWS calls: every call of an invocation ends well before the function's timeout.
+"""Time budgets for AWS calls: every attempt ends by its deadline, whatever the peer does.
 
 A Lambda invocation knows how long it has left (``context.get_remaining_time_in_millis()``).
 The handler turns that into a ``Deadline`` (minus a safety margin to build and return its
@@ -6,10 +6,18 @@ answer) and makes it current for the invocation (a context variable, so each thr
 local API has its own). ``BudgetedClient`` wraps one service's boto3 client and fits every
 call into the current deadline:
 
-- each attempt gets a per-attempt timeout (connect + read) from a short ladder: the longest
-  rung that still fits in the time left, so a stalled endpoint costs at most that attempt;
-- retryable failures (throttling, 5xx, timeouts, connection errors) are retried after a
-  jittered pause, at most ``max_attempts`` times, and never past the deadline;
+- each attempt has a wall-clock bound (connect + read timeout of a short ladder: the longest
+  rung that still fits in the time left). botocore's ``read_timeout`` bounds one socket read
+  only, so a peer that is silent is caught by it, but one that sends its answer slowly, a byte
+  at a time, never is: the attempt runs on a worker thread and the caller stops waiting at the
+  bound (``AttemptTimedOut``), silent, slow or trickling alike;
+- retryable failures (``orders_core.aws_errors``: throttling, AWS-side faults, timeouts,
+  connection errors) are retried after a jittered pause, at most ``max_attempts`` times, and
+  never past the deadline;
+- a failure whose outcome is unknown (the request may have taken effect: a timeout after it was
+  sent, a connection cut while waiting for the answer, a 5xx) is not repeated blindly for an
+  operation that is unsafe to repeat (``UNSAFE_TO_REPEAT``: SQS SendMessage would queue the order
+  again): at most ``resends_after_unknown_outcome`` more attempts, and only within the budget;
 - when no attempt fits any more, the call fails with ``DeadlineExceeded``, which the adapters
   report as a retryable ``DownstreamError`` (a 503 on the API, a retried record in the
   processor) instead of running into the function timeout.
@@ -17,7 +25,9 @@ call into the current deadline:
 botocore has no per-request timeout, so each rung of the ladder is its own client, created on
 first use and then kept (its keep-alive connections stay warm; the longest rung serves almost
 every call, the shorter ones only near the end of an invocation). Outside an invocation (no
-current deadline) a call uses the longest rung.
+current deadline) a call uses the longest rung. An attempt the caller stopped waiting for is left
+to finish on its worker thread (a daemon): its answer is dropped, its connection is not reused
+until it ends, and an answer that arrives after all is exactly the "unknown outcome" above.
 """
 
 from __future__ import annotations
@@ -30,27 +40,21 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-#: Error codes worth retrying: throttling and AWS-side faults. Anything else (validation,
-#: access denied, a failed condition) fails the same way every time.
-RETRYABLE_ERROR_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottled",
-        "ProvisionedThroughputExceededException",
-        "RequestLimitExceeded",
-        "ServiceUnavailable",
-        "InternalError",
-        "InternalFailure",
-        "InternalServerError",
-        "KMSThrottlingException",
-        "TransactionInProgressException",
-    }
-)
+from orders_core.aws_errors import ErrorClass, classify_client_error
+
+#: Operations that must not be repeated after an unknown outcome (botocore service name ->
+#: client method names): a repeated SendMessage queues the order twice. Every other call of the
+#: handlers is safe to repeat: reads, the conditional PutItem (the second one finds the first),
+#: the idempotent ``SET eventPublished`` transaction, and PublishBatch (events are delivered at
+#: least once anyway, and their consumers must be idempotent).
+UNSAFE_TO_REPEAT: dict[str, frozenset[str]] = {"sqs": frozenset({"send_message"})}
 
 
-class DeadlineExceeded(Exception):
+class BudgetError(Exception):
+    """A failure of a budgeted call that is not an AWS answer (no attempt fits, an attempt ran over, an answer not vouched for)."""
+
+
+class DeadlineExceeded(BudgetError):
     """No attempt of an AWS call fits in the invocation's remaining time (the call was not made, or not again)."""
 
     def __init__(self, operation: str, remaining_seconds: float | None) -> None:
@@ -60,19 +64,68 @@ class DeadlineExceeded(Exception):
         self.remaining_seconds = remaining_seconds
 
 
-def is_retryable(exc: BaseException) -> bool:
-    """True for throttling, AWS 5xx, timeouts, connection failures and ``DeadlineExceeded``."""
-    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+class AttemptTimedOut(BudgetError):
+    """One attempt was still running at its wall-clock bound (a silent, slow or trickling peer); it may have taken effect."""
 
-    if isinstance(exc, DeadlineExceeded):
-        return True
+    def __init__(self, operation: str, bound_seconds: float) -> None:
+        super().__init__(f"{operation}: no complete answer within the attempt's {bound_seconds:.3f} s; its outcome is unknown")
+        self.operation = operation
+        self.bound_seconds = bound_seconds
+
+
+class UnverifiedResponse(BudgetError):
+    """A success answer the client cannot vouch for (cut short, empty, failing its checksum); the request may have taken effect."""
+
+    def __init__(self, operation: str, reason: str) -> None:
+        super().__init__(f"{operation}: the answer cannot be trusted ({reason})")
+        self.operation = operation
+        self.reason = reason
+
+
+def error_class(exc: BaseException) -> ErrorClass:
+    """What ``exc`` means for another attempt (``orders_core.aws_errors``).
+
+    A service's answer is classified by its code; the budget's own failures, timeouts and
+    connection failures are ``RETRY``; anything else (``ParamValidationError``, missing
+    credentials, a bug) is ``CLIENT``.
+    """
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+    from botocore.parsers import ResponseParserError
+
     if isinstance(exc, ClientError):
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-        return code in RETRYABLE_ERROR_CODES or int(status) >= 500
-    # ReadTimeoutError, ConnectionClosedError (HTTPClientError); EndpointConnectionError,
-    # ConnectTimeoutError (ConnectionError). Not: ParamValidationError, NoCredentialsError...
-    return isinstance(exc, (ConnectionError, HTTPClientError))
+        return classify_client_error(exc)
+    if isinstance(exc, (BudgetError, ConnectionError, HTTPClientError, ResponseParserError)):
+        # ReadTimeoutError, ConnectionClosedError (HTTPClientError); EndpointConnectionError,
+        # ConnectTimeoutError (ConnectionError); an answer cut short that botocore cannot parse.
+        return ErrorClass.RETRY
+    return ErrorClass.CLIENT
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for throttling, AWS-side faults, timeouts, connection failures and the budget's own failures."""
+    return error_class(exc) in (ErrorClass.THROTTLE, ErrorClass.RETRY)
+
+
+def is_throttle(exc: BaseException) -> bool:
+    """True when the service (or KMS behind it) refused the request for rate."""
+    return error_class(exc) is ErrorClass.THROTTLE
+
+
+def outcome_unknown(exc: BaseException) -> bool:
+    """True when the failed attempt may have taken effect.
+
+    Known not to have: a refusal with an error code (throttle, the request's fault, the
+    deployment's), a connection that was never made, a call that was not made (``DeadlineExceeded``).
+    Unknown: an AWS-side fault (5xx), a timeout or a connection cut after the request was sent,
+    an answer that cannot be vouched for.
+    """
+    from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+
+    if isinstance(exc, (DeadlineExceeded, ConnectTimeoutError, EndpointConnectionError)):
+        return False
+    if isinstance(exc, ClientError):
+        return classify_client_error(exc) is ErrorClass.RETRY
+    return error_class(exc) is ErrorClass.RETRY
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,6 +141,10 @@ class TimeoutPolicy:
     """Upper bound of an attempt's connect timeout (never more than its read timeout)."""
     max_attempts: int = 3
     """Attempts per call, the first included."""
+    resends_after_unknown_outcome: int = 1
+    """For an operation unsafe to repeat (``UNSAFE_TO_REPEAT``): attempts allowed after the first
+    one whose outcome is unknown. 1: the order may be queued twice (the processor stores it once),
+    never three times."""
     backoff_base_seconds: float = 0.05
     """Pause before the 2nd attempt is uniform in [0, base]; it doubles per attempt (full jitter)."""
     backoff_max_seconds: float = 1.0
@@ -98,7 +155,7 @@ class TimeoutPolicy:
         return min(self.connect_timeout_seconds, read_timeout)
 
     def attempt_bound(self, read_timeout: float) -> float:
-        """Longest an attempt on that rung can take: connect plus read timeout."""
+        """Longest an attempt on that rung may take, wall clock: connect plus read timeout (enforced by ``BudgetedClient``)."""
         return self.connect_timeout(read_timeout) + read_timeout
 
     def rung_for(self, remaining_seconds: float | None) -> float | None:
@@ -187,11 +244,13 @@ class BudgetedClient:
         make_client: ClientMaker,
         policy: TimeoutPolicy,
         *,
+        unsafe_to_repeat: frozenset[str] = frozenset(),
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self._make_client = make_client
         self._policy = policy
+        self._unsafe_to_repeat = unsafe_to_repeat
         self._sleep = sleep
         self._rng = rng
         self._lock = threading.Lock()
@@ -252,7 +311,9 @@ class BudgetedClient:
     def _call(self, operation: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         policy = self._policy
         deadline = current_deadline()
+        unsafe = operation in self._unsafe_to_repeat
         attempt = 0
+        resends: int | None = None  # attempts made after the first unknown outcome (None: none yet)
         while True:
             attempt += 1
             remaining = deadline.remaining() if deadline is not None else None
@@ -260,12 +321,42 @@ class BudgetedClient:
             if read is None:
                 raise DeadlineExceeded(operation, remaining)
             try:
-                return getattr(self.rung(read), operation)(*args, **kwargs)
+                return self._attempt(read, operation, args, kwargs)
             except Exception as exc:
+                if resends is not None:
+                    resends += 1
+                elif outcome_unknown(exc):
+                    resends = 0
                 if attempt >= policy.max_attempts or not is_retryable(exc):
                     raise
+                if unsafe and resends is not None and resends >= policy.resends_after_unknown_outcome:
+                    raise  # it may have taken effect already: never send it a third time
                 pause = policy.backoff(attempt, self._rng)
                 shortest = policy.attempt_bound(policy.attempt_timeouts_seconds[-1])
                 if deadline is not None and deadline.remaining() - pause < shortest:
                     raise  # no attempt would fit after the pause: report the real failure now
                 self._sleep(pause)
+
+    def _attempt(self, read: float, operation: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """One attempt on the rung ``read``, on a worker thread; ``AttemptTimedOut`` at the rung's wall-clock bound."""
+        bound = self._policy.attempt_bound(read)
+        method = getattr(self.rung(read), operation)
+        outcome: dict[str, Any] = {}
+        finished = threading.Event()
+
+        def run() -> None:
+            try:
+                outcome["value"] = method(*args, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller, whatever it is
+                outcome["error"] = exc
+            finally:
+                finished.set()
+
+        # The caller's context variables (its deadline, a test's scope) go with the attempt.
+        worker = threading.Thread(target=contextvars.copy_context().run, args=(run,), name=f"aws-{operation}", daemon=True)
+        worker.start()
+        if not finished.wait(bound):
+            raise AttemptTimedOut(operation, bound)
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]

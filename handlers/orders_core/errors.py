@@ -86,10 +86,17 @@ class ConflictingOrder(PoisonMessage):
 
 
 class DownstreamError(Exception):
-    """An AWS dependency failed; ``retryable`` tells throttling/outages (503) from other faults (500)."""
+    """An AWS dependency failed; ``retryable`` tells throttling/outages (503) from other faults (500).
 
-    def __init__(self, operation: str, error_code: str, *, retryable: bool) -> None:
+    ``throttled``: the service (or KMS behind it) refused the call for rate. ``outcome_unknown``:
+    the call may have taken effect although it failed (a timeout or cut connection after it was
+    sent, a 5xx): for ``SQS SendMessage``, the order may be on the queue.
+    """
+
+    def __init__(self, operation: str, error_code: str, *, retryable: bool, throttled: bool = False, outcome_unknown: bool = False) -> None:
         super().__init__(f"{operation} failed: {error_code}")
         self.operation = operation
         self.error_code = error_code
         self.retryable = retryable
+        self.throttled = throttled
+        self.outcome_unknown = outcome_unknown

@@ -7,18 +7,23 @@ import time
 from dataclasses import dataclass, field
 
 import pytest
-from botocore.exceptions import ClientError, ParamValidationError, ReadTimeoutError
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ParamValidationError, ReadTimeoutError
+from botocore.parsers import ResponseParserError
 
 from orders_core.budget import (
     API_TIMEOUTS,
     PROCESSOR_TIMEOUTS,
+    AttemptTimedOut,
     BudgetedClient,
     Deadline,
     DeadlineExceeded,
     TimeoutPolicy,
+    UnverifiedResponse,
     current_deadline,
     deadline_scope,
     is_retryable,
+    is_throttle,
+    outcome_unknown,
 )
 from tests.stall import StallingServer
 
@@ -65,7 +70,7 @@ class FakeClient:
         return outcome
 
 
-def budgeted(script: list, policy: TimeoutPolicy = POLICY, rng=lambda: 0.5):
+def budgeted(script: list, policy: TimeoutPolicy = POLICY, rng=lambda: 0.5, unsafe: frozenset[str] = frozenset()):
     made: dict[float, FakeClient] = {}
 
     def make(connect: float, read: float) -> FakeClient:
@@ -73,7 +78,16 @@ def budgeted(script: list, policy: TimeoutPolicy = POLICY, rng=lambda: 0.5):
         return made[read]
 
     pauses: list[float] = []
-    return BudgetedClient(make, policy, sleep=pauses.append, rng=rng), made, pauses
+    return BudgetedClient(make, policy, sleep=pauses.append, rng=rng, unsafe_to_repeat=unsafe), made, pauses
+
+
+def read_timeout() -> ReadTimeoutError:
+    return ReadTimeoutError(endpoint_url="http://sqs")
+
+
+def kms_throttled(query_code: bool) -> ClientError:
+    error = {"Code": "KMS.ThrottlingException", "QueryErrorCode": "KmsThrottled"} if query_code else {"Code": "KmsThrottled"}
+    return ClientError({"Error": {**error, "Message": "Rate exceeded"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "SendMessage")
 
 
 # ---------------------------------------------------------------- the ladder (pure)
@@ -112,11 +126,39 @@ def test_the_shipped_policies_leave_time_for_the_answer():
         (ReadTimeoutError(endpoint_url="http://x"), True),
         (ParamValidationError(report="bad"), False),
         (DeadlineExceeded("SendMessage", 0.1), True),
+        (AttemptTimedOut("SendMessage", 2.5), True),
+        (UnverifiedResponse("GetItem", "no x-amz-crc32"), True),
+        (ResponseParserError("no element found"), True),
+        (kms_throttled(query_code=False), True),
+        (kms_throttled(query_code=True), True),
+        (ClientError({"Error": {"Code": "KMSThrottling"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "PublishBatch"), True),
+        (ClientError({"Error": {"Code": "KMSAccessDenied"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "PublishBatch"), False),
         (ValueError("not AWS"), False),
     ],
 )
 def test_what_is_worth_retrying(error, retryable):
     assert is_retryable(error) is retryable
+
+
+@pytest.mark.parametrize(
+    "error, throttle, unknown",
+    [
+        (throttled(), True, False),
+        (kms_throttled(query_code=True), True, False),
+        (denied(), False, False),
+        (ClientError({"Error": {"Code": "InternalError"}, "ResponseMetadata": {"HTTPStatusCode": 500}}, "X"), False, True),
+        (read_timeout(), False, True),
+        (AttemptTimedOut("SendMessage", 2.5), False, True),
+        (UnverifiedResponse("SendMessage", "no MessageId"), False, True),
+        (EndpointConnectionError(endpoint_url="http://sqs"), False, False),
+        (ConnectTimeoutError(endpoint_url="http://sqs"), False, False),
+        (DeadlineExceeded("SendMessage", 0.1), False, False),
+    ],
+)
+def test_throttles_and_unknown_outcomes_are_told_apart(error, throttle, unknown):
+    """A refusal never took effect; a timeout, a cut answer or a 5xx may have."""
+    assert is_throttle(error) is throttle
+    assert outcome_unknown(error) is unknown
 
 
 # ---------------------------------------------------------------- BudgetedClient
@@ -129,6 +171,78 @@ def test_retryable_failures_are_retried_up_to_max_attempts():
     with pytest.raises(ClientError):
         client.send_message(QueueUrl="q", MessageBody="b")
     assert len(made[2.0].calls) == POLICY.max_attempts
+
+
+def test_a_send_whose_outcome_is_unknown_is_resent_at_most_once():
+    """SendMessage took effect but its answer was lost: a blind retry would queue it again and again."""
+    client, made, _ = budgeted([read_timeout(), read_timeout(), read_timeout()], unsafe=frozenset({"send_message"}))
+    with pytest.raises(ReadTimeoutError):
+        client.send_message(QueueUrl="q", MessageBody="b")
+    assert len(made[2.0].calls) == 1 + POLICY.resends_after_unknown_outcome == 2
+
+
+def test_refusals_before_the_unknown_outcome_do_not_count_against_the_resend():
+    client, made, _ = budgeted([throttled(), read_timeout(), {"MessageId": "third"}], unsafe=frozenset({"send_message"}))
+    assert client.send_message(QueueUrl="q", MessageBody="b") == {"MessageId": "third"}
+    assert len(made[2.0].calls) == 3
+
+
+def test_operations_safe_to_repeat_use_every_attempt_after_an_unknown_outcome():
+    client, made, _ = budgeted([read_timeout(), read_timeout(), {"MessageId": "third"}])
+    assert client.send_message(QueueUrl="q", MessageBody="b") == {"MessageId": "third"}
+    assert len(made[2.0].calls) == 3
+
+
+@dataclass
+class SlowClient:
+    """A client whose call takes ``seconds`` of wall time whatever its timeouts say (a trickling peer)."""
+
+    seconds: float
+    calls: list = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.meta = type("Meta", (), {"events": FakeEvents()})()
+
+    def get_item(self, **kwargs):
+        self.calls.append(time.monotonic())
+        time.sleep(self.seconds)
+        return {"Item": {}}
+
+
+def test_an_attempt_ends_at_its_wall_clock_bound_whatever_the_peer_does():
+    policy = TimeoutPolicy(safety_margin_seconds=0.1, attempt_timeouts_seconds=(0.2,), connect_timeout_seconds=0.1, max_attempts=2, backoff_base_seconds=0.0)
+    slow = SlowClient(seconds=3.0)
+    client = BudgetedClient(lambda connect, read: slow, policy)
+    started = time.monotonic()
+    with pytest.raises(AttemptTimedOut, match="get_item"):
+        client.get_item(TableName="t", Key={})
+    elapsed = time.monotonic() - started
+    assert len(slow.calls) == 2 and elapsed < 1.5, f"{len(slow.calls)} attempts in {elapsed:.2f} s"
+
+
+def test_the_attempt_sees_the_callers_context():
+    import contextvars
+
+    marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="none")
+    seen = []
+
+    @dataclass
+    class Peek:
+        def __post_init__(self) -> None:
+            self.meta = type("Meta", (), {"events": FakeEvents()})()
+
+        def get_item(self, **_):
+            seen.append((marker.get(), current_deadline()))
+            return {}
+
+    client = BudgetedClient(lambda connect, read: Peek(), POLICY)
+    token = marker.set("caller")
+    try:
+        with deadline_scope(Deadline.after(5)) as mine:
+            client.get_item(TableName="t", Key={})
+    finally:
+        marker.reset(token)
+    assert seen == [("caller", mine)]
 
 
 def test_other_failures_are_not_retried():
