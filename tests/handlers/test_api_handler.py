@@ -153,6 +153,34 @@ def test_post_order_accepts_charset_and_base64_bodies(api, load_event):
     assert api(event)[0] == 202
 
 
+@pytest.mark.parametrize("flag", [False, "false", "False", None])
+def test_a_plain_body_with_is_base64_encoded_false_in_any_accepted_spelling_is_202(api, load_event, flag):
+    """``isBase64Encoded: "false"`` (a string) made a valid order a 400: ``bool("false")`` is True."""
+    event = load_event("api_post_order")
+    event["isBase64Encoded"] = flag
+    assert api(event)[0] == 202 and len(api.queue.sent) == 1
+
+
+@pytest.mark.parametrize("flag", [True, "true", "TRUE"])
+def test_a_base64_body_with_is_base64_encoded_true_in_any_accepted_spelling_is_202(api, load_event, flag):
+    event = load_event("api_post_order")
+    event["body"] = base64.b64encode(event["body"].encode()).decode()
+    event["isBase64Encoded"] = flag
+    assert api(event)[0] == 202 and len(api.queue.sent) == 1
+
+
+@pytest.mark.parametrize("flag", ["yes", "0", 1, 0, "", [], {"b": True}])
+def test_any_other_is_base64_encoded_is_a_clear_400(api, load_event, flag):
+    event = load_event("api_post_order")
+    event["isBase64Encoded"] = flag
+    status, body, _ = api(event)
+    assert status == 400
+    assert_error_shape(body, "InvalidRequest")
+    assert "isBase64Encoded" in body["message"] and repr(flag)[:10] in body["message"]
+    assert body["details"] == [{"path": "isBase64Encoded", "problem": f"must be true or false, got {repr(flag)[:40]}"}]
+    assert not api.queue.sent
+
+
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/json; charset=latin-1", "application/jsonx", "multipart/form-data"])
 def test_post_without_json_content_type_is_415(api, load_event, content_type):
     event = load_event("api_post_order")
