@@ -99,16 +99,38 @@ ACCESS_LOG_FORMAT_JSON = json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":"))
 #: JSON bodies of API Gateway's own errors (auth failures, validation errors,
 #: throttling), so clients always get JSON, with the request id to quote to support.
 #: Gateway response templates are plain substitution (no VTL, no ``$util.escapeJavaScript``), so
-#: only variables that cannot break the JSON are used: ``messageString`` arrives already quoted by
-#: API Gateway, ``responseType`` is an enum, ``requestId`` a UUID. NOT
-#: ``$context.error.validationErrorString``: the validator's text quotes JSON itself (e.g.
+#: only variables that cannot break the JSON are used: ``responseType`` is an enum, ``requestId`` a
+#: UUID, and ``messageString`` only where API Gateway's message is its own fixed text: AWS documents
+#: ``messageString`` as the message in quotes (``"$context.error.message"``), quoted but NOT escaped
+#: (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-mapping-template-reference.html#context-variable-reference).
+#: NOT ``$context.error.validationErrorString``: the validator's text quotes JSON itself (e.g.
 #: ``[object has missing required properties (["items"])]``), which would end the string early.
 GATEWAY_RESPONSE_TEMPLATE = (
     '{"message":$context.error.messageString,'
     '"error":"$context.error.responseType",'
     '"requestId":"$context.requestId"}'
 )
+#: The catch-all responses: every type not listed below falls back to one of these, and those
+#: types' messages are API Gateway's fixed texts ("Invalid request body", "Too Many Requests",
+#: "Missing Authentication Token", "Forbidden", "Internal server error", ...).
 GATEWAY_RESPONSE_TYPES = ("DEFAULT_4XX", "DEFAULT_5XX")
+#: Response types whose message carries what the CLIENT sent, so it can hold double quotes and
+#: newlines: they get a fixed message instead. The SigV4 errors (``AWS_IAM`` is the default auth)
+#: quote the Authorization header as sent, and INVALID_SIGNATURE also the canonical request
+#: (path, query and headers, one per line); ACCESS_DENIED names the caller and the resource path;
+#: UNAUTHORIZED and AUTHORIZER_FAILURE carry an authorizer's own text.
+FIXED_GATEWAY_MESSAGES: dict[str, str] = {
+    "INVALID_SIGNATURE": "The request signature does not match. Sign the request with SigV4 for the service execute-api, in the API's region, over exactly the method, path, query and headers sent.",
+    "INCOMPLETE_SIGNATURE": "The Authorization header is missing parts or malformed. Send a SigV4 Authorization header (Credential, SignedHeaders, Signature) and X-Amz-Date.",
+    "ACCESS_DENIED": "The caller is not allowed to invoke this route (execute-api:Invoke).",
+    "UNAUTHORIZED": "Unauthorized.",
+    "AUTHORIZER_FAILURE": "The caller could not be authenticated.",
+}
+
+
+def fixed_gateway_template(message: str) -> str:
+    """A gateway response template with a fixed message (no free text substituted)."""
+    return '{"message":' + json.dumps(message) + ',"error":"$context.error.responseType","requestId":"$context.requestId"}'
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -391,15 +413,16 @@ class OrdersRestApi(Construct):
             )
 
     def _build_gateway_responses(self) -> None:
+        templates = {**{kind: GATEWAY_RESPONSE_TEMPLATE for kind in GATEWAY_RESPONSE_TYPES}, **{kind: fixed_gateway_template(message) for kind, message in FIXED_GATEWAY_MESSAGES.items()}}
         self.gateway_responses = [
             self._definition_part(
                 ApiGatewayGatewayResponse,
                 f"gateway-response-{kind.lower().replace('_', '-')}",
                 rest_api_id=self.rest_api_id,
                 response_type=kind,
-                response_templates={"application/json": GATEWAY_RESPONSE_TEMPLATE},
+                response_templates={"application/json": template},
             )
-            for kind in GATEWAY_RESPONSE_TYPES
+            for kind, template in templates.items()
         ]
 
     def redeployment_trigger(self) -> str:

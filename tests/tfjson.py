@@ -53,14 +53,22 @@ def unescape_terraform(text: str) -> str:
 
 
 # ---------------------------------------------------------------- gateway response templates
-#: What API Gateway substitutes for each variable a gateway response may use, worst cases included:
-#: ``messageString`` is the message already quoted as a JSON string (AWS documents it as the quoted
-#: ``$context.error.message``); ``responseType`` is an enum; ``requestId`` a UUID.
+#: What API Gateway substitutes for each variable a gateway response may use: ``messageString`` is
+#: the message in quotes (AWS documents it as ``"$context.error.message"``: quoted, NOT escaped),
+#: here one of API Gateway's own fixed texts; ``responseType`` is an enum; ``requestId`` a UUID.
 SAFE_SUBSTITUTIONS = {
-    "$context.error.messageString": json.dumps('Invalid request body "quoted" \\ and\nnewline'),
+    "$context.error.messageString": '"Invalid request body"',
     "$context.error.responseType": "BAD_REQUEST_BODY",
     "$context.requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
 }
+#: A SigV4 INVALID_SIGNATURE message as API Gateway substitutes it into ``messageString``: the
+#: canonical request, one part per line, with what the client sent (here a header value with quotes).
+SIGV4_MESSAGE_STRING = (
+    '"The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. '
+    "Consult the service documentation for details.\n\nThe Canonical String for this request should have been\n'POST\n/v1/orders\n\n"
+    'content-type:application/json\nx-note:say "hi"\n'
+    "\ncontent-type;x-note\n4ba...'\n\nThe String-to-Sign should have been\n'AWS4-HMAC-SHA256\n20261128T224440Z\n...'\n\""
+)
 #: Free text API Gateway substitutes RAW: the request validator's message, in its real format.
 RAW_VALIDATION_ERROR = '[object has missing required properties (["customerId","items"])]'
 

@@ -13,7 +13,7 @@ import pytest
 
 from pipeline_config import ApiAuthorization, ConfigError
 from pipeline_config.environments import config_for
-from tests.tfjson import RAW_VALIDATION_ERROR, SAFE_SUBSTITUTIONS, find, only, ref, refs_in, render_gateway_template, resources, unescape_terraform
+from tests.tfjson import RAW_VALIDATION_ERROR, SAFE_SUBSTITUTIONS, SIGV4_MESSAGE_STRING, find, only, ref, refs_in, render_gateway_template, resources, unescape_terraform
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "handlers" / "schemas" / "order.schema.json"
@@ -391,14 +391,35 @@ def test_method_settings_log_and_throttle_every_method(dev, prod):
 
 
 def test_gateway_errors_have_json_bodies_whatever_the_message(dev):
-    """Every gateway error body is valid JSON for any substituted value (templates are not escaped by AWS)."""
+    """Every gateway error body is valid JSON: the catch-alls carry API Gateway's fixed texts, the rest a fixed message."""
+    from constructs_lib import rest_api
+
     responses = {r["response_type"]: r for r in resources(dev, "aws_api_gateway_gateway_response").values()}
-    assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
+    assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX", *rest_api.FIXED_GATEWAY_MESSAGES}
+    hostile = {**SAFE_SUBSTITUTIONS, "$context.error.messageString": SIGV4_MESSAGE_STRING}
     for kind, response in responses.items():
         template = unescape_terraform(response["response_templates"]["application/json"])
-        body = json.loads(render_gateway_template(template, SAFE_SUBSTITUTIONS))
-        assert set(body) == {"message", "error", "requestId"}, kind
+        substitutions = SAFE_SUBSTITUTIONS if kind.startswith("DEFAULT_") else hostile
+        body = json.loads(render_gateway_template(template, {**substitutions, "$context.error.responseType": kind}))
+        assert set(body) == {"message", "error", "requestId"} and body["error"] == kind, kind
         assert "validationErrorString" not in template, kind
+        if not kind.startswith("DEFAULT_"):
+            assert "messageString" not in template and body["message"] == rest_api.FIXED_GATEWAY_MESSAGES[kind], kind
+
+
+def test_the_sigv4_and_access_errors_have_fixed_messages():
+    """The SigV4 errors (AWS_IAM is the default auth) quote what the client sent; so does ACCESS_DENIED (caller, path)."""
+    from constructs_lib import rest_api
+
+    assert {"INVALID_SIGNATURE", "INCOMPLETE_SIGNATURE", "ACCESS_DENIED"} <= set(rest_api.FIXED_GATEWAY_MESSAGES)
+
+
+def test_a_sigv4_message_would_break_the_catch_all_template():
+    """Why those types are fixed: messageString is quoted, not escaped, and a SigV4 message holds newlines and quotes."""
+    from constructs_lib import rest_api
+
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(render_gateway_template(rest_api.GATEWAY_RESPONSE_TEMPLATE, {**SAFE_SUBSTITUTIONS, "$context.error.messageString": SIGV4_MESSAGE_STRING}))
 
 
 def test_the_validation_error_string_would_break_the_json_body():
