@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import re
+import socket
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, BinaryIO, Callable, Mapping
@@ -36,8 +40,14 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 #: How long a client may take between two reads of its request (headers or body) before the
 #: connection is dropped: a client that stalls mid-body does not hold a server thread for ever.
 DEFAULT_READ_TIMEOUT_SECONDS = 10.0
+#: How long a client may take to send its WHOLE request (request line, headers, body). A client
+#: that trickles (a byte every few seconds) never trips the per-read timeout; this deadline ends it.
+DEFAULT_REQUEST_DEADLINE_SECONDS = 30.0
 # Longest chunk-size or trailer line accepted in a chunked body (real ones are a few bytes).
 _MAX_CHUNK_LINE = 1024
+#: A chunk size: hex digits only (``int(x, 16)`` would also take "0x1f", "+5", " 5", "1_0"), at most
+#: 16 of them (no body here is near 2**64 bytes), then optional extensions after ";".
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\r?\n")
 
 
 class BodyError(Exception):
@@ -49,29 +59,35 @@ class BodyError(Exception):
         self.message = message
 
 
+def _chunk_line(rfile: BinaryIO) -> bytes:
+    line = rfile.readline(_MAX_CHUNK_LINE + 1)
+    if len(line) > _MAX_CHUNK_LINE or not line.endswith(b"\n"):
+        raise BodyError(400, f"Bad Request: a chunk-size or trailer line is longer than {_MAX_CHUNK_LINE} bytes or unterminated")
+    return line
+
+
 def _read_chunked(rfile: BinaryIO, limit: int) -> bytes:
     body = bytearray()
     while True:
-        line = rfile.readline(_MAX_CHUNK_LINE)
-        try:
-            size = int(line.split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            raise BodyError(400, "Bad Request: malformed chunk size") from None
-        if size < 0:
+        match = _CHUNK_SIZE.fullmatch(_chunk_line(rfile))
+        if match is None:
             raise BodyError(400, "Bad Request: malformed chunk size")
+        size = int(match.group(1), 16)
         if size == 0:
-            # Skip optional trailer headers up to the blank line that ends the message.
+            # Optional trailer headers, up to the blank line that ends the message.
             for _ in range(100):
-                if rfile.readline(_MAX_CHUNK_LINE) in (b"\r\n", b"\n", b""):
-                    break
-            return bytes(body)
+                if _chunk_line(rfile) in (b"\r\n", b"\n"):
+                    return bytes(body)
+            raise BodyError(400, "Bad Request: more than 100 trailer lines")
         if len(body) + size > limit:
             raise BodyError(413, "Request Too Long")
         data = rfile.read(size)
         if len(data) != size:
             raise BodyError(400, "Bad Request: the connection ended inside a chunk")
         body += data
-        rfile.readline(_MAX_CHUNK_LINE)  # the CRLF after the chunk data
+        # The chunk's data must end exactly where its size says: a longer chunk is not accepted.
+        if rfile.readline(3) not in (b"\r\n", b"\n"):
+            raise BodyError(400, f"Bad Request: a chunk is longer than its declared size ({size} bytes)")
 
 
 def read_request_body(headers: Mapping[str, str], rfile: BinaryIO, *, limit: int = MAX_BODY_BYTES) -> bytes | None:
@@ -99,6 +115,34 @@ def read_request_body(headers: Mapping[str, str], rfile: BinaryIO, *, limit: int
         raise BodyError(400, f"Bad Request: the body ended after {len(body)} of {length} bytes (Content-Length)")
     return body
 
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The connection as a raw stream: every receive waits at most the per-read timeout AND what is left of the request's deadline.
+
+    A per-read timeout alone (``socket.settimeout``) restarts with every byte, so a client that
+    trickles its request line or headers a byte at a time would hold its server thread for ever.
+    """
+
+    def __init__(self, connection: socket.socket, per_read_timeout: float) -> None:
+        super().__init__()
+        self._connection = connection
+        self._per_read_timeout = per_read_timeout
+        self.deadline: float | None = None
+        """``time.monotonic()`` by which the current request must have been read; None: no deadline."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        timeout = self._per_read_timeout
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the client did not send its whole request before the request deadline")
+            timeout = min(timeout, left)
+        self._connection.settimeout(timeout)
+        return self._connection.recv_into(buffer)
 
 
 #: Errors of a client that went away (closed, reset) or stalled: routine for a server, never a traceback.
@@ -179,9 +223,11 @@ class LocalApi:
         port: int = 0,
         validate_body: Callable[[str | None], bool] | None = None,
         read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS,
+        request_deadline_seconds: float = DEFAULT_REQUEST_DEADLINE_SECONDS,
     ) -> None:
         self._handler = handler
         self.read_timeout_seconds = read_timeout_seconds
+        self.request_deadline_seconds = request_deadline_seconds
         self._context_factory = context_factory
         self.stage = stage
         self._host = host
@@ -260,16 +306,34 @@ class LocalApi:
             # and the body; a stalled client gets its connection closed instead of a thread for ever.
             timeout = api.read_timeout_seconds
 
+            def setup(self) -> None:
+                super().setup()
+                # Reads go through the deadline reader: the whole request has api.request_deadline_seconds.
+                self.rfile.close()
+                self._reader = _DeadlineReader(self.connection, api.read_timeout_seconds)
+                self.rfile = io.BufferedReader(self._reader)
+
+            def handle_one_request(self) -> None:
+                self._reader.deadline = time.monotonic() + api.request_deadline_seconds
+                super().handle_one_request()
+
+            def _request_read(self) -> None:
+                """The request is in: the deadline no longer applies (the answer may take the handler's time)."""
+                self._reader.deadline = None
+                self.connection.settimeout(api.read_timeout_seconds)
+
             def _dispatch(self) -> None:
                 try:
                     body = read_request_body(self.headers, self.rfile)
+                    self._request_read()
                 except BodyError as error:
                     # The rest of the stream cannot be trusted: answer, then close the connection.
+                    self._request_read()
                     self.close_connection = True
                     response = _framing_error(error)
                 except TimeoutError:
                     self.close_connection = True
-                    log.debug("client %s stalled for %s s while sending its body; connection closed", self.client_address, api.read_timeout_seconds)
+                    log.debug("client %s stalled or trickled its body past the read timeout or the request deadline; connection closed", self.client_address)
                     return
                 else:
                     response = api.handle(

@@ -191,3 +191,63 @@ def test_an_event_over_lambdas_6_mb_is_a_413_and_the_function_never_runs(api):
     just_under = json.dumps(ORDER).encode()[:-1] + b" " * (5 * 1024 * 1024) + b"}"
     status, _ = _raw_request(api, POST + b"Content-Length: %d\r\n\r\n" % len(just_under) + just_under)
     assert status == 200 and len(api.seen) == 1
+
+
+# ---------------------------------------------------------------- framing that lies, clients that trickle
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b"2\r\n{}EXTRA\r\n0\r\n\r\n", id="chunk-longer-than-its-size"),
+        pytest.param(b"0" * 1100 + b"\r\n\r\n", id="1100-zeros-chunk-size-line"),
+        pytest.param(b"0x2\r\n{}\r\n0\r\n\r\n", id="0x-prefixed-size"),
+        pytest.param(b"+2\r\n{}\r\n0\r\n\r\n", id="signed-size"),
+        pytest.param(b"1_0\r\n" + b"x" * 10 + b"\r\n0\r\n\r\n", id="underscore-in-size"),
+        pytest.param(b"2\r\n{}\r\n0\r\n" + b"X: y\r\n" * 101 + b"\r\n", id="endless-trailers"),
+    ],
+)
+def test_chunked_framing_that_lies_is_a_400(raw):
+    """A chunk longer than its declared size, or a size line of 1,100 zeros, was accepted (the zeros as "the end")."""
+    with pytest.raises(BodyError) as caught:
+        read({"Transfer-Encoding": "chunked"}, raw)
+    assert caught.value.status == 400
+
+
+def test_a_chunk_longer_than_its_size_is_a_400_from_the_server(api):
+    status, body = _raw_request(api, POST + b"Transfer-Encoding: chunked\r\n\r\n" + b"2\r\n{}EXTRA\r\n0\r\n\r\n")
+    assert status == 400 and b"longer than its declared size" in body
+    assert api.seen == []
+
+
+def test_a_client_trickling_its_headers_loses_its_connection_at_the_request_deadline():
+    """One header byte every 0.2 s never trips the 1 s read timeout; the whole request has 1.5 s, then the thread is free."""
+    import threading
+    import time
+
+    local = LocalApi(lambda event, context: {"statusCode": 200, "body": "{}"}, context_factory=lambda: None, read_timeout_seconds=1, request_deadline_seconds=1.5)
+    local.start()
+    try:
+        before = threading.active_count()
+        with _connect(local) as sock:
+            started = time.monotonic()
+            closed_after = None
+            for byte in POST + b"X-Slow: " + b"a" * 100:
+                try:
+                    sock.sendall(bytes([byte]))
+                    time.sleep(0.2)
+                    sock.settimeout(0.01)
+                    if sock.recv(1) == b"":
+                        closed_after = time.monotonic() - started
+                        break
+                except socket.timeout:
+                    continue
+                except OSError:
+                    closed_after = time.monotonic() - started
+                    break
+        assert closed_after is not None and closed_after < 4, f"the trickling client kept its connection for {closed_after} s"
+        deadline = time.monotonic() + 5
+        while threading.active_count() > before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert threading.active_count() <= before
+    finally:
+        local.stop()
