@@ -287,6 +287,33 @@ def _throughput_alarm_specs(props: PipelineAlarmsProps) -> list[AlarmSpec]:
     ]
 
 
+def metric_alarm(
+    scope: Construct, spec: AlarmSpec, *, alarm_name: str, actions: list[str], period_seconds: int, evaluation_periods: int, tags: Mapping[str, str]
+) -> CloudwatchMetricAlarm:
+    """One alarm from its spec (construct id = ``spec.key``), notifying ``actions`` on ALARM and on OK."""
+    return CloudwatchMetricAlarm(
+        scope,
+        spec.key,
+        alarm_name=alarm_name,
+        alarm_description=spec.description(),
+        namespace=spec.namespace,
+        metric_name=spec.metric_name,
+        dimensions=dict(spec.dimensions),
+        statistic=spec.statistic,
+        period=period_seconds,
+        evaluation_periods=evaluation_periods,
+        # Every breaching period counts: with N evaluation periods, N of N must breach.
+        datapoints_to_alarm=evaluation_periods,
+        comparison_operator=spec.comparison_operator,
+        threshold=spec.threshold,
+        treat_missing_data=spec.treat_missing_data,
+        # OK actions too, so the on-call learns from the same channel that it recovered.
+        alarm_actions=actions,
+        ok_actions=actions,
+        tags=dict(tags) or None,
+    )
+
+
 def _window(props: PipelineAlarmsProps) -> str:
     periods = props.evaluation_periods
     return f"in each of {periods} period(s) of {props.period_seconds} s" if periods != 1 else f"within {props.period_seconds} s"
@@ -311,26 +338,8 @@ class PipelineAlarms(Construct):
         for spec in self.specs:
             name = names.alarm(spec.key)
             self.alarm_names[spec.key] = name
-            self.alarms[spec.key] = CloudwatchMetricAlarm(
-                self,
-                spec.key,
-                alarm_name=name,
-                alarm_description=spec.description(),
-                namespace=spec.namespace,
-                metric_name=spec.metric_name,
-                dimensions=dict(spec.dimensions),
-                statistic=spec.statistic,
-                period=props.period_seconds,
-                evaluation_periods=props.evaluation_periods,
-                # Every breaching period counts: with N evaluation periods, N of N must breach.
-                datapoints_to_alarm=props.evaluation_periods,
-                comparison_operator=spec.comparison_operator,
-                threshold=spec.threshold,
-                treat_missing_data=spec.treat_missing_data,
-                # OK actions too, so the on-call learns from the same channel that it recovered.
-                alarm_actions=actions,
-                ok_actions=actions,
-                tags=dict(props.tags) or None,
+            self.alarms[spec.key] = metric_alarm(
+                self, spec, alarm_name=name, actions=actions, period_seconds=props.period_seconds, evaluation_periods=props.evaluation_periods, tags=props.tags
             )
         #: ARNs (tokens) of every alarm, in paging-priority order; for dashboards.
         self.alarm_arns: list[str] = [alarm.arn for alarm in self.alarms.values()]

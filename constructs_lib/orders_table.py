@@ -15,7 +15,7 @@ from constructs_lib.provider import (
 )
 from constructs_lib.validation import raise_problems
 from pipeline_config.errors import ConfigProblem
-from pipeline_config.naming import CUSTOMER_INDEX_NAME
+from pipeline_config.naming import CUSTOMER_INDEX_NAME, UNPUBLISHED_INDEX_NAME
 
 if TYPE_CHECKING:
     from constructs_lib.encryption_key import EncryptionKey
@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 PARTITION_KEY = "orderId"
 CUSTOMER_INDEX_HASH_KEY = "customerId"
 CUSTOMER_INDEX_RANGE_KEY = "timestamp"
+#: The sparse index of orders whose event is not confirmed: only items holding the shard attribute
+#: (set when stored, removed when published) are in it. The handlers write these attribute names
+#: (``orders_core.model``; the package ships alone, a test ties them to these).
+UNPUBLISHED_INDEX_HASH_KEY = "unpublishedShard"
+UNPUBLISHED_INDEX_RANGE_KEY = "createdAt"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,7 +64,7 @@ class OrdersTableProps:
 
 
 class OrdersTable(Construct):
-    """On-demand orders table keyed by ``orderId`` with a ``CustomerIdIndex`` GSI; PITR always on."""
+    """On-demand orders table keyed by ``orderId`` with a ``CustomerIdIndex`` GSI and the sparse ``UnpublishedIndex``; PITR always on."""
 
     def __init__(self, scope: Construct, id: str, props: OrdersTableProps | None = None) -> None:
         props = props or OrdersTableProps()
@@ -78,6 +83,8 @@ class OrdersTable(Construct):
                 DynamodbTableAttribute(name=PARTITION_KEY, type="S"),
                 DynamodbTableAttribute(name=CUSTOMER_INDEX_HASH_KEY, type="S"),
                 DynamodbTableAttribute(name=CUSTOMER_INDEX_RANGE_KEY, type="S"),
+                DynamodbTableAttribute(name=UNPUBLISHED_INDEX_HASH_KEY, type="S"),
+                DynamodbTableAttribute(name=UNPUBLISHED_INDEX_RANGE_KEY, type="S"),
             ],
             global_secondary_index=[
                 DynamodbTableGlobalSecondaryIndex(
@@ -85,7 +92,15 @@ class OrdersTable(Construct):
                     hash_key=CUSTOMER_INDEX_HASH_KEY,
                     range_key=CUSTOMER_INDEX_RANGE_KEY,
                     projection_type="ALL",
-                )
+                ),
+                # Sparse: only orders whose event is pending carry its key. ALL, because the sweep
+                # rebuilds each event from the item; the index holds only the pending few.
+                DynamodbTableGlobalSecondaryIndex(
+                    name=UNPUBLISHED_INDEX_NAME,
+                    hash_key=UNPUBLISHED_INDEX_HASH_KEY,
+                    range_key=UNPUBLISHED_INDEX_RANGE_KEY,
+                    projection_type="ALL",
+                ),
             ],
             # Forced, not configurable: orders are the system of record.
             point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
@@ -100,6 +115,8 @@ class OrdersTable(Construct):
         self.customer_index_name: str = CUSTOMER_INDEX_NAME
         self.customer_index_arn: str = f"{table.arn}/index/{CUSTOMER_INDEX_NAME}"
         self._key = key
+        self.unpublished_index_name: str = UNPUBLISHED_INDEX_NAME
+        self.unpublished_index_arn: str = f"{table.arn}/index/{UNPUBLISHED_INDEX_NAME}"
 
     def grant_read(self, grantee: "PythonFunction") -> None:
         """Let ``grantee``'s role read orders (``grant_read_statements``)."""
@@ -108,6 +125,20 @@ class OrdersTable(Construct):
     def grant_write(self, grantee: "PythonFunction") -> None:
         """Let ``grantee``'s role store orders (``grant_write_statements``)."""
         grantee.add_to_role_policy(self.grant_write_statements())
+
+    def grant_sweep(self, grantee: "PythonFunction") -> None:
+        """Let ``grantee``'s role find and mark orders whose event is pending (``grant_sweep_statements``)."""
+        grantee.add_to_role_policy(self.grant_sweep_statements())
+
+    def grant_sweep_statements(self) -> list[dict]:
+        """IAM statements of the event sweeper: Query on the sparse ``UnpublishedIndex`` only, and
+        UpdateItem on the table, which authorizes each Update of the ``TransactWriteItems`` that
+        marks events published (no PutItem: the sweeper never stores an order)."""
+        return [
+            {"Sid": "QueryUnpublishedIndex", "Effect": "Allow", "Action": ["dynamodb:Query"], "Resource": [self.unpublished_index_arn]},
+            {"Sid": "MarkOrdersPublished", "Effect": "Allow", "Action": ["dynamodb:UpdateItem"], "Resource": [self.table_arn]},
+            *self._key_statements(),
+        ]
 
     def grant_read_statements(self) -> list[dict]:
         """IAM statements to read single orders (GetItem on the table) and list a customer's orders
@@ -158,4 +189,6 @@ GRANT_REASONS: dict[str, str] = {
     "WriteOrders": "the processor stores each order once (conditional PutItem) and marks it published (TransactWriteItems of Updates = UpdateItem)",
     "UseKeyForOrdersTable": "DynamoDB decrypts the table key with the caller's credentials on every read and write of a table encrypted with the CMK; "
     "only through DynamoDB in this region (kms:ViaService)",
+    "QueryUnpublishedIndex": "the event sweep finds stored orders whose event never got out (Query on the sparse UnpublishedIndex only)",
+    "MarkOrdersPublished": "the event sweep marks the events it published (TransactWriteItems of Updates = UpdateItem; no PutItem)",
 }

@@ -112,6 +112,8 @@ CLASSES_BY_SUBMODULE: dict[str, tuple[str, ...]] = {
     ),
     "api_gateway_usage_plan_key": ("ApiGatewayUsagePlanKey",),
     "cloudwatch_dashboard": ("CloudwatchDashboard",),
+    "cloudwatch_event_rule": ("CloudwatchEventRule",),
+    "cloudwatch_event_target": ("CloudwatchEventTarget",),
     "cloudwatch_log_group": ("CloudwatchLogGroup",),
     "cloudwatch_metric_alarm": ("CloudwatchMetricAlarm",),
     "data_aws_caller_identity": ("DataAwsCallerIdentity",),

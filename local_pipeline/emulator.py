@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from pipeline_config import PipelineConfig, resource_name
-from pipeline_config.naming import CUSTOMER_INDEX_NAME
+from pipeline_config.naming import CUSTOMER_INDEX_NAME, UNPUBLISHED_INDEX_NAME
 
 #: Local-only queue subscribed (raw delivery) to the events topic, so tests and the CLI can read events.
 EVENTS_TAP_COMPONENT = "order-events-tap"
@@ -211,7 +211,7 @@ def dlq_attributes(config: PipelineConfig) -> dict[str, str]:
 
 
 def orders_table_definition(config: PipelineConfig) -> dict[str, Any]:
-    """CreateTable arguments of the orders table (orderId key, CustomerIdIndex GSI, on-demand)."""
+    """CreateTable arguments of the orders table (orderId key, CustomerIdIndex and the sparse UnpublishedIndex, on-demand)."""
     return {
         "TableName": config.names.orders_table,
         "BillingMode": "PAY_PER_REQUEST",
@@ -219,6 +219,8 @@ def orders_table_definition(config: PipelineConfig) -> dict[str, Any]:
             {"AttributeName": "orderId", "AttributeType": "S"},
             {"AttributeName": "customerId", "AttributeType": "S"},
             {"AttributeName": "timestamp", "AttributeType": "S"},
+            {"AttributeName": "unpublishedShard", "AttributeType": "S"},
+            {"AttributeName": "createdAt", "AttributeType": "S"},
         ],
         "KeySchema": [{"AttributeName": "orderId", "KeyType": "HASH"}],
         "GlobalSecondaryIndexes": [
@@ -229,7 +231,15 @@ def orders_table_definition(config: PipelineConfig) -> dict[str, Any]:
                     {"AttributeName": "timestamp", "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
-            }
+            },
+            {
+                "IndexName": UNPUBLISHED_INDEX_NAME,
+                "KeySchema": [
+                    {"AttributeName": "unpublishedShard", "KeyType": "HASH"},
+                    {"AttributeName": "createdAt", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
         ],
     }
 

@@ -11,6 +11,7 @@ clients bound to its emulator, so several pipelines run side by side in one proc
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +89,10 @@ class LoadedHandlers:
     """The API handler's ``AwsClients`` (register botocore hooks here); None with a stand-in handler."""
     processor_clients: Any = None
     """The processor's ``AwsClients``; None with a stand-in handler."""
+    sweeper: Handler | None = None
+    """The event sweeper (``event_sweeper.app.EventSweepFunction``); None when both other handlers are stand-ins."""
+    sweeper_clients: Any = None
+    """The event sweeper's ``AwsClients``."""
 
 
 def load_handlers(
@@ -96,17 +101,27 @@ def load_handlers(
     endpoint_url: str,
     region: str,
     log_level: str,
+    sweep_min_age_seconds: int,
     api: Handler | None = None,
     processor: Handler | None = None,
     handlers_dir: Path | None = None,
 ) -> LoadedHandlers:
-    """The real ``ApiFunction`` and ``ProcessorFunction`` on ``resources`` (each one's own clients), except where a stand-in is given.
+    """The real ``ApiFunction``, ``ProcessorFunction`` and ``EventSweepFunction`` on ``resources`` (each one's own clients), except where a stand-in is given.
 
-    ``handlers_dir``: the Lambda package to load them from (None: this checkout's ``handlers/``).
+    ``handlers_dir``: the Lambda package to load them from (None: this checkout's ``handlers/``). A
+    package from before the event sweeper (an upgrade rehearsal's base revision) has none: then
+    ``sweeper`` is None, as that revision's deployment has no sweep.
     """
     if api is not None and processor is not None:
         return LoadedHandlers(api=api, processor=processor)
     settings = handler_settings(resources, handlers_dir)
+    sweeper = sweeper_clients = None
+    if importlib.util.find_spec("event_sweeper") is not None:
+        from event_sweeper import app as sweeper_app
+
+        set_log_level(sweeper_app, log_level)
+        sweeper_clients = handler_clients(endpoint_url, region, sweeper_app.SWEEP_TIMEOUTS, handlers_dir)
+        sweeper = sweeper_app.EventSweepFunction.bound_to(settings, sweeper_clients, min_age_seconds=sweep_min_age_seconds)
     api_clients = processor_clients = None
     if api is None:
         from api_handler import app as api_app
@@ -120,4 +135,6 @@ def load_handlers(
         set_log_level(processor_app, log_level)
         processor_clients = handler_clients(endpoint_url, region, processor_app.PROCESSOR_TIMEOUTS, handlers_dir)
         processor = processor_app.ProcessorFunction.bound_to(settings, processor_clients)
-    return LoadedHandlers(api=api, processor=processor, api_clients=api_clients, processor_clients=processor_clients)
+    return LoadedHandlers(
+        api=api, processor=processor, api_clients=api_clients, processor_clients=processor_clients, sweeper=sweeper, sweeper_clients=sweeper_clients
+    )

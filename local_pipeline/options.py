@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from local_pipeline.attached import AttachedResources
+from local_pipeline.fault_proxy import FaultProxy
 from local_pipeline.handler_loading import Handler
 from pipeline_config import ConfigError, PipelineConfig
 from pipeline_config.environments import config_for
@@ -48,6 +49,19 @@ class LocalPipelineOptions:
     handlers_dir: Path | None = None
     """Where the real handlers are loaded from: None, this checkout's ``handlers/``; or another copy of
     the Lambda package (the upgrade rehearsal runs an older revision's unpacked zip). One per process."""
+    processor_concurrency: int = 1
+    """Pollers running side by side, each invoking the processor with its own batches, as the event
+    source mapping does up to its maximum concurrency. Default 1."""
+    event_sweep_interval_seconds: float | None = None
+    """LOCAL-ONLY: seconds between two runs of the event sweeper. None: the config's
+    ``event_sweep_interval_minutes``; 0: it runs only when asked (``LocalPipeline.sweep_now()``)."""
+    poller_crash_after_batch: Callable[[], bool] | None = None
+    """Fault injection (soaks): asked after each processor invocation; True crashes that poller before
+    it deletes anything, so the whole batch comes back after its visibility timeout. None: never."""
+    fault_proxy: FaultProxy | None = None
+    """A ``FaultProxy`` the handlers' AWS calls go through (started with the pipeline, its upstream the
+    emulator); the poller's, the tests' and the tools' own calls go straight to the emulator.
+    None: the handlers call the emulator directly."""
 
     def problems(self) -> list[ConfigProblem]:
         """Every invalid option (the config itself is validated by PipelineConfig)."""
@@ -63,6 +77,14 @@ class LocalPipelineOptions:
             p.append(ConfigProblem("handlers_dir", str(self.handlers_dir), "must be the root of a Lambda package (holding api_handler/ and order_processor/)", "pass the unpacked zip or a handlers/ directory, or None"))
         if self.api_port and self.api_port == self.moto_port:
             p.append(ConfigProblem("api_port", self.api_port, "must differ from moto_port", "choose two ports, or 0 for either"))
+        pc = self.processor_concurrency
+        if isinstance(pc, bool) or not isinstance(pc, int) or not 1 <= pc <= 1000:
+            p.append(ConfigProblem("processor_concurrency", pc, "must be a whole number of pollers in [1, 1000]", "use e.g. 1, or 4 to process batches as a scaled-out event source mapping does"))
+        interval = self.event_sweep_interval_seconds
+        if interval is not None and (isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval < 0):
+            p.append(ConfigProblem("event_sweep_interval_seconds", interval, "must be seconds >= 0 or None", "use None for the config's interval, 0 to sweep only on sweep_now(), or e.g. 5 in tests"))
+        if self.fault_proxy is not None and not isinstance(self.fault_proxy, FaultProxy):
+            p.append(ConfigProblem("fault_proxy", type(self.fault_proxy).__name__, "must be a FaultProxy", "pass FaultProxy(plan) from local_pipeline.fault_proxy, or None"))
         if not self.stage_name or "/" in self.stage_name:
             p.append(ConfigProblem("stage_name", self.stage_name, "must be a non-empty path segment", "use e.g. 'local'"))
         if self.existing is not None:

@@ -28,6 +28,8 @@ def local_outputs(
         keys.ALARM_TOPIC_ARN: r.alarm_topic_arn,
         keys.API_HANDLER_FUNCTION_NAME: names.api_handler_function,
         keys.ORDER_PROCESSOR_FUNCTION_NAME: names.order_processor_function,
+        keys.EVENT_SWEEPER_FUNCTION_NAME: names.event_sweeper_function,
+        keys.EVENT_SWEEP_SCHEDULE_NAME: names.event_sweep_schedule,
         keys.REST_API_ID: "local",
         keys.API_STAGE_NAME: stage_name,
         # Locally nothing authenticates, whatever config.api_authorization says.

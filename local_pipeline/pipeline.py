@@ -1,4 +1,4 @@
-"""``LocalPipeline``: moto + local API + poller wired like the stack, from the same ``PipelineConfig``.
+"""``LocalPipeline``: moto + local API + poller + event-sweep schedule wired like the stack, from the same ``PipelineConfig``.
 
 Two modes: by default it starts its own moto server and provisions the stack's resources in
 it; with ``existing=AttachedResources(...)`` it runs the local API and the poller against
@@ -28,6 +28,7 @@ from local_pipeline.options import LocalPipelineOptions, resolve
 from local_pipeline.outputs import local_outputs, write_outputs_file
 from local_pipeline.poller import QueuePoller
 from local_pipeline.resources import acquire_resources
+from local_pipeline.schedule import Run, Schedule
 from pipeline_config import PipelineConfig, ResourceNames
 
 __all__ = ["LocalPipeline", "LocalPipelineOptions"]
@@ -58,6 +59,12 @@ class LocalPipeline:
         """The API handler this pipeline invokes (``ApiFunction`` on its resources, or the stand-in)."""
         self.processor_function: Handler | None = None
         """The processor this pipeline's poller invokes (``ProcessorFunction``, or the stand-in)."""
+        self.sweeper_clients: Any = None
+        """The event sweeper's ``AwsClients``; None with stand-in handlers."""
+        self.sweep_schedule: Schedule | None = None
+        """Plays the EventBridge rule that runs the event sweeper; None with stand-in handlers."""
+        self.fault_proxy = options.fault_proxy
+        """The ``FaultProxy`` the handlers' calls go through, if any."""
 
     # ------------------------------------------------------------------ attributes
     def _need(self) -> ProvisionedResources:
@@ -159,7 +166,7 @@ class LocalPipeline:
         return lambda: LocalLambdaContext(function_name=function_name, region=region, memory_limit_in_mb=memory_mb, timeout_seconds=timeout_seconds)
 
     def start(self) -> "LocalPipeline":
-        """Start moto and provision (unless attached), then start the local API and the poller."""
+        """Start moto and provision (unless attached), then the fault proxy (if any), the local API, the poller and the sweep schedule."""
         try:
             self.resources = acquire_resources(
                 self.config,
@@ -168,19 +175,25 @@ class LocalPipeline:
                 visibility_timeout_seconds=self.options.visibility_timeout_seconds,
                 client=self.client,
             )
+            handlers_endpoint = self.endpoint_url
+            if self.fault_proxy is not None:
+                handlers_endpoint = self.fault_proxy.start(self.endpoint_url).url
             loaded = load_handlers(
                 resources=self.resources,
-                endpoint_url=self.endpoint_url,
+                endpoint_url=handlers_endpoint,
                 region=self.region,
                 log_level=self.config.log_level,
+                sweep_min_age_seconds=self.config.event_sweep_min_age_seconds,
                 api=self.options.api_handler,
                 processor=self.options.processor_handler,
                 handlers_dir=self.options.handlers_dir,
             )
-            self.api_clients, self.processor_clients = loaded.api_clients, loaded.processor_clients
+            self.api_clients, self.processor_clients, self.sweeper_clients = loaded.api_clients, loaded.processor_clients, loaded.sweeper_clients
             self.api_function, self.processor_function = loaded.api, loaded.processor
             self._start_api(loaded.api)
             self._start_poller(loaded.processor)
+            if loaded.sweeper is not None:
+                self._start_sweep_schedule(loaded.sweeper)
         except BaseException:
             self.stop()
             raise
@@ -208,15 +221,39 @@ class LocalPipeline:
             context_factory=self._context_factory(self.names.order_processor_function, cfg.processor_memory_mb, cfg.processor_timeout_seconds),
             batch_size=cfg.batch_size,
             batching_window_seconds=cfg.batching_window_seconds,
+            concurrency=self.options.processor_concurrency,
+            crash_after_batch=self.options.poller_crash_after_batch,
         )
         self.poller.start()
 
+    def _start_sweep_schedule(self, handler: Handler) -> None:
+        cfg = self.config
+        interval = self.options.event_sweep_interval_seconds
+        self.sweep_schedule = Schedule(
+            handler,
+            context_factory=self._context_factory(self.names.event_sweeper_function, cfg.processor_memory_mb, cfg.event_sweeper_timeout_seconds),
+            interval_seconds=cfg.event_sweep_interval_minutes * 60 if interval is None else interval,
+            rule_name=self.names.event_sweep_schedule,
+            region=self.region,
+        )
+        self.sweep_schedule.start()
+
+    def sweep_now(self) -> Run:
+        """Run the event sweeper once, now (as its EventBridge schedule would); its ``Run`` (result or error)."""
+        if self.sweep_schedule is None:
+            raise RuntimeError("LocalPipeline is not started, or runs stand-in handlers (no event sweeper)")
+        return self.sweep_schedule.run_now()
+
     def stop(self) -> None:
-        """Stop the poller and the API, then moto (only the one this pipeline started)."""
+        """Stop the sweep schedule, the poller and the API, the fault proxy, then moto (only the one this pipeline started)."""
+        if self.sweep_schedule is not None:
+            self.sweep_schedule.stop()
         if self.poller is not None:
             self.poller.stop()
         if self.api is not None:
             self.api.stop()
+        if self.fault_proxy is not None:
+            self.fault_proxy.stop()
         if self.emulator is not None:
             self.emulator.stop()
 

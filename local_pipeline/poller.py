@@ -1,8 +1,9 @@
-"""``QueuePoller``: plays the SQS event source mapping (batching window, partial batch responses) in a thread."""
+"""``QueuePoller``: plays the SQS event source mapping (batching window, partial batch responses, concurrency) in threads."""
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import threading
 import time
@@ -19,6 +20,9 @@ Handler = Callable[[dict, Any], Any]
 _SQS_RECEIVE_MAX = 10
 # Upper bound of one long poll; short so stop() is prompt.
 _IDLE_WAIT_SECONDS = 1
+# With several workers: their receives take turns (see QueuePoller._receive), short polls, and a
+# worker that got nothing waits this long before it asks again.
+_SHARED_IDLE_PAUSE_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -41,12 +45,22 @@ class Invocation:
 
 @dataclass
 class _State:
-    busy: bool = False
+    busy: set = field(default_factory=set)
+    """The workers (thread names) that hold a batch right now."""
     invocations: collections.deque = field(default_factory=lambda: collections.deque(maxlen=10_000))
+    crashes: int = 0
+
+
+class PollerCrashed(Exception):
+    """Raised by a ``crash_after_batch`` hook's decision: the worker dies after the invocation, before deleting anything."""
 
 
 class QueuePoller:
-    """Receives batches from one queue, invokes the processor and deletes what succeeded."""
+    """Receives batches from one queue, invokes the processor and deletes what succeeded.
+
+    ``concurrency`` workers poll side by side, each with its own batches, as the event source
+    mapping runs up to its maximum concurrency of invocations at once.
+    """
 
     def __init__(
         self,
@@ -59,12 +73,19 @@ class QueuePoller:
         context_factory: Callable[[], Any],
         batch_size: int = 10,
         batching_window_seconds: float = 0,
+        concurrency: int = 1,
+        crash_after_batch: Callable[[], bool] | None = None,
     ) -> None:
+        """``crash_after_batch`` (fault injection, for soaks): asked after each invocation; True makes that
+        worker crash before deleting the batch, so every message of it comes back after its visibility
+        timeout, succeeded ones included, as when a poller dies mid-batch. The worker then restarts."""
         problems = []
         if not isinstance(batch_size, int) or batch_size < 1:
             problems.append(f"batch_size must be a whole number >= 1 (given {batch_size!r}); set it to e.g. 10")
         if not isinstance(batching_window_seconds, (int, float)) or batching_window_seconds < 0:
             problems.append(f"batching_window_seconds must be >= 0 (given {batching_window_seconds!r}); set it to e.g. 0 or 5")
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            problems.append(f"concurrency must be a whole number >= 1 (given {concurrency!r}); set it to e.g. 1, or the event source mapping's maximum concurrency")
         if problems:
             raise ValueError("Invalid QueuePoller settings:\n  - " + "\n  - ".join(problems))
         self.sqs = sqs_client
@@ -76,16 +97,29 @@ class QueuePoller:
         self._context_factory = context_factory
         self.batch_size = batch_size
         self.batching_window_seconds = batching_window_seconds
+        self.concurrency = concurrency
+        self._crash_after_batch = crash_after_batch
         self._state = _State()
         self._lock = threading.Lock()
+        self._sqs_lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     # ------------------------------------------------------------------ observation
     @property
     def busy(self) -> bool:
-        """True from the first message of a batch being received until its deletes are done."""
-        return self._state.busy
+        """True while any worker holds a batch: from its first message received until its deletes are done."""
+        return bool(self._state.busy)
+
+    @property
+    def crashes(self) -> int:
+        """Batches lost to an injected crash (``crash_after_batch``) so far."""
+        return self._state.crashes
+
+    def _set_busy(self, busy: bool) -> None:
+        name = threading.current_thread().name
+        with self._lock:
+            (self._state.busy.add if busy else self._state.busy.discard)(name)
 
     @property
     def invocations(self) -> list[Invocation]:
@@ -95,6 +129,19 @@ class QueuePoller:
 
     # ------------------------------------------------------------------ one batch
     def _receive(self, max_messages: int, wait_seconds: int) -> list[dict]:
+        if self.concurrency > 1:
+            # moto's ReceiveMessage is not atomic: two receives racing to move one message to the
+            # DLQ (or a receive racing a delete) fail one of them with a 500 after it marked other
+            # messages received, which then reach the DLQ without ever being delivered. SQS itself
+            # has no such race, so the workers take turns (short polls) instead of shipping it.
+            with self._sqs_lock:
+                got = self._receive_once(max_messages, 0)
+            if not got and wait_seconds:
+                self._stop.wait(min(wait_seconds, _SHARED_IDLE_PAUSE_SECONDS))
+            return got
+        return self._receive_once(max_messages, wait_seconds)
+
+    def _receive_once(self, max_messages: int, wait_seconds: int) -> list[dict]:
         response = self.sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=max_messages,
@@ -120,7 +167,7 @@ class QueuePoller:
             got = self._receive(min(_SQS_RECEIVE_MAX, self.batch_size - len(messages)), wait)
             if got:
                 if deadline is None:
-                    self._state.busy = True
+                    self._set_busy(True)
                     deadline = time.monotonic() + self.batching_window_seconds
                 messages.extend(got)
             elif deadline is None:
@@ -145,13 +192,19 @@ class QueuePoller:
         except Exception as exc:  # noqa: BLE001 - a failed invocation returns the whole batch to the queue
             log.warning("processor raised %s: %s; the whole batch stays on the queue", type(exc).__name__, exc)
             failed, error = set(receive_counts), f"{type(exc).__name__}: {exc}"
+        if self._crash_after_batch is not None and self._crash_after_batch():
+            with self._lock:
+                self._state.crashes += 1
+                self._state.invocations.append(Invocation(started, receive_counts, frozenset(receive_counts), "poller crashed after the invocation (injected)"))
+            raise PollerCrashed(f"injected: the poller died after invoking the processor with {len(messages)} record(s), before deleting any")
         done = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(done), _SQS_RECEIVE_MAX):
             chunk = done[start : start + _SQS_RECEIVE_MAX]
-            result = self.sqs.delete_message_batch(
-                QueueUrl=self.queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
-            )
+            with self._sqs_lock if self.concurrency > 1 else contextlib.nullcontext():  # see _receive
+                result = self.sqs.delete_message_batch(
+                    QueueUrl=self.queue_url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+                )
             for failure in result.get("Failed", []):
                 log.warning("could not delete a processed message: %s", failure)
         invocation = Invocation(started, receive_counts, frozenset(failed), error)
@@ -166,25 +219,31 @@ class QueuePoller:
                 messages = self.gather_batch()
                 if messages:
                     self.process_batch(messages)
+            except PollerCrashed as crash:
+                log.info("%s; restarting the worker", crash)  # the batch comes back after its visibility timeout
             except Exception:  # noqa: BLE001 - keep polling, as the event source mapping does
                 log.exception("poller error; retrying in 1 s")
                 self._stop.wait(1)
             finally:
-                self._state.busy = False
+                self._set_busy(False)
 
     def start(self) -> None:
-        """Start polling in a daemon thread (no-op when already polling)."""
-        if self._thread is not None and self._thread.is_alive():
+        """Start ``concurrency`` polling daemon threads (no-op when already polling)."""
+        if any(thread.is_alive() for thread in self._threads):
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="local-sqs-poller", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"local-sqs-poller-{index}", daemon=True) for index in range(self.concurrency)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, timeout: float = 30) -> None:
-        """Stop after the current batch (a long poll ends within about a second)."""
+        """Stop after the current batches (a long poll ends within about a second)."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=timeout)
-            if self._thread.is_alive():
-                log.warning("poller did not stop within %s s", timeout)
-        self._thread = None
+        ends = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(timeout=max(0.0, ends - time.monotonic()))
+            if thread.is_alive():
+                log.warning("poller worker %s did not stop within %s s", thread.name, timeout)
+        self._threads = []

@@ -21,10 +21,14 @@ SUFFIX_MAX_LENGTH = 24
 LAMBDA_NAME_MAX = 64
 IAM_ROLE_NAME_MAX = 64
 SQS_NAME_MAX = 80
+EVENTBRIDGE_RULE_NAME_MAX = 64
 
 #: The orders table's GSI for a customer's orders (customerId + timestamp). The handlers
 #: package keeps its own copy (it ships alone to Lambda); the e2e tests query through it.
 CUSTOMER_INDEX_NAME = "CustomerIdIndex"
+#: The orders table's sparse GSI of orders whose event is not yet confirmed published (the event
+#: sweep reads it). The handlers package keeps its own copy; a test ties the two.
+UNPUBLISHED_INDEX_NAME = "UnpublishedIndex"
 
 #: First part of the CloudWatch namespace of the handlers' own metrics (``OrderConflicts``, ...);
 #: each environment publishes under ``<base>/<suffix>`` (``ResourceNames.metrics_namespace``), so
@@ -162,6 +166,16 @@ class ResourceNames:
         return resource_name("order-processor", self.suffix)
 
     @property
+    def event_sweeper_function(self) -> str:
+        """Event-sweeper Lambda function (publishes the events of stored orders that never got out)."""
+        return resource_name("order-event-sweeper", self.suffix)
+
+    @property
+    def event_sweep_schedule(self) -> str:
+        """EventBridge rule that runs the event sweeper on a schedule."""
+        return resource_name("orders-event-sweep", self.suffix)
+
+    @property
     def kms_alias(self) -> str:
         """Alias of the pipeline's customer-managed KMS key."""
         return "alias/" + resource_name("orders-key", self.suffix)
@@ -197,6 +211,9 @@ class ResourceNames:
             ("Lambda function name", self.order_processor_function, LAMBDA_NAME_MAX),
             ("IAM role name", function_role_name(self.api_handler_function), IAM_ROLE_NAME_MAX),
             ("IAM role name", function_role_name(self.order_processor_function), IAM_ROLE_NAME_MAX),
+            ("Lambda function name", self.event_sweeper_function, LAMBDA_NAME_MAX),
+            ("IAM role name", function_role_name(self.event_sweeper_function), IAM_ROLE_NAME_MAX),
+            ("EventBridge rule name", self.event_sweep_schedule, EVENTBRIDGE_RULE_NAME_MAX),
             ("SQS queue name", self.order_queue, SQS_NAME_MAX),
             ("SQS queue name", self.order_dlq, SQS_NAME_MAX),
         ]

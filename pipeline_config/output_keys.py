@@ -16,6 +16,8 @@ DLQ_ARN = "DLQArn"
 ORDER_QUEUE_ARN = "OrderQueueArn"
 API_HANDLER_FUNCTION_NAME = "ApiHandlerFunctionName"
 ORDER_PROCESSOR_FUNCTION_NAME = "OrderProcessorFunctionName"
+EVENT_SWEEPER_FUNCTION_NAME = "EventSweeperFunctionName"
+EVENT_SWEEP_SCHEDULE_NAME = "EventSweepScheduleName"
 ALARM_TOPIC_ARN = "AlarmTopicArn"
 REST_API_ID = "RestApiId"
 API_STAGE_NAME = "ApiStageName"
@@ -36,6 +38,8 @@ ENVIRONMENT_OUTPUTS: dict[str, str] = {
     ORDER_QUEUE_ARN: "SQS order queue ARN.",
     API_HANDLER_FUNCTION_NAME: "API-handler Lambda function name.",
     ORDER_PROCESSOR_FUNCTION_NAME: "Order-processor Lambda function name.",
+    EVENT_SWEEPER_FUNCTION_NAME: "Event-sweeper Lambda function name (publishes the events of stored orders that never got out).",
+    EVENT_SWEEP_SCHEDULE_NAME: "EventBridge rule that runs the event sweeper.",
     ALARM_TOPIC_ARN: "SNS topic the CloudWatch alarms notify.",
     REST_API_ID: "API Gateway REST API id.",
     API_STAGE_NAME: "API Gateway stage name.",

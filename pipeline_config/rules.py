@@ -66,6 +66,15 @@ ALARM_MAX_ACTIONS_PER_STATE = 5
 #: Alarm thresholds (same setting names in ``PipelineConfig`` and ``PipelineAlarmsProps``) and their
 #: highest value. 0 with ">=" would fire every period, so 1 is the lowest useful one; no queued
 #: message is older than the SQS retention maximum.
+#: The event sweep: how often it runs (a day at most: the alarm watches two intervals, and an
+#: alarm's window is at most a day), how old an unconfirmed event must be, the sweeper's timeout
+#: (it needs 10 s for a page, Lambda allows 900).
+EVENT_SWEEP_INTERVAL_MINUTES = (1, 720)
+EVENT_SWEEP_MIN_AGE_SECONDS = (0, 86_400)
+EVENT_SWEEPER_TIMEOUT_SECONDS = (20, 900)
+#: Orders a sweep could not publish that page (the ``EventSweep`` alarm; not a ``PipelineAlarms`` one).
+UNPUBLISHED_EVENTS_THRESHOLD = (1, 100_000_000)
+
 ALARM_THRESHOLDS: Mapping[str, int] = {
     "processor_errors_threshold": 100_000_000,
     "processor_throttles_threshold": 100_000_000,

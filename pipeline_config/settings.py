@@ -121,6 +121,18 @@ class PipelineConfig:
     """``scaling_config.maximum_concurrency``. ``None``: equal to the reserved concurrency
     (or omitted when that is off). Must not exceed the reserved concurrency."""
 
+    # --- event sweep: the outbox of events that never got out ------------------------------
+    event_sweep_interval_minutes: int = 5
+    """How often the event sweeper runs (an EventBridge schedule). It publishes the events of
+    stored orders that never got out (SNS failing for them on every receive), so every stored
+    order's event is published once SNS recovers, without an operator. README, "Alarm runbook"."""
+    event_sweep_min_age_seconds: int = 300
+    """How long an order's event must have been unconfirmed before the sweep publishes it. Keep it
+    above ``processor_timeout_seconds``: a younger order may still be published by the processor
+    itself (the sweep would send a second, harmless, event)."""
+    event_sweeper_timeout_seconds: int = 60
+    """Timeout of the event sweeper function (it stops starting pages 10 s before it)."""
+
     # --- DynamoDB ---------------------------------------------------------------------------
     table_deletion_protection: bool | None = field(default=None, metadata={JSON_NONE: "auto"})
     """Deletion protection of the orders table. ``None``: on when ``prod_like``."""
@@ -193,6 +205,9 @@ class PipelineConfig:
     """Accepted orders per period whose orderId turned out to be stored with a different order
     (alarm ``order-conflicts``): each one is failed by the processor and lands in the DLQ, so 1
     pages on the first. README, "Alarm runbook"."""
+    unpublished_events_threshold: int = 1
+    """Stored orders whose event a sweep found and still could not publish (alarm
+    ``unpublished-events``, over two sweep intervals; a sweeper that stops reporting pages too)."""
 
     def __post_init__(self) -> None:
         # Normalise the enum first so a string from JSON/env works like the enum.
@@ -354,6 +369,9 @@ class PipelineConfig:
                 )
             )
         check.int_range("max_receive_count", *rules.SQS_MAX_RECEIVE_COUNT)
+        check.int_range("event_sweep_interval_minutes", *rules.EVENT_SWEEP_INTERVAL_MINUTES, " min")
+        check.int_range("event_sweep_min_age_seconds", *rules.EVENT_SWEEP_MIN_AGE_SECONDS, " s")
+        check.int_range("event_sweeper_timeout_seconds", *rules.EVENT_SWEEPER_TIMEOUT_SECONDS, " s")
 
         batch_ok = check.int_range("batch_size", *rules.ESM_BATCH_SIZE)
         if check.int_range("batching_window_seconds", *rules.ESM_BATCHING_WINDOW_SECONDS, " s") and batch_ok:
@@ -408,6 +426,7 @@ class PipelineConfig:
             check.bad("alarm_destination_check", f"must be one of {', '.join(map(repr, ALARM_DESTINATION_CHECKS))} or \"auto\" (None)", 'use "error", "warn" or "off"; leave it out for the default (error when prod_like)')
         values = {name: getattr(self, name) for name in ("alarm_period_seconds", "alarm_evaluation_periods", *rules.ALARM_THRESHOLDS)}
         check.problems += rules.alarm_problems(values, period_setting="alarm_period_seconds", evaluations_setting="alarm_evaluation_periods")
+        check.int_range("unpublished_events_threshold", *rules.UNPUBLISHED_EVENTS_THRESHOLD)
 
 
 class _Checker:

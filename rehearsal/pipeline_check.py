@@ -7,7 +7,11 @@ the table's key schema and GSI, the redrive to the DLQ and the topic are what th
 2. the poller runs the processor -> the order is stored in the applied table and an event reaches
    the applied topic;
 3. GET the Location -> 200 with the same order; list the customer's orders through the GSI;
-4. a poison message on the applied queue reaches the applied DLQ after exactly maxReceiveCount
+4. the event sweep: the applied EventBridge rule targets the applied sweeper function on its
+   schedule; an order whose event the processor cannot publish (SNS made to fail for it, in the
+   processor only) is stored pending in the applied ``UnpublishedIndex``, and one run of the real
+   sweeper publishes its event to the applied topic and marks it;
+5. a poison message on the applied queue reaches the applied DLQ after exactly maxReceiveCount
    receives (read from the queue's own redrive policy).
 
 Three things are changed in the emulator for the check's duration and undone before the re-plan
@@ -48,11 +52,23 @@ def run_pipeline_check(outputs: dict[str, Any], endpoint_url: str, *, stack: str
         check.tap_url = tap
         # The batching window is an event-source-mapping setting the local poller emulates; 1 s keeps
         # the check short (Terraform's mapping is not exercised here: there is no Lambda runtime).
-        options = LocalPipelineOptions(suffix=suffix, existing=existing, config_overrides={"batching_window_seconds": 1}, handlers_dir=package)
+        # The sweep runs once, on demand, for orders of any age (the deployed one waits 300 s).
+        options = LocalPipelineOptions(
+            suffix=suffix,
+            existing=existing,
+            config_overrides={"batching_window_seconds": 1, "event_sweep_min_age_seconds": 0},
+            event_sweep_interval_seconds=0,
+            handlers_dir=package,
+        )
         with LocalPipeline(options) as pipeline:
             order = check.post_and_read_back(pipeline)
+            schedule = check.sweep_is_scheduled(outputs)
+            swept = check.sweep_publishes_a_stuck_event(pipeline)
             receives = check.poison_reaches_the_dlq(pipeline)
-    return f"POST 202, stored, event published, GET 200, customer list via the GSI, poison in the DLQ after {receives} receives (order {order})"
+    return (
+        f"POST 202, stored, event published, GET 200, customer list via the GSI, {schedule}, "
+        f"event of {swept} published by the sweep via the UnpublishedIndex, poison in the DLQ after {receives} receives (order {order})"
+    )
 
 
 class _Check:
@@ -93,6 +109,61 @@ class _Check:
         if status != 200 or order_id not in listed:
             raise PipelineCheckFailed(f"GET {list_url} answered {status} without order {order_id}: {listing}")
         return order_id
+
+    def sweep_is_scheduled(self, outputs: dict[str, Any]) -> str:
+        """The applied rule is enabled, on a rate schedule, and targets the applied sweeper function."""
+        from pipeline_config import output_keys
+
+        rule_name, function_name = outputs.get(output_keys.EVENT_SWEEP_SCHEDULE_NAME), outputs.get(output_keys.EVENT_SWEEPER_FUNCTION_NAME)
+        if not rule_name or not function_name:
+            raise PipelineCheckFailed(f"the outputs lack {output_keys.EVENT_SWEEP_SCHEDULE_NAME} / {output_keys.EVENT_SWEEPER_FUNCTION_NAME}")
+        events = _client(self.existing, "events")
+        rule = events.describe_rule(Name=rule_name)
+        if rule.get("State") != "ENABLED" or not str(rule.get("ScheduleExpression", "")).startswith("rate("):
+            raise PipelineCheckFailed(f"the rule {rule_name} is {rule.get('State')} with schedule {rule.get('ScheduleExpression')!r}; expected ENABLED on a rate(...)")
+        function_arn = _client(self.existing, "lambda").get_function(FunctionName=function_name)["Configuration"]["FunctionArn"]
+        targets = [t["Arn"] for t in events.list_targets_by_rule(Rule=rule_name).get("Targets", [])]
+        if targets != [function_arn]:
+            raise PipelineCheckFailed(f"the rule {rule_name} targets {targets}, expected exactly the sweeper {function_arn}")
+        return f"sweeper on {rule['ScheduleExpression']}"
+
+    def sweep_publishes_a_stuck_event(self, pipeline: Any) -> str:
+        """SNS fails for one order in the processor only; the order stays pending; one sweep publishes it."""
+        order_id = f"rehearsal-sweep-{uuid.uuid4().hex[:8]}"
+        order = {"orderId": order_id, "customerId": f"cust-{uuid.uuid4().hex[:10]}", "items": [{"productId": "sku-1", "quantity": 1, "unitPrice": 3}]}
+
+        def fail_this_order(params: Any, **_: Any) -> None:
+            if any(order_id in entry.get("Message", "") for entry in params.get("PublishBatchRequestEntries", [])):
+                from botocore.exceptions import ClientError
+
+                raise ClientError({"Error": {"Code": "KMSThrottling", "Message": "rehearsal"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "PublishBatch")
+
+        sns = pipeline.processor_clients.sns
+        sns.register("provide-client-params.sns.PublishBatch", fail_this_order, unique_id="rehearsal-sweep")
+        try:
+            status, _, body = _http("POST", f"{pipeline.api_url}/orders", order)
+            if status != 202:
+                raise PipelineCheckFailed(f"POST of the sweep's order answered {status}: {body}")
+            key = {"orderId": {"S": order_id}}
+            pending = _wait(lambda: (self.dynamodb.get_item(TableName=self.existing.orders_table_name, Key=key, ConsistentRead=True).get("Item") or {}).get("unpublishedShard"))
+            if not pending:
+                raise PipelineCheckFailed(f"order {order_id} was not stored pending (eventPublished=false, unpublishedShard) in {self.existing.orders_table_name}")
+            run = pipeline.sweep_now()
+            if run.error or not run.result or not run.result.get("published"):
+                raise PipelineCheckFailed(f"the sweep did not publish the pending order: {run.error or run.result}")
+            if not _wait(lambda: self._event_for(order_id)):
+                raise PipelineCheckFailed(f"the sweep ran ({run.result}) but no event for {order_id} reached the topic {self.existing.order_topic_arn}")
+            item = self.dynamodb.get_item(TableName=self.existing.orders_table_name, Key=key, ConsistentRead=True)["Item"]
+            if item.get("eventPublished") != {"BOOL": True} or "unpublishedShard" in item:
+                raise PipelineCheckFailed(f"the sweep published {order_id} but did not mark it: {item}")
+        finally:
+            sns.unregister("provide-client-params.sns.PublishBatch", fail_this_order, unique_id="rehearsal-sweep")
+        pipeline.wait_until_idle(timeout=WAIT_SECONDS)  # its message, redelivered, finds it published
+        return order_id
+
+    def _event_for(self, order_id: str) -> bool:
+        messages = self.sqs.receive_message(QueueUrl=self.tap_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        return any(order_id in message.get("Body", "") for message in messages)
 
     def poison_reaches_the_dlq(self, pipeline: Any) -> int:
         redrive = json.loads(self.sqs.get_queue_attributes(QueueUrl=self.existing.order_queue_url, AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"])

@@ -32,6 +32,7 @@ SERVICE_ENDPOINTS: tuple[tuple[str, str], ...] = (
     ("aws_cloudwatch_log_", "logs"),
     ("aws_cloudwatch_metric_alarm", "cloudwatch"),
     ("aws_cloudwatch_dashboard", "cloudwatch"),
+    ("aws_cloudwatch_event_", "events"),
     ("aws_dynamodb_", "dynamodb"),
     ("aws_iam_", "iam"),
     ("aws_kms_", "kms"),

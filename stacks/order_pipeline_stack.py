@@ -15,6 +15,7 @@ from constructs_lib.alarms import PipelineAlarms, PipelineAlarmsProps
 from constructs_lib.dashboard import OrdersDashboard, OrdersDashboardProps
 from constructs_lib.encrypted_topic import EncryptedTopic, EncryptedTopicProps
 from constructs_lib.encryption_key import EncryptionKey, EncryptionKeyProps
+from constructs_lib.event_sweep import EventSweep, EventSweepProps
 from constructs_lib.framework import Construct, TerraformOutput, TerraformStack
 from constructs_lib.lambda_package import HandlersPackage, HandlersPackageProps
 from constructs_lib.orders_table import OrdersTable, OrdersTableProps
@@ -23,7 +24,14 @@ from constructs_lib.python_function import RUNTIME, PythonFunction, PythonFuncti
 from constructs_lib.queue_with_dlq import QueueWithDeadLetterQueue, QueueWithDeadLetterQueueProps
 from constructs_lib.rest_api import OrdersRestApi, OrdersRestApiProps
 from constructs_lib.sqs_event_source import SqsEventSource, SqsEventSourceProps
-from handlers.orders_core.settings import API_SERVICE_NAME, PROCESSOR_SERVICE_NAME, Settings, function_environment
+from handlers.orders_core.settings import (
+    API_SERVICE_NAME,
+    EVENT_SWEEP_MIN_AGE_VAR,
+    EVENT_SWEEPER_SERVICE_NAME,
+    PROCESSOR_SERVICE_NAME,
+    Settings,
+    function_environment,
+)
 from pipeline_config import ConfigError, PipelineConfig, output_keys
 from pipeline_config.backend import BackendSettings
 from pipeline_config.naming import default_tags
@@ -117,8 +125,19 @@ class OrderPipelineStack(TerraformStack):
             ),
         )
 
-    def _function(self, id: str, *, function_name: str, handler: str, timeout_seconds: int, memory_mb: int, service_name: str, reserved_concurrency: int | None = None) -> PythonFunction:
-        """One of the two functions: the same package, layer, logs, key and resources, its own entry point and sizing."""
+    def _function(
+        self,
+        id: str,
+        *,
+        function_name: str,
+        handler: str,
+        timeout_seconds: int,
+        memory_mb: int,
+        service_name: str,
+        reserved_concurrency: int | None = None,
+        extra_environment: Mapping[str, str] | None = None,
+    ) -> PythonFunction:
+        """One of the functions: the same package, layer, logs, key and resources, its own entry point, sizing and variables."""
         config = self.config
         # The handler package's own Settings names the variables (handlers/orders_core/settings.py).
         resources = Settings(orders_table_name=self.table.table_name, order_queue_url=self.queue.queue_url, order_topic_arn=self.events_topic.topic_arn)
@@ -132,7 +151,9 @@ class OrderPipelineStack(TerraformStack):
                 timeout_seconds=timeout_seconds,
                 memory_mb=memory_mb,
                 reserved_concurrency=reserved_concurrency,
-                environment=function_environment(resources, service_name=service_name, log_level=config.log_level, metrics_namespace=self.names.metrics_namespace),
+                environment=function_environment(
+                    resources, service_name=service_name, log_level=config.log_level, metrics_namespace=self.names.metrics_namespace, extra=extra_environment
+                ),
                 layers=(config.effective_powertools_layer_arn,),
                 log_retention_days=config.log_retention_days,
                 kms_key_arn=self.encryption_key.key_arn,
@@ -181,7 +202,37 @@ class OrderPipelineStack(TerraformStack):
         )
         self.table.grant_write(processor)
         self.events_topic.grant_publish(processor)
+        self._build_event_sweeper()
 
+    def _build_event_sweeper(self) -> None:
+        """The outbox of events: the sweeper function, which ``EventSweep`` schedules, grants and alarms on."""
+        config, names = self.config, self.names
+        self.event_sweeper = self._function(
+            "event-sweeper",
+            function_name=names.event_sweeper_function,
+            handler="event_sweeper.app.lambda_handler",
+            timeout_seconds=config.event_sweeper_timeout_seconds,
+            memory_mb=config.processor_memory_mb,
+            service_name=EVENT_SWEEPER_SERVICE_NAME,
+            extra_environment={EVENT_SWEEP_MIN_AGE_VAR: str(config.event_sweep_min_age_seconds)},
+        )
+        # Its schedule, its grants on the table and the topic, and its two alarms.
+        self.event_sweep = EventSweep(
+            self,
+            "event-sweep",
+            EventSweepProps(
+                function=self.event_sweeper,
+                table=self.table,
+                topic=self.events_topic,
+                names=names,
+                interval_minutes=config.event_sweep_interval_minutes,
+                alarm_topic_arns=(self.alarm_topic.topic_arn, *config.alarm_sns_topic_arns),
+                alarm_period_seconds=config.alarm_period_seconds,
+                unpublished_events_threshold=config.unpublished_events_threshold,
+                metrics_namespace=names.metrics_namespace,
+                service_name=EVENT_SWEEPER_SERVICE_NAME,
+            ),
+        )
     def _build_api(self) -> None:
         config, names = self.config, self.names
         self.api = OrdersRestApi(
@@ -204,7 +255,9 @@ class OrderPipelineStack(TerraformStack):
             ),
         )
         # CloudWatch Logs may use the key for exactly the log groups this stack creates.
-        self.encryption_key.allow_cloudwatch_logs([*self.api_handler.log_group_names, *self.processor.log_group_names, *self.api.log_group_names])
+        self.encryption_key.allow_cloudwatch_logs(
+            [*self.api_handler.log_group_names, *self.processor.log_group_names, *self.event_sweeper.log_group_names, *self.api.log_group_names]
+        )
         if config.legacy_account_setting_in_state:
             # A stack deployed before orders-account-<region> took the setting over still holds it
             # in its state: forget it there, never destroy it (with provider 6 that resets the
@@ -253,9 +306,9 @@ class OrderPipelineStack(TerraformStack):
                 api_stage_name=self.api.stage_name,
                 queue_name=self.queue.queue_name,
                 dlq_name=self.queue.dlq_name,
-                function_names=(self.api_handler.function_name, self.processor.function_name),
+                function_names=(self.api_handler.function_name, self.processor.function_name, self.event_sweeper.function_name),
                 table_name=self.table.table_name,
-                alarm_arns=self.alarms.alarm_arns,
+                alarm_arns=[*self.alarms.alarm_arns, *self.event_sweep.alarm_arns],
             ),
         )
 
@@ -271,6 +324,8 @@ class OrderPipelineStack(TerraformStack):
             keys.ORDER_QUEUE_ARN: self.queue.queue_arn,
             keys.API_HANDLER_FUNCTION_NAME: self.api_handler.function_name,
             keys.ORDER_PROCESSOR_FUNCTION_NAME: self.processor.function_name,
+            keys.EVENT_SWEEPER_FUNCTION_NAME: self.event_sweeper.function_name,
+            keys.EVENT_SWEEP_SCHEDULE_NAME: self.event_sweep.rule_name,
             keys.ALARM_TOPIC_ARN: self.alarm_topic.topic_arn,
             keys.REST_API_ID: self.api.rest_api_id,
             keys.API_STAGE_NAME: self.api.stage_name,

@@ -108,9 +108,10 @@ class PlatformExtra:
 
 API_HANDLER = "api-handler"
 PROCESSOR = "order-processor"
-FUNCTIONS = (API_HANDLER, PROCESSOR)
+EVENT_SWEEPER = "event-sweeper"
+FUNCTIONS = (API_HANDLER, PROCESSOR, EVENT_SWEEPER)
 #: Each function's entry point: how a synthesized function is found whatever its name.
-HANDLERS = {API_HANDLER: "api_handler.app.lambda_handler", PROCESSOR: "order_processor.app.lambda_handler"}
+HANDLERS = {API_HANDLER: "api_handler.app.lambda_handler", PROCESSOR: "order_processor.app.lambda_handler", EVENT_SWEEPER: "event_sweeper.app.lambda_handler"}
 
 #: The short, documented list of what a role needs beyond the recorded calls.
 PLATFORM_EXTRAS: tuple[PlatformExtra, ...] = (

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipeline_config import output_keys
-from pipeline_config.naming import CUSTOMER_INDEX_NAME, METRICS_NAMESPACE_BASE, ResourceNames, stack_name, suffix_of_stack
+from pipeline_config.naming import CUSTOMER_INDEX_NAME, METRICS_NAMESPACE_BASE, UNPUBLISHED_INDEX_NAME, ResourceNames, stack_name, suffix_of_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Everything that ships or runs, outside tests/ (tests may spell a contract out, as an independent oracle).
@@ -67,12 +67,13 @@ def contracts() -> dict[str, tuple[str, set[str]]]:
         if name.isupper() and isinstance(value, str) and not name.endswith("_DESCRIPTION"):
             found[value] = ("pipeline_config/output_keys.py", set())
     # (The service names are left out: "orders-api" is also the REST API's name component.)
-    for value in settings.ENV_VARS:
+    for value in [*settings.ENV_VARS, settings.EVENT_SWEEP_MIN_AGE_VAR]:
         found[value] = ("handlers/orders_core/settings.py", set())
     # The namespace base: the Lambda package keeps a copy as its local-run default (tied below).
     found[METRICS_NAMESPACE_BASE] = ("pipeline_config/naming.py", {"handlers/orders_core/settings.py"})
-    # The Lambda package ships alone, so it keeps a copy of the index name (tied below).
+    # The Lambda package ships alone, so it keeps a copy of the index names (tied below).
     found[CUSTOMER_INDEX_NAME] = ("pipeline_config/naming.py", {"handlers/orders_core/adapters.py"})
+    found[UNPUBLISHED_INDEX_NAME] = ("pipeline_config/naming.py", {"handlers/orders_core/adapters.py"})
     # Routes: the route table (a JSON file, so no .py is its source). Its resource templates and
     # construct-id fragments; a plain "/orders" is what API clients call, not a copy of the table.
     from orders_core.routes import ROUTES

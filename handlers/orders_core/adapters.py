@@ -11,8 +11,12 @@ from typing import Any, Iterable, Mapping, Protocol, Sequence
 
 from orders_core.budget import BudgetError, is_retryable, is_throttle, outcome_unknown
 from orders_core.errors import DownstreamError
+from orders_core.model import CREATED_AT_ATTRIBUTE, UNPUBLISHED_SHARD_ATTRIBUTE
 
 CUSTOMER_INDEX_NAME = "CustomerIdIndex"
+#: The sparse index of orders whose event is not yet confirmed published (copies of
+#: ``pipeline_config.naming.UNPUBLISHED_INDEX_NAME``; the package ships alone, a test ties them).
+UNPUBLISHED_INDEX_NAME = "UnpublishedIndex"
 #: DynamoDB TransactWriteItems accepts at most 100 actions.
 MAX_TRANSACT_ITEMS = 100
 #: SNS PublishBatch accepts at most 10 entries...
@@ -99,7 +103,12 @@ class OrderRepository(Protocol):
         """A customer's orders, newest first, and the position after the last one (if any)."""
 
     def mark_published(self, order_ids: Sequence[str]) -> None:
-        """Set ``eventPublished = true`` on the orders (one call per 100)."""
+        """Set ``eventPublished = true`` on the orders, and take them out of the unpublished index (one call per 100)."""
+
+    def unpublished(
+        self, shard: str, *, created_before: str, limit: int, start_key: Mapping[str, str] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        """Stored orders of one index partition whose event is not confirmed, stored before ``created_before``, oldest first."""
 
 
 _serializer: Any = None
@@ -135,10 +144,11 @@ def _chunks(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
 class DynamoOrderRepository:
     """``OrderRepository`` on the orders table and its ``CustomerIdIndex`` GSI."""
 
-    def __init__(self, client: Any, table_name: str, *, index_name: str = CUSTOMER_INDEX_NAME) -> None:
+    def __init__(self, client: Any, table_name: str, *, index_name: str = CUSTOMER_INDEX_NAME, unpublished_index_name: str = UNPUBLISHED_INDEX_NAME) -> None:
         self._client = client
         self._table = table_name
         self._index = index_name
+        self._unpublished_index = unpublished_index_name
 
     def put_new(self, item: Mapping[str, Any]) -> PutOutcome:
         """Conditional PutItem; on a duplicate the existing item comes back with the failure (no extra read)."""
@@ -194,7 +204,10 @@ class DynamoOrderRepository:
         return items, last_key
 
     def mark_published(self, order_ids: Sequence[str]) -> None:
-        """One TransactWriteItems of conditional Updates per 100 orders (never creates a stub item)."""
+        """One TransactWriteItems of conditional Updates per 100 orders (never creates a stub item).
+
+        Removing the shard attribute takes the order out of the sparse ``UnpublishedIndex``.
+        """
         for chunk in _chunks(list(order_ids), MAX_TRANSACT_ITEMS):
             try:
                 self._client.transact_write_items(
@@ -203,8 +216,9 @@ class DynamoOrderRepository:
                             "Update": {
                                 "TableName": self._table,
                                 "Key": {"orderId": {"S": order_id}},
-                                "UpdateExpression": "SET eventPublished = :published",
+                                "UpdateExpression": "SET eventPublished = :published REMOVE #shard",
                                 "ConditionExpression": "attribute_exists(orderId)",
+                                "ExpressionAttributeNames": {"#shard": UNPUBLISHED_SHARD_ATTRIBUTE},
                                 "ExpressionAttributeValues": {":published": {"BOOL": True}},
                             }
                         }
@@ -213,6 +227,28 @@ class DynamoOrderRepository:
                 )
             except _aws_errors() as exc:
                 raise _translate("DynamoDB TransactWriteItems", exc) from exc
+
+    def unpublished(
+        self, shard: str, *, created_before: str, limit: int, start_key: Mapping[str, str] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        """One Query page on ``UnpublishedIndex``: the partition ``shard``, ``createdAt < created_before``, oldest first."""
+        params: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": self._unpublished_index,
+            "KeyConditionExpression": "#shard = :shard AND #created < :before",
+            "ExpressionAttributeNames": {"#shard": UNPUBLISHED_SHARD_ATTRIBUTE, "#created": CREATED_AT_ATTRIBUTE},
+            "ExpressionAttributeValues": {":shard": {"S": shard}, ":before": {"S": created_before}},
+            "Limit": limit,
+        }
+        if start_key:
+            params["ExclusiveStartKey"] = {name: {"S": value} for name, value in start_key.items()}
+        try:
+            response = self._client.query(**params)
+        except _aws_errors() as exc:
+            raise _translate("DynamoDB Query", exc) from exc
+        items = [from_attribute_values(item) for item in response.get("Items", [])]
+        last = response.get("LastEvaluatedKey")
+        return items, ({name: str(from_attribute_values({name: value})[name]) for name, value in last.items()} if last else None)
 
 
 # ---------------------------------------------------------------- SNS
@@ -306,6 +342,7 @@ class SnsEventPublisher:
 
 __all__ = [
     "CUSTOMER_INDEX_NAME",
+    "UNPUBLISHED_INDEX_NAME",
     "DynamoOrderRepository",
     "EventEntry",
     "EventPublisher",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -31,6 +32,20 @@ TIMESTAMP_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 
 #: Stored attribute holding the order's fingerprint (bookkeeping: never returned, never published).
 FINGERPRINT_ATTRIBUTE = "orderFingerprint"
+#: Stored attribute set while an order's event is not yet confirmed published, removed when it is:
+#: the partition key of the sparse ``UnpublishedIndex`` the event sweep queries (bookkeeping).
+UNPUBLISHED_SHARD_ATTRIBUTE = "unpublishedShard"
+#: The sort key of that index: when the processor stored the order.
+CREATED_AT_ATTRIBUTE = "createdAt"
+#: Partitions of the sparse index. One would take every store and every "published" of the table
+#: (two index writes per order) on one index partition; four spread them, and the sweep queries
+#: each (four small queries per run).
+UNPUBLISHED_SHARDS = 4
+
+
+def unpublished_shard(order_id: str) -> str:
+    """The sparse index partition of an order: stable (CRC32 of the orderId), ``"0"``..``"3"``."""
+    return str(zlib.crc32(order_id.encode("utf-8")) % UNPUBLISHED_SHARDS)
 #: Prefix naming the canonical form; a new form gets a new prefix, so old fingerprints stay comparable.
 FINGERPRINT_VERSION = "v1"
 
@@ -150,13 +165,14 @@ class Order:
             "totalAmount": self.total_amount,
             "status": STATUS_PROCESSED,
             "eventPublished": False,
-            "createdAt": created_at,
+            CREATED_AT_ATTRIBUTE: created_at,
             FINGERPRINT_ATTRIBUTE: self.fingerprint,
+            UNPUBLISHED_SHARD_ATTRIBUTE: unpublished_shard(self.order_id),
         }
 
 
 #: Stored attributes that are bookkeeping, not part of the order a client sees.
-_INTERNAL_ATTRIBUTES = frozenset({"eventPublished", FINGERPRINT_ATTRIBUTE})
+_INTERNAL_ATTRIBUTES = frozenset({"eventPublished", FINGERPRINT_ATTRIBUTE, UNPUBLISHED_SHARD_ATTRIBUTE})
 _EVENT_ATTRIBUTES = ("orderId", "customerId", "timestamp", "currency", "items", "itemCount", "totalAmount", "status", "createdAt")
 
 

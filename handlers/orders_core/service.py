@@ -1,13 +1,14 @@
 """Order logic of both functions, on injected adapters (no boto3 here).
 
 ``OrderApiService``: accept, read and list orders (API handler).
-``OrderProcessingService``: store one queued order, then publish a batch's events (processor).
+``OrderProcessingService``: store one queued order, then publish a batch's events (processor), and
+publish the events of stored orders that never got out (the event sweep).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Sequence
 
 from orders_core import jsonutil
@@ -28,6 +29,7 @@ from orders_core.model import (
     ID_PATTERN,
     Order,
     format_timestamp,
+    UNPUBLISHED_SHARDS,
     order_event,
     public_view,
     stored_fingerprint,
@@ -66,8 +68,11 @@ class AcceptedOrder:
 
     order: Order
     message_id: str | None
-    """The SQS message id; None when nothing was sent because the same order is already stored."""
+    """The SQS message id; None when nothing was sent because the same order is already stored and published."""
     already_stored: bool = False
+    requeued_for_event: bool = False
+    """The same order is stored but its event was never confirmed: it was sent again, so the
+    processor publishes the event from the stored order."""
 
 
 class OrderApiService:
@@ -79,8 +84,8 @@ class OrderApiService:
         self._clock = clock
         self._check_stored = check_stored
 
-    def _stored_twin(self, order: Order) -> bool:
-        """True when the same order is stored already; ``OrderConflict`` when a different one is.
+    def _stored_twin(self, order: Order) -> dict[str, Any] | None:
+        """The same order if it is stored already (None when nothing is); ``OrderConflict`` when a different one is.
 
         One strongly consistent GetItem. It cannot see an order that is still in flight (on the
         queue, not yet stored): two different orders with one orderId submitted within that
@@ -89,9 +94,9 @@ class OrderApiService:
         """
         existing = self._repository.get(order.order_id, consistent=True)
         if existing is None:
-            return False
+            return None
         if stored_fingerprint(existing) == order.fingerprint:
-            return True
+            return existing
         raise OrderConflict(
             f"order {order.order_id!r} already exists with different content; nothing was accepted",
             [Problem("orderId", f"{order.order_id} is already used by another order: send a new orderId for a new order, or the original content to retry")],
@@ -101,7 +106,9 @@ class OrderApiService:
         """Validate a POST /orders body and enqueue it; nothing is sent unless the order is valid and new.
 
         The orderId is an idempotency key: the same order already stored is accepted again without
-        sending anything; a different order already stored under that orderId is an ``OrderConflict``.
+        sending anything, unless its event was never confirmed published (then it is sent again, so
+        the processor publishes it); a different order already stored under that orderId is an
+        ``OrderConflict``.
         """
         if len(raw_body) > SQS_MAX_MESSAGE_BYTES:
             raise PayloadTooLarge(
@@ -119,9 +126,14 @@ class OrderApiService:
         size = sqs_message_size(body, attributes)
         if size > SQS_MAX_MESSAGE_BYTES:
             raise PayloadTooLarge(f"the order needs {size} bytes on the queue; the limit is {SQS_MAX_MESSAGE_BYTES}")
-        if self._check_stored and self._stored_twin(order):
+        stored = self._stored_twin(order) if self._check_stored else None
+        if stored is None:
+            return AcceptedOrder(order=order, message_id=self._queue.send(body, attributes))
+        if stored.get("eventPublished") is True:
             return AcceptedOrder(order=order, message_id=None, already_stored=True)
-        return AcceptedOrder(order=order, message_id=self._queue.send(body, attributes))
+        # Stored, event never confirmed: the processor stores nothing new (conditional write) and
+        # publishes the event from the stored item.
+        return AcceptedOrder(order=order, message_id=self._queue.send(body, attributes), already_stored=True, requeued_for_event=True)
 
     def get(self, order_id: str) -> dict[str, Any]:
         """The stored order; ``NotFound`` if there is none (yet)."""
@@ -244,3 +256,81 @@ class OrderProcessingService:
             except Exception as exc:  # at-least-once: a redelivery would only publish again
                 outcome.mark_error = str(exc) or type(exc).__name__
         return outcome
+
+
+@dataclass
+class SweepOutcome:
+    """What one run of the event sweep did."""
+
+    found: int = 0
+    """Stored orders past the minimum age whose event was not confirmed."""
+    published: list[str] = field(default_factory=list)
+    """orderIds whose event the sweep published (and marked)."""
+    failed: dict[str, str] = field(default_factory=dict)
+    """orderId -> why its event is still not published."""
+    mark_errors: list[str] = field(default_factory=list)
+    """Why marking published events failed (they stay in the index: the next run publishes again)."""
+    stopped: str | None = None
+    """Why the run stopped before reading every partition (time, ``max_orders``); the next run goes on."""
+    read_error: str | None = None
+    """Why reading the index failed, if it did (the run stopped there)."""
+
+    @property
+    def still_unpublished(self) -> int:
+        """Orders found whose event is still not out after this run (the ``UnpublishedEvents`` metric)."""
+        return len(self.failed)
+
+
+def sweep_cutoff(now: datetime, min_age_seconds: int) -> str:
+    """The ``createdAt`` before which an unpublished order is the sweep's to publish."""
+    return format_timestamp(now - timedelta(seconds=min_age_seconds))
+
+
+class EventSweepService:
+    """Publishes the events of stored orders that never got out (``eventPublished`` false), oldest first.
+
+    The processor publishes each order's event in the invocation that stores it; when SNS fails
+    there on every receive, the message ends in the DLQ while the order stays stored and pending
+    in the sparse ``UnpublishedIndex``. The sweep runs on a schedule, finds those older than the
+    minimum age (so it does not race the processor's own publish), and publishes and marks them
+    with the processor's own ``OrderProcessingService.publish``: once SNS recovers, every stored
+    order's event goes out at least once, without anyone redriving anything.
+    """
+
+    def __init__(self, *, repository: OrderRepository, publisher: EventPublisher, page_size: int = 100) -> None:
+        self._repository = repository
+        self._publishing = OrderProcessingService(repository=repository, publisher=publisher)
+        self._page_size = page_size
+
+    def sweep(self, *, created_before: str, max_orders: int = 1000, out_of_time: Callable[[], bool] = lambda: False) -> SweepOutcome:
+        """One pass over every partition, at most ``max_orders`` orders, while ``out_of_time()`` is false.
+
+        A failing read stops the pass (``read_error``), never raises: what was published stays published.
+        """
+        outcome = SweepOutcome()
+        for shard in (str(n) for n in range(UNPUBLISHED_SHARDS)):
+            start: dict[str, str] | None = None
+            while True:
+                if outcome.found >= max_orders or out_of_time():
+                    outcome.stopped = f"stopped after {outcome.found} orders ({'max_orders' if outcome.found >= max_orders else 'out of time'}); the next run continues"
+                    return outcome
+                try:
+                    items, start = self._repository.unpublished(shard, created_before=created_before, limit=min(self._page_size, max_orders - outcome.found), start_key=start)
+                except Exception as exc:  # noqa: BLE001 - the next run starts over; say why this one stopped
+                    outcome.read_error = f"reading partition {shard} of the unpublished index failed: {exc}"
+                    return outcome
+                self._publish_page(items, outcome)
+                if start is None:
+                    break
+        return outcome
+
+    def _publish_page(self, items: Sequence[dict[str, Any]], outcome: SweepOutcome) -> None:
+        pending = [StoredOrder(str(item["orderId"]), order_event(item), created=False) for item in items if item.get("eventPublished") is not True]
+        outcome.found += len(pending)
+        if not pending:
+            return
+        published = self._publishing.publish(pending)
+        outcome.published += published.published
+        outcome.failed.update(published.failed)
+        if published.mark_error:
+            outcome.mark_errors.append(published.mark_error)

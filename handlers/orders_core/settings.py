@@ -22,6 +22,10 @@ LOG_LEVEL_VARS = ("POWERTOOLS_LOG_LEVEL", "LOG_LEVEL")
 #: Powertools service name of each function (logs, traces and the metrics' ``service`` dimension).
 API_SERVICE_NAME = "orders-api"
 PROCESSOR_SERVICE_NAME = "orders-processor"
+EVENT_SWEEPER_SERVICE_NAME = "orders-event-sweeper"
+#: The event sweeper's own variable: how long (seconds since it was stored) an order's event must
+#: have been unconfirmed before the sweep publishes it. The stack sets it on the sweeper only.
+EVENT_SWEEP_MIN_AGE_VAR = "EVENT_SWEEP_MIN_AGE_SECONDS"
 #: CloudWatch namespace of the handlers' metrics when ``POWERTOOLS_METRICS_NAMESPACE`` is not set (a
 #: local run). Deployed functions always get their environment's own namespace from the stack
 #: (``pipeline_config.naming.ResourceNames.metrics_namespace``, ``OrderPipeline/<suffix>``), which
@@ -67,11 +71,25 @@ class Settings:
         return {var: getattr(self, field) for var, field in ENV_VARS.items()}
 
 
-def function_environment(settings: Settings, *, service_name: str, log_level: str, metrics_namespace: str = METRICS_NAMESPACE) -> dict[str, str]:
-    """Every variable the stack sets on a function: its resources (``Settings.to_environ``) and Powertools'."""
+def function_environment(
+    settings: Settings, *, service_name: str, log_level: str, metrics_namespace: str = METRICS_NAMESPACE, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Every variable the stack sets on a function: its resources (``Settings.to_environ``), Powertools', and its own (``extra``)."""
     return {
         **settings.to_environ(),
         SERVICE_NAME_VAR: service_name,
         METRICS_NAMESPACE_VAR: metrics_namespace,
         **{var: log_level.upper() for var in LOG_LEVEL_VARS},
+        **dict(extra or {}),
     }
+
+
+def event_sweep_min_age_seconds(environ: Mapping[str, str] | None = None) -> int:
+    """``EVENT_SWEEP_MIN_AGE_SECONDS`` as whole seconds >= 0; ``SettingsError`` when it is missing, ``ValueError`` naming it when malformed."""
+    environ = os.environ if environ is None else environ
+    raw = (environ.get(EVENT_SWEEP_MIN_AGE_VAR) or "").strip()
+    if not raw:
+        raise SettingsError([EVENT_SWEEP_MIN_AGE_VAR])
+    if not raw.isdigit():
+        raise ValueError(f"{EVENT_SWEEP_MIN_AGE_VAR} must be whole seconds >= 0 (given {raw!r}). Fix: set it on the function (the stack injects it), e.g. 300")
+    return int(raw)

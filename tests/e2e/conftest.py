@@ -9,12 +9,16 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from local_pipeline import LocalPipeline
-from tests.least_privilege import API_HANDLER, PROCESSOR, CallRecorder
+from tests.least_privilege import API_HANDLER, EVENT_SWEEPER, PROCESSOR, CallRecorder
 
 #: Local-only deviation (docs/local_pipeline.md): retries after 2 s instead of the config's 180 s.
 VISIBILITY_TIMEOUT_SECONDS = 2
 #: A real config field, shortened so partial batches do not wait the default 5 s.
 BATCHING_WINDOW_SECONDS = 1
+#: The event sweep runs every second (a local-only interval) for orders whose event has been
+#: unconfirmed for 5 s (a real config field, 300 s by default): long after any healthy publish.
+EVENT_SWEEP_INTERVAL_SECONDS = 1
+EVENT_SWEEP_MIN_AGE_SECONDS = 5
 IDLE_TIMEOUT = 60
 
 
@@ -57,11 +61,13 @@ def local_pipeline(recorded_calls: CallRecorder) -> Iterator[LocalPipeline]:
     """
     with LocalPipeline(
         suffix="e2e",
-        config_overrides={"batching_window_seconds": BATCHING_WINDOW_SECONDS},
+        config_overrides={"batching_window_seconds": BATCHING_WINDOW_SECONDS, "event_sweep_min_age_seconds": EVENT_SWEEP_MIN_AGE_SECONDS},
         visibility_timeout_seconds=VISIBILITY_TIMEOUT_SECONDS,
+        event_sweep_interval_seconds=EVENT_SWEEP_INTERVAL_SECONDS,
     ) as pipeline:
         recorded_calls.attach(API_HANDLER, pipeline.api_clients)
         recorded_calls.attach(PROCESSOR, pipeline.processor_clients)
+        recorded_calls.attach(EVENT_SWEEPER, pipeline.sweeper_clients)
         try:
             yield pipeline
         finally:
@@ -75,6 +81,10 @@ def _name_the_recording(request: pytest.FixtureRequest, recorded_calls: CallReco
     yield
 
 
+#: The handlers whose clients ``Hooks`` can reach, by the name tests give them.
+HOOKED_FUNCTIONS = ("api", "processor", "sweeper")
+
+
 class Hooks:
     """Registers botocore hooks on the pipeline's handler clients and removes them after the test."""
 
@@ -82,13 +92,23 @@ class Hooks:
         self._pipeline = pipeline
         self._registered: list[tuple[Any, str, Callable, str]] = []
 
-    def register(self, service: str, event: str, handler: Callable) -> None:
-        """``register("dynamodb", "before-call.dynamodb.PutItem", fn)`` on both handlers' ``<service>`` client."""
-        for clients in (self._pipeline.api_clients, self._pipeline.processor_clients):
+    def register(self, service: str, event: str, handler: Callable, *, functions: tuple[str, ...] = HOOKED_FUNCTIONS) -> list[str]:
+        """``register("dynamodb", "before-call.dynamodb.PutItem", fn)`` on the ``<service>`` client of each of ``functions``; the hook ids."""
+        by_name = {"api": self._pipeline.api_clients, "processor": self._pipeline.processor_clients, "sweeper": self._pipeline.sweeper_clients}
+        ids = []
+        for clients in (by_name[name] for name in functions):
             client = getattr(clients, service)  # a BudgetedClient: the hook reaches every rung
             unique_id = f"e2e-{uuid.uuid4()}"
             client.register(event, handler, unique_id=unique_id)
             self._registered.append((client, event, handler, unique_id))
+            ids.append(unique_id)
+        return ids
+
+    def remove(self, ids: list[str]) -> None:
+        """Unregister the hooks ``register`` returned these ids for."""
+        for client, event, handler, unique_id in [r for r in self._registered if r[3] in ids]:
+            client.unregister(event, handler, unique_id=unique_id)
+        self._registered = [r for r in self._registered if r[3] not in ids]
 
     def remove_all(self) -> None:
         """Unregister every hook this test added."""

@@ -15,6 +15,7 @@ from pipeline_config.environments import config_for
 from tests.e2e.conftest import AFTER_ALL_SCENARIOS
 from tests.least_privilege import (
     API_HANDLER,
+    EVENT_SWEEPER,
     FUNCTIONS,
     PROCESSOR,
     Access,
@@ -47,6 +48,7 @@ SCENARIOS: dict[str, tuple[str, ...]] = {
     "poison": ("test_duplicates_and_poison.py::test_poison_message_reaches_the_dlq_after_exactly_max_receive_count_receives",),
     "faults": ("test_transient_failures.py::",),
     "redrive": ("test_redrive.py::",),
+    "event sweep": ("test_event_sweep.py::",),
 }
 
 
@@ -118,6 +120,18 @@ def test_the_recorded_calls_are_the_ones_the_handlers_are_known_to_make(scenario
     assert Access("dynamodb:PutItem", "orders_table") in needed[PROCESSOR]
     assert Access("dynamodb:UpdateItem", "orders_table") in needed[PROCESSOR]
     assert Access("sns:Publish", "order_events_topic") in needed[PROCESSOR]
+    assert Access("dynamodb:Query", "orders_table/index/UnpublishedIndex") in needed[EVENT_SWEEPER]
+    assert Access("dynamodb:UpdateItem", "orders_table") in needed[EVENT_SWEEPER]
+    assert Access("sns:Publish", "order_events_topic") in needed[EVENT_SWEEPER]
+
+
+def test_every_recorded_call_is_one_whose_errors_the_handlers_classify(scenario_calls):
+    """The error-code table (orders_core.aws_errors) covers the operations the handlers really call."""
+    from orders_core.aws_errors import HANDLER_OPERATIONS
+
+    made = {(call.service, call.operation) for call in scenario_calls}
+    declared = {(service, operation) for service, operations in HANDLER_OPERATIONS.items() for operation in operations}
+    assert made <= declared, f"add to HANDLER_OPERATIONS (and classify their errors): {sorted(made - declared)}"
 
 
 # --------------------------------------------------------------------------- negative controls

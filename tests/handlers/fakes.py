@@ -28,7 +28,8 @@ class FakeRepository:
 
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
-        self.calls: dict[str, int] = {"put_new": 0, "get": 0, "query_customer": 0, "mark_published": 0}
+        self.calls: dict[str, int] = {"put_new": 0, "get": 0, "query_customer": 0, "mark_published": 0, "unpublished": 0}
+        self.unpublished_fails_with: Exception | None = None
         self.put_fails_with: Exception | None = None
         self.mark_fails_with: Exception | None = None
         self.marked: list[list[str]] = []
@@ -72,6 +73,25 @@ class FakeRepository:
         self.marked.append(list(order_ids))
         for order_id in order_ids:
             self.items[order_id]["eventPublished"] = True
+            self.items[order_id].pop("unpublishedShard", None)
+
+    def unpublished(self, shard: str, *, created_before: str, limit: int, start_key: Mapping[str, str] | None):
+        """The sparse index: items holding ``unpublishedShard == shard`` and ``createdAt < created_before``, oldest first."""
+        self.calls["unpublished"] += 1
+        if self.unpublished_fails_with is not None:
+            raise self.unpublished_fails_with
+        rows = sorted(
+            (i for i in self.items.values() if i.get("unpublishedShard") == shard and i["createdAt"] < created_before),
+            key=lambda i: (i["createdAt"], i["orderId"]),
+        )
+        if start_key:
+            rows = [r for r in rows if (r["createdAt"], r["orderId"]) > (start_key["createdAt"], start_key["orderId"])]
+        page = rows[:limit]
+        last = None
+        if len(rows) > limit:
+            tail = page[-1]
+            last = {"orderId": tail["orderId"], "unpublishedShard": shard, "createdAt": tail["createdAt"]}
+        return copy.deepcopy(page), last
 
 
 class FakePublisher:

@@ -132,6 +132,32 @@ def test_mark_published_is_one_transaction_per_100_conditional_updates():
     update = seen[0][0]["Update"]
     assert update["ConditionExpression"] == "attribute_exists(orderId)"
     assert update["ExpressionAttributeValues"] == {":published": {"BOOL": True}}
+    # Marked published = out of the sparse index the event sweep reads.
+    assert update["UpdateExpression"] == "SET eventPublished = :published REMOVE #shard"
+    assert update["ExpressionAttributeNames"] == {"#shard": "unpublishedShard"}
+
+
+def test_unpublished_is_one_page_of_the_sparse_index_oldest_first():
+    ddb = client("dynamodb")
+    with Stubber(ddb) as stub:
+        stub.add_response(
+            "query",
+            {"Items": [to_attribute_values(ITEM)], "LastEvaluatedKey": {"orderId": {"S": "o-1"}, "unpublishedShard": {"S": "2"}, "createdAt": {"S": "2026-11-28T22:44:41.000000Z"}}},
+            {
+                "TableName": "t",
+                "IndexName": "UnpublishedIndex",
+                "KeyConditionExpression": "#shard = :shard AND #created < :before",
+                "ExpressionAttributeNames": {"#shard": "unpublishedShard", "#created": "createdAt"},
+                "ExpressionAttributeValues": {":shard": {"S": "2"}, ":before": {"S": "2026-11-28T23:00:00.000000Z"}},
+                "Limit": 50,
+                "ExclusiveStartKey": {"orderId": {"S": "o-0"}, "unpublishedShard": {"S": "2"}, "createdAt": {"S": "2026-11-28T22:44:40.000000Z"}},
+            },
+        )
+        items, last = DynamoOrderRepository(ddb, "t").unpublished(
+            "2", created_before="2026-11-28T23:00:00.000000Z", limit=50, start_key={"orderId": "o-0", "unpublishedShard": "2", "createdAt": "2026-11-28T22:44:40.000000Z"}
+        )
+    assert items[0]["orderId"] == "o-1"
+    assert last == {"orderId": "o-1", "unpublishedShard": "2", "createdAt": "2026-11-28T22:44:41.000000Z"}
 
 
 def entries(n):

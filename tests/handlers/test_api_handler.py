@@ -97,14 +97,17 @@ def test_location_resolves_to_the_orders_get_url_as_the_client_called_the_api(ap
 
 # ---------------------------------------------------------------- the orderId is an idempotency key
 
-def store_as_processed(api, body: dict, *, legacy: bool = False) -> None:
-    """Put the item the processor would have written for ``body`` into the fake table."""
-    from orders_core.model import FINGERPRINT_ATTRIBUTE
+def store_as_processed(api, body: dict, *, legacy: bool = False, published: bool = True) -> None:
+    """Put the item the processor would have written for ``body`` into the fake table (its event published, unless not)."""
+    from orders_core.model import FINGERPRINT_ATTRIBUTE, UNPUBLISHED_SHARD_ATTRIBUTE
     from orders_core.validation import parse_order
 
     item = parse_order(body, timestamp=FIXED_TS).to_item(created_at=FIXED_TS)
     if legacy:  # written before items carried a fingerprint
         del item[FINGERPRINT_ATTRIBUTE]
+    if published:
+        item["eventPublished"] = True
+        del item[UNPUBLISHED_SHARD_ATTRIBUTE]
     api.repository.items[item["orderId"]] = item
 
 
@@ -121,6 +124,19 @@ def test_the_same_order_already_stored_is_accepted_again_and_nothing_is_sent(api
     assert headers["Location"] == "/dev/orders/order-1001"
     assert api.queue.sent == []
     assert api.repository.calls["put_new"] == 0
+
+
+def test_the_same_order_stored_but_never_published_is_sent_again_for_its_event(api, load_event):
+    """Given order-1001 stored with its event never confirmed (SNS failed on every receive), a re-POST re-queues it.
+
+    The processor then finds it stored (nothing new is written) and publishes from the stored item.
+    """
+    store_as_processed(api, FIXTURE_ORDER, published=False)
+    before = copy.deepcopy(api.repository.items)
+    status, body, _ = api(load_event("api_post_order"))
+    assert status == 202 and body == {"orderId": "order-1001", "status": "ACCEPTED"}
+    assert len(api.queue.sent) == 1 and json.loads(api.queue.sent[0][0])["orderId"] == "order-1001"
+    assert api.repository.items == before
 
 
 @pytest.mark.parametrize("legacy", [False, True], ids=["fingerprinted", "legacy-item"])

@@ -79,9 +79,10 @@ def test_resources_are_provisioned_from_the_config(pipeline):
     assert dlq["MessageRetentionPeriod"] == str(config.dlq_message_retention_seconds)
     table = pipeline.client("dynamodb").describe_table(TableName=config.names.orders_table)["Table"]
     assert table["KeySchema"] == [{"AttributeName": "orderId", "KeyType": "HASH"}]
-    (gsi,) = table["GlobalSecondaryIndexes"]
-    assert gsi["IndexName"] == "CustomerIdIndex" and gsi["Projection"]["ProjectionType"] == "ALL"
-    assert [k["AttributeName"] for k in gsi["KeySchema"]] == ["customerId", "timestamp"]
+    customer, unpublished = sorted(table["GlobalSecondaryIndexes"], key=lambda index: index["IndexName"])
+    assert customer["IndexName"] == "CustomerIdIndex" and customer["Projection"]["ProjectionType"] == "ALL"
+    assert [k["AttributeName"] for k in customer["KeySchema"]] == ["customerId", "timestamp"]
+    assert unpublished["IndexName"] == "UnpublishedIndex" and [k["AttributeName"] for k in unpublished["KeySchema"]] == ["unpublishedShard", "createdAt"]
     sns = pipeline.client("sns")
     topics = {t["TopicArn"] for t in sns.list_topics()["Topics"]}
     assert {pipeline.topic_arn, pipeline.alarm_topic_arn} <= topics

@@ -60,10 +60,14 @@ def env(request, stacks):
 
 
 # ----------------------------------------------------------------------- synthesized stacks
+#: The alarms of the event sweep (EventSweep, tests/stack/test_event_sweep.py), beside PipelineAlarms'.
+SWEEP_ALARMS = ("unpublished-events", "event-sweeper-errors")
+
+
 def test_exactly_the_listed_alarms_exist_with_their_names(env):
     suffix, doc, _ = env
     names = sorted(r["alarm_name"] for r in resources(doc, ALARM).values())
-    assert names == sorted(ResourceNames(suffix).alarm(key) for key in EXPECTED)
+    assert names == sorted(ResourceNames(suffix).alarm(key) for key in [*EXPECTED, *SWEEP_ALARMS])
 
 
 @pytest.mark.parametrize("key", sorted(EXPECTED))

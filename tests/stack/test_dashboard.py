@@ -102,7 +102,7 @@ def test_every_lambda_function_of_the_stack_is_graphed(dev):
     body = body_of(dev)
     expected = {ref("aws_lambda_function", n, "function_name") for n in resources(dev, "aws_lambda_function")}
     plain = {f["function_name"] for f in resources(dev, "aws_lambda_function").values()}
-    assert len(dims_value(body, "AWS/Lambda", "Invocations", "FunctionName") & (expected | plain)) == len(plain) == 2
+    assert len(dims_value(body, "AWS/Lambda", "Invocations", "FunctionName") & (expected | plain)) == len(plain) == 3  # API handler, processor, event sweeper
 
 
 def test_table_metrics(dev):
@@ -118,7 +118,7 @@ def test_alarm_widget_shows_exactly_the_stacks_alarms(dev):
     body = body_of(dev)
     (status,) = [w for w in body["widgets"] if w["type"] == "alarm"]
     expected = {ref("aws_cloudwatch_metric_alarm", n, "arn") for n in resources(dev, "aws_cloudwatch_metric_alarm")}
-    assert len(expected) == 8  # PipelineAlarms: one per concern, order conflicts included
+    assert len(expected) == 10  # PipelineAlarms (8: one per concern, order conflicts included) + EventSweep (2)
     assert sorted(status["properties"]["alarms"]) == sorted(expected)
 
 
@@ -127,7 +127,7 @@ def test_sections_have_text_headers_and_widgets_fit_the_grid_without_overlap(dev
     headers = [w["properties"]["markdown"] for w in widgets if w["type"] == "text"]
     # Headers are one line: a text widget of height 1 would clip a second one.
     assert all("\n" not in h for h in headers), headers
-    assert [h.split()[1].rstrip(":") for h in headers] == ["Alarms", "API", "Queue", "Lambda", "Lambda", "DynamoDB"]
+    assert [h.split()[1].rstrip(":") for h in headers] == ["Alarms", "API", "Queue", "Lambda", "Lambda", "Lambda", "DynamoDB"]
     assert_valid_layout(widgets)
 
 

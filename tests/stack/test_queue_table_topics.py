@@ -71,12 +71,24 @@ def test_queue_visibility_is_at_least_6x_processor_timeout(stacks):
 
 
 # --------------------------------------------------------------------------- table
-def test_table_keys_and_customer_index(dev):
+def test_table_keys_and_indexes(dev):
     _, table = only(dev, "aws_dynamodb_table")
     assert table["hash_key"] == "orderId" and "range_key" not in table
-    assert {(a["name"], a["type"]) for a in table["attribute"]} == {("orderId", "S"), ("customerId", "S"), ("timestamp", "S")}
-    (gsi,) = table["global_secondary_index"]
-    assert gsi == {"name": "CustomerIdIndex", "hash_key": "customerId", "range_key": "timestamp", "projection_type": "ALL"}
+    assert {(a["name"], a["type"]) for a in table["attribute"]} == {("orderId", "S"), ("customerId", "S"), ("timestamp", "S"), ("unpublishedShard", "S"), ("createdAt", "S")}
+    customer, unpublished = table["global_secondary_index"]
+    assert customer == {"name": "CustomerIdIndex", "hash_key": "customerId", "range_key": "timestamp", "projection_type": "ALL"}
+    assert unpublished == {"name": "UnpublishedIndex", "hash_key": "unpublishedShard", "range_key": "createdAt", "projection_type": "ALL"}
+
+
+def test_the_sparse_index_is_keyed_by_what_the_handlers_write():
+    """The handlers set unpublishedShard (and createdAt) on a stored order and remove the shard once published."""
+    from constructs_lib.orders_table import UNPUBLISHED_INDEX_HASH_KEY, UNPUBLISHED_INDEX_RANGE_KEY
+    from orders_core.adapters import UNPUBLISHED_INDEX_NAME as packaged_index
+    from orders_core.model import CREATED_AT_ATTRIBUTE, UNPUBLISHED_SHARD_ATTRIBUTE
+    from pipeline_config.naming import UNPUBLISHED_INDEX_NAME
+
+    assert (UNPUBLISHED_INDEX_HASH_KEY, UNPUBLISHED_INDEX_RANGE_KEY) == (UNPUBLISHED_SHARD_ATTRIBUTE, CREATED_AT_ATTRIBUTE)
+    assert packaged_index == UNPUBLISHED_INDEX_NAME
 
 
 def test_table_is_on_demand_with_pitr_and_the_cmk(dev):
@@ -173,6 +185,7 @@ def test_key_policy_lets_logs_encrypt_exactly_this_stacks_log_groups(dev):
     assert [prefix.sub("", arn) for arn in arns] == [
         "/aws/lambda/orders-api-handler-dev",
         "/aws/lambda/order-processor-dev",
+        "/aws/lambda/order-event-sweeper-dev",
         "/aws/apigateway/orders-api-dev/access",
         "API-Gateway-Execution-Logs_" + ref("aws_api_gateway_rest_api", api_id, "id") + "/v1",
     ]

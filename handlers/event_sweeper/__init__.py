@@ -1,0 +1,1 @@
+"""The event sweeper Lambda function: publishes the events of stored orders that never got out."""
