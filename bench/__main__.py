@@ -1,4 +1,4 @@
-"""``python -m bench [--only synth,footprint,handlers,processor,post,pipeline,rehearsal,first-run,suite] [--runs N] [--quick] [--suite] [--refs A,B]``."""
+"""``python -m bench [--only synth,footprint,handlers,processor,post,pipeline,rehearsal,first-run,suite,soak] [--runs N] [--quick] [--suite] [--refs A,B]``."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from bench.report import render_markdown, render_table
 
 SECTIONS = ("synth", "footprint", "handlers", "processor", "post", "pipeline", "rehearsal")
 # Run only when asked for with --only: first-run clones the repository and downloads everything
-# again; suite (the same as --suite) runs the test suite three times (twice with --quick).
-OPT_IN = ("first-run", "suite")
+# again; suite (the same as --suite) runs the test suite three times (twice with --quick); soak
+# sends 10,000 orders through injected faults (1,000 with --quick), minutes of both cores.
+OPT_IN = ("first-run", "suite", "soak")
 RESULTS_DIR = ROOT / "bench" / "results"
 
 
@@ -132,6 +133,10 @@ def _run_section(section: str, args: argparse.Namespace) -> dict:
         from bench.rehearsal import bench_rehearsal
 
         return bench_rehearsal(args.runs, args.quick, log, stacks=args.rehearsal_stack_list)
+    if section == "soak":
+        from bench.soak import bench_soak
+
+        return bench_soak(args.runs, args.quick, log)
     from bench.suite import bench_suite
 
     return bench_suite(args.runs, args.quick, log)

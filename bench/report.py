@@ -262,7 +262,27 @@ def rehearsal_tables(r: dict) -> list[Table]:
     return tables
 
 
-RENDERERS = {"rehearsal": rehearsal_tables, "synth": synth_tables, "footprint": footprint_tables, "first-run": first_run_tables, "handlers": handlers_tables, "processor": processor_tables, "post": post_tables, "pipeline": pipeline_tables, "suite": suite_tables}
+def soak_tables(r: dict) -> list[Table]:
+    """The soak: what was sent and how it ended, the faults per kind, throughput and latency."""
+    outcome = [
+        ["requests (orders)", f"{r['requests']} ({r['orders']})"],
+        ["answers", ", ".join(f"{status}: {count}" for status, count in r["statuses"].items())],
+        ["accepted (202) orders", str(r["accepted_202"])],
+        ["stored as sent", str(r["stored_as_sent"])],
+        ["in the DLQ with a reason", str(r["dlq_with_reason"])],
+        ["unaccounted", str(r["unaccounted"])],
+        ["invariants broken", str(len(r["violations"])) + ("" if not r["violations"] else f": {r['violations'][:3]}")],
+        ["events published / DLQ messages", f"{r['events']} / {r['dlq_messages']}"],
+        ["poller crashes / sweeps (events they published)", f"{r.get('poller_crashes')} / {r.get('sweeps')} ({r.get('swept_events')})"],
+        ["throughput", f"{r['orders_per_s']} orders/s ({r.get('total_s')} s in all, traffic {r.get('traffic_s')} s)"],
+        ["POST latency p50 / p95 / p99 / max", " / ".join(f"{r['post_latency_ms'][k]:.0f} ms" for k in ("p50", "p95", "p99", "max"))],
+    ]
+    faults = [[kind, str(count)] for kind, count in sorted(r["faults"].items())]
+    notes = [f"{r['fault_share']:.1%} of {r['aws_calls']} AWS calls of the handlers faulted; options {r.get('options')}", r.get("note", "")]
+    return [("Fault-injection soak", ["", "value"], outcome, notes), ("Soak: faults injected per kind", ["fault", "count"], faults, [])]
+
+
+RENDERERS = {"soak": soak_tables, "rehearsal": rehearsal_tables, "synth": synth_tables, "footprint": footprint_tables, "first-run": first_run_tables, "handlers": handlers_tables, "processor": processor_tables, "post": post_tables, "pipeline": pipeline_tables, "suite": suite_tables}
 
 
 def _tables(results: dict) -> list[Table]:

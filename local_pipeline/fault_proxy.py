@@ -194,8 +194,12 @@ class FaultProxy:
         trickle_interval_seconds: float = 0.2,
         hold_cap_seconds: float = 30.0,
         host: str = "127.0.0.1",
+        observer: Callable[[AwsCall, int, bytes], None] | None = None,
     ) -> None:
+        """``observer(call, status, body)``: told of every call the emulator answered (faulted or not),
+        with the emulator's own answer: what really took effect, whatever the client then got."""
         self.plan = plan
+        self.observer = observer
         self.late_seconds = late_seconds
         self.trickle_interval_seconds = trickle_interval_seconds
         self.hold_cap_seconds = hold_cap_seconds
@@ -314,6 +318,8 @@ def _handler_class(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 self._answer(status, headers, payload)
                 return
             status, headers, payload = self._forward(body)
+            if proxy.observer is not None:
+                proxy.observer(call, status, payload)
             _Misbehave(self, proxy, call).answer(fault, status, headers, payload)
 
         do_GET = do_PUT = do_DELETE = do_POST
