@@ -149,7 +149,7 @@ class _DeadlineReader(io.RawIOBase):
 CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
 
 
-class _LocalHttpServer(ThreadingHTTPServer):
+class LocalHttpServer(ThreadingHTTPServer):
     """ThreadingHTTPServer with a listen backlog that survives 100+ concurrent clients.
 
     socketserver's default backlog is 5: under `ordersctl load -c 100` the kernel reset
@@ -360,7 +360,7 @@ class LocalApi:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
                 log.debug("api %s - " + format, self.client_address[0], *args)
 
-        self._server = _LocalHttpServer((self._host, self._port), _RequestHandler)
+        self._server = LocalHttpServer((self._host, self._port), _RequestHandler)
         self._server.daemon_threads = True
         # serve_forever checks for shutdown() every poll_interval: the default 0.5 s made every
         # stop() wait up to half a second (a test's teardown, a Ctrl-C); waking 20 times a second

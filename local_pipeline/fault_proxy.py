@@ -47,6 +47,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Iterable
 from urllib.parse import parse_qs, urlsplit
 
+from local_pipeline.api_server import LocalHttpServer
+
 log = logging.getLogger(__name__)
 
 
@@ -224,7 +226,7 @@ class FaultProxy:
         """Listen on a free loopback port and forward to ``upstream`` (``http://host:port``)."""
         self.upstream = upstream.rstrip("/")
         self._stop.clear()
-        self._server = _ProxyServer((self._host, 0), _handler_class(self))
+        self._server = LocalHttpServer((self._host, 0), _handler_class(self))
         server = self._server
         self._thread = threading.Thread(target=lambda: server.serve_forever(poll_interval=0.05), name="fault-proxy", daemon=True)
         self._thread.start()
@@ -277,20 +279,6 @@ class FaultProxy:
     def stopping(self) -> bool:
         """True once ``stop()`` was called."""
         return self._stop.is_set()
-
-
-class _ProxyServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 512
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        import sys
-
-        error = sys.exc_info()[1]
-        if isinstance(error, (ConnectionError, TimeoutError, OSError)):
-            log.debug("fault proxy: client %s: %r", client_address, error)
-            return
-        log.exception("fault proxy: unexpected error serving %s", client_address)
 
 
 def identify(headers: http.client.HTTPMessage, body: bytes) -> AwsCall:

@@ -6,70 +6,18 @@ import socket
 import threading
 
 
-class StallingServer:
-    """Listens on 127.0.0.1, accepts every connection, reads nothing, writes nothing, holds it open.
-
-    A client connects at once (so connect timeouts do not fire) and then waits for a response
-    that never comes: exactly a hung SQS or DynamoDB endpoint.
-    """
+class _Listener:
+    """Accepts every connection on 127.0.0.1 (a thread) and hands it to ``connected``; closes them all on exit."""
 
     def __init__(self) -> None:
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind(("127.0.0.1", 0))
         self._listener.listen(128)
-        self._held: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, name="stalling-server", daemon=True)
-        self.accepted = 0
-        """Connections accepted so far (each one is an attempt that got no answer)."""
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>``, to use as a boto3 endpoint URL."""
-        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-
-    def _accept(self) -> None:
-        self._listener.settimeout(0.2)
-        while not self._stop.is_set():
-            try:
-                connection, _ = self._listener.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with self._lock:
-                self._held.append(connection)
-                self.accepted += 1
-
-    def __enter__(self) -> "StallingServer":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        with self._lock:
-            for connection in self._held:
-                connection.close()
-        self._listener.close()
-
-
-class _Server:
-    """Accepts connections on 127.0.0.1 and serves each on its own daemon thread with ``serve(connection)``."""
-
-    def __init__(self) -> None:
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(128)
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
         self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._accept, name=type(self).__name__, daemon=True)
-        self.requests = 0
-        """Requests received so far (each is one attempt of a client)."""
 
     @property
     def url(self) -> str:
@@ -87,7 +35,52 @@ class _Server:
                 return
             with self._lock:
                 self._open.append(connection)
-            threading.Thread(target=self._serve_quietly, args=(connection,), daemon=True).start()
+            self.connected(connection)
+
+    def connected(self, connection: socket.socket) -> None:
+        """A new connection (called on the accepting thread)."""
+        raise NotImplementedError
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        with self._lock:
+            for connection in self._open:
+                connection.close()
+        self._listener.close()
+
+
+class StallingServer(_Listener):
+    """Listens on 127.0.0.1, accepts every connection, reads nothing, writes nothing, holds it open.
+
+    A client connects at once (so connect timeouts do not fire) and then waits for a response
+    that never comes: exactly a hung SQS or DynamoDB endpoint.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.accepted = 0
+        """Connections accepted so far (each one is an attempt that got no answer)."""
+
+    def connected(self, connection: socket.socket) -> None:
+        with self._lock:
+            self.accepted += 1
+
+
+class _Server(_Listener):
+    """Serves each connection on its own daemon thread: reads a request, answers it with ``serve(connection)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests = 0
+        """Requests received so far (each is one attempt of a client)."""
+
+    def connected(self, connection: socket.socket) -> None:
+        threading.Thread(target=self._serve_quietly, args=(connection,), daemon=True).start()
 
     def _serve_quietly(self, connection: socket.socket) -> None:
         try:
@@ -103,18 +96,6 @@ class _Server:
     def serve(self, connection: socket.socket) -> bool:
         """Answer one request; False closes the connection."""
         raise NotImplementedError
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        with self._lock:
-            for connection in self._open:
-                connection.close()
-        self._listener.close()
 
 
 def read_request(connection: socket.socket) -> bytes:

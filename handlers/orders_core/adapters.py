@@ -192,6 +192,10 @@ class DynamoOrderRepository:
             "ScanIndexForward": False,
             "Limit": limit,
         }
+        return self._query_page(params, start_key)
+
+    def _query_page(self, params: dict[str, Any], start_key: Mapping[str, str] | None) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        """One Query call from ``start_key`` (string key attributes): its items and the key after the last one, if any."""
         if start_key:
             params["ExclusiveStartKey"] = {name: {"S": value} for name, value in start_key.items()}
         try:
@@ -200,8 +204,7 @@ class DynamoOrderRepository:
             raise _translate("DynamoDB Query", exc) from exc
         items = [from_attribute_values(item) for item in response.get("Items", [])]
         last = response.get("LastEvaluatedKey")
-        last_key = {name: str(from_attribute_values({name: value})[name]) for name, value in last.items()} if last else None
-        return items, last_key
+        return items, ({name: str(from_attribute_values({name: value})[name]) for name, value in last.items()} if last else None)
 
     def mark_published(self, order_ids: Sequence[str]) -> None:
         """One TransactWriteItems of conditional Updates per 100 orders (never creates a stub item).
