@@ -6,7 +6,9 @@ pending: the item carries ``unpublishedShard``, which puts it in the table's spa
 ``UnpublishedIndex``. This construct wires the sweeper function to what it needs:
 
 - an EventBridge rule (``rate(N minutes)``) targeting the function, and the Lambda permission
-  for exactly that rule;
+  for exactly that rule; the asynchronous invocation is not retried by Lambda and an event older
+  than one interval is dropped (the next scheduled run repeats the work; retries would only
+  overlap it);
 - the sweeper's grants: Query on the sparse index and UpdateItem on the table
   (``OrdersTable.grant_sweep``), Publish on the events topic with its key (``EncryptedTopic.grant_publish``);
 - two alarms on the alarm topic: the sweeper's invocation errors, and ``UnpublishedEvents``
@@ -25,7 +27,7 @@ from constructs_lib.alarms import GREATER_OR_EQUAL, MISSING_AS_OK, AlarmSpec, me
 from constructs_lib.encrypted_topic import EncryptedTopic
 from constructs_lib.framework import Construct, is_unresolved
 from constructs_lib.orders_table import OrdersTable
-from constructs_lib.provider import CloudwatchEventRule, CloudwatchEventTarget, LambdaPermission
+from constructs_lib.provider import CloudwatchEventRule, CloudwatchEventTarget, LambdaFunctionEventInvokeConfig, LambdaPermission
 from constructs_lib.python_function import PythonFunction
 from constructs_lib.validation import check_whole_number, raise_problems
 from pipeline_config import rules
@@ -38,6 +40,8 @@ EVENTS_PRINCIPAL = "events.amazonaws.com"
 SILENT_INTERVALS = 2
 #: treat_missing_data of the unpublished-events alarm: no data point means no sweep ran.
 MISSING_IS_BREACHING = "breaching"
+#: Lambda's bounds of an asynchronous event's maximum age (seconds).
+EVENT_AGE_SECONDS = (60, 21_600)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,6 +146,14 @@ class EventSweep(Construct):
             tags=dict(props.tags) or None,
         )
         CloudwatchEventTarget(self, "target", rule=rule.name, arn=function.function_arn, target_id="event-sweeper")
+        low, high = EVENT_AGE_SECONDS
+        LambdaFunctionEventInvokeConfig(
+            self,
+            "async-invoke",
+            function_name=function.function_name,
+            maximum_retry_attempts=0,
+            maximum_event_age_in_seconds=max(low, min(high, minutes * 60)),
+        )
         # Only this rule may invoke the sweeper (source_arn), as the API's permissions name their routes.
         LambdaPermission(
             self,

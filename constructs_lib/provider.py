@@ -133,6 +133,7 @@ CLASSES_BY_SUBMODULE: dict[str, tuple[str, ...]] = {
     "kms_key": ("KmsKey",),
     "lambda_event_source_mapping": ("LambdaEventSourceMapping", "LambdaEventSourceMappingScalingConfig"),
     "lambda_function": ("LambdaFunction", "LambdaFunctionEnvironment", "LambdaFunctionTracingConfig"),
+    "lambda_function_event_invoke_config": ("LambdaFunctionEventInvokeConfig",),
     "lambda_permission": ("LambdaPermission",),
     "provider": ("AwsProvider", "AwsProviderDefaultTags"),
     "sns_topic": ("SnsTopic",),

@@ -60,6 +60,10 @@ class SoakOptions:
     """Clients that retry after a 503 (with the same body), at most ``max_retries`` times; the others give up."""
     max_retries: int = 3
     """Retries of one request after 503s."""
+    max_backlog: int = 300
+    """The clients pause while the order queue holds more visible messages than this (0: never).
+    A flood beyond what the processors handle only grows the backlog, and moto's ReceiveMessage
+    reads the whole queue on every call: the soak would measure moto, not the pipeline."""
     retry_pause_seconds: float = 0.2
     """Pause before a retry (short, to keep the soak short; a real client honours Retry-After)."""
     poller_crash_rate: float = 0.05
@@ -83,7 +87,16 @@ class SoakOptions:
     def problems(self) -> list[ConfigProblem]:
         """Every invalid option."""
         problems = []
-        for name, low, high in (("orders", 1, 1_000_000), ("processors", 1, 100), ("clients", 1, 512), ("max_retries", 0, 10), ("visibility_timeout_seconds", 1, 3600), ("processor_timeout_seconds", 5, 900), ("sweep_min_age_seconds", 0, 86_400)):
+        for name, low, high in (
+            ("orders", 1, 1_000_000),
+            ("processors", 1, 100),
+            ("clients", 1, 512),
+            ("max_retries", 0, 10),
+            ("max_backlog", 0, 1_000_000),
+            ("visibility_timeout_seconds", 1, 3600),
+            ("processor_timeout_seconds", 5, 900),
+            ("sweep_min_age_seconds", 0, 86_400),
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 problems.append(ConfigProblem(name, value, f"must be a whole number in [{low}, {high}]", f"set {name} to e.g. {low if low > 1 else 4}"))
@@ -143,8 +156,44 @@ class Exchange:
     """503 answers without the designed shape (ServiceUnavailable + Retry-After)."""
 
 
-def send(api_url: str, request: Request, options: SoakOptions) -> Exchange:
-    """POST the request; retry after a 503 when this client does. Status 0: no answer at all."""
+class BacklogGate:
+    """Open while the order queue's visible messages are at most ``limit`` (read every second by a thread)."""
+
+    def __init__(self, depths: Callable[[], dict[str, int]], limit: int) -> None:
+        self._depths, self._limit = depths, limit
+        self._open, self._stop = threading.Event(), threading.Event()
+        self._open.set()
+        self.paused_s = 0.0
+        """Seconds the clients were held back, in all."""
+        self._thread = threading.Thread(target=self._watch, name="soak-backlog-gate", daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(1):
+            with contextlib.suppress(Exception):  # a failed read keeps the last state
+                if self._depths()["queue_visible"] > self._limit:
+                    self._open.clear()
+                    self.paused_s += 1
+                else:
+                    self._open.set()
+
+    def wait(self) -> None:
+        """Block while the backlog is too large (at most 60 s: a stuck gauge must not hang the soak)."""
+        self._open.wait(60)
+
+    def __enter__(self) -> "BacklogGate":
+        if self._limit:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._open.set()
+
+
+def send(api_url: str, request: Request, options: SoakOptions, gate: BacklogGate | None = None) -> Exchange:
+    """POST the request (after ``gate`` opens); retry after a 503 when this client does. Status 0: no answer at all."""
+    if gate is not None:
+        gate.wait()
     parts = urlsplit(f"{api_url}/orders")
     exchange = Exchange(request)
     payload = json.dumps(request.body).encode()
@@ -367,8 +416,8 @@ def run_soak(options: SoakOptions | None = None, *, log: Callable[[str], None] =
     with handler_logs_captured(reasons), open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull), LocalPipeline(pipeline_options) as pipeline:
         log(f"soak: {len(requests)} requests ({options.orders} orders) from {options.clients} clients, {options.processors} processors, {options.fault_rate:.0%} faults")
         started, cpu_before = time.perf_counter(), time.process_time()
-        with ThreadPoolExecutor(max_workers=options.clients) as pool:
-            exchanges = list(pool.map(lambda request: send(pipeline.api_url, request, options), requests))
+        with BacklogGate(pipeline.queue_depths, options.max_backlog) as gate, ThreadPoolExecutor(max_workers=options.clients) as pool:
+            exchanges = list(pool.map(lambda request: send(pipeline.api_url, request, options, gate), requests))
         sent = time.perf_counter()
         log(f"soak: traffic sent in {sent - started:.0f} s; draining")
         drained = drain(pipeline, options.drain_timeout_seconds, log)
@@ -380,7 +429,7 @@ def run_soak(options: SoakOptions | None = None, *, log: Callable[[str], None] =
         observed = observe(pipeline, published)
         log(f"soak: observed in {time.perf_counter() - finished:.0f} s: {len(observed.stored)} stored, {len(observed.dlq)} in the DLQ, {sum(observed.events.values())} events; stopping")
         extras = {"poller_crashes": pipeline.poller.crashes, "sweeps": len(pipeline.sweep_schedule.runs), "swept_events": sum(r.result["published"] for r in pipeline.sweep_schedule.runs if r.result)}
-    timing = {"traffic_s": sent - started, "total_s": finished - started, "cpu_s_this_process": cpu_s, "drained": drained}
+    timing = {"traffic_s": sent - started, "clients_held_back_s": gate.paused_s, "total_s": finished - started, "cpu_s_this_process": cpu_s, "drained": drained}
     return account(options, exchanges, observed, reasons, proxy.stats, {**extras, **timing})
 
 

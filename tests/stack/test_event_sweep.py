@@ -35,6 +35,17 @@ def test_the_schedule_runs_the_sweeper_at_the_configured_interval(stacks):
         assert target["arn"] == ref("aws_lambda_function", function_id, "arn")
 
 
+def test_a_failed_run_is_not_retried_and_a_stale_event_is_dropped(stacks):
+    """The next scheduled run repeats the work; Lambda's two async retries would only overlap it."""
+    for name, doc in stacks.items():
+        config = config_for(name.removeprefix("orders-"))
+        function_id, _ = sweeper(doc)
+        _, invoke = only(doc, "aws_lambda_function_event_invoke_config")
+        assert invoke["function_name"] == ref("aws_lambda_function", function_id, "function_name")
+        assert invoke["maximum_retry_attempts"] == 0
+        assert invoke["maximum_event_age_in_seconds"] == max(60, min(21_600, 60 * config.event_sweep_interval_minutes))
+
+
 def test_only_that_rule_may_invoke_the_sweeper(dev):
     rule_id, _ = only(dev, "aws_cloudwatch_event_rule")
     function_id, _ = sweeper(dev)
