@@ -17,6 +17,7 @@ from pipeline_config import ResourceNames
 from tests.least_privilege import (
     ANY,
     API_HANDLER,
+    EVENT_SWEEPER,
     FUNCTIONS,
     KEY,
     OWN_LOG_GROUP,
@@ -58,6 +59,15 @@ PINNED: dict[str, set[Access]] = {
         Access("sns:Publish", "order_events_topic"),
         Access("kms:GenerateDataKey", KEY),
     },
+    EVENT_SWEEPER: LOGS_AND_TRACES
+    | {
+        Access("dynamodb:Query", "orders_table/index/UnpublishedIndex"),
+        Access("dynamodb:UpdateItem", "orders_table"),
+        Access("kms:Decrypt", KEY, via="dynamodb"),
+        Access("sns:Publish", "order_events_topic"),
+        Access("kms:GenerateDataKey", KEY),
+        Access("kms:Decrypt", KEY),
+    },
 }
 #: Trust policies, exactly as AWS documents them for each role (no condition: tests/security/test_conditions.py).
 TRUSTED_SERVICE = {"function": "lambda.amazonaws.com", "apigw-cloudwatch": "apigateway.amazonaws.com"}
@@ -97,7 +107,7 @@ def test_each_function_role_holds_exactly_the_pinned_accesses(environment_stack,
 
 
 def test_every_role_of_every_stack_is_one_pinned_here(all_stacks, review_stacks):
-    """No role appears unnoticed: environment stacks hold the two function roles, the account stack its CloudWatch role."""
+    """No role appears unnoticed: environment stacks hold the three function roles, the account stack its CloudWatch role."""
     for name, doc in {**all_stacks, **review_stacks}.items():
         roles = sorted(r["name"] for r in resources(doc, "aws_iam_role").values())
         if name.startswith("orders-account-"):
@@ -105,7 +115,7 @@ def test_every_role_of_every_stack_is_one_pinned_here(all_stacks, review_stacks)
             assert roles == [f"orders-apigw-cloudwatch-{region}"], name
         else:
             names = ResourceNames(doc_suffix(doc))
-            assert roles == sorted(f"{fn}-role" for fn in (names.api_handler_function, names.order_processor_function)), name
+            assert roles == sorted(f"{fn}-role" for fn in (names.api_handler_function, names.order_processor_function, names.event_sweeper_function)), name
 
 
 def test_every_trust_policy_is_the_documented_one(all_stacks, review_stacks):

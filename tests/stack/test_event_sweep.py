@@ -1,4 +1,7 @@
-"""EventSweep in the synthesized JSON: the schedule, the one permission, the sweeper's grants and environment, its alarms."""
+"""EventSweep in the synthesized JSON: the schedule, the one permission, the sweeper's environment, its alarms.
+
+The sweeper role's exact grants are pinned with every other role's (tests/security/test_pinned_grants.py).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import pytest
 
 from pipeline_config import ConfigError, ResourceNames
 from pipeline_config.environments import config_for
-from tests.tfjson import find, only, policy, ref, resources
+from tests.tfjson import find, only, ref, resources
 
 ROOT = Path(__file__).resolve().parents[2]
 SWEEPER = "event_sweeper.app.lambda_handler"
@@ -53,26 +56,6 @@ def test_only_that_rule_may_invoke_the_sweeper(dev):
     assert permissions == [
         {**permissions[0], "action": "lambda:InvokeFunction", "principal": "events.amazonaws.com", "source_arn": ref("aws_cloudwatch_event_rule", rule_id, "arn")}
     ]
-
-
-def test_the_sweeper_holds_exactly_its_grants(dev):
-    _, function = sweeper(dev)
-    role_id = function["role"].split(".")[1]
-    (role_policy,) = [p for p in resources(dev, "aws_iam_role_policy").values() if p["role"] == ref("aws_iam_role", role_id, "id")]
-    table_id, _ = only(dev, "aws_dynamodb_table")
-    table = ref("aws_dynamodb_table", table_id, "arn")
-    topic_id, _ = find(dev, "aws_sns_topic", name="order-events-dev")
-    key_id, _ = only(dev, "aws_kms_key")
-    granted = {(s["Sid"], tuple(s["Action"]), tuple(s["Resource"]) if isinstance(s["Resource"], list) else s["Resource"]) for s in policy(role_policy["policy"])["Statement"]}
-    log_group_id, _ = find(dev, "aws_cloudwatch_log_group", name="/aws/lambda/order-event-sweeper-dev")
-    assert granted == {
-        ("WriteOwnLogs", ("logs:CreateLogStream", "logs:PutLogEvents"), (ref("aws_cloudwatch_log_group", log_group_id, "arn") + ":*",)),
-        ("XRayTracing", ("xray:PutTraceSegments", "xray:PutTelemetryRecords"), "*"),
-        ("QueryUnpublishedIndex", ("dynamodb:Query",), (f"{table}/index/UnpublishedIndex",)),
-        ("MarkOrdersPublished", ("dynamodb:UpdateItem",), (table,)),
-        ("PublishOrderEvents", ("sns:Publish",), (ref("aws_sns_topic", topic_id, "arn"),)),
-        ("EncryptForOrderEvents", ("kms:GenerateDataKey", "kms:Decrypt"), (ref("aws_kms_key", key_id, "arn"),)),
-    }
 
 
 def test_the_sweeper_gets_its_minimum_age_and_its_timeout(stacks):
