@@ -28,6 +28,9 @@ every call, the shorter ones only near the end of an invocation). Outside an inv
 current deadline) a call uses the longest rung. An attempt the caller stopped waiting for is left
 to finish on its worker thread (a daemon): its answer is dropped, its connection is not reused
 until it ends, and an answer that arrives after all is exactly the "unknown outcome" above.
+Tracing still sees every call: in Lambda the X-Ray SDK finds the invocation's trace from any thread
+(``_X_AMZN_TRACE_ID``), so a call's subsegment joins the invocation's trace, under the function's
+segment rather than under the handler's own subsegment.
 """
 
 from __future__ import annotations
