@@ -169,9 +169,10 @@ def _order_loss_alarm_specs(props: PipelineAlarmsProps) -> list[AlarmSpec]:
             threshold=0,
             treat_missing_data=MISSING_KEEPS_STATE,
             summary=(
-                "Orders failed processing repeatedly and were moved to the dead-letter queue; they are NOT in the "
-                "orders table and will be lost when DLQ retention ends. Find the cause in the processor logs, fix it, "
-                "then redrive (python -m ordersctl redrive)."
+                "Orders failed processing repeatedly and were moved to the dead-letter queue. Either not stored (they "
+                "are lost when DLQ retention ends: find the cause in the processor logs, fix it, then redrive with "
+                "python -m ordersctl redrive), or stored with their event unpublished (the event sweep publishes them "
+                "once SNS works; GET /orders/{orderId} tells which)."
             ),
         ),
         AlarmSpec(

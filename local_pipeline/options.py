@@ -37,6 +37,10 @@ class LocalPipelineOptions:
     """Port of the local API; 0 picks a free one."""
     moto_port: int = 0
     """Port of the moto server; 0 picks a free one. Not allowed with ``existing``."""
+    moto_server_module: str | None = None
+    """A module to run as the emulator instead of moto's own server, in a child process
+    (``python -m <module> -H host -p port``): a moto with harness-only patches, e.g. the soak's
+    ``local_pipeline.soak_moto``. None: stock moto."""
     moto_separate_process: bool = True
     """Run moto in a child process (its own interpreter and GIL, so it keeps up under load);
     False runs it in a thread of this process (faster start, one core for everything)."""

@@ -46,7 +46,9 @@ class LocalPipeline:
         self.existing: AttachedResources | None = options.existing
         """The resources this pipeline is attached to; None when it provisions its own."""
         self.emulator: MotoEmulator | None = (
-            None if options.existing else MotoEmulator(host=options.host, port=options.moto_port, separate_process=options.moto_separate_process)
+            None
+            if options.existing
+            else MotoEmulator(host=options.host, port=options.moto_port, separate_process=options.moto_separate_process, server_module=options.moto_server_module)
         )
         self.resources: ProvisionedResources | None = None
         self.api: LocalApi | None = None

@@ -190,6 +190,22 @@ class BacklogGate:
         self._open.set()
 
 
+class _Progress:
+    """Logs every tenth of the requests answered (a 10,000-order soak is long)."""
+
+    def __init__(self, total: int, log: Callable[[str], None]) -> None:
+        self._total, self._log, self._count, self._lock = total, log, 0, threading.Lock()
+        self._started = time.perf_counter()
+
+    def done(self, exchange: Exchange) -> Exchange:
+        with self._lock:
+            self._count += 1
+            count = self._count
+        if count % max(1, self._total // 10) == 0:
+            self._log(f"soak: {count}/{self._total} requests answered in {time.perf_counter() - self._started:.0f} s")
+        return exchange
+
+
 def send(api_url: str, request: Request, options: SoakOptions, gate: BacklogGate | None = None) -> Exchange:
     """POST the request (after ``gate`` opens); retry after a 503 when this client does. Status 0: no answer at all."""
     if gate is not None:
@@ -409,6 +425,8 @@ def run_soak(options: SoakOptions | None = None, *, log: Callable[[str], None] =
         event_sweep_interval_seconds=options.sweep_interval_seconds,
         poller_crash_after_batch=crash,
         fault_proxy=proxy,
+        # moto deep-copies a whole table per item of a transaction: the soak's moto does not (soak_moto).
+        moto_server_module="local_pipeline.soak_moto",
     )
     reasons = ReasonLog()
     import_handlers_package()
@@ -416,8 +434,9 @@ def run_soak(options: SoakOptions | None = None, *, log: Callable[[str], None] =
     with handler_logs_captured(reasons), open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull), LocalPipeline(pipeline_options) as pipeline:
         log(f"soak: {len(requests)} requests ({options.orders} orders) from {options.clients} clients, {options.processors} processors, {options.fault_rate:.0%} faults")
         started, cpu_before = time.perf_counter(), time.process_time()
+        progress = _Progress(len(requests), log)
         with BacklogGate(pipeline.queue_depths, options.max_backlog) as gate, ThreadPoolExecutor(max_workers=options.clients) as pool:
-            exchanges = list(pool.map(lambda request: send(pipeline.api_url, request, options, gate), requests))
+            exchanges = list(pool.map(lambda request: progress.done(send(pipeline.api_url, request, options, gate)), requests))
         sent = time.perf_counter()
         log(f"soak: traffic sent in {sent - started:.0f} s; draining")
         drained = drain(pipeline, options.drain_timeout_seconds, log)
