@@ -117,11 +117,11 @@ class _Check:
         rule_name, function_name = outputs.get(output_keys.EVENT_SWEEP_SCHEDULE_NAME), outputs.get(output_keys.EVENT_SWEEPER_FUNCTION_NAME)
         if not rule_name or not function_name:
             raise PipelineCheckFailed(f"the outputs lack {output_keys.EVENT_SWEEP_SCHEDULE_NAME} / {output_keys.EVENT_SWEEPER_FUNCTION_NAME}")
-        events = _client(self.existing, "events")
+        events = client(self.existing, "events")
         rule = events.describe_rule(Name=rule_name)
         if rule.get("State") != "ENABLED" or not str(rule.get("ScheduleExpression", "")).startswith("rate("):
             raise PipelineCheckFailed(f"the rule {rule_name} is {rule.get('State')} with schedule {rule.get('ScheduleExpression')!r}; expected ENABLED on a rate(...)")
-        function_arn = _client(self.existing, "lambda").get_function(FunctionName=function_name)["Configuration"]["FunctionArn"]
+        function_arn = client(self.existing, "lambda").get_function(FunctionName=function_name)["Configuration"]["FunctionArn"]
         targets = [t["Arn"] for t in events.list_targets_by_rule(Rule=rule_name).get("Targets", [])]
         if targets != [function_arn]:
             raise PipelineCheckFailed(f"the rule {rule_name} targets {targets}, expected exactly the sweeper {function_arn}")
@@ -141,17 +141,17 @@ class _Check:
         sns = pipeline.processor_clients.sns
         sns.register("provide-client-params.sns.PublishBatch", fail_this_order, unique_id="rehearsal-sweep")
         try:
-            status, _, body = _http("POST", f"{pipeline.api_url}/orders", order)
+            status, _, body = http("POST", f"{pipeline.api_url}/orders", order)
             if status != 202:
                 raise PipelineCheckFailed(f"POST of the sweep's order answered {status}: {body}")
             key = {"orderId": {"S": order_id}}
-            pending = _wait(lambda: (self.dynamodb.get_item(TableName=self.existing.orders_table_name, Key=key, ConsistentRead=True).get("Item") or {}).get("unpublishedShard"))
+            pending = wait_for(lambda: (self.dynamodb.get_item(TableName=self.existing.orders_table_name, Key=key, ConsistentRead=True).get("Item") or {}).get("unpublishedShard"))
             if not pending:
                 raise PipelineCheckFailed(f"order {order_id} was not stored pending (eventPublished=false, unpublishedShard) in {self.existing.orders_table_name}")
             run = pipeline.sweep_now()
             if run.error or not run.result or not run.result.get("published"):
                 raise PipelineCheckFailed(f"the sweep did not publish the pending order: {run.error or run.result}")
-            if not _wait(lambda: self._event_for(order_id)):
+            if not wait_for(lambda: self._event_for(order_id)):
                 raise PipelineCheckFailed(f"the sweep ran ({run.result}) but no event for {order_id} reached the topic {self.existing.order_topic_arn}")
             item = self.dynamodb.get_item(TableName=self.existing.orders_table_name, Key=key, ConsistentRead=True)["Item"]
             if item.get("eventPublished") != {"BOOL": True} or "unpublishedShard" in item:
@@ -162,8 +162,7 @@ class _Check:
         return order_id
 
     def _event_for(self, order_id: str) -> bool:
-        messages = self.sqs.receive_message(QueueUrl=self.tap_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
-        return any(order_id in message.get("Body", "") for message in messages)
+        return order_id in tap_order_ids(self.existing, self.tap_url)
 
     def poison_reaches_the_dlq(self, pipeline: Any) -> int:
         redrive = json.loads(self.sqs.get_queue_attributes(QueueUrl=self.existing.order_queue_url, AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"])
