@@ -68,7 +68,7 @@ def test_dev_rehearsal_proves_the_key_s_deletion_window_and_has_nothing_else_to_
 def test_dev_rehearsal_lists_exactly_its_differences_from_what_ships(dev_rehearsal, provider_source):
     listed = [line.strip()[2:].split(":")[0] for line in dev_rehearsal.stdout.splitlines() if line.startswith("         - ")]
     differences = [d for d in listed if not d.startswith(("SQS ", "AWS managed"))]
-    expected = ["backend", "provider endpoints", "Powertools layer of 2 function(s)"]
+    expected = ["backend", "provider endpoints", "Powertools layer of 3 function(s)"]  # API handler, processor, event sweeper
     if provider_source.differs_from_pin:
         expected.insert(1, "provider version")
         assert f"the stack pins {provider_source.pinned_version}" in dev_rehearsal.stdout

@@ -39,14 +39,19 @@ def moto_stopped(stdout: str) -> bool:
 
 
 @pytest.mark.rehearsal_jobs("upgrade-handler-dev")
-def test_a_handler_change_updates_only_the_two_functions_in_place_and_keeps_every_order(rehearsals):
+def test_a_handler_change_updates_only_the_functions_of_the_lambda_package_in_place_and_keeps_every_order(rehearsals):
     result = rehearsals.result("upgrade-handler-dev")
     assert result.returncode == 0, result.tail()
     phases = phase_lines(result.stdout)
     assert list(phases) == UPGRADE_PHASES and all(line.startswith("[  ok]") for line in phases.values()), phases
     changes = routine_changes(result.stdout)
-    assert changes == {"aws_lambda_function.api-handler_function_7653A31C": "update", "aws_lambda_function.order-processor_function_1C3D27F1": "update"}
-    assert re.fullmatch(rf"upgrade from [0-9a-f]{{7,}}: 2 updated in place, 0 replaced, 0 destroyed, 0 added; {DATA_KEPT}", upgrade_line(result.stdout))
+    # The three functions share one Lambda package: a handler change updates each one's code, nothing else.
+    assert changes == {
+        "aws_lambda_function.api-handler_function_7653A31C": "update",
+        "aws_lambda_function.order-processor_function_1C3D27F1": "update",
+        "aws_lambda_function.event-sweeper_function_F86F701B": "update",
+    }
+    assert re.fullmatch(rf"upgrade from [0-9a-f]{{7,}}: 3 updated in place, 0 replaced, 0 destroyed, 0 added; {DATA_KEPT}", upgrade_line(result.stdout))
     # The orders went in through the base commit's handlers and were checked through the new ones.
     assert "40 stored (events published), 10 queued, 1 in the DLQ, through the Lambda package of" in phases["seed"]
     assert "the queued orders were processed by the new handlers and the DLQ message redriven by ordersctl" in phases["verify"]
