@@ -7,7 +7,7 @@
 #   bench:                   all of them (it measures both frameworks side by side)
 
 PYTHON ?= python3
-# cdktf (default) or cdktn (CDK Terrain); README "CDK Terrain". Exported: main.py reads it.
+# cdktf (default) or cdktn (CDK Terrain); docs/cdk-terrain.md, "CDK Terrain". Exported: main.py reads it.
 FRAMEWORK := $(or $(strip $(FRAMEWORK)),cdktf)
 export FRAMEWORK
 FRAMEWORKS := cdktf cdktn
@@ -45,7 +45,7 @@ export PIPENV_YES := 1
 export PIPENV_IGNORE_VIRTUALENVS := 1
 export PIPENV_VERBOSITY := -1
 # jsii warns loudly about Node versions it no longer (or not yet) supports.
-# See README, "Node.js banner"; these only silence the banner, nothing else.
+# See docs/setup.md, "Node.js banner"; these only silence the banner, nothing else.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
@@ -130,7 +130,7 @@ rehearse: $(TEST_ENV)
 	@$(PIPENV) run python -m rehearsal $(if $(ENV),--env "$(ENV)") $(ARGS)
 
 # ordersctl needs boto3 and tqdm (the runtime category), not a framework: run it in the project's environment.
-# make turns any failure into its own exit 2; bin/ordersctl keeps ordersctl's exit codes (README, "ordersctl").
+# make turns any failure into its own exit 2; bin/ordersctl keeps ordersctl's exit codes (docs/operations.md, "ordersctl").
 ops: $(call stamp,packages)
 	@$(PIPENV) run python -m ordersctl $(ARGS)
 
@@ -141,7 +141,7 @@ bench: $(TEST_ENV) $(call stamp,cdktf) $(call stamp,cdktn)
 	@$(PIPENV) run python -m bench $(ARGS)
 
 # The npm CLIs: one workspace per framework under cli/, one package-lock.json for both;
-# only the selected framework's CLI is installed (README, "CDK Terrain"). npm decides where
+# only the selected framework's CLI is installed (docs/cdk-terrain.md, "CDK Terrain"). npm decides where
 # a workspace's bin lands (node_modules/.bin or cli/<framework>/node_modules/.bin), so the
 # recipes look in both.
 CLI_STAMP := node_modules/.installed-cli-$(FRAMEWORK)
@@ -171,7 +171,7 @@ cli-synth: $(SYNTH_ENV) $(CLI_STAMP)
 clean:
 	rm -rf cdktf.out .build .pytest_cache .hypothesis
 
-# Everything the project installed, too (README, "Cleaning up"): .venv/ (~0.3 GB per framework,
+# Everything the project installed, too (docs/setup.md, "Cleaning up"): .venv/ (~0.3 GB per framework,
 # ~1 GB with the test tools), .tools/, the npm CLIs, and jsii's extracted copies of this project's
 # packages in its runtime cache (~0.4-0.9 GB; jsii extracts them again on the next run).
 JSII_PACKAGE_CACHE = $${JSII_RUNTIME_PACKAGE_CACHE_ROOT:-$${XDG_CACHE_HOME:-$$HOME/.cache}/aws/jsii/package-cache}

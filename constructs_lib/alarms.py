@@ -3,7 +3,7 @@
 One alarm per concern (processor errors, processor throttles, DLQ messages, order conflicts,
 queue backlog, stalled queue, API-handler errors, API 5XX). Every alarm notifies the alarm
 topic both when it fires and when it recovers, and its description tells the on-call
-what it means and which runbook section to open (README.md, 'Alarm runbook', by anchor).
+what it means and which runbook section to open (docs/runbook.md, by anchor).
 
 The alarm definitions are built by a pure function (``alarm_specs``), so their
 metrics, thresholds and wording can be tested without a synth.
@@ -21,8 +21,8 @@ from pipeline_config import rules
 from pipeline_config.errors import ConfigProblem
 from pipeline_config.naming import ResourceNames
 
-#: Where the runbook lives: the README, one ``<a id=...>`` anchor per alarm.
-RUNBOOK_LOCATION = "README.md, section 'Alarm runbook'"
+#: Where the runbook lives (from the repository root): one ``<a id=...>`` anchor per alarm.
+RUNBOOK_LOCATION = "docs/runbook.md"
 
 # treat_missing_data values, with the reason each alarm uses the one it does.
 #: Lambda and API Gateway publish Errors/Throttles/5XXError only while there is
@@ -146,7 +146,7 @@ class AlarmSpec:
 
     def description(self) -> str:
         """The alarm description: meaning, first step, and the runbook pointer."""
-        return f"{self.summary} Runbook: {RUNBOOK_LOCATION}, #{self.runbook_anchor}."
+        return f"{self.summary} Runbook: {RUNBOOK_LOCATION}#{self.runbook_anchor}."
 
 
 def alarm_specs(props: PipelineAlarmsProps) -> list[AlarmSpec]:

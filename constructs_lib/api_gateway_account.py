@@ -55,7 +55,7 @@ def trust_policy() -> dict:
     }
 
 
-#: Why each statement or attachment exists (README "Security" renders them).
+#: Why each statement or attachment exists (docs/security.md, "Security" renders them).
 GRANT_REASONS: dict[str, str] = {
     "ApiGatewayAssumesRole": "trust policy: only API Gateway assumes the CloudWatch role (AWS's documented trust policy, no condition: API Gateway is not documented to send aws:SourceAccount)",
     "AmazonAPIGatewayPushToCloudWatchLogs": "AWS managed policy API Gateway documents for writing execution and access logs of every REST API in the region",

@@ -1,8 +1,7 @@
 """Bytecode for the Lambda package: the handlers compiled by the runtime's Python version, at synth time.
 
 Lambda's ``/var/task`` is read-only, so a function that ships only sources compiles them on every
-cold start (about 110 M instructions for these handlers, a third of their own init; README
-"Cold start and memory size"). The package therefore ships ``__pycache__/*.cpython-312.pyc``
+cold start (about 110 M instructions for these handlers, a third of their own init; docs/cold-start.md, "Cold start and memory size"). The package therefore ships ``__pycache__/*.cpython-312.pyc``
 next to each source, compiled by a Python of the runtime's minor version (bytecode is specific
 to it: Python ignores a ``.pyc`` whose magic number is not its own).
 

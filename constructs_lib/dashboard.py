@@ -291,7 +291,7 @@ def dashboard_widgets(props: OrdersDashboardProps) -> list[Widget]:
     """Every widget of the dashboard, positioned, in reading order."""
     widgets: list[Widget] = []
     if props.alarm_arns:
-        widgets += [text_widget("# Alarms (red = paging; see the alarm runbook in the README)"), alarm_status_widget(props.alarm_arns)]
+        widgets += [text_widget("# Alarms (red = paging; see the alarm runbook, docs/runbook.md)"), alarm_status_widget(props.alarm_arns)]
     widgets += [text_widget("# API: requests in"), *api_widgets(props)]
     widgets += [text_widget("# Queue: orders waiting, and orders that failed (DLQ)"), *queue_widgets(props)]
     for name in props.function_names:

@@ -136,7 +136,7 @@ class EncryptedTopic(Construct):
         ]
 
 
-#: Why each statement exists (README "Security" renders them).
+#: Why each statement exists (docs/security.md, "Security" renders them).
 GRANT_REASONS: dict[str, str] = {
     "PublishOrderEvents": "the processor (and the event sweep, for events that never got out) publishes OrderProcessed events (PublishBatch is authorized by sns:Publish)",
     "EncryptForOrderEvents": "publishing to a topic encrypted with the CMK needs a data key (SNS publishers)",

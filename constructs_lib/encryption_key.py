@@ -118,7 +118,7 @@ class EncryptionKey(Construct):
 
 
 
-#: Sids of the key policy and why each statement exists (README "Security" renders them).
+#: Sids of the key policy and why each statement exists (docs/security.md, "Security" renders them).
 KEY_POLICY_REASONS: dict[str, str] = {
     "AccountRootAdministers": "AWS's default key-policy statement: delegates every decision to IAM in this account "
     "(key administration for deployers, use for the roles that hold a grant); without it the key could become unmanageable",

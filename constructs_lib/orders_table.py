@@ -182,7 +182,7 @@ class OrdersTable(Construct):
         ]
 
 
-#: Why each statement of these grants exists (README "Security" renders them).
+#: Why each statement of these grants exists (docs/security.md, "Security" renders them).
 GRANT_REASONS: dict[str, str] = {
     "ReadOrders": "GET /orders/{orderId} reads one order (GetItem)",
     "QueryCustomerIndex": "GET /customers/{customerId}/orders pages through CustomerIdIndex (Query on the index only)",

@@ -219,7 +219,7 @@ def _is_statement(statement: object) -> bool:
     return isinstance(statement, dict) and "Effect" in statement and "Action" in statement
 
 
-#: Why each statement of the function's own policy exists (README "Security" renders them).
+#: Why each statement of the function's own policy exists (docs/security.md, "Security" renders them).
 GRANT_REASONS: dict[str, str] = {
     "LambdaAssumesRole": "trust policy: only Lambda assumes the role (AWS's documented execution-role trust, no condition: Lambda is not documented to send aws:SourceAccount)",
     "WriteOwnLogs": "Lambda writes the function's logs to its own, pre-created log group",

@@ -182,7 +182,7 @@ class QueueWithDeadLetterQueue(Construct):
         return [{"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": [self._kms_key_arn]}]
 
 
-#: Why each statement of these grants exists (README "Security" renders them).
+#: Why each statement of these grants exists (docs/security.md, "Security" renders them).
 GRANT_REASONS: dict[str, str] = {
     "SendToOrderQueue": "the API handler enqueues each accepted order (SendMessage)",
     "EncryptForOrderQueue": "SendMessage to a queue encrypted with the CMK needs a data key (SQS producers)",

@@ -194,7 +194,7 @@ def account_role_check(region: str, facts: AccountRoleFacts, *, owner: str, sele
     if setter == owner:
         return CheckResult(name, True, f"set by {owner} ({facts.role_arn})")
     if setter is not None:
-        return CheckResult(name, True, f"set by {setter} ({facts.role_arn}), from before {owner} owned it; deploying {owner} takes it over (README, 'API Gateway account settings')")
+        return CheckResult(name, True, f"set by {setter} ({facts.role_arn}), from before {owner} owned it; deploying {owner} takes it over (docs/api-gateway-account.md, 'API Gateway account settings')")
     return CheckResult(name, True, f"set outside this project ({facts.role_arn}); deploying {owner} replaces it with its own role")
 
 
@@ -238,7 +238,7 @@ def execution_log_group_check(stack: str, suffix: str, facts: ExecutionLogGroupF
         detail += f"; {len(adopt)} APIs are named like this stack's ({', '.join(a for a, _ in adopt)}): adopt the one the stack's state holds"
     fix = (
         f"adopt it into the state once, then apply (which sets its retention, key and tags): `{import_command(stack, EXECUTION_LOG_GROUP_ADDRESS, group)}` "
-        "(README, 'API execution log group'). Already imported? Apply once and this check passes."
+        "(docs/deploy.md, 'API execution log group'). Already imported? Apply once and this check passes."
     )
     return CheckResult(name, False, detail, fix)
 
@@ -249,7 +249,7 @@ def _missing_bucket(bucket: str) -> CheckResult:
         "state bucket",
         False,
         f"s3://{bucket} does not exist or cannot be reached",
-        "create it once, outside this project (versioning on, public access blocked, encryption on), or fix TF_STATE_BUCKET / TF_STATE_REGION (README, 'Terraform state backends')",
+        "create it once, outside this project (versioning on, public access blocked, encryption on), or fix TF_STATE_BUCKET / TF_STATE_REGION (docs/state-backends.md, 'Terraform state backends')",
     )
 
 
@@ -307,7 +307,7 @@ def _guarded(name: str, check: Callable[[], list[CheckResult]], errors: tuple[ty
     try:
         return check()
     except errors as error:
-        return [CheckResult(name, False, f"could not check: {error}", "fix the cause (usually the caller's read permissions, README 'ordersctl preflight'), then run preflight again")]
+        return [CheckResult(name, False, f"could not check: {error}", "fix the cause (usually the caller's read permissions, docs/operations.md, 'ordersctl'), then run preflight again")]
 
 
 def run_checks(port: PreflightPort, inputs: PreflightInputs, errors: tuple[type[BaseException], ...] = ()) -> list[CheckResult]:

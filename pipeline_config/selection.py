@@ -229,7 +229,7 @@ def _legacy_blocks_warning(config: PipelineConfig) -> ConfigProblem:
         True,
         f"adds removed blocks to {config.names.stack} so its next apply forgets the old account setting; checkov 3.2 cannot read "
         "that stack's cdk.tf.json while they are there (it crashes on the top-level 'removed' and reports nothing)",
-        "apply this environment once, then set legacy_account_setting_in_state back to false (README, 'API Gateway account settings')",
+        "apply this environment once, then set legacy_account_setting_in_state back to false (docs/api-gateway-account.md, 'API Gateway account settings')",
         environment=config.environment_suffix,
     )
 
@@ -241,7 +241,7 @@ def _alarm_destination_problem(config: PipelineConfig) -> ConfigProblem:
         config.alarm_email,
         f"no alarm destination: every alarm of {names.stack} notifies {names.alarm_topic}, which nobody subscribes to, so an incident would page nobody",
         f'set alarm_email (e.g. "oncall@example.com") or alarm_sns_topic_arns in "context": {{"{OVERRIDES_CONTEXT_KEY}": {{"{config.environment_suffix}": {{...}}}}}} '
-        'of cdktf.json, or opt out explicitly with "alarm_destination_check": "off" (README, "Alarm destinations")',
+        'of cdktf.json, or opt out explicitly with "alarm_destination_check": "off" (docs/configuration.md, "Alarm destinations")',
         environment=config.environment_suffix,
     )
 

@@ -27,10 +27,10 @@ _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SQS_MAX_MESSAGE_BYTES = 262_144
 #: CloudWatch allows five actions per alarm state; the pipeline's own alarm topic is one.
 MAX_EXTRA_ALARM_TOPICS = rules.ALARM_MAX_ACTIONS_PER_STATE - 1
-#: What a synth does when an environment's alarms would page nobody (README, "Alarm destinations").
+#: What a synth does when an environment's alarms would page nobody (docs/configuration.md, "Alarm destinations").
 ALARM_DESTINATION_CHECKS = ("error", "warn", "off")
 #: Field metadata key: the word that stands for ``None`` in cdktf.json. jsii drops JSON
-#: null from the cdktf context, so "off" has to be spelled out (README, "Configuration").
+#: null from the cdktf context, so "off" has to be spelled out (docs/configuration.md, "Configuration").
 JSON_NONE = "json_none"
 
 
@@ -90,7 +90,7 @@ class PipelineConfig:
     """POWERTOOLS_LOG_LEVEL of both functions."""
     powertools_layer_version: int = 27
     """Version of the public Powertools for AWS Lambda (Python) v3 layer, pinned so a
-    deploy is reproducible. See README, 'Powertools layer'."""
+    deploy is reproducible. See docs/configuration.md, 'Powertools layer'."""
     powertools_layer_arn: str | None = field(default=None, metadata={JSON_NONE: "default"})
     """Full layer ARN, overriding ``powertools_layer_version`` (e.g. a private mirror). ``None``:
     the public layer at the pinned version."""
@@ -98,7 +98,7 @@ class PipelineConfig:
     """Ship the handlers' bytecode, compiled at synth by a Python of the functions' runtime
     version (python3.12), so a cold start does not compile them: ``"auto"`` (when one is found,
     else sources and a warning), ``"required"`` (fail the synth without one) or ``"off"``. Set
-    ``LAMBDA_BYTECODE_PYTHON`` to choose the interpreter. README, "Cold start and memory size"."""
+    ``LAMBDA_BYTECODE_PYTHON`` to choose the interpreter. docs/cold-start.md, "Cold start and memory size"."""
 
     # --- queue ------------------------------------------------------------------------------
     queue_visibility_timeout_seconds: int = 180
@@ -125,7 +125,7 @@ class PipelineConfig:
     event_sweep_interval_minutes: int = 5
     """How often the event sweeper runs (an EventBridge schedule). It publishes the events of
     stored orders that never got out (SNS failing for them on every receive), so every stored
-    order's event is published once SNS recovers, without an operator. README, "Alarm runbook"."""
+    order's event is published once SNS recovers, without an operator. docs/runbook.md, "Alarm runbook"."""
     event_sweep_min_age_seconds: int = 300
     """How long an order's event must have been unconfirmed before the sweep publishes it. Keep it
     above ``processor_timeout_seconds``: a younger order may still be published by the processor
@@ -142,7 +142,7 @@ class PipelineConfig:
     """Terraform's ``lifecycle.prevent_destroy`` on what holds the data: the orders table, both
     queues and the KMS key. Terraform then refuses any plan that destroys or replaces one of
     them (a rename, ``terraform destroy``) until it is turned off in code. ``None``: on when
-    ``prod_like``. README, "Native protections"."""
+    ``prod_like``. docs/rehearsal.md, "Native protections"."""
     kms_deletion_window_days: int | None = field(default=None, metadata={JSON_NONE: "auto"})
     """Days KMS waits before deleting the key once its deletion is scheduled (7-30), the time
     left to cancel it: everything the key encrypted is unreadable afterwards. ``None``: 30 when
@@ -165,7 +165,7 @@ class PipelineConfig:
     manage_api_gateway_account: bool = False
     """Let this environment's stack own the region-wide ``aws_api_gateway_account`` (API Gateway's
     CloudWatch role) instead of the account-level stack ``orders-account-<region>``. At most one
-    listed environment per region may; review (unlisted) environments never may. README,
+    listed environment per region may; review (unlisted) environments never may. docs/api-gateway-account.md,
     "API Gateway account settings"."""
     legacy_account_setting_in_state: bool = False
     """This environment's Terraform state still holds API Gateway's account setting, its role and
@@ -173,12 +173,12 @@ class PipelineConfig:
     blocks (``destroy = false``) so the next apply forgets the three without destroying them; apply
     once, then set it back to false. Off by default: checkov 3.2 cannot read a stack that carries
     those blocks (its terraform_json parser crashes on a top-level ``removed``), so a synth with it
-    on says so. README, "API Gateway account settings"."""
+    on says so. docs/api-gateway-account.md, "API Gateway account settings"."""
 
     # --- alarms -----------------------------------------------------------------------------
     alarm_email: str | None = field(default=None, metadata={JSON_NONE: "off"})
     """E-mail address subscribed to the alarm topic (confirmation needed once). One of the
-    alarm destinations (README, "Alarm destinations")."""
+    alarm destinations (docs/configuration.md, "Alarm destinations")."""
     alarm_sns_topic_arns: tuple[str, ...] = ()
     """Existing SNS topics every alarm also notifies (ALARM and OK), e.g. the topic an on-call
     tool or a chat channel (AWS Chatbot) listens to. At most 4. An alarm destination."""
@@ -204,7 +204,7 @@ class PipelineConfig:
     order_conflicts_threshold: int = 1
     """Accepted orders per period whose orderId turned out to be stored with a different order
     (alarm ``order-conflicts``): each one is failed by the processor and lands in the DLQ, so 1
-    pages on the first. README, "Alarm runbook"."""
+    pages on the first. docs/runbook.md, "Alarm runbook"."""
     unpublished_events_threshold: int = 1
     """Stored orders whose event a sweep found and still could not publish (alarm
     ``unpublished-events``, over two sweep intervals; a sweeper that stops reporting pages too)."""
@@ -465,7 +465,7 @@ def unknown_setting_problems(names: Mapping[str, Any]) -> list[ConfigProblem]:
     for name in sorted(set(names) - set(known)):
         close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        fix = f"rename it to {close[0]!r}" if close else "use one of the settings in README, 'Configuration' (the fields of PipelineConfig)"
+        fix = f"rename it to {close[0]!r}" if close else "use one of the settings in docs/configuration.md, 'Configuration' (the fields of PipelineConfig)"
         problems.append(ConfigProblem(str(name), names[name], f"is not a setting{hint}", fix))
     return problems
 

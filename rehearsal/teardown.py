@@ -1,6 +1,6 @@
 """Destroy what the rehearsal applied, and prove on the way that each native protection refuses first.
 
-Prod-like stacks protect their data (README, "Native protections"), and the teardown is where the
+Prod-like stacks protect their data (docs/rehearsal.md, "Native protections"), and the teardown is where the
 rehearsal proves each protection is real:
 
 1. ``lifecycle.prevent_destroy`` (table, queues, KMS key): the first ``terraform destroy`` must be

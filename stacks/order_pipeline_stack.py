@@ -86,7 +86,7 @@ class OrderPipelineStack(TerraformStack):
     def _build_storage(self) -> None:
         config, names = self.config, self.names
         # What holds the data: in prod-like environments Terraform refuses to destroy it
-        # (prevent_destroy) and a deleted key stays recoverable for 30 days (README, "Native protections").
+        # (prevent_destroy) and a deleted key stays recoverable for 30 days (docs/rehearsal.md, "Native protections").
         protect = config.effective_prevent_destroy
         self.encryption_key = key = EncryptionKey(
             self,
@@ -262,7 +262,7 @@ class OrderPipelineStack(TerraformStack):
             # A stack deployed before orders-account-<region> took the setting over still holds it
             # in its state: forget it there, never destroy it (with provider 6 that resets the
             # region's logging role). Opt-in: checkov cannot read a stack with these blocks.
-            # README, "API Gateway account settings".
+            # docs/api-gateway-account.md, "API Gateway account settings".
             self.add_override(
                 "removed", [{"from": address, "lifecycle": {"destroy": False}} for address in LEGACY_ACCOUNT_SETTING_ADDRESSES]
             )

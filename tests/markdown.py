@@ -20,6 +20,11 @@ _INLINE_CODE = re.compile(r"`[^`\n]*`")
 _LINK = re.compile(r"\[(?:[^\[\]]|\[[^\]]*\])*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 
 
+def shown(path: Path) -> str:
+    """``path`` as a reader finds it: relative to the project root when it is inside."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def documentation_files() -> list[Path]:
     """Every Markdown page a reader follows links through: the README, docs/ and bench/README.md."""
     return [README, *sorted(DOCS.rglob("*.md")), ROOT / "bench" / "README.md"]
@@ -80,13 +85,13 @@ class Link:
         """Why the link is broken, or None."""
         file, anchor = self.resolve()
         if not file.exists():
-            return f"{file.relative_to(ROOT) if file.is_relative_to(ROOT) else file} does not exist"
+            return f"{shown(file)} does not exist"
         if anchor and file.suffix == ".md" and anchor not in anchors(file):
-            return f"{file.relative_to(ROOT)} has no heading or <a id> for #{anchor}"
+            return f"{shown(file)} has no heading or <a id> for #{anchor}"
         return None
 
     def __str__(self) -> str:
-        return f"{self.source.relative_to(ROOT)}:{self.line}: ({self.target})"
+        return f"{shown(self.source)}:{self.line}: ({self.target})"
 
 
 def relative_links(path: Path) -> list[Link]:

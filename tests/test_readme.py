@@ -1,4 +1,5 @@
-"""The README's reference tables are the code's: they fail the build when they drift."""
+"""The reference tables of the docs pages are the code's (they fail the build when they drift), and the
+README's Quick start is the two commands CI runs."""
 
 from __future__ import annotations
 
@@ -9,17 +10,27 @@ import pytest
 
 from pipeline_config.docs import config_table, environments_table
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+#: Where each generated table lives, between ``<!-- <name>:begin -->`` and ``<!-- <name>:end -->``.
+TABLE_PAGES = {
+    "config-table": "docs/configuration.md",
+    "environments-table": "docs/configuration.md",
+    "security-table": "docs/security.md",
+}
 
 
 def block(name: str) -> str:
-    match = re.search(rf"<!-- {name}:begin -->\n(.*?)\n<!-- {name}:end -->", README, re.S)
-    assert match, f"README lacks the {name} markers"
+    """The generated table between the markers ``name`` on its page."""
+    page = TABLE_PAGES[name]
+    text = (ROOT / page).read_text(encoding="utf-8")
+    match = re.search(rf"<!-- {name}:begin -->\n(.*?)\n<!-- {name}:end -->", text, re.S)
+    assert match, f"{page} lacks the {name} markers"
     return match.group(1).strip()
 
 
 def test_config_table_matches_the_dataclass():
-    assert block("config-table") == config_table().strip(), "run `python -m pipeline_config.docs` and paste the table"
+    assert block("config-table") == config_table().strip(), "run `python -m pipeline_config.docs` and paste the table into docs/configuration.md"
 
 
 def test_environments_table_matches_the_definitions():
@@ -29,7 +40,7 @@ def test_environments_table_matches_the_definitions():
 def test_security_table_matches_the_synthesized_grants(dev, account_stack):
     from stacks.security_table import grants_table
 
-    assert block("security-table") == grants_table(dev, account_stack).strip(), "run `python -m stacks.security_table` and paste the table"
+    assert block("security-table") == grants_table(dev, account_stack).strip(), "run `python -m stacks.security_table` and paste the table into docs/security.md"
 
 
 def test_a_grant_without_a_documented_reason_cannot_be_rendered(dev, account_stack):
@@ -51,5 +62,5 @@ def test_quick_start_is_two_commands_and_ci_runs_the_test_one():
     quick = README.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
     commands = [line.split("#")[0].strip() for line in quick.strip().splitlines()]
     assert commands == ["make synth", "make test"]
-    ci = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in ci

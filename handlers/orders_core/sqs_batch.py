@@ -11,7 +11,7 @@ in order, ``Exception`` fails that record only (anything else, such as ``Keyboar
 stops the invocation), and a batch whose every record failed is reported, not raised. Importing
 Powertools' batch utility cost each cold start about 115 M instructions (asyncio, every event
 data class, the async and FIFO processors; callgrind, 1,383 -> 1,269 M for the processor's init)
-for what is this loop; README "Cold start and memory size".
+for what is this loop; docs/cold-start.md, "Cold start and memory size".
 """
 
 from __future__ import annotations

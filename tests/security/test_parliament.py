@@ -244,4 +244,4 @@ def test_the_plan_role_may_decrypt_only_through_lambda_and_only_this_projects_ke
 
     for suffix in ("dev", "prod", "pr-42"):
         assert fnmatch.fnmatchcase(ResourceNames(suffix).kms_alias, pattern), suffix
-    assert (ROOT / "README.md").read_text(encoding="utf-8").count("docs/iam/plan-role-read-function-environment.json") >= 1
+    assert (ROOT / "docs" / "ci.md").read_text(encoding="utf-8").count("(iam/plan-role-read-function-environment.json)") >= 1

@@ -13,7 +13,6 @@ from pipeline_config.environments import config_for
 from tests.tfjson import find, ref, resources
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNBOOK = ROOT / "README.md"
 ALARM = "aws_cloudwatch_metric_alarm"
 
 # key -> (namespace, metric, statistic, comparison, treat_missing_data)
@@ -249,12 +248,14 @@ def test_every_alarm_notifies_the_alarm_topic_on_alarm_and_on_ok(env):
 
 
 def test_descriptions_point_at_an_existing_runbook_section(dev):
-    anchors = set(re.findall(r'<a id="([^"]+)"', RUNBOOK.read_text(encoding="utf-8")))
     for alarm in resources(dev, ALARM).values():
         description = alarm["alarm_description"]
         assert len(description) <= 1024, alarm["alarm_name"]  # CloudWatch's limit
-        pointers = re.findall(r"#(alarm-[a-z0-9-]+)", description)
-        assert pointers and set(pointers) <= anchors, (alarm["alarm_name"], pointers)
+        pointers = re.findall(r"Runbook: ([\w/.-]+\.md)#(alarm-[a-z0-9-]+)\.", description)
+        assert pointers, (alarm["alarm_name"], description)
+        for page, anchor in pointers:
+            assert (ROOT / page).is_file(), (alarm["alarm_name"], page)
+            assert anchor in set(re.findall(r'<a id="([^"]+)"', (ROOT / page).read_text(encoding="utf-8"))), (alarm["alarm_name"], page, anchor)
 
 
 # ----------------------------------------------------------------------- the construct alone

@@ -104,7 +104,7 @@ def test_table_deletion_protection_follows_the_environment(dev, prod):
     assert only(prod, "aws_dynamodb_table")[1]["deletion_protection_enabled"] is True
 
 
-#: What holds the data: prod-like environments mark it prevent_destroy (README, "Native protections").
+#: What holds the data: prod-like environments mark it prevent_destroy (docs/rehearsal.md, "Native protections").
 DATA_HOLDERS = ("aws_dynamodb_table", "aws_sqs_queue", "aws_kms_key")
 
 

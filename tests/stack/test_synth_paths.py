@@ -1,5 +1,5 @@
 """The README's commands, literally, on a copy of the project: `make synth` and `make cli-synth` read the
-same cdktf.json, the README's sample error is what `make synth` prints, bad JSON is one line, and a
+same cdktf.json, the sample error of docs/configuration.md is what `make synth` prints, bad JSON is one line, and a
 narrower synth leaves no stale stack folders behind."""
 
 from __future__ import annotations
@@ -16,13 +16,15 @@ from tests.tfjson import find, only, resources
 
 pytestmark = pytest.mark.slow
 
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+#: The page whose examples these tests run (``<!-- docs-example:<name> -->`` before each).
+CONFIGURATION_PAGE = ROOT / "docs" / "configuration.md"
 
 
-def readme_example(name: str) -> str:
-    """The fenced block right after ``<!-- readme-example:<name> -->`` in the README."""
-    match = re.search(rf"<!-- readme-example:{re.escape(name)} -->\n```[a-z]*\n(.*?)\n```", README, re.S)
-    assert match, f"README lacks the example {name!r}"
+def docs_example(name: str) -> str:
+    """The fenced block right after ``<!-- docs-example:<name> -->`` in docs/configuration.md."""
+    text = CONFIGURATION_PAGE.read_text(encoding="utf-8")
+    match = re.search(rf"<!-- docs-example:{re.escape(name)} -->\n```[a-z]*\n(.*?)\n```", text, re.S)
+    assert match, f"docs/configuration.md lacks the example {name!r}"
     return match.group(1)
 
 
@@ -48,8 +50,8 @@ def synthesized(project: Path) -> dict[str, bytes]:
 
 @pytest.mark.timeout(1800)
 def test_make_synth_and_make_cli_synth_agree_on_the_readme_overrides(project):
-    # The README's cdktf.json example: prod gets an on-call e-mail, dev turns its reservation "off".
-    write_context(project, json.loads(readme_example("overrides:cdktf-json"))["context"])
+    # The cdktf.json example of docs/configuration.md: prod gets an on-call e-mail, dev turns its reservation "off".
+    write_context(project, json.loads(docs_example("overrides:cdktf-json"))["context"])
     shutil.rmtree(project / "cdktf.out", ignore_errors=True)
 
     python_path = run(["make", "synth"], project)
@@ -79,12 +81,12 @@ def test_make_synth_and_make_cli_synth_agree_on_the_readme_overrides(project):
 
 
 def test_the_readme_sample_error_is_what_make_synth_prints(project):
-    write_context(project, json.loads(readme_example("config-error:context")))
+    write_context(project, json.loads(docs_example("config-error:context")))
     shutil.rmtree(project / "cdktf.out", ignore_errors=True)
     result = run(["make", "synth"], project)
     assert result.returncode != 0
     ours = [line for line in result.stderr.splitlines() if not line.startswith("make: ")]
-    assert "\n".join(ours) == readme_example("config-error:stderr")
+    assert "\n".join(ours) == docs_example("config-error:stderr")
     assert not list((project / "cdktf.out").rglob("cdk.tf.json")), "nothing may be synthesized from a bad config"
 
 
@@ -105,7 +107,7 @@ def test_malformed_context_json_is_one_line_and_exit_2(project, bad):
 
 
 def test_a_single_environment_synth_leaves_no_stale_stacks(project):
-    write_context(project, json.loads(readme_example("overrides:cdktf-json"))["context"])
+    write_context(project, json.loads(docs_example("overrides:cdktf-json"))["context"])
     assert run(["make", "synth"], project).returncode == 0
     stacks = project / "cdktf.out" / "stacks"
     assert len(list(stacks.iterdir())) == 4
