@@ -1,6 +1,6 @@
-"""Render the configuration reference (README table) from ``PipelineConfig`` itself.
+"""Render the configuration reference (docs/configuration.md's tables) from ``PipelineConfig`` itself.
 
-``python -m pipeline_config.docs`` prints the table; a test fails when the README's
+``python -m pipeline_config.docs`` prints the tables; a test fails when the page's
 copy drifts from the code, so the documented defaults are always the real ones.
 """
 

@@ -1,4 +1,4 @@
-"""The environments ``main.py`` synthesizes: one place, one table (mirrored in the README).
+"""The environments ``main.py`` synthesizes: one place, one table (mirrored in docs/configuration.md).
 
 Each entry only lists what differs from ``PipelineConfig``'s defaults.
 ``ENVIRONMENT_SUFFIX`` (or the cdktf context key ``environmentSuffix``) selects one
@@ -16,7 +16,7 @@ from pipeline_config.settings import PipelineConfig, unknown_setting_problems
 
 #: Overrides per environment suffix, applied on top of the dataclass defaults.
 ENVIRONMENTS: dict[str, dict[str, Any]] = {
-    # dev is the defaults, exactly: what the README documents is what dev gets.
+    # dev is the defaults, exactly: what docs/configuration.md documents is what dev gets.
     "dev": {},
     "staging": {
         "prod_like": True,

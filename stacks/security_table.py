@@ -1,7 +1,7 @@
-"""Render the README's table of grants from the synthesized JSON itself.
+"""Render the table of grants of docs/security.md from the synthesized JSON itself.
 
 ``python -m stacks.security_table`` synthesizes the app into a temporary directory and prints
-the table; ``tests/test_readme.py`` fails when the README's copy drifts from it. Every IAM
+the table; ``tests/test_readme.py`` fails when the page's copy drifts from it. Every IAM
 statement of the dev stack and the account-level stack becomes one row: who gets it (a role,
 an AWS service, anyone), the actions, on what and under which condition, and why. The "why"
 comes from the ``*_REASONS`` dictionaries next to the code that writes each statement; a
