@@ -49,7 +49,7 @@ def synthesized(project: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.timeout(1800)
-def test_make_synth_and_make_cli_synth_agree_on_the_readme_overrides(project):
+def test_make_synth_and_make_cli_synth_agree_on_the_documented_overrides(project):
     # The cdktf.json example of docs/configuration.md: prod gets an on-call e-mail, dev turns its reservation "off".
     write_context(project, json.loads(docs_example("overrides:cdktf-json"))["context"])
     shutil.rmtree(project / "cdktf.out", ignore_errors=True)
@@ -80,7 +80,7 @@ def test_make_synth_and_make_cli_synth_agree_on_the_readme_overrides(project):
     assert prod_processor["reserved_concurrent_executions"] == 100
 
 
-def test_the_readme_sample_error_is_what_make_synth_prints(project):
+def test_the_documented_sample_error_is_what_make_synth_prints(project):
     write_context(project, json.loads(docs_example("config-error:context")))
     shutil.rmtree(project / "cdktf.out", ignore_errors=True)
     result = run(["make", "synth"], project)
