@@ -18,29 +18,14 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Iterable
 
 from pipeline_config import ConfigError
 from pipeline_config.context import read_context
-from pipeline_config.selection import Selection, select_stacks
+from pipeline_config.selection import select_stacks
+from stacks.app import build_app
 
-
-def build_app(outdir: str | None = None, environ: Mapping[str, str] | None = None, selection: Selection | None = None):
-    """Build the app with every selected stack (not yet synthesized); ``ConfigError`` on a bad configuration."""
-    from constructs_lib.framework import App
-    from stacks.account_stack import ApiGatewayAccountStack
-    from stacks.order_pipeline_stack import OrderPipelineStack
-
-    environ = os.environ if environ is None else environ
-    if selection is None:
-        selection = select_stacks(environ, read_context(environ))
-    app = App(outdir=outdir) if outdir else App()
-    # Stacks get resolved values only: the backend was read and validated with the rest (selection).
-    for config in selection.environments:
-        OrderPipelineStack(app, config.names.stack, config=config, backend=selection.backend)
-    for account in selection.account_stacks:
-        ApiGatewayAccountStack(app, account.stack_name, config=account, backend=selection.backend)
-    return app
+__all__ = ["build_app", "main", "prune_stale_stacks"]
 
 
 def prune_stale_stacks(outdir: Path, keep: Iterable[str]) -> tuple[list[Path], list[Path]]:
@@ -73,7 +58,7 @@ def main() -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    from constructs_lib.lambda_package import drain_warnings  # jsii is running by now (build_app)
+    from constructs_lib.support.lambda_package import drain_warnings  # jsii is running by now (build_app)
 
     for warning in (*selection.warnings, *drain_warnings()):
         print(f"warning: {warning}", file=sys.stderr)

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from bench.measure import ROOT
-from constructs_lib.framework_choice import FRAMEWORKS
+from constructs_lib.support.framework_choice import FRAMEWORKS
 
 SECTIONS = {"default": "[packages]", "cdktf": "[cdktf]", "cdktn": "[cdktn]", "develop": "[dev-packages]"}
 

@@ -3,7 +3,7 @@
 Three folders and nothing else on ``sys.path`` (plus the interpreter's own standard library):
 
 * ``task``: the deployment zip, built by what ``HandlersPackage`` ships
-  (``constructs_lib.lambda_package.build_package``: sources plus their python3.12 bytecode when
+  (``constructs_lib.support.lambda_package.build_package``: sources plus their python3.12 bytecode when
   the synth found a Python 3.12) and unzipped, as Lambda unzips it into ``/var/task``, which is
   read-only: nothing a cold start compiles is kept; the probe runs with ``-B`` so that stays true.
 * ``layer``: the Powertools layer the stack pins, rebuilt the way its publisher builds it
@@ -116,11 +116,11 @@ def find_lambda_python() -> tuple[str, str, str]:
     """(interpreter, its version, note): python3.12 if this machine has one, else the bench's own.
 
     ``BENCH_LAMBDA_PYTHON`` first; then the interpreter the synth compiles the zip's bytecode with
-    (``constructs_lib.bytecode.find_interpreter``: ``LAMBDA_BYTECODE_PYTHON``, ``python3.12`` on
+    (``constructs_lib.support.bytecode.find_interpreter``: ``LAMBDA_BYTECODE_PYTHON``, ``python3.12`` on
     PATH, pyenv, ``/usr/bin``, ``/usr/local/bin``), so the probes run the Python that wrote the
     ``.pyc`` files they load.
     """
-    from constructs_lib.bytecode import BytecodeError, find_interpreter, python_version
+    from constructs_lib.support.bytecode import BytecodeError, find_interpreter, python_version
 
     explicit = os.environ.get("BENCH_LAMBDA_PYTHON", "")
     explicit_version = python_version(explicit) if explicit else None
@@ -188,7 +188,7 @@ def deployment_zip() -> tuple[Path, str, dict[str, str], str, list[str]]:
     jsii's node process, which the bench process should not carry.
     """
     code = (
-        "import json, pathlib; from constructs_lib.lambda_package import HandlersPackageProps, build_package, drain_warnings;"
+        "import json, pathlib; from constructs_lib.support.lambda_package import HandlersPackageProps, build_package, drain_warnings;"
         "from constructs_lib.python_function import RUNTIME; from pipeline_config import PipelineConfig;"
         "from handlers.orders_core.settings import API_SERVICE_NAME, METRICS_NAMESPACE, PROCESSOR_SERVICE_NAME;"
         "root = pathlib.Path.cwd();"
@@ -200,7 +200,7 @@ def deployment_zip() -> tuple[Path, str, dict[str, str], str, list[str]]:
     result = subprocess.run([PYTHON, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     if result.returncode != 0:
         raise BenchError(
-            "building the deployment zip (constructs_lib.lambda_package.stage/build_zip) failed: "
+            "building the deployment zip (constructs_lib.support.lambda_package.stage/build_zip) failed: "
             + result.stderr.strip()[-1500:]
             + "\nFix: make synth must work in this checkout (make env installs what it needs)"
         )

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from bench.measure import PYTHON, ROOT, BenchError, child_env, median, run, summary
-from constructs_lib.framework_choice import FRAMEWORKS
+from constructs_lib.support.framework_choice import FRAMEWORKS
 
 EAGER = {"CDKTF_EAGER_PROVIDER_IMPORT": "1"}
 # Every synth mode measured side by side: the stock and lean import under CDKTF (the
@@ -28,7 +28,7 @@ MODES = {
 MODE_LABELS = {"stock": "cdktf stock", "ours": "cdktf lean (ours)", "cdktn_stock": "cdktn stock", "cdktn": "cdktn lean (ours)"}
 TARGET_RATIO = 0.25
 PROBE = ROOT / "bench" / "synth_probe.py"
-# The Node hook says what it did on stderr when asked (constructs_lib/node_lazy_provider_index.js).
+# The Node hook says what it did on stderr when asked (constructs_lib/support/node_lazy_provider_index.js).
 HOOK_LINE = re.compile(r"\[lazy-index\] (\d+) lazy exports \((\w+) layout\)")
 
 

@@ -55,13 +55,13 @@ def mark(label: str) -> None:
 # The same jsii environment the app prepares (banner variables, the Node-side lazy provider
 # index unless CDKTF_EAGER_PROVIDER_IMPORT=1), before node starts, so each phase below is
 # timed as the app runs it.
-from constructs_lib.jsii_env import prepare_jsii_environment  # noqa: E402
+from constructs_lib.support.jsii_env import prepare_jsii_environment  # noqa: E402
 
 prepare_jsii_environment()
 
 import importlib  # noqa: E402
 
-from constructs_lib.framework_choice import selected_framework  # noqa: E402  (pure Python)
+from constructs_lib.support.framework_choice import selected_framework  # noqa: E402  (pure Python)
 
 FRAMEWORK = selected_framework()
 import jsii  # noqa: E402,F401
@@ -73,15 +73,15 @@ mark("import constructs (spawns node + jsii kernel, loads constructs assembly)")
 importlib.import_module(FRAMEWORK.core_module)  # cdktf or cdktn (FRAMEWORK)
 
 mark("import the framework (its assembly + Python bindings)")
-import constructs_lib.framework  # noqa: E402,F401
-import constructs_lib.provider as provider  # noqa: E402
+import constructs_lib.support.framework  # noqa: E402,F401
+import constructs_lib.support.provider as provider  # noqa: E402
 
 mark("import provider classes (AWS provider assembly + submodules)")
-import main  # noqa: E402
+import stacks.app  # noqa: E402
 import stacks.order_pipeline_stack  # noqa: E402,F401
 
 mark("import constructs_lib + stacks (project code)")
-app = main.build_app(outdir=sys.argv[1])
+app = stacks.app.build_app(outdir=sys.argv[1])
 mark("build construct tree (every stack)")
 app.synth()
 mark("app.synth() (resolve tokens, write JSON)")

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from constructs_lib.framework import Construct, is_unresolved
-from constructs_lib.provider import CloudwatchMetricAlarm
+from constructs_lib.support.framework import Construct, is_unresolved
+from constructs_lib.support.provider import CloudwatchMetricAlarm
 from constructs_lib.validation import raise_problems
 from pipeline_config import rules
 from pipeline_config.errors import ConfigProblem

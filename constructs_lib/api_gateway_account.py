@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from constructs_lib.framework import Construct, is_unresolved
-from constructs_lib.provider import ApiGatewayAccount, DataAwsPartition, IamRole, IamRolePolicyAttachment
+from constructs_lib.support.framework import Construct, is_unresolved
+from constructs_lib.support.provider import ApiGatewayAccount, DataAwsPartition, IamRole, IamRolePolicyAttachment
 from constructs_lib.validation import raise_problems
 from pipeline_config.errors import ConfigProblem
 

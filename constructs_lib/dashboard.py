@@ -13,8 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from constructs_lib.framework import Construct, is_unresolved
-from constructs_lib.provider import CloudwatchDashboard
+from constructs_lib.support.framework import Construct, is_unresolved
+from constructs_lib.support.provider import CloudwatchDashboard
 from constructs_lib.validation import raise_problems
 from pipeline_config.errors import ConfigProblem
 

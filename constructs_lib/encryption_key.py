@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Sequence
 
-from constructs_lib.framework import Construct, TerraformResourceLifecycle
-from constructs_lib.provider import DataAwsCallerIdentity, DataAwsPartition, KmsAlias, KmsKey
+from constructs_lib.support.framework import Construct, TerraformResourceLifecycle
+from constructs_lib.support.provider import DataAwsCallerIdentity, DataAwsPartition, KmsAlias, KmsKey
 from constructs_lib.validation import check_whole_number, raise_problems
 from pipeline_config import rules
 from pipeline_config.errors import ConfigProblem

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from constructs_lib.framework import Construct, TerraformResourceLifecycle, is_unresolved
-from constructs_lib.provider import (
+from constructs_lib.support.framework import Construct, TerraformResourceLifecycle, is_unresolved
+from constructs_lib.support.provider import (
     DynamodbTable,
     DynamodbTableAttribute,
     DynamodbTableGlobalSecondaryIndex,

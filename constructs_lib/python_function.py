@@ -7,9 +7,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
-from constructs_lib.framework import Construct, is_unresolved
-from constructs_lib.lambda_package import HandlersPackage
-from constructs_lib.provider import (
+from constructs_lib.support.framework import Construct, is_unresolved
+from constructs_lib.support.lambda_package import HandlersPackage
+from constructs_lib.support.provider import (
     CloudwatchLogGroup,
     IamRole,
     IamRolePolicy,

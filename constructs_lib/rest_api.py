@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, TypeVar
 
 from constructs_lib.api_gateway_account import API_GATEWAY_PRINCIPAL, add_account_settings
-from constructs_lib.framework import Construct, Fn, TerraformResourceLifecycle, is_unresolved
-from constructs_lib.provider import (
+from constructs_lib.support.framework import Construct, Fn, TerraformResourceLifecycle, is_unresolved
+from constructs_lib.support.provider import (
     ApiGatewayApiKey,
     ApiGatewayDeployment,
     ApiGatewayGatewayResponse,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from constructs_lib.framework import Construct, is_unresolved
-from constructs_lib.provider import LambdaEventSourceMapping, LambdaEventSourceMappingScalingConfig
+from constructs_lib.support.framework import Construct, is_unresolved
+from constructs_lib.support.provider import LambdaEventSourceMapping, LambdaEventSourceMappingScalingConfig
 from constructs_lib.python_function import PythonFunction
 from constructs_lib.queue_with_dlq import QueueWithDeadLetterQueue
 from constructs_lib.validation import add, check_whole_number, raise_problems

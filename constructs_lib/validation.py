@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from constructs_lib.framework import is_unresolved
+from constructs_lib.support.framework import is_unresolved
 from pipeline_config.errors import ConfigError, ConfigProblem, whole_number_problem
 
 

@@ -17,7 +17,7 @@ from typing import Mapping
 
 from pipeline_config.errors import ConfigProblem, is_whole_number, whole_number_problem
 
-#: How a synth treats the handlers' bytecode (``lambda_bytecode``; ``constructs_lib.bytecode``).
+#: How a synth treats the handlers' bytecode (``lambda_bytecode``; ``constructs_lib.support.bytecode``).
 LAMBDA_BYTECODE_MODES = ("auto", "required", "off")
 
 # --------------------------------------------------------------------------- AWS limits

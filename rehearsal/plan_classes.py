@@ -2,7 +2,7 @@
 
 ``RESOURCE_CLASSES`` names every resource type the stacks create, with what destroying (deleting
 or replacing) one costs. ``tests/rehearsal/test_plan_guard.py`` fails when a stack or the provider
-classes the project uses (``constructs_lib.provider``) hold a type this list does not classify,
+classes the project uses (``constructs_lib.support.provider``) hold a type this list does not classify,
 so a new resource is classified when it is added. A type that is not listed (a plan of some other
 configuration) is treated as holding data: destroying it is blocked until someone allows it.
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 
 from constructs_lib.api_gateway_account import ApiGatewayAccountSettings, ApiGatewayAccountSettingsProps
-from constructs_lib.framework import Construct, TerraformOutput, TerraformStack
-from constructs_lib.provider import AwsProvider, AwsProviderDefaultTags
+from constructs_lib.support.framework import Construct, TerraformOutput, TerraformStack
+from constructs_lib.support.provider import AwsProvider, AwsProviderDefaultTags
 from pipeline_config import output_keys
 from pipeline_config.account import AccountStackConfig
 from pipeline_config.backend import BackendSettings

@@ -8,7 +8,7 @@ from pipeline_config.backend import DEFAULT_CLOUD_HOSTNAME, BackendSettings
 def configure_backend(stack, *, stack_name: str, region: str, settings: BackendSettings) -> BackendSettings:
     """Attach ``settings`` (resolved and validated before any stack is built) to ``stack`` (named ``stack_name``, in ``region``)."""
     # Imported here so this module stays importable without starting jsii.
-    from constructs_lib.framework import CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend
+    from constructs_lib.support.framework import CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend
 
     if settings.kind == "local":
         path = settings.local_state_path(stack_name)

@@ -38,16 +38,16 @@ def test_environments_table_matches_the_definitions():
 
 
 def test_security_table_matches_the_synthesized_grants(dev, account_stack):
-    from stacks.security_table import grants_table
+    from tools.security_table import grants_table
 
-    assert block("security-table") == grants_table(dev, account_stack).strip(), "run `python -m stacks.security_table` and paste the table into docs/security.md"
+    assert block("security-table") == grants_table(dev, account_stack).strip(), "run `python -m tools.security_table` and paste the table into docs/security.md"
 
 
 def test_a_grant_without_a_documented_reason_cannot_be_rendered(dev, account_stack):
     import copy
     import json
 
-    from stacks.security_table import UndocumentedGrant, grants_table
+    from tools.security_table import UndocumentedGrant, grants_table
 
     doc = copy.deepcopy(dev)
     policy_id = next(iter(doc["resource"]["aws_iam_role_policy"]))

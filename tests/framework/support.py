@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib.framework_choice import FRAMEWORKS
+from constructs_lib.support.framework_choice import FRAMEWORKS
 
 ROOT = Path(__file__).resolve().parents[2]
 # Variables that change what a child process does; each test sets what it needs.

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from constructs_lib.framework_choice import FRAMEWORKS
+from constructs_lib.support.framework_choice import FRAMEWORKS
 from tests.framework.support import ROOT
 
 LOCK = json.loads((ROOT / "Pipfile.lock").read_text())

@@ -10,11 +10,11 @@ SOURCE_DIRS = ("main.py", "stacks", "constructs_lib", "pipeline_config", "handle
 # bench/synth_probe.py times the framework's own import phases one by one, so it has to
 # import them itself; it is a measuring tool, not part of the app.
 ALLOWED = {
-    "cdktf": {"constructs_lib/framework.py", "bench/synth_probe.py"},
-    "cdktn": {"constructs_lib/framework.py", "bench/synth_probe.py"},
-    "constructs": {"constructs_lib/framework.py", "bench/synth_probe.py"},
-    "cdktf_cdktf_provider_aws": {"constructs_lib/provider.py"},
-    "cdktn_provider_aws": {"constructs_lib/provider.py"},
+    "cdktf": {"constructs_lib/support/framework.py", "bench/synth_probe.py"},
+    "cdktn": {"constructs_lib/support/framework.py", "bench/synth_probe.py"},
+    "constructs": {"constructs_lib/support/framework.py", "bench/synth_probe.py"},
+    "cdktf_cdktf_provider_aws": {"constructs_lib/support/provider.py"},
+    "cdktn_provider_aws": {"constructs_lib/support/provider.py"},
 }
 
 
@@ -50,7 +50,7 @@ def test_framework_and_provider_imports_stay_in_their_modules():
         for root in imported_roots(path) & set(ALLOWED):
             if rel not in ALLOWED[root]:
                 offenders.append(f"{rel} imports {root}")
-    assert offenders == [], "import these through constructs_lib.framework / constructs_lib.provider: " + "; ".join(offenders)
+    assert offenders == [], "import these through constructs_lib.support.framework / constructs_lib.support.provider: " + "; ".join(offenders)
 
 
 def test_the_boundary_check_sees_real_imports(tmp_path):

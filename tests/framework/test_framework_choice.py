@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from constructs_lib.framework_choice import (
+from constructs_lib.support.framework_choice import (
     DEFAULT_FRAMEWORK,
     FRAMEWORKS,
     PINNED_AWS_PROVIDER_VERSION,

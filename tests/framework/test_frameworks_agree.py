@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from constructs_lib.framework_choice import PINNED_AWS_PROVIDER_SOURCE, PINNED_AWS_PROVIDER_VERSION
+from constructs_lib.support.framework_choice import PINNED_AWS_PROVIDER_SOURCE, PINNED_AWS_PROVIDER_VERSION
 from tests.framework.support import require, run_python, synth
 
 # Every test here runs a synth or main.py in a fresh Python (seconds each): not in make test-fast.

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib.framework_choice import FRAMEWORKS
+from constructs_lib.support.framework_choice import FRAMEWORKS
 from tests.framework.support import ROOT, current_framework, require, run_python
 
 #: One child per framework and mode: the provider import (its mode, how many provider submodules it
 #: loaded), then a synth of every stack; the Node hook's debug lines go to stderr.
 RUN_PROBE = (
-    "import sys, constructs_lib.provider as p;"
+    "import sys, constructs_lib.support.provider as p;"
     "print(p.IMPORT_MODE);"
     "print(sum(1 for m in sys.modules if m.startswith(p.PACKAGE + '.')), flush=True);"
     "from main import build_app; build_app(outdir={outdir!r}).synth()"
@@ -83,7 +83,7 @@ def _loader_namespace_code(tmp_path) -> str:
     # Runs only the loader half of provider.py (before the class table) against fake packages in tmp_path.
     return (
         f"import sys; sys.path.insert(0, {str(tmp_path)!r});"
-        "src = open('constructs_lib/provider.py').read().split('# --- the provider classes')[0];"
+        "src = open('constructs_lib/support/provider.py').read().split('# --- the provider classes')[0];"
         "ns = {'__name__': 'probe'}; exec(compile(src, 'provider.py', 'exec'), ns);"
     )
 
@@ -129,12 +129,12 @@ def test_a_package_imported_before_provider_is_reported(tmp_path):
     code = _loader_namespace_code(tmp_path) + "import fake_early_aws; print(ns['_install_lean_package']('fake_early_aws'))"
     result = run_python(code)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().split("\n")[-1].startswith("eager: the package was imported before constructs_lib.provider")
+    assert result.stdout.strip().split("\n")[-1].startswith("eager: the package was imported before constructs_lib.support.provider")
 
 
 NODE_PROBE = (
-    "import constructs_lib.provider as p;"  # provider first, on purpose: it must prepare jsii's environment itself
-    "from constructs_lib.framework import App, TerraformStack;"
+    "import constructs_lib.support.provider as p;"  # provider first, on purpose: it must prepare jsii's environment itself
+    "from constructs_lib.support.framework import App, TerraformStack;"
     "app = App(outdir=__import__('tempfile').mkdtemp()); stack = TerraformStack(app, 's');"
     "p.AwsProvider(stack, 'aws', region='us-east-1'); p.SqsQueue(stack, 'q', name='q'); app.synth()"
 )
@@ -165,7 +165,7 @@ def test_node_side_lazy_index_is_switched_off_by_the_same_variable(framework, pr
     assert "[lazy-index]" not in provider_run(framework, stock=True).stderr
 
 
-HOOK = ROOT / "constructs_lib" / "node_lazy_provider_index.js"
+HOOK = ROOT / "constructs_lib" / "support" / "node_lazy_provider_index.js"
 
 
 def _run_node(tmp_path, script: str) -> subprocess.CompletedProcess:
@@ -228,7 +228,7 @@ def test_synthesized_json_is_identical_with_and_without_the_lean_import(provider
 
 
 def test_the_off_switch_removes_a_hook_inherited_from_a_lean_parent():
-    from constructs_lib.jsii_env import NODE_LAZY_INDEX, prepare_jsii_environment
+    from constructs_lib.support.jsii_env import NODE_LAZY_INDEX, prepare_jsii_environment
 
     lean: dict[str, str] = {"NODE_OPTIONS": "--max-old-space-size=4096"}
     prepare_jsii_environment(lean)
@@ -245,8 +245,8 @@ def test_the_off_switch_removes_a_hook_inherited_from_a_lean_parent():
 
 def test_pure_python_token_check_agrees_with_the_framework():
     """``framework.is_unresolved`` answers locally for strings and numbers; it must match the framework (run under each)."""
-    from constructs_lib.framework import App, TerraformStack, Token, is_unresolved
-    from constructs_lib.provider import SqsQueue
+    from constructs_lib.support.framework import App, TerraformStack, Token, is_unresolved
+    from constructs_lib.support.provider import SqsQueue
 
     stack = TerraformStack(App(outdir=__import__("tempfile").mkdtemp()), "tokens")
     queue = SqsQueue(stack, "q", name="q")

@@ -39,7 +39,7 @@ def test_every_resource_type_the_stacks_create_is_classified(all_stacks):
 
 def test_every_resource_type_the_project_can_create_is_classified():
     # Types only some settings create (API keys, e-mail subscriptions, the account role) too.
-    from constructs_lib.provider import CLASSES_BY_SUBMODULE  # here, not at collection: it starts jsii
+    from constructs_lib.support.provider import CLASSES_BY_SUBMODULE  # here, not at collection: it starts jsii
 
     types = {f"aws_{submodule}" for submodule in CLASSES_BY_SUBMODULE if submodule not in ("provider",) and not submodule.startswith("data_")}
     assert types - set(pc.RESOURCE_CLASSES) == set(), "classify these in rehearsal/plan_classes.py RESOURCE_CLASSES"

@@ -283,7 +283,7 @@ def test_valid_props_have_no_problems():
 
 def test_every_problem_is_reported_at_once_naming_setting_value_and_fix():
     from constructs_lib.alarms import PipelineAlarms
-    from constructs_lib.framework import App
+    from constructs_lib.support.framework import App
 
     props = _valid_props(
         names=None,
@@ -336,8 +336,8 @@ def test_unresolved_tokens_are_not_validated_as_names():
 
 def test_overridden_props_reach_the_synthesized_alarms(tmp_path):
     from constructs_lib.alarms import PipelineAlarms
-    from constructs_lib.framework import App, TerraformStack
-    from constructs_lib.provider import AwsProvider
+    from constructs_lib.support.framework import App, TerraformStack
+    from constructs_lib.support.provider import AwsProvider
 
     app = App(outdir=str(tmp_path))
     stack = TerraformStack(app, "alarms-only")

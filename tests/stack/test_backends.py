@@ -93,7 +93,7 @@ def test_no_credentials_in_synthesized_json(which, request):
 
 def test_dynamodb_lock_table_and_kms_key_are_passed_through(tmp_path):
     """A bare stack is enough to check the lock-table variant (no second full synth)."""
-    from constructs_lib.framework import App, TerraformStack
+    from constructs_lib.support.framework import App, TerraformStack
     from pipeline_config.environments import config_for
     from stacks.backends import configure_backend
 
@@ -117,7 +117,7 @@ def test_dynamodb_lock_table_and_kms_key_are_passed_through(tmp_path):
 
 def test_local_path_gives_every_stack_its_own_absolute_state_file(tmp_path, monkeypatch):
     """Two stacks sharing a state file would plan against each other's resources."""
-    from constructs_lib.framework import App, TerraformStack
+    from constructs_lib.support.framework import App, TerraformStack
     from pipeline_config.environments import config_for
     from stacks.backends import configure_backend
 

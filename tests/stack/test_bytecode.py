@@ -1,7 +1,7 @@
 """The Lambda package ships bytecode for the runtime: found interpreter, reproducible bytes, used by Python, never stale.
 
 Tests that compile need a Python 3.12 (pyenv's on these machines); they skip, saying so, without one.
-``constructs_lib.lambda_package`` is imported inside the tests (it starts jsii).
+``constructs_lib.support.lambda_package`` is imported inside the tests (it starts jsii).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib import bytecode
-from constructs_lib.bytecode import BytecodeError, Interpreter, compile_tree, find_interpreter
+from constructs_lib.support import bytecode
+from constructs_lib.support.bytecode import BytecodeError, Interpreter, compile_tree, find_interpreter
 from pipeline_config import ConfigError
 from tests.files import write_tree
 
@@ -35,8 +35,8 @@ def source(tmp_path) -> Path:
 
 
 def _package(tmp_path, source, staging: str = "staging", **props):
-    from constructs_lib.framework import App, TerraformStack
-    from constructs_lib.lambda_package import HandlersPackage, HandlersPackageProps
+    from constructs_lib.support.framework import App, TerraformStack
+    from constructs_lib.support.lambda_package import HandlersPackage, HandlersPackageProps
 
     stack = TerraformStack(App(outdir=str(tmp_path / f"out-{staging}")), "s")
     return HandlersPackage(stack, "pkg", HandlersPackageProps(source_dir=str(source), staging_dir=str(tmp_path / staging), **props))
@@ -84,7 +84,7 @@ def test_runtime_version_reads_python_runtimes_only():
 
 # ------------------------------------------------------------------ the package
 def test_auto_without_an_interpreter_ships_sources_and_warns_once(monkeypatch, tmp_path, source):
-    from constructs_lib import lambda_package
+    from constructs_lib.support import lambda_package
 
     lambda_package.drain_warnings()
     monkeypatch.setattr(lambda_package, "find_interpreter", lambda minor: (None, "the places"))
@@ -98,7 +98,7 @@ def test_auto_without_an_interpreter_ships_sources_and_warns_once(monkeypatch, t
 
 
 def test_required_without_an_interpreter_fails_the_synth_naming_the_setting(monkeypatch, tmp_path, source):
-    from constructs_lib import lambda_package
+    from constructs_lib.support import lambda_package
 
     monkeypatch.setattr(lambda_package, "find_interpreter", lambda minor: (None, "the places"))
     with pytest.raises(ConfigError, match=r"lambda_bytecode: no Python 3\.12 found .*\(given 'required'\)\. Fix: install python3\.12"):
@@ -106,7 +106,7 @@ def test_required_without_an_interpreter_fails_the_synth_naming_the_setting(monk
 
 
 def test_off_never_looks_for_an_interpreter(monkeypatch, tmp_path, source):
-    from constructs_lib import lambda_package
+    from constructs_lib.support import lambda_package
 
     monkeypatch.setattr(lambda_package, "find_interpreter", lambda minor: pytest.fail("looked for an interpreter"))
     package = _package(tmp_path, source, bytecode="off")
@@ -123,7 +123,7 @@ def test_bad_props_are_reported_together(tmp_path, source):
 @needs_312
 def test_bytecode_does_not_change_the_source_code_hash(monkeypatch, tmp_path, source):
     """A machine without python3.12 (sources only) plans no change against one with it."""
-    from constructs_lib import lambda_package
+    from constructs_lib.support import lambda_package
 
     with_bytecode = _package(tmp_path, source, staging="a")
     monkeypatch.setattr(lambda_package, "find_interpreter", lambda minor: (None, "nowhere"))
@@ -190,7 +190,7 @@ def test_an_interpreter_of_the_wrong_tag_is_refused(tmp_path, source):
 def test_a_later_synth_reuses_the_bytecode_build_without_probing_interpreters(monkeypatch, tmp_path, source):
     """"auto": the next process finds the build of the same sources and skips the interpreter probes;
     "required" and an explicit LAMBDA_BYTECODE_PYTHON are checked every time."""
-    from constructs_lib import lambda_package
+    from constructs_lib.support import lambda_package
 
     monkeypatch.delenv(bytecode.INTERPRETER_VAR, raising=False)
     first = _package(tmp_path, source)

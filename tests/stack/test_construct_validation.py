@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture()
 def stack(tmp_path):
     """A fresh, empty stack (nothing is synthesized)."""
-    from constructs_lib.framework import App, TerraformStack
+    from constructs_lib.support.framework import App, TerraformStack
 
     return TerraformStack(App(outdir=str(tmp_path)), "scratch")
 
@@ -26,7 +26,7 @@ def stack(tmp_path):
 @pytest.fixture()
 def package(stack, tmp_path):
     """A tiny handlers package staged under tmp_path."""
-    from constructs_lib.lambda_package import HandlersPackage, HandlersPackageProps
+    from constructs_lib.support.lambda_package import HandlersPackage, HandlersPackageProps
 
     source = tmp_path / "handlers"
     source.mkdir()
@@ -148,8 +148,8 @@ def test_the_event_source_grants_the_function_what_consuming_takes(stack, packag
 
 
 def test_event_source_skips_checks_on_unresolved_numbers(stack, package):
-    from constructs_lib.framework import Token
-    from constructs_lib.provider import DataAwsRegion
+    from constructs_lib.support.framework import Token
+    from constructs_lib.support.provider import DataAwsRegion
 
     number = Token.as_number(DataAwsRegion(stack, "region").region)
     _esm(stack, package, visibility=number, timeout=number, batch_size=number, maximum_concurrency=number)
@@ -220,8 +220,8 @@ def test_function_requires_code_and_a_name(stack):
 
 
 def test_function_skips_validation_of_unresolved_tokens(stack, package):
-    from constructs_lib.framework import Token
-    from constructs_lib.provider import DataAwsRegion
+    from constructs_lib.support.framework import Token
+    from constructs_lib.support.provider import DataAwsRegion
     from constructs_lib.python_function import PythonFunction, PythonFunctionProps
 
     region = DataAwsRegion(stack, "region").region  # a real token, known only at apply time
@@ -297,7 +297,7 @@ def test_key_requires_the_region(stack):
 
 def test_account_settings_and_package_validate_like_the_others(stack, tmp_path):
     from constructs_lib.api_gateway_account import ApiGatewayAccountSettings, ApiGatewayAccountSettingsProps
-    from constructs_lib.lambda_package import HandlersPackage, HandlersPackageProps
+    from constructs_lib.support.lambda_package import HandlersPackage, HandlersPackageProps
 
     with pytest.raises(ConfigError, match=r"(?s)ApiGatewayAccountSettings 'acct' props.*role_name"):
         ApiGatewayAccountSettings(stack, "acct", ApiGatewayAccountSettingsProps(role_name="x" * 65))

@@ -190,7 +190,7 @@ def test_layout_wraps_rows_at_the_grid_width():
 
 def test_every_problem_is_reported_at_once():
     from constructs_lib.dashboard import OrdersDashboard
-    from constructs_lib.framework import App
+    from constructs_lib.support.framework import App
 
     props = _props(dashboard_name="orders dashboard!", region="", function_names=(), alarm_arns="arn:single", period_seconds=90)
     with pytest.raises(ConfigError) as raised:

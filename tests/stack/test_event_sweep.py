@@ -140,7 +140,7 @@ print(json.dumps(handler({"source": "aws.events"}, Context())), file=sys.stderr)
 
 def test_every_problem_of_the_props_is_reported_at_once():
     from constructs_lib.event_sweep import EventSweep, EventSweepProps
-    from constructs_lib.framework import App
+    from constructs_lib.support.framework import App
 
     with pytest.raises(ConfigError) as raised:
         EventSweep(App(), "sweep", EventSweepProps(interval_minutes=0, unpublished_events_threshold=0, metrics_namespace=" "))

@@ -1,6 +1,6 @@
 """HandlersPackage staging: a clean, deterministic, content-addressed copy of the handlers.
 
-``constructs_lib.lambda_package`` is imported inside the tests: importing it starts jsii, and
+``constructs_lib.support.lambda_package`` is imported inside the tests: importing it starts jsii, and
 collecting the tests must not.
 """
 
@@ -17,8 +17,8 @@ from tests.files import write_tree
 
 
 def stage(source: Path, staging_root: Path) -> tuple[Path, str]:
-    """``constructs_lib.lambda_package.stage``, imported on first use."""
-    from constructs_lib.lambda_package import stage as real_stage
+    """``constructs_lib.support.lambda_package.stage``, imported on first use."""
+    from constructs_lib.support.lambda_package import stage as real_stage
 
     return real_stage(source, staging_root)
 
@@ -72,9 +72,9 @@ def test_hash_changes_when_a_file_is_renamed(source, tmp_path):
 
 
 def test_package_is_staged_once_per_process(source, tmp_path, monkeypatch):
-    from constructs_lib import lambda_package
-    from constructs_lib.framework import App, TerraformStack
-    from constructs_lib.lambda_package import HandlersPackage, HandlersPackageProps
+    from constructs_lib.support import lambda_package
+    from constructs_lib.support.framework import App, TerraformStack
+    from constructs_lib.support.lambda_package import HandlersPackage, HandlersPackageProps
 
     calls = []
     real_stage = lambda_package.stage
@@ -89,8 +89,8 @@ def test_package_is_staged_once_per_process(source, tmp_path, monkeypatch):
 
 
 def test_missing_source_dir_is_a_config_error(tmp_path):
-    from constructs_lib.framework import App, TerraformStack
-    from constructs_lib.lambda_package import HandlersPackage, HandlersPackageProps
+    from constructs_lib.support.framework import App, TerraformStack
+    from constructs_lib.support.lambda_package import HandlersPackage, HandlersPackageProps
 
     with pytest.raises(ConfigError) as caught:
         HandlersPackage(TerraformStack(App(outdir=str(tmp_path)), "s"), "pkg", HandlersPackageProps(source_dir=str(tmp_path / "nope")))
@@ -110,7 +110,7 @@ def test_synthesized_asset_is_the_staged_archive(synth_dir, dev):
     assert not any(n.startswith("tests/") or "/tests/" in n for n in names)
     # Bytecode: exactly one cpython-312 file per shipped source when this machine has a python3.12
     # (the synth compiled it), none otherwise; never a cache the working tree happened to hold.
-    from constructs_lib.bytecode import find_interpreter
+    from constructs_lib.support.bytecode import find_interpreter
 
     sources = {n for n in names if n.endswith(".py")}
     compiled = {n for n in names if n.endswith(".pyc")}
@@ -123,7 +123,7 @@ def test_the_zip_is_built_once_and_is_byte_for_byte_reproducible(tmp_path):
     import os
     import time
 
-    from constructs_lib.lambda_package import build_zip
+    from constructs_lib.support.lambda_package import build_zip
 
     source = tmp_path / "src"
     (source / "pkg").mkdir(parents=True)

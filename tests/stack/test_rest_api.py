@@ -56,8 +56,8 @@ def api_handler(doc: dict, suffix: str) -> str:
 def scratch(tmp_path_factory) -> dict[str, dict]:
     """Three small stacks holding only the API, synthesized in ONE app: API_KEY (without the
     account singleton, the default), NONE owning the account singleton, and AWS_IAM with a changed schema."""
-    from constructs_lib.framework import App, TerraformStack
-    from constructs_lib.provider import AwsProvider
+    from constructs_lib.support.framework import App, TerraformStack
+    from constructs_lib.support.provider import AwsProvider
     from constructs_lib.rest_api import OrdersRestApi, OrdersRestApiProps
 
     outdir = tmp_path_factory.mktemp("rest-api-scratch")
@@ -280,8 +280,8 @@ def trigger_variants(tmp_path_factory) -> dict[str, dict]:
     from unittest import mock
 
     from constructs_lib import rest_api
-    from constructs_lib.framework import App, TerraformStack
-    from constructs_lib.provider import AwsProvider
+    from constructs_lib.support.framework import App, TerraformStack
+    from constructs_lib.support.provider import AwsProvider
 
     changed_schema = order_schema()
     changed_schema["properties"]["note"] = {"type": "string", "maxLength": 200}
@@ -537,7 +537,7 @@ def test_each_invalid_setting_is_named(overrides, setting):
 
 
 def test_error_message_names_setting_value_and_fix():
-    from constructs_lib.framework import App, TerraformStack
+    from constructs_lib.support.framework import App, TerraformStack
     from constructs_lib.rest_api import OrdersRestApi
 
     stack = TerraformStack(App(), "validation")
@@ -550,7 +550,7 @@ def test_error_message_names_setting_value_and_fix():
 
 
 def test_unresolved_tokens_are_not_validated():
-    from constructs_lib.framework import Fn, is_unresolved
+    from constructs_lib.support.framework import Fn, is_unresolved
 
     token = Fn.lower("V1")
     assert is_unresolved(token)

@@ -129,7 +129,7 @@ def test_make_synth_ships_python312_bytecode_or_names_the_environment_that_requi
     version fails the synth naming the environment, the setting and the variable."""
     import zipfile
 
-    from constructs_lib.bytecode import find_interpreter
+    from constructs_lib.support.bytecode import find_interpreter
 
     write_context(project, {"orderPipeline": {"dev": {"lambda_bytecode": "required"}}})
     result = run(["make", "synth"], project, ENVIRONMENT_SUFFIX="dev", LAMBDA_BYTECODE_PYTHON=shutil.which("python3.11") or "/usr/bin/python3.11")

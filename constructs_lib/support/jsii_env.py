@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import MutableMapping
 
-#: The Node.js half of the lean provider import; see its header and constructs_lib/provider.py.
+#: The Node.js half of the lean provider import; see its header and constructs_lib/support/provider.py.
 NODE_LAZY_INDEX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_lazy_provider_index.js")
 EAGER_ENV_VAR = "CDKTF_EAGER_PROVIDER_IMPORT"
 

@@ -2,7 +2,7 @@
 
 HashiCorp archived CDKTF in December 2025 (0.21 is its last release); the community fork
 CDK Terrain ships the same API under new package names. ``FRAMEWORK=cdktf|cdktn`` picks
-one (``constructs_lib.framework_choice``, default cdktf); everything else in the project
+one (``constructs_lib.support.framework_choice``, default cdktf); everything else in the project
 imports the framework's classes from here, so the switch changes no other module.
 """
 
@@ -12,8 +12,8 @@ import importlib
 import re
 import struct
 
-from constructs_lib.framework_choice import FRAMEWORK_ENV_VAR, selected_framework
-from constructs_lib.jsii_env import prepare_jsii_environment
+from constructs_lib.support.framework_choice import FRAMEWORK_ENV_VAR, selected_framework
+from constructs_lib.support.jsii_env import prepare_jsii_environment
 from pipeline_config.errors import ConfigError, ConfigProblem
 
 # Before the first framework import: that import starts the jsii kernel (a node child

@@ -1,6 +1,6 @@
 """Render the table of grants of docs/security.md from the synthesized JSON itself.
 
-``python -m stacks.security_table`` synthesizes the app into a temporary directory and prints
+``python -m tools.security_table`` synthesizes the app into a temporary directory and prints
 the table; ``tests/test_readme.py`` fails when the page's copy drifts from it. Every IAM
 statement of the dev stack and the account-level stack becomes one row: who gets it (a role,
 an AWS service, anyone), the actions, on what and under which condition, and why. The "why"
@@ -92,7 +92,7 @@ def _reason(reasons: Mapping[str, str], sid: str | None, where: str) -> str:
     if base not in reasons:
         raise UndocumentedGrant(
             f"{where}: statement {sid!r} has no documented reason. Fix: add it to the *_REASONS dictionary "
-            "of the construct that writes it (constructs_lib/), then run `python -m stacks.security_table`"
+            "of the construct that writes it (constructs_lib/), then run `python -m tools.security_table`"
         )
     return reasons[base]
 
@@ -155,7 +155,7 @@ def grants_table(environment: Mapping[str, Any], account: Mapping[str, Any], *, 
 
 def synthesized_docs(outdir: Path) -> tuple[dict, dict]:
     """Synthesize the app into ``outdir``; return the dev stack and the default region's account stack."""
-    from main import build_app
+    from stacks.app import build_app
 
     environ = {k: v for k, v in os.environ.items() if k != "ENVIRONMENT_SUFFIX"}
     build_app(outdir=str(outdir), environ=environ).synth()

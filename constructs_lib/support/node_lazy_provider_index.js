@@ -1,5 +1,5 @@
-// The Node.js-side twin of constructs_lib/provider.py's lean import, loaded into the jsii
-// kernel's node process through NODE_OPTIONS=--require (set by constructs_lib/jsii_env.py).
+// The Node.js-side twin of constructs_lib/support/provider.py's lean import, loaded into the jsii
+// kernel's node process through NODE_OPTIONS=--require (set by constructs_lib/support/jsii_env.py).
 //
 // Why: the jsii kernel require()s the AWS provider package (@cdktf/provider-aws for CDKTF,
 // @cdktn/provider-aws for CDK Terrain), whose lib/index.js eagerly require()s all ~2,200

@@ -1,7 +1,7 @@
 """``HandlersPackage``: the Lambda code archive, staged from a clean, content-addressed copy of ``handlers/``.
 
 The archive ships the sources and, by default, their bytecode for the functions' runtime
-(``constructs_lib.bytecode``): Lambda cannot write ``__pycache__`` in ``/var/task``, so without it
+(``constructs_lib.support.bytecode``): Lambda cannot write ``__pycache__`` in ``/var/task``, so without it
 every cold start compiles the handlers again. ``source_code_hash`` covers the sources only:
 bytecode is derived from them (and checked against them by Python at import), so a machine
 that has no python3.12 and ships sources only plans no change against one that ships both.
@@ -18,15 +18,15 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from constructs_lib.bytecode import BYTECODE_MODES, INTERPRETER_VAR, BytecodeError, Interpreter, cache_tag, compile_tree, find_interpreter, runtime_version
-from constructs_lib.framework import AssetType, Construct, TerraformAsset
+from constructs_lib.support.bytecode import BYTECODE_MODES, INTERPRETER_VAR, BytecodeError, Interpreter, cache_tag, compile_tree, find_interpreter, runtime_version
+from constructs_lib.support.framework import AssetType, Construct, TerraformAsset
 from constructs_lib.validation import raise_problems
 from pipeline_config.errors import ConfigError, ConfigProblem
 
 #: Directory names never shipped: caches and test suites.
 EXCLUDED_DIR_NAMES = frozenset({"__pycache__", "tests", "test", "node_modules"})
 #: File suffixes never copied from the source dir: bytecode there is whatever a local run left
-#: (any Python version); the package's own is compiled for the runtime (``constructs_lib.bytecode``).
+#: (any Python version); the package's own is compiled for the runtime (``constructs_lib.support.bytecode``).
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 
 _STAGED: dict[tuple[str, str, str, str], tuple[Path, str, Path, str]] = {}

@@ -33,8 +33,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from constructs_lib.framework_choice import aws_provider_requirement, selected_framework
-from constructs_lib.jsii_env import lean_import_enabled, prepare_jsii_environment
+from constructs_lib.support.framework_choice import aws_provider_requirement, selected_framework
+from constructs_lib.support.jsii_env import lean_import_enabled, prepare_jsii_environment
 
 # Before anything below imports jsii: the kernel (node) inherits this environment.
 prepare_jsii_environment()
@@ -70,7 +70,7 @@ def _package_init(package: str) -> tuple[importlib.machinery.ModuleSpec | None, 
 
 def _install_lean_package(package: str = PACKAGE) -> str:
     if package in sys.modules:
-        return f"eager: the package was imported before constructs_lib.provider ({package})"
+        return f"eager: the package was imported before constructs_lib.support.provider ({package})"
     spec, init_text, problem = _package_init(package)
     if init_text is None:
         return f"eager: {problem}"  # (a package that is not installed is reported by the import below)
@@ -147,7 +147,7 @@ CLASSES_BY_SUBMODULE: dict[str, tuple[str, ...]] = {
 
 
 def _load_classes(package: str) -> dict[str, type]:
-    from constructs_lib.framework import import_framework_module  # the "not installed" error lives there
+    from constructs_lib.support.framework import import_framework_module  # the "not installed" error lives there
 
     import_framework_module(package)  # a missing package fails here, with the fix
     loaded = {}
@@ -170,7 +170,7 @@ def pin_aws_provider(provider, environ=None) -> None:
     the bindings already say what the pin says (CDKTF by default), nothing is overridden,
     so the JSON stays exactly what the bindings write.
     """
-    from constructs_lib.framework import TerraformStack
+    from constructs_lib.support.framework import TerraformStack
 
     requirement = aws_provider_requirement(environ)
     if requirement is None:
