@@ -18,6 +18,7 @@ from constructs_lib.support.framework import Construct, is_unresolved
 from constructs_lib.support.provider import CloudwatchMetricAlarm
 from constructs_lib.validation import raise_problems
 from pipeline_config import rules
+from pipeline_config.defaults import AlarmThresholds
 from pipeline_config.errors import ConfigProblem
 from pipeline_config.naming import ResourceNames
 
@@ -39,6 +40,8 @@ MISSING_KEEPS_STATE = "ignore"
 
 GREATER_OR_EQUAL = "GreaterThanOrEqualToThreshold"
 GREATER = "GreaterThanThreshold"
+#: The defaults of every threshold prop (their one home).
+_THRESHOLDS = AlarmThresholds()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,25 +68,24 @@ class PipelineAlarmsProps:
     """REST API name: the ``ApiName`` dimension of AWS/ApiGateway metrics. Required."""
     api_stage_name: str = ""
     """REST API stage: the ``Stage`` dimension. Required."""
-    period_seconds: int = 60
-    """Metric period of every alarm: 10, 20, 30 or a multiple of 60."""
-    evaluation_periods: int = 1
-    """Consecutive breaching periods before an alarm fires (1 pages on the first one)."""
-    processor_errors_threshold: int = 1
-    """Processor errors per period that page."""
-    processor_throttles_threshold: int = 1
-    """Processor throttles per period that page."""
-    api_handler_errors_threshold: int = 1
-    """API-handler errors per period that page."""
-    api_5xx_threshold: int = 1
-    """API 5XX responses per period that page."""
-    queue_depth_threshold: int = 1000
-    """Visible messages in the order queue that page (a backlog)."""
-    queue_oldest_message_age_seconds_threshold: int = 300
-    """Age in seconds of the oldest queued order that pages (processing stalled)."""
-    order_conflicts_threshold: int = 1
-    """Accepted orders per period that the processor fails because their orderId is stored with a
-    different order (the ``OrderConflicts`` metric); 1 pages on the first."""
+    period_seconds: int = _THRESHOLDS.period_seconds
+    """Default: ``AlarmThresholds.period_seconds`` (``pipeline_config.defaults``, where it is documented)."""
+    evaluation_periods: int = _THRESHOLDS.evaluation_periods
+    """Default: ``AlarmThresholds.evaluation_periods`` (``pipeline_config.defaults``, where it is documented)."""
+    processor_errors_threshold: int = _THRESHOLDS.processor_errors_threshold
+    """Default: ``AlarmThresholds.processor_errors_threshold`` (``pipeline_config.defaults``, where it is documented)."""
+    processor_throttles_threshold: int = _THRESHOLDS.processor_throttles_threshold
+    """Default: ``AlarmThresholds.processor_throttles_threshold`` (``pipeline_config.defaults``, where it is documented)."""
+    api_handler_errors_threshold: int = _THRESHOLDS.api_handler_errors_threshold
+    """Default: ``AlarmThresholds.api_handler_errors_threshold`` (``pipeline_config.defaults``, where it is documented)."""
+    api_5xx_threshold: int = _THRESHOLDS.api_5xx_threshold
+    """Default: ``AlarmThresholds.api_5xx_threshold`` (``pipeline_config.defaults``, where it is documented)."""
+    queue_depth_threshold: int = _THRESHOLDS.queue_depth_threshold
+    """Default: ``AlarmThresholds.queue_depth_threshold`` (``pipeline_config.defaults``, where it is documented)."""
+    queue_oldest_message_age_seconds_threshold: int = _THRESHOLDS.queue_oldest_message_age_seconds_threshold
+    """Default: ``AlarmThresholds.queue_oldest_message_age_seconds_threshold`` (``pipeline_config.defaults``, where it is documented)."""
+    order_conflicts_threshold: int = _THRESHOLDS.order_conflicts_threshold
+    """Default: ``AlarmThresholds.order_conflicts_threshold`` (``pipeline_config.defaults``, where it is documented)."""
     metrics_namespace: str = ""
     """Namespace of the handlers' custom metrics (their ``POWERTOOLS_METRICS_NAMESPACE``). Required."""
     processor_service_name: str = ""

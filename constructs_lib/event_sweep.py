@@ -31,6 +31,7 @@ from constructs_lib.support.provider import CloudwatchEventRule, CloudwatchEvent
 from constructs_lib.python_function import PythonFunction
 from constructs_lib.validation import check_whole_number, raise_problems
 from pipeline_config import rules
+from pipeline_config.defaults import AlarmThresholds, EventSweepSettings
 from pipeline_config.errors import ConfigProblem
 from pipeline_config.naming import ResourceNames
 
@@ -42,6 +43,10 @@ SILENT_INTERVALS = 2
 MISSING_IS_BREACHING = "breaching"
 #: Lambda's bounds of an asynchronous event's maximum age (seconds).
 EVENT_AGE_SECONDS = (60, 21_600)
+
+
+#: The defaults of the props that ``pipeline_config.defaults`` holds (their one home).
+_SWEEP = EventSweepSettings()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,14 +61,15 @@ class EventSweepProps:
     """The events topic it publishes to. Required."""
     names: ResourceNames | None = None
     """Physical names of the environment (the rule and the alarms). Required."""
-    interval_minutes: int = 5
-    """Minutes between two runs, 1..720. Default 5."""
+    interval_minutes: int = _SWEEP.interval_minutes
+    """Default: ``EventSweepSettings.interval_minutes`` (``pipeline_config.defaults``, where it is documented)."""
     alarm_topic_arns: tuple[str, ...] = ()
     """Topics both alarms notify on ALARM and OK (the pipeline's alarm topic first). Required: at least one."""
-    alarm_period_seconds: int = 60
-    """Period of the sweeper-errors alarm (the unpublished-events alarm spans two sweep intervals)."""
-    unpublished_events_threshold: int = 1
-    """Orders a sweep could not publish that page. Default 1."""
+    alarm_period_seconds: int = AlarmThresholds().period_seconds
+    """Period of the sweeper-errors alarm (the unpublished-events alarm spans two sweep intervals).
+    Default: ``AlarmThresholds.period_seconds`` (``pipeline_config.defaults``)."""
+    unpublished_events_threshold: int = _SWEEP.unpublished_events_threshold
+    """Default: ``EventSweepSettings.unpublished_events_threshold`` (``pipeline_config.defaults``, where it is documented)."""
     metrics_namespace: str = ""
     """Namespace of the sweeper's custom metrics (its ``POWERTOOLS_METRICS_NAMESPACE``). Required."""
     service_name: str = ""

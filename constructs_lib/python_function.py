@@ -19,6 +19,7 @@ from constructs_lib.support.provider import (
 )
 from constructs_lib.validation import add, check_whole_number, raise_problems
 from pipeline_config import rules
+from pipeline_config.defaults import LOG_RETENTION_DAYS, FunctionSizing
 from pipeline_config.errors import ConfigError, ConfigProblem
 from pipeline_config.naming import IAM_ROLE_NAME_MAX, function_role_name
 
@@ -36,6 +37,10 @@ _RESERVED_ENV_KEYS = frozenset(
 )
 
 
+#: The defaults of the props that ``pipeline_config.defaults`` holds (their one home).
+_SIZING = FunctionSizing()
+
+
 @dataclass(frozen=True, kw_only=True)
 class PythonFunctionProps:
     """Settings of ``PythonFunction``."""
@@ -46,16 +51,17 @@ class PythonFunctionProps:
     """``module.function`` entry point inside the package. Default ``app.lambda_handler``."""
     code: HandlersPackage | None = None
     """The code package. Required: ``None`` is rejected."""
-    timeout_seconds: int = 30
-    """Timeout, 1..900 s. Default 30."""
-    memory_mb: int = 256
-    """Memory, 128..10240 MB (also scales CPU). Default 256."""
+    timeout_seconds: int = _SIZING.timeout_seconds
+    """Default: ``FunctionSizing.timeout_seconds`` (``pipeline_config.defaults``, where it is documented)."""
+    memory_mb: int = _SIZING.memory_mb
+    """Default: ``FunctionSizing.memory_mb`` (``pipeline_config.defaults``, where it is documented)."""
     environment: Mapping[str, str] = field(default_factory=dict)
     """Environment variables (encrypted at rest with ``kms_key_arn``). Default none."""
     layers: tuple[str, ...] = ()
     """Layer version ARNs (e.g. Powertools). Default none."""
-    log_retention_days: int = 7
-    """Retention of ``/aws/lambda/<function_name>`` (a CloudWatch-allowed value). Default 7."""
+    log_retention_days: int = LOG_RETENTION_DAYS
+    """Retention of ``/aws/lambda/<function_name>`` (a CloudWatch-allowed value). Default: ``LOG_RETENTION_DAYS``
+    (``pipeline_config.defaults``)."""
     kms_key_arn: str | None = None
     """KMS key for environment variables and the log group. ``None``: AWS-managed encryption."""
     reserved_concurrency: int | None = None

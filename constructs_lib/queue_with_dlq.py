@@ -11,8 +11,8 @@ from constructs_lib.support.framework import Construct, TerraformResourceLifecyc
 from constructs_lib.support.provider import SqsQueue, SqsQueuePolicy, SqsQueueRedriveAllowPolicy, SqsQueueRedrivePolicy
 from constructs_lib.validation import add, check_whole_number, raise_problems
 from pipeline_config import rules
+from pipeline_config.defaults import QueueSettings
 from pipeline_config.errors import ConfigProblem
-from pipeline_config.rules import SQS_MAX_RETENTION_SECONDS
 
 if TYPE_CHECKING:
     from constructs_lib.python_function import PythonFunction
@@ -23,6 +23,10 @@ RECEIVE_WAIT_TIME_SECONDS = 20
 KMS_DATA_KEY_REUSE_SECONDS = 300
 
 
+#: The defaults of the props that ``pipeline_config.defaults`` holds (their one home).
+_QUEUE = QueueSettings()
+
+
 @dataclass(frozen=True, kw_only=True)
 class QueueWithDeadLetterQueueProps:
     """Settings of ``QueueWithDeadLetterQueue``."""
@@ -31,15 +35,14 @@ class QueueWithDeadLetterQueueProps:
     """Name of the source queue. Default ``order-queue``; the stack passes ``ResourceNames.order_queue``."""
     dlq_name: str | None = None
     """Name of the dead-letter queue. ``None``: ``<queue_name>-dlq``."""
-    visibility_timeout_seconds: int = 180
-    """Visibility timeout of the source queue (0..43200). Keep it >= 6 x the consumer's timeout."""
-    message_retention_seconds: int = 4 * 24 * 3600
-    """Retention of the source queue (60..1209600 s). Default 4 days."""
-    dlq_message_retention_seconds: int = SQS_MAX_RETENTION_SECONDS
-    """Retention of the DLQ (60..1209600 s), default 14 days. Must be longer than the source
-    queue's: SQS keeps a message's original enqueue timestamp when it moves it to the DLQ."""
-    max_receive_count: int = 3
-    """Receives before SQS moves a message to the DLQ (1..1000)."""
+    visibility_timeout_seconds: int = _QUEUE.visibility_timeout_seconds
+    """Default: ``QueueSettings.visibility_timeout_seconds`` (``pipeline_config.defaults``, where it is documented)."""
+    message_retention_seconds: int = _QUEUE.message_retention_seconds
+    """Default: ``QueueSettings.message_retention_seconds`` (``pipeline_config.defaults``, where it is documented)."""
+    dlq_message_retention_seconds: int = _QUEUE.dlq_message_retention_seconds
+    """Default: ``QueueSettings.dlq_message_retention_seconds`` (``pipeline_config.defaults``, where it is documented)."""
+    max_receive_count: int = _QUEUE.max_receive_count
+    """Default: ``QueueSettings.max_receive_count`` (``pipeline_config.defaults``, where it is documented)."""
     kms_key_arn: str | None = None
     """Customer-managed KMS key for SSE. ``None``: SQS-managed SSE (SSE-SQS)."""
     prevent_destroy: bool = False

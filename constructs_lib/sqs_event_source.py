@@ -16,7 +16,12 @@ from constructs_lib.python_function import PythonFunction
 from constructs_lib.queue_with_dlq import QueueWithDeadLetterQueue
 from constructs_lib.validation import add, check_whole_number, raise_problems
 from pipeline_config import rules
+from pipeline_config.defaults import EventSourceBatching
 from pipeline_config.errors import ConfigProblem
+
+
+#: The defaults of the props that ``pipeline_config.defaults`` holds (their one home).
+_BATCHING = EventSourceBatching()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,10 +34,10 @@ class SqsEventSourceProps:
     function: PythonFunction | None = None
     """The consuming function. Required: ``None`` is rejected. Its role gets the consume grant;
     its reserved concurrency bounds ``maximum_concurrency``."""
-    batch_size: int = 10
-    """Records per invocation, 1..10000. Default 10."""
-    maximum_batching_window_seconds: int = 5
-    """Seconds to gather records before invoking, 0..300 (>= 1 when batch_size > 10). Default 5."""
+    batch_size: int = _BATCHING.batch_size
+    """Default: ``EventSourceBatching.batch_size`` (``pipeline_config.defaults``, where it is documented)."""
+    maximum_batching_window_seconds: int = _BATCHING.maximum_batching_window_seconds
+    """Default: ``EventSourceBatching.maximum_batching_window_seconds`` (``pipeline_config.defaults``, where it is documented)."""
     maximum_concurrency: int | None = None
     """Concurrent invocations the event source may drive (2..1000, <= the function's reserved
     concurrency). ``None``: the function's reserved concurrency (within 2..1000), or no

@@ -6,23 +6,20 @@ copy drifts from the code, so the documented defaults are always the real ones.
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import inspect
 
+from pipeline_config import defaults
 from pipeline_config.environments import ENVIRONMENTS, REVIEW_ENVIRONMENT
 from pipeline_config.settings import JSON_NONE, PipelineConfig
 
 
 def field_docs() -> dict[str, str]:
-    """Each field's docstring (the string literal right after it in the class body)."""
-    tree = ast.parse(inspect.getsource(PipelineConfig))
-    body = tree.body[0].body
-    docs: dict[str, str] = {}
-    for node, following in zip(body, body[1:]):
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            if isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant) and isinstance(following.value.value, str):
-                docs[node.target.id] = " ".join(following.value.value.split())
+    """Each setting's docstring: the string literal right after it in ``PipelineConfig``, or in its home (``pipeline_config.defaults``)."""
+    docs = defaults.field_docs(PipelineConfig)
+    for field in dataclasses.fields(PipelineConfig):
+        if home := field.metadata.get(defaults.HOME):
+            group, name = home
+            docs[field.name] = defaults.field_docs(group)[name]
     return docs
 
 

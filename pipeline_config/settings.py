@@ -12,12 +12,27 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field, fields
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeVar
 
 from pipeline_config import rules
+from pipeline_config.defaults import (
+    HOME,
+    API_HANDLER_SIZING,
+    EVENT_SWEEPER_SIZING,
+    LOG_RETENTION_DAYS,
+    PROCESSOR_SIZING,
+    AlarmThresholds,
+    EventSourceBatching,
+    EventSweepSettings,
+    FunctionSizing,
+    QueueSettings,
+    from_home,
+)
 from pipeline_config.errors import ConfigError, ConfigProblem, is_whole_number, whole_number_problem
 from pipeline_config import naming
 from pipeline_config.naming import ACCOUNT_SELECTOR, SUFFIX_MAX_LENGTH, SUFFIX_PATTERN, ResourceNames, account_stack_name, is_reserved_suffix
+
+_Group = TypeVar("_Group")
 
 # Lambda does not let a function's reserved concurrency exceed the account quota;
 # 1000 is the default regional quota.
@@ -72,19 +87,19 @@ class PipelineConfig:
     """Extra provider default tags, merged under Project/Environment/ManagedBy."""
 
     # --- Lambda -----------------------------------------------------------------------------
-    api_handler_timeout_seconds: int = 10
+    api_handler_timeout_seconds: int = API_HANDLER_SIZING.timeout_seconds
     """API-handler timeout. API Gateway gives up after 29 s, so keep it below that."""
-    api_handler_memory_mb: int = 256
+    api_handler_memory_mb: int = API_HANDLER_SIZING.memory_mb
     """API-handler memory (also scales its CPU)."""
-    processor_timeout_seconds: int = 30
+    processor_timeout_seconds: int = PROCESSOR_SIZING.timeout_seconds
     """Order-processor timeout; the queue's visibility timeout must be at least 6x this."""
-    processor_memory_mb: int = 256
+    processor_memory_mb: int = PROCESSOR_SIZING.memory_mb
     """Order-processor memory."""
     processor_reserved_concurrency: int | None = field(default=100, metadata={JSON_NONE: "off"})
     """Reserved concurrency of the processor. ``None`` turns the reservation off (and omits the
     event source's maximum concurrency), for new accounts whose concurrency quota (often 10)
     cannot reserve 100. 0 is rejected: Lambda would throttle every invocation."""
-    log_retention_days: int = 7
+    log_retention_days: int = LOG_RETENTION_DAYS
     """Retention of every log group the stack creates (one of CloudWatch's allowed values)."""
     log_level: str = "INFO"
     """POWERTOOLS_LOG_LEVEL of both functions."""
@@ -101,36 +116,26 @@ class PipelineConfig:
     ``LAMBDA_BYTECODE_PYTHON`` to choose the interpreter. docs/cold-start.md, "Cold start and memory size"."""
 
     # --- queue ------------------------------------------------------------------------------
-    queue_visibility_timeout_seconds: int = 180
-    """Visibility timeout of the order queue; >= 6 x processor timeout, as AWS advises for
-    Lambda event sources, so in-flight messages are not delivered twice."""
-    queue_message_retention_seconds: int = 4 * 24 * 3600
-    """How long an unprocessed order waits in the queue (4 days)."""
-    dlq_message_retention_seconds: int = 14 * 24 * 3600
-    """How long a failed order waits in the DLQ (14 days, the SQS maximum). Must exceed the
-    queue's retention: SQS keeps a message's original enqueue time when it moves it."""
-    max_receive_count: int = 3
-    """Receives before SQS moves a message to the DLQ."""
+    # Defaults and docstrings of the grouped settings: pipeline_config.defaults (one home).
+    queue_visibility_timeout_seconds: int = from_home(QueueSettings, "visibility_timeout_seconds")
+    queue_message_retention_seconds: int = from_home(QueueSettings, "message_retention_seconds")
+    dlq_message_retention_seconds: int = from_home(QueueSettings, "dlq_message_retention_seconds")
+    max_receive_count: int = from_home(QueueSettings, "max_receive_count")
 
     # --- event source mapping ---------------------------------------------------------------
-    batch_size: int = 10
-    """Records per processor invocation."""
-    batching_window_seconds: int = 5
-    """How long Lambda gathers records before invoking with a partial batch."""
+    batch_size: int = from_home(EventSourceBatching, "batch_size")
+    batching_window_seconds: int = from_home(EventSourceBatching, "maximum_batching_window_seconds")
     event_source_maximum_concurrency: int | None = field(default=None, metadata={JSON_NONE: "auto"})
     """``scaling_config.maximum_concurrency``. ``None``: equal to the reserved concurrency
     (or omitted when that is off). Must not exceed the reserved concurrency."""
 
     # --- event sweep: the outbox of events that never got out ------------------------------
-    event_sweep_interval_minutes: int = 5
-    """How often the event sweeper runs (an EventBridge schedule). It publishes the events of
-    stored orders that never got out (SNS failing for them on every receive), so every stored
-    order's event is published once SNS recovers, without an operator. docs/runbook.md, "Alarm runbook"."""
+    event_sweep_interval_minutes: int = from_home(EventSweepSettings, "interval_minutes")
     event_sweep_min_age_seconds: int = 300
     """How long an order's event must have been unconfirmed before the sweep publishes it. Keep it
     above ``processor_timeout_seconds``: a younger order may still be published by the processor
     itself (the sweep would send a second, harmless, event)."""
-    event_sweeper_timeout_seconds: int = 60
+    event_sweeper_timeout_seconds: int = EVENT_SWEEPER_SIZING.timeout_seconds
     """Timeout of the event sweeper function (it stops starting pages 10 s before it)."""
 
     # --- DynamoDB ---------------------------------------------------------------------------
@@ -185,29 +190,16 @@ class PipelineConfig:
     alarm_destination_check: str | None = field(default=None, metadata={JSON_NONE: "auto"})
     """What a synth does when no alarm destination is set: ``"error"`` (refuse), ``"warn"`` or
     ``"off"`` (the explicit opt-out). ``None``: ``"error"`` when ``prod_like``, else ``"off"``."""
-    alarm_period_seconds: int = 60
-    """Period of every alarm's metric."""
-    alarm_evaluation_periods: int = 1
-    """Periods that must breach before an alarm fires."""
-    processor_errors_threshold: int = 1
-    """Processor errors per period that page."""
-    processor_throttles_threshold: int = 1
-    """Processor throttles per period that page."""
-    api_handler_errors_threshold: int = 1
-    """API-handler errors per period that page."""
-    api_5xx_threshold: int = 1
-    """API 5XX responses per period that page."""
-    queue_depth_threshold: int = 1000
-    """Visible messages in the order queue that page (a backlog)."""
-    queue_oldest_message_age_seconds_threshold: int = 300
-    """Age of the oldest queued order that pages (processing stalled)."""
-    order_conflicts_threshold: int = 1
-    """Accepted orders per period whose orderId turned out to be stored with a different order
-    (alarm ``order-conflicts``): each one is failed by the processor and lands in the DLQ, so 1
-    pages on the first. docs/runbook.md, "Alarm runbook"."""
-    unpublished_events_threshold: int = 1
-    """Stored orders whose event a sweep found and still could not publish (alarm
-    ``unpublished-events``, over two sweep intervals; a sweeper that stops reporting pages too)."""
+    alarm_period_seconds: int = from_home(AlarmThresholds, "period_seconds")
+    alarm_evaluation_periods: int = from_home(AlarmThresholds, "evaluation_periods")
+    processor_errors_threshold: int = from_home(AlarmThresholds, "processor_errors_threshold")
+    processor_throttles_threshold: int = from_home(AlarmThresholds, "processor_throttles_threshold")
+    api_handler_errors_threshold: int = from_home(AlarmThresholds, "api_handler_errors_threshold")
+    api_5xx_threshold: int = from_home(AlarmThresholds, "api_5xx_threshold")
+    queue_depth_threshold: int = from_home(AlarmThresholds, "queue_depth_threshold")
+    queue_oldest_message_age_seconds_threshold: int = from_home(AlarmThresholds, "queue_oldest_message_age_seconds_threshold")
+    order_conflicts_threshold: int = from_home(AlarmThresholds, "order_conflicts_threshold")
+    unpublished_events_threshold: int = from_home(EventSweepSettings, "unpublished_events_threshold")
 
     def __post_init__(self) -> None:
         # Normalise the enum first so a string from JSON/env works like the enum.
@@ -224,6 +216,46 @@ class PipelineConfig:
     def names(self) -> ResourceNames:
         """Physical names of every resource in this environment."""
         return ResourceNames(self.environment_suffix)
+
+    def grouped(self, group: type[_Group]) -> _Group:
+        """The settings whose home is ``group`` (``pipeline_config.defaults``), as one ``group`` object."""
+        values = {f.metadata[HOME][1]: getattr(self, f.name) for f in fields(self) if f.metadata.get(HOME, (None,))[0] is group}
+        return group(**values)
+
+    @property
+    def alarm_thresholds(self) -> AlarmThresholds:
+        """When the pipeline's alarms page (``PipelineAlarmsProps`` takes them by name)."""
+        return self.grouped(AlarmThresholds)
+
+    @property
+    def queue_settings(self) -> QueueSettings:
+        """The order queue's and DLQ's settings (``QueueWithDeadLetterQueueProps`` takes them by name)."""
+        return self.grouped(QueueSettings)
+
+    @property
+    def event_source_batching(self) -> EventSourceBatching:
+        """How the processor's event source batches (``SqsEventSourceProps`` takes them by name)."""
+        return self.grouped(EventSourceBatching)
+
+    @property
+    def event_sweep_settings(self) -> EventSweepSettings:
+        """The event sweep's interval and alarm threshold (``EventSweepProps`` takes them by name)."""
+        return self.grouped(EventSweepSettings)
+
+    @property
+    def api_handler_sizing(self) -> FunctionSizing:
+        """The API handler's timeout and memory."""
+        return FunctionSizing(timeout_seconds=self.api_handler_timeout_seconds, memory_mb=self.api_handler_memory_mb)
+
+    @property
+    def processor_sizing(self) -> FunctionSizing:
+        """The order processor's timeout and memory."""
+        return FunctionSizing(timeout_seconds=self.processor_timeout_seconds, memory_mb=self.processor_memory_mb)
+
+    @property
+    def event_sweeper_sizing(self) -> FunctionSizing:
+        """The event sweeper's timeout, and the processor's memory (it does the same kind of work)."""
+        return FunctionSizing(timeout_seconds=self.event_sweeper_timeout_seconds, memory_mb=self.processor_memory_mb)
 
     @property
     def effective_table_deletion_protection(self) -> bool:

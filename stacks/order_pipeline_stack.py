@@ -34,6 +34,7 @@ from handlers.orders_core.settings import (
 )
 from pipeline_config import ConfigError, PipelineConfig, output_keys
 from pipeline_config.backend import BackendSettings
+from pipeline_config.defaults import FunctionSizing
 from pipeline_config.naming import default_tags
 from stacks.backends import configure_backend
 
@@ -99,10 +100,7 @@ class OrderPipelineStack(TerraformStack):
             QueueWithDeadLetterQueueProps(
                 queue_name=names.order_queue,
                 dlq_name=names.order_dlq,
-                visibility_timeout_seconds=config.queue_visibility_timeout_seconds,
-                message_retention_seconds=config.queue_message_retention_seconds,
-                dlq_message_retention_seconds=config.dlq_message_retention_seconds,
-                max_receive_count=config.max_receive_count,
+                **config.queue_settings.as_props(),
                 kms_key_arn=key.key_arn,
                 prevent_destroy=protect,
             ),
@@ -131,8 +129,7 @@ class OrderPipelineStack(TerraformStack):
         *,
         function_name: str,
         handler: str,
-        timeout_seconds: int,
-        memory_mb: int,
+        sizing: FunctionSizing,
         service_name: str,
         reserved_concurrency: int | None = None,
         extra_environment: Mapping[str, str] | None = None,
@@ -148,8 +145,7 @@ class OrderPipelineStack(TerraformStack):
                 function_name=function_name,
                 handler=handler,
                 code=self.package,
-                timeout_seconds=timeout_seconds,
-                memory_mb=memory_mb,
+                **sizing.as_props(),
                 reserved_concurrency=reserved_concurrency,
                 environment=function_environment(
                     resources, service_name=service_name, log_level=config.log_level, metrics_namespace=self.names.metrics_namespace, extra=extra_environment
@@ -171,8 +167,7 @@ class OrderPipelineStack(TerraformStack):
             "api-handler",
             function_name=names.api_handler_function,
             handler="api_handler.app.lambda_handler",
-            timeout_seconds=config.api_handler_timeout_seconds,
-            memory_mb=config.api_handler_memory_mb,
+            sizing=config.api_handler_sizing,
             service_name=API_SERVICE_NAME,
         )
         self.queue.grant_send(api_handler)
@@ -182,8 +177,7 @@ class OrderPipelineStack(TerraformStack):
             "order-processor",
             function_name=names.order_processor_function,
             handler="order_processor.app.lambda_handler",
-            timeout_seconds=config.processor_timeout_seconds,
-            memory_mb=config.processor_memory_mb,
+            sizing=config.processor_sizing,
             service_name=PROCESSOR_SERVICE_NAME,
             reserved_concurrency=config.processor_reserved_concurrency,
         )
@@ -195,8 +189,7 @@ class OrderPipelineStack(TerraformStack):
             SqsEventSourceProps(
                 queue=self.queue,
                 function=processor,
-                batch_size=config.batch_size,
-                maximum_batching_window_seconds=config.batching_window_seconds,
+                **config.event_source_batching.as_props(),
                 maximum_concurrency=config.event_source_maximum_concurrency,
             ),
         )
@@ -211,8 +204,7 @@ class OrderPipelineStack(TerraformStack):
             "event-sweeper",
             function_name=names.event_sweeper_function,
             handler="event_sweeper.app.lambda_handler",
-            timeout_seconds=config.event_sweeper_timeout_seconds,
-            memory_mb=config.processor_memory_mb,
+            sizing=config.event_sweeper_sizing,
             service_name=EVENT_SWEEPER_SERVICE_NAME,
             extra_environment={EVENT_SWEEP_MIN_AGE_VAR: str(config.event_sweep_min_age_seconds)},
         )
@@ -225,10 +217,9 @@ class OrderPipelineStack(TerraformStack):
                 table=self.table,
                 topic=self.events_topic,
                 names=names,
-                interval_minutes=config.event_sweep_interval_minutes,
+                **config.event_sweep_settings.as_props(),
                 alarm_topic_arns=(self.alarm_topic.topic_arn, *config.alarm_sns_topic_arns),
-                alarm_period_seconds=config.alarm_period_seconds,
-                unpublished_events_threshold=config.unpublished_events_threshold,
+                alarm_period_seconds=config.alarm_thresholds.period_seconds,
                 metrics_namespace=names.metrics_namespace,
                 service_name=EVENT_SWEEPER_SERVICE_NAME,
             ),
@@ -282,15 +273,7 @@ class OrderPipelineStack(TerraformStack):
                 dlq_name=self.queue.dlq_name,
                 api_name=names.api,
                 api_stage_name=self.api.stage_name,
-                period_seconds=config.alarm_period_seconds,
-                evaluation_periods=config.alarm_evaluation_periods,
-                processor_errors_threshold=config.processor_errors_threshold,
-                processor_throttles_threshold=config.processor_throttles_threshold,
-                api_handler_errors_threshold=config.api_handler_errors_threshold,
-                api_5xx_threshold=config.api_5xx_threshold,
-                queue_depth_threshold=config.queue_depth_threshold,
-                queue_oldest_message_age_seconds_threshold=config.queue_oldest_message_age_seconds_threshold,
-                order_conflicts_threshold=config.order_conflicts_threshold,
+                **config.alarm_thresholds.as_props(),
                 # The environment's own namespace: an alarm never watches another environment's metric.
                 metrics_namespace=names.metrics_namespace,
                 processor_service_name=PROCESSOR_SERVICE_NAME,
