@@ -45,15 +45,15 @@ from constructs_lib.support.provider import (
     LambdaPermission,
 )
 from constructs_lib.validation import add, check_whole_number, raise_problems
-from handlers.orders_core.routes import ROUTES, Route  # noqa: F401 - Route re-exported
 from pipeline_config import ApiAuthorization, rules
 from pipeline_config.errors import ConfigProblem
+from pipeline_config.lambda_contract import ApiRoute
 from pipeline_config.naming import API_STAGE_NAME, api_execution_log_group, environment_cloudwatch_role_name
 
-# The API's routes are THE route table (handlers/schemas/routes.json, read by the handler package's
-# stdlib-only ``orders_core.routes``): the API handler dispatches by it and the local API serves it.
-# A route added there gets its resources, method, integration, permission and a redeployment here
-# (the new method is part of the deployment's trigger). ``Route`` is re-exported for variants (tests).
+# The API's routes come in as a prop, like the schema: the stack reads THE route table
+# (handlers/schemas/routes.json, pipeline_config.lambda_contract.read_routes), by which the API handler
+# dispatches and the local API serves. A route added there gets its resources, method, integration,
+# permission and a redeployment here (the new method is part of the deployment's trigger).
 # --------------------------------------------------------------------------- defaults
 DEFAULT_STAGE_NAME = API_STAGE_NAME
 DEFAULT_THROTTLE_RATE_LIMIT = 100.0
@@ -148,6 +148,9 @@ class OrdersRestApiProps:
     order_schema: Mapping[str, Any] = field(default_factory=dict)
     """The order JSON schema (draft 4) as a dict (required): ``POST /orders`` bodies are
     validated against it. Pass what the stack loads from ``handlers/schemas/order.schema.json``."""
+    routes: tuple[ApiRoute, ...] = ()
+    """The API's routes (required: at least one), each proxied to the handler. Pass what the stack
+    reads from ``handlers/schemas/routes.json`` (``pipeline_config.lambda_contract.read_routes``)."""
     authorization: ApiAuthorization = ApiAuthorization.AWS_IAM
     """``AWS_IAM`` (default: SigV4-signed callers), ``API_KEY`` (``x-api-key`` header, with a
     usage plan) or ``NONE`` (open API, only for throw-away sandboxes)."""
@@ -178,6 +181,11 @@ class OrdersRestApiProps:
     def problems(self) -> list[ConfigProblem]:
         """Every invalid setting (unresolved tokens are skipped: they are known only at apply)."""
         problems: list[ConfigProblem] = []
+        routes = self.routes
+        if not isinstance(routes, tuple) or not routes or not all(isinstance(route, ApiRoute) for route in routes):
+            problems.append(ConfigProblem("routes", routes, "must be a non-empty tuple of ApiRoute", "pass pipeline_config.lambda_contract.read_routes()"))
+        elif len({route.id for route in routes}) != len(routes):
+            problems.append(ConfigProblem("routes", routes, "has two routes with one id (construct ids must be unique)", "give each route its own id in routes.json"))
 
         def required(setting: str, value: object, fix: str) -> None:
             if is_unresolved(value):
@@ -339,7 +347,7 @@ class OrdersRestApi(Construct):
             self,
             "rest-api",
             name=self.props.api_name,
-            description="Order pipeline API: " + ", ".join(f"{route.http_method} {route.path}" for route in ROUTES) + ".",
+            description="Order pipeline API: " + ", ".join(f"{route.http_method} {route.path}" for route in self.props.routes) + ".",
             endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=[ENDPOINT_TYPE]),
             api_key_source="HEADER" if self.authorization is ApiAuthorization.API_KEY else None,
             # Names of REST APIs need not be unique, so a replacement can come up first.
@@ -384,7 +392,7 @@ class OrdersRestApi(Construct):
         self.path_resources: dict[str, ApiGatewayResource] = {}
         self.methods: dict[str, ApiGatewayMethod] = {}
         self.integrations: dict[str, ApiGatewayIntegration] = {}
-        for route in ROUTES:
+        for route in self.props.routes:
             resource_id = self._resource_for(route.path)
             method = self._definition_part(
                 ApiGatewayMethod,
@@ -558,5 +566,5 @@ class OrdersRestApi(Construct):
                 principal=API_GATEWAY_PRINCIPAL,
                 source_arn=f"{self.rest_api.execution_arn}/{self.props.stage_name}/{route.http_method}{route.source_arn_path}",
             )
-            for route in ROUTES
+            for route in self.props.routes
         ]

@@ -24,17 +24,19 @@ from constructs_lib.python_function import RUNTIME, PythonFunction, PythonFuncti
 from constructs_lib.queue_with_dlq import QueueWithDeadLetterQueue, QueueWithDeadLetterQueueProps
 from constructs_lib.rest_api import OrdersRestApi, OrdersRestApiProps
 from constructs_lib.sqs_event_source import SqsEventSource, SqsEventSourceProps
-from handlers.orders_core.settings import (
-    API_SERVICE_NAME,
-    EVENT_SWEEP_MIN_AGE_VAR,
-    EVENT_SWEEPER_SERVICE_NAME,
-    PROCESSOR_SERVICE_NAME,
-    Settings,
-    function_environment,
-)
 from pipeline_config import ConfigError, PipelineConfig, output_keys
 from pipeline_config.backend import BackendSettings
 from pipeline_config.defaults import FunctionSizing
+from pipeline_config.lambda_contract import (
+    API_SERVICE_NAME,
+    EVENT_SWEEP_MIN_AGE_VAR,
+    EVENT_SWEEPER_SERVICE_NAME,
+    HANDLERS_DIR,
+    PROCESSOR_SERVICE_NAME,
+    function_environment,
+    read_order_schema,
+    read_routes,
+)
 from pipeline_config.naming import default_tags
 from stacks.backends import configure_backend
 
@@ -47,8 +49,6 @@ LEGACY_ACCOUNT_SETTING_ADDRESSES = (
     "aws_iam_role.orders-api_cloudwatch-role_018EBEF3",
     "aws_iam_role_policy_attachment.orders-api_cloudwatch-role-policy_341B42D9",
 )
-HANDLERS_DIR = ROOT / "handlers"
-ORDER_SCHEMA_FILE = HANDLERS_DIR / "schemas" / "order.schema.json"
 
 
 class OrderPipelineStack(TerraformStack):
@@ -136,8 +136,6 @@ class OrderPipelineStack(TerraformStack):
     ) -> PythonFunction:
         """One of the functions: the same package, layer, logs, key and resources, its own entry point, sizing and variables."""
         config = self.config
-        # The handler package's own Settings names the variables (handlers/orders_core/settings.py).
-        resources = Settings(orders_table_name=self.table.table_name, order_queue_url=self.queue.queue_url, order_topic_arn=self.events_topic.topic_arn)
         return PythonFunction(
             self,
             id,
@@ -147,8 +145,12 @@ class OrderPipelineStack(TerraformStack):
                 code=self.package,
                 **sizing.as_props(),
                 reserved_concurrency=reserved_concurrency,
+                # The package's variable names (orders_core.settings), through pipeline_config: the stack never imports the package.
                 environment=function_environment(
-                    resources, service_name=service_name, log_level=config.log_level, metrics_namespace=self.names.metrics_namespace, extra=extra_environment
+                    orders_table_name=self.table.table_name,
+                    order_queue_url=self.queue.queue_url,
+                    order_topic_arn=self.events_topic.topic_arn,
+                    service_name=service_name, log_level=config.log_level, metrics_namespace=self.names.metrics_namespace, extra=extra_environment
                 ),
                 layers=(config.effective_powertools_layer_arn,),
                 log_retention_days=config.log_retention_days,
@@ -233,7 +235,8 @@ class OrderPipelineStack(TerraformStack):
                 api_name=names.api,
                 handler_function_name=self.api_handler.function_name,
                 handler_invoke_arn=self.api_handler.invoke_arn,
-                order_schema=json.loads(ORDER_SCHEMA_FILE.read_text(encoding="utf-8")),
+                order_schema=read_order_schema(),
+                routes=read_routes(),
                 authorization=config.api_authorization,
                 throttle_rate_limit=config.api_throttle_rate_limit,
                 throttle_burst_limit=config.api_throttle_burst_limit,

@@ -67,8 +67,9 @@ def contracts() -> dict[str, tuple[str, set[str]]]:
         if name.isupper() and isinstance(value, str) and not name.endswith("_DESCRIPTION"):
             found[value] = ("pipeline_config/output_keys.py", set())
     # (The service names are left out: "orders-api" is also the REST API's name component.)
+    # The infrastructure keeps a copy (it must not import the package); tests/config/test_lambda_contract.py ties it.
     for value in [*settings.ENV_VARS, settings.EVENT_SWEEP_MIN_AGE_VAR]:
-        found[value] = ("handlers/orders_core/settings.py", set())
+        found[value] = ("handlers/orders_core/settings.py", {"pipeline_config/lambda_contract.py"})
     # The namespace base: the Lambda package keeps a copy as its local-run default (tied below).
     found[METRICS_NAMESPACE_BASE] = ("pipeline_config/naming.py", {"handlers/orders_core/settings.py"})
     # The Lambda package ships alone, so it keeps a copy of the index names (tied below).

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipeline_config import ApiAuthorization, ConfigError
+from pipeline_config.lambda_contract import ApiRoute, read_routes
 from pipeline_config.environments import config_for
 from tests.tfjson import RAW_VALIDATION_ERROR, SAFE_SUBSTITUTIONS, SIGV4_MESSAGE_STRING, find, only, ref, refs_in, render_gateway_template, resources, unescape_terraform
 
@@ -78,6 +79,7 @@ def scratch(tmp_path_factory) -> dict[str, dict]:
             handler_function_name="orders-api-handler-x",
             handler_invoke_arn="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/fn/invocations",
             order_schema=order_schema(),
+            routes=read_routes(),
         )
         props.update(overrides)
         OrdersRestApi(stack, "orders-api", OrdersRestApiProps(**props))
@@ -115,7 +117,7 @@ def test_a_route_added_to_the_table_is_built_with_nothing_else_changed(trigger_v
     from constructs_lib import rest_api
 
     assert set(methods_by_route(trigger_variants["route-added"])) == {
-        *((route.http_method, route.path) for route in rest_api.ROUTES),
+        *((route.http_method, route.path) for route in read_routes()),
         ("DELETE", "/orders/{orderId}"),
     }
 
@@ -285,12 +287,12 @@ def trigger_variants(tmp_path_factory) -> dict[str, dict]:
 
     changed_schema = order_schema()
     changed_schema["properties"]["note"] = {"type": "string", "maxLength": 200}
-    extra_route = rest_api.Route("delete-order", "DELETE", "/orders/{orderId}", "delete_order")
+    extra_route = ApiRoute("delete-order", "DELETE", "/orders/{orderId}")
     variants = {
         "base": ({}, {}),
         "base-again": ({}, {}),
         "schema-changed": ({"order_schema": changed_schema}, {}),
-        "route-added": ({}, {"ROUTES": (*rest_api.ROUTES, extra_route)}),
+        "route-added": ({"routes": (*read_routes(), extra_route)}, {}),
         "api-key": ({"authorization": ApiAuthorization.API_KEY}, {}),
         "gateway-response-changed": ({}, {"GATEWAY_RESPONSE_TEMPLATE": '{"message":$context.error.messageString}'}),
         "stage-throttle-changed": ({"throttle_rate_limit": 7.0}, {}),
@@ -305,6 +307,7 @@ def trigger_variants(tmp_path_factory) -> dict[str, dict]:
             handler_function_name="orders-api-handler-x",
             handler_invoke_arn="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/fn/invocations",
             order_schema=order_schema(),
+            routes=read_routes(),
         )
         with mock.patch.multiple(rest_api, **module_patches) if module_patches else contextlib.nullcontext():
             rest_api.OrdersRestApi(stack, "orders-api", rest_api.OrdersRestApiProps(**{**props, **overrides}))
@@ -490,6 +493,7 @@ def valid_props(**overrides):
         handler_function_name="fn",
         handler_invoke_arn="arn:aws:apigateway:us-east-1:lambda:path/fn",
         order_schema=order_schema(),
+        routes=read_routes(),
     )
     return dataclasses.replace(base, **overrides)
 
