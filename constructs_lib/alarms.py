@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from constructs_lib.references import TopicReference, check_reference
 from constructs_lib.support.framework import Construct, is_unresolved
 from constructs_lib.support.provider import CloudwatchMetricAlarm
 from constructs_lib.validation import raise_problems
@@ -51,11 +52,13 @@ class PipelineAlarmsProps:
     names: ResourceNames | None = None
     """Physical names of the environment; alarm names come from ``names.alarm(...)``.
     Required: left out, validation fails."""
-    alarm_topic_arn: str = ""
-    """SNS topic notified on ALARM and on OK. Required."""
+    alarm_topic: TopicReference | None = None
+    """The pipeline's alarm topic (the ``EncryptedTopic`` construct), notified on ALARM and on OK. Required."""
     additional_topic_arns: tuple[str, ...] = ()
     """Existing SNS topics also notified on ALARM and OK (an on-call tool's, a chat channel's).
-    Default none. At most 4: CloudWatch allows five actions per alarm state."""
+    Default none. At most 4: CloudWatch allows five actions per alarm state. ARN strings on
+    purpose: these topics live outside the stack (``alarm_sns_topic_arns`` in the configuration),
+    so there is no construct to pass."""
     processor_function_name: str = ""
     """Order-processor Lambda function name (may be a token). Required."""
     api_handler_function_name: str = ""
@@ -99,8 +102,8 @@ class PipelineAlarmsProps:
         problems: list[ConfigProblem] = []
         if not isinstance(self.names, ResourceNames):
             problems.append(ConfigProblem("names", self.names, "is required", "pass config.names (a ResourceNames)"))
+        check_reference(problems, self, "alarm_topic", TopicReference, "EncryptedTopic", required=True, fix="pass the stack's alarm EncryptedTopic")
         for setting in (
-            "alarm_topic_arn",
             "processor_function_name",
             "api_handler_function_name",
             "queue_name",
@@ -337,7 +340,7 @@ class PipelineAlarms(Construct):
         self.alarms: dict[str, CloudwatchMetricAlarm] = {}
         #: Physical alarm names by key, e.g. ``orders-processor-errors-dev``.
         self.alarm_names: dict[str, str] = {}
-        actions = [props.alarm_topic_arn, *props.additional_topic_arns]
+        actions = [props.alarm_topic.topic_arn, *props.additional_topic_arns]  # type: ignore[union-attr]  # checked above
         for spec in self.specs:
             name = names.alarm(spec.key)
             self.alarm_names[spec.key] = name

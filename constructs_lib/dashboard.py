@@ -53,7 +53,9 @@ class OrdersDashboardProps:
     table_name: str = ""
     """DynamoDB orders table name. Required."""
     alarm_arns: Sequence[str] = ()
-    """Alarms shown in the status widget at the top. Empty: no status widget."""
+    """Alarms shown in the status widget at the top. Empty: no status widget. ARN strings on
+    purpose: the alarms come from several constructs (``PipelineAlarms.alarm_arns``,
+    ``EventSweep.alarm_arns``), and a dashboard may show any alarm of the account."""
     period_seconds: int = DEFAULT_PERIOD_SECONDS
     """Aggregation period of every graph, in seconds (a multiple of 60)."""
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from constructs_lib.support.framework import Construct, is_unresolved
 from constructs_lib.support.provider import DataAwsCallerIdentity, DataAwsPartition, SnsTopic, SnsTopicPolicy, SnsTopicSubscription
+from constructs_lib.references import KeyReference, check_reference
 from constructs_lib.validation import add, raise_problems
 from pipeline_config import rules
 from pipeline_config.errors import ConfigProblem
@@ -41,9 +42,10 @@ class EncryptedTopicProps:
 
     topic_name: str = "order-events"
     """Physical topic name. Default ``order-events``; the stack passes a ``ResourceNames`` name."""
-    kms_key_arn: str | None = None
-    """KMS key for SSE. Required in practice: ``None`` is rejected, because an unencrypted topic is
-    not a secure default and the AWS-managed alias/aws/sns key cannot serve CloudWatch alarms."""
+    encryption_key: KeyReference | None = None
+    """KMS key for SSE (the ``EncryptionKey`` construct; its ``key_arn`` is read inside). Required in
+    practice: ``None`` is rejected, because an unencrypted topic is not a secure default and the
+    AWS-managed alias/aws/sns key cannot serve CloudWatch alarms."""
     allow_cloudwatch_alarms: bool = False
     """Let ``cloudwatch.amazonaws.com`` publish for the alarms ``cloudwatch_alarm_names`` matches. Default off."""
     cloudwatch_alarm_names: str = "*"
@@ -59,8 +61,10 @@ class EncryptedTopicProps:
         name = self.topic_name
         if not is_unresolved(name) and (not isinstance(name, str) or not 1 <= len(name) <= 256):
             problems.append(ConfigProblem("topic_name", name, "must be a topic name of 1 to 256 characters", "give e.g. 'order-events-dev'"))
-        if not self.kms_key_arn:
-            problems.append(ConfigProblem("kms_key_arn", self.kms_key_arn, "is required: topics are always encrypted with a customer-managed key", "pass EncryptionKey.key_arn"))
+        if self.encryption_key is None:
+            problems.append(ConfigProblem("encryption_key", None, "is required: topics are always encrypted with a customer-managed key", "pass the stack's EncryptionKey"))
+        else:
+            check_reference(problems, self, "encryption_key", KeyReference, "EncryptionKey", required=True, fix="pass the stack's EncryptionKey")
         pattern = self.cloudwatch_alarm_names
         if not isinstance(pattern, str) or not pattern or len(pattern) > 255 or any(c in pattern for c in ' :"'):
             problems.append(ConfigProblem("cloudwatch_alarm_names", pattern, "must be an alarm-name pattern (1 to 255 characters, no spaces, colons or quotes; * and ? allowed)", "give e.g. 'orders-*-dev' or '*'"))
@@ -80,7 +84,8 @@ class EncryptedTopic(Construct):
         raise_problems(props, "EncryptedTopic", id)
         super().__init__(scope, id)
 
-        topic = SnsTopic(self, "topic", name=props.topic_name, kms_master_key_id=props.kms_key_arn)
+        kms_key_arn: str = props.encryption_key.key_arn  # type: ignore[union-attr]  # required by problems()
+        topic = SnsTopic(self, "topic", name=props.topic_name, kms_master_key_id=kms_key_arn)
         # TLS only, as AWS documents it for topics
         # (https://docs.aws.amazon.com/sns/latest/dg/sns-security-best-practices.html, "Enforce
         # encryption of data in transit": deny when aws:SecureTransport is false).
@@ -120,7 +125,7 @@ class EncryptedTopic(Construct):
         self.topic: SnsTopic = topic
         self.topic_arn: str = topic.arn
         self.topic_name: str = props.topic_name
-        self._kms_key_arn: str = props.kms_key_arn  # type: ignore[assignment]  # required by problems()
+        self._kms_key_arn = kms_key_arn
 
     def grant_publish(self, grantee: "PythonFunction") -> None:
         """Let ``grantee``'s role publish to this topic (``grant_publish_statements``)."""

@@ -63,8 +63,11 @@ class EventSweepProps:
     """Physical names of the environment (the rule and the alarms). Required."""
     interval_minutes: int = _SWEEP.interval_minutes
     """Default: ``EventSweepSettings.interval_minutes`` (``pipeline_config.defaults``, where it is documented)."""
-    alarm_topic_arns: tuple[str, ...] = ()
-    """Topics both alarms notify on ALARM and OK (the pipeline's alarm topic first). Required: at least one."""
+    alarm_topic: EncryptedTopic | None = None
+    """The pipeline's alarm topic, which both alarms notify on ALARM and OK. Required."""
+    additional_topic_arns: tuple[str, ...] = ()
+    """Existing topics also notified, after ``alarm_topic`` (``PipelineAlarmsProps.additional_topic_arns``:
+    ARN strings on purpose, they live outside the stack). Default none."""
     alarm_period_seconds: int = AlarmThresholds().period_seconds
     """Period of the sweeper-errors alarm (the unpublished-events alarm spans two sweep intervals).
     Default: ``AlarmThresholds.period_seconds`` (``pipeline_config.defaults``)."""
@@ -84,14 +87,16 @@ class EventSweepProps:
             ("function", PythonFunction, "pass the sweeper's PythonFunction"),
             ("table", OrdersTable, "pass the OrdersTable"),
             ("topic", EncryptedTopic, "pass the events EncryptedTopic"),
+            ("alarm_topic", EncryptedTopic, "pass the alarm EncryptedTopic"),
             ("names", ResourceNames, "pass config.names"),
         ):
             if not isinstance(getattr(self, setting), kind):
                 problems.append(ConfigProblem(setting, getattr(self, setting), "is required", fix))
         check_whole_number(problems, self, "interval_minutes", *rules.EVENT_SWEEP_INTERVAL_MINUTES, " min")
         check_whole_number(problems, self, "unpublished_events_threshold", *rules.UNPUBLISHED_EVENTS_THRESHOLD)
-        if not isinstance(self.alarm_topic_arns, tuple) or not self.alarm_topic_arns:
-            problems.append(ConfigProblem("alarm_topic_arns", self.alarm_topic_arns, "must name at least one topic", "pass (alarm_topic.topic_arn, *extra topics)"))
+        extra = self.additional_topic_arns
+        if not isinstance(extra, tuple) or not all(isinstance(arn, str) and arn.strip() for arn in extra):
+            problems.append(ConfigProblem("additional_topic_arns", extra, "must be a tuple of topic ARNs", "pass config.alarm_sns_topic_arns as a tuple"))
         for setting in ("metrics_namespace", "service_name"):
             value = getattr(self, setting)
             if not isinstance(value, str) or (not is_unresolved(value) and not value.strip()):
@@ -170,7 +175,7 @@ class EventSweep(Construct):
             principal=EVENTS_PRINCIPAL,
             source_arn=rule.arn,
         )
-        actions = list(props.alarm_topic_arns)
+        actions = [props.alarm_topic.topic_arn, *props.additional_topic_arns]  # type: ignore[union-attr]  # checked above
         self.alarms = {}
         for spec in sweep_alarm_specs(props, function.function_name):
             period = minutes * 60 * SILENT_INTERVALS if spec.key == "unpublished-events" else props.alarm_period_seconds

@@ -17,6 +17,7 @@ from constructs_lib.support.provider import (
     LambdaFunctionEnvironment,
     LambdaFunctionTracingConfig,
 )
+from constructs_lib.references import KeyReference, check_reference
 from constructs_lib.validation import add, check_whole_number, raise_problems
 from pipeline_config import rules
 from pipeline_config.defaults import LOG_RETENTION_DAYS, FunctionSizing
@@ -56,14 +57,15 @@ class PythonFunctionProps:
     memory_mb: int = _SIZING.memory_mb
     """Default: ``FunctionSizing.memory_mb`` (``pipeline_config.defaults``, where it is documented)."""
     environment: Mapping[str, str] = field(default_factory=dict)
-    """Environment variables (encrypted at rest with ``kms_key_arn``). Default none."""
+    """Environment variables (encrypted at rest with ``encryption_key``). Default none."""
     layers: tuple[str, ...] = ()
     """Layer version ARNs (e.g. Powertools). Default none."""
     log_retention_days: int = LOG_RETENTION_DAYS
     """Retention of ``/aws/lambda/<function_name>`` (a CloudWatch-allowed value). Default: ``LOG_RETENTION_DAYS``
     (``pipeline_config.defaults``)."""
-    kms_key_arn: str | None = None
-    """KMS key for environment variables and the log group. ``None``: AWS-managed encryption."""
+    encryption_key: KeyReference | None = None
+    """KMS key for environment variables and the log group (the ``EncryptionKey`` construct; its
+    ``key_arn`` is read inside). ``None``: AWS-managed encryption."""
     reserved_concurrency: int | None = None
     """Reserved concurrent executions (>= 0). ``None``: no reservation (unreserved pool)."""
     policy_statements: tuple[dict, ...] = ()
@@ -88,6 +90,7 @@ class PythonFunctionProps:
             check_whole_number(problems, self, "reserved_concurrency", 0, 1_000_000)
         add(problems, rules.log_retention_problem(self.log_retention_days, setting="log_retention_days"))
         problems += _environment_problems(self.environment)
+        check_reference(problems, self, "encryption_key", KeyReference, "EncryptionKey", required=False, fix="pass the stack's EncryptionKey (or leave it out for AWS-managed encryption)")
         if isinstance(self.layers, str) or not isinstance(self.layers, tuple) or len(self.layers) > 5:
             problems.append(ConfigProblem("layers", self.layers, "must be a tuple of at most 5 layer ARNs", "give e.g. (powertools_layer_arn,)"))
         if not isinstance(self.policy_statements, tuple) or not all(_is_statement(s) for s in self.policy_statements):
@@ -102,6 +105,7 @@ class PythonFunction(Construct):
         raise_problems(props, "PythonFunction", id)
         super().__init__(scope, id)
         name = props.function_name
+        kms_key_arn = props.encryption_key.key_arn if props.encryption_key is not None else None
 
         role = IamRole(
             self,
@@ -134,7 +138,7 @@ class PythonFunction(Construct):
             "log-group",
             name=log_group_name,
             retention_in_days=props.log_retention_days,
-            kms_key_id=props.kms_key_arn,
+            kms_key_id=kms_key_arn,
         )
         self._statements: list[dict] = [
             {
@@ -183,7 +187,7 @@ class PythonFunction(Construct):
             timeout=props.timeout_seconds,
             memory_size=props.memory_mb,
             layers=list(props.layers) or None,
-            kms_key_arn=props.kms_key_arn,
+            kms_key_arn=kms_key_arn,
             reserved_concurrent_executions=props.reserved_concurrency,
             environment=LambdaFunctionEnvironment(variables=dict(props.environment)) if props.environment else None,
             tracing_config=LambdaFunctionTracingConfig(mode="Active"),

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from constructs_lib.support.framework import Construct, TerraformResourceLifecycle, is_unresolved
 from constructs_lib.support.provider import SqsQueue, SqsQueuePolicy, SqsQueueRedriveAllowPolicy, SqsQueueRedrivePolicy
+from constructs_lib.references import KeyReference, check_reference
 from constructs_lib.validation import add, check_whole_number, raise_problems
 from pipeline_config import rules
 from pipeline_config.defaults import QueueSettings
@@ -43,8 +44,9 @@ class QueueWithDeadLetterQueueProps:
     """Default: ``QueueSettings.dlq_message_retention_seconds`` (``pipeline_config.defaults``, where it is documented)."""
     max_receive_count: int = _QUEUE.max_receive_count
     """Default: ``QueueSettings.max_receive_count`` (``pipeline_config.defaults``, where it is documented)."""
-    kms_key_arn: str | None = None
-    """Customer-managed KMS key for SSE. ``None``: SQS-managed SSE (SSE-SQS)."""
+    encryption_key: KeyReference | None = None
+    """Customer-managed KMS key for SSE (the ``EncryptionKey`` construct; its ``key_arn`` is read
+    inside). ``None``: SQS-managed SSE (SSE-SQS)."""
     prevent_destroy: bool = False
     """Terraform ``lifecycle.prevent_destroy`` on both queues: any plan that destroys or replaces
     one (and the messages in it) fails. Default off; the stack turns it on in prod-like environments."""
@@ -73,6 +75,7 @@ class QueueWithDeadLetterQueueProps:
                 ),
             )
         check_whole_number(problems, self, "max_receive_count", *rules.SQS_MAX_RECEIVE_COUNT)
+        check_reference(problems, self, "encryption_key", KeyReference, "EncryptionKey", required=False, fix="pass the stack's EncryptionKey (or leave it out for SSE-SQS)")
         return problems
 
 
@@ -85,8 +88,9 @@ class QueueWithDeadLetterQueue(Construct):
         super().__init__(scope, id)
         dlq_name = props.dlq_name or f"{props.queue_name}-dlq"
 
-        if props.kms_key_arn is not None:
-            encryption = {"kms_master_key_id": props.kms_key_arn, "kms_data_key_reuse_period_seconds": KMS_DATA_KEY_REUSE_SECONDS}
+        kms_key_arn = props.encryption_key.key_arn if props.encryption_key is not None else None
+        if kms_key_arn is not None:
+            encryption = {"kms_master_key_id": kms_key_arn, "kms_data_key_reuse_period_seconds": KMS_DATA_KEY_REUSE_SECONDS}
         else:
             encryption = {"sqs_managed_sse_enabled": True}
         # Messages live only in the queues: a replacement drops them all.
@@ -141,7 +145,7 @@ class QueueWithDeadLetterQueue(Construct):
         self.dlq_arn: str = dlq.arn
         self.dlq_name: str = dlq_name
         self.visibility_timeout_seconds: int = props.visibility_timeout_seconds
-        self._kms_key_arn = props.kms_key_arn
+        self._kms_key_arn = kms_key_arn
 
     def grant_send(self, grantee: "PythonFunction") -> None:
         """Let ``grantee``'s role send messages to the source queue (``grant_send_statements``)."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, TypeVar
 
 from constructs_lib.api_gateway_account import API_GATEWAY_PRINCIPAL, add_account_settings
+from constructs_lib.references import FunctionReference, KeyReference, check_reference
 from constructs_lib.support.framework import Construct, Fn, TerraformResourceLifecycle, is_unresolved
 from constructs_lib.support.provider import (
     ApiGatewayApiKey,
@@ -141,10 +142,9 @@ class OrdersRestApiProps:
     api_name: str = ""
     """Name of the REST API (required; e.g. ``orders-api-dev``). Also the prefix of the
     API key, usage plan and CloudWatch role names."""
-    handler_function_name: str = ""
-    """Name of the API-handler Lambda (required): the Lambda permission is granted on it."""
-    handler_invoke_arn: str = ""
-    """Invoke ARN of the API-handler Lambda (required): every route proxies to it."""
+    handler: FunctionReference | None = None
+    """The API-handler function (required; the ``PythonFunction`` construct): every route proxies
+    to its ``invoke_arn`` and the Lambda permission is granted on its ``function_name``."""
     order_schema: Mapping[str, Any] = field(default_factory=dict)
     """The order JSON schema (draft 4) as a dict (required): ``POST /orders`` bodies are
     validated against it. Pass what the stack loads from ``handlers/schemas/order.schema.json``."""
@@ -168,9 +168,10 @@ class OrdersRestApiProps:
     """Log group of the access logs; default ``/aws/apigateway/<api_name>/access``."""
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     """Retention of the access and execution log groups (default 14; a value CloudWatch accepts)."""
-    log_kms_key_arn: str | None = None
-    """KMS key encrypting the access and execution log groups; default ``None``: CloudWatch's own encryption.
-    The key policy must allow the ``logs.<region>.amazonaws.com`` principal."""
+    log_encryption_key: KeyReference | None = None
+    """KMS key encrypting the access and execution log groups (the ``EncryptionKey`` construct); default
+    ``None``: CloudWatch's own encryption. The key policy must allow the ``logs.<region>.amazonaws.com``
+    principal."""
     manage_account: bool = False
     """Also build the region-wide ``aws_api_gateway_account`` and its CloudWatch role (default off:
     the account-level stack owns that singleton; ``ApiGatewayAccountSettings``). Turn it on in one
@@ -194,8 +195,8 @@ class OrdersRestApiProps:
                 problems.append(ConfigProblem(setting, value, "is required", fix))
 
         required("api_name", self.api_name, "pass the REST API name, e.g. config.names.api")
-        required("handler_function_name", self.handler_function_name, "pass the API-handler function's name")
-        required("handler_invoke_arn", self.handler_invoke_arn, "pass the API-handler function's invoke_arn")
+        check_reference(problems, self, "handler", FunctionReference, "PythonFunction", required=True, fix="pass the API-handler PythonFunction")
+        check_reference(problems, self, "log_encryption_key", KeyReference, "EncryptionKey", required=False, fix="pass the stack's EncryptionKey (or leave it out)")
 
         if not isinstance(self.authorization, ApiAuthorization):
             try:
@@ -241,7 +242,7 @@ class OrdersRestApiProps:
 
         if not is_unresolved(self.log_retention_days):
             add(problems, rules.log_retention_problem(self.log_retention_days, setting="log_retention_days"))
-        for setting in ("access_log_group_name", "cloudwatch_role_name", "log_kms_key_arn"):
+        for setting in ("access_log_group_name", "cloudwatch_role_name"):
             value = getattr(self, setting)
             if value is not None and not is_unresolved(value) and (not isinstance(value, str) or not value.strip()):
                 problems.append(ConfigProblem(setting, value, "must be a non-empty string or None", "leave it out to use the default"))
@@ -417,7 +418,7 @@ class OrdersRestApi(Construct):
                 type="AWS_PROXY",
                 # Lambda is always invoked with POST, whatever the client's method.
                 integration_http_method="POST",
-                uri=self.props.handler_invoke_arn,
+                uri=self.props.handler.invoke_arn,
             )
 
     def _build_gateway_responses(self) -> None:
@@ -456,7 +457,7 @@ class OrdersRestApi(Construct):
             "deployment",
             rest_api_id=self.rest_api_id,
             description="Managed by cdktf; replaced whenever the API definition changes.",
-            triggers={"redeployment": self.redeployment_trigger(), "handler_invoke_arn": self.props.handler_invoke_arn},
+            triggers={"redeployment": self.redeployment_trigger(), "handler_invoke_arn": self.props.handler.invoke_arn},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             depends_on=[
                 *self.methods.values(),
@@ -480,12 +481,13 @@ class OrdersRestApi(Construct):
     def _build_stage(self) -> None:
         props = self.props
         access_log_group_name = props.access_log_group_name or f"/aws/apigateway/{props.api_name}/access"
+        log_kms_key_arn = props.log_encryption_key.key_arn if props.log_encryption_key is not None else None
         self.access_log_group = CloudwatchLogGroup(
             self,
             "access-logs",
             name=access_log_group_name,
             retention_in_days=props.log_retention_days,
-            kms_key_id=props.log_kms_key_arn,
+            kms_key_id=log_kms_key_arn,
         )
         # API Gateway writes execution logs to a group it names itself and, left alone, creates
         # on first write: unencrypted, never expiring, unknown to Terraform and kept after a
@@ -497,7 +499,7 @@ class OrdersRestApi(Construct):
             "execution-logs",
             name=execution_log_group_name,
             retention_in_days=props.log_retention_days,
-            kms_key_id=props.log_kms_key_arn,
+            kms_key_id=log_kms_key_arn,
         )
         self._log_group_literal_names = (access_log_group_name, execution_log_group_name)
         # Execution logging needs the account's CloudWatch role to exist first, and its log group.
@@ -562,7 +564,7 @@ class OrdersRestApi(Construct):
                 f"invoke-permission-{route.id}",
                 statement_id=f"AllowApiGateway-{route.id}",
                 action="lambda:InvokeFunction",
-                function_name=self.props.handler_function_name,
+                function_name=self.props.handler.function_name,
                 principal=API_GATEWAY_PRINCIPAL,
                 source_arn=f"{self.rest_api.execution_arn}/{self.props.stage_name}/{route.http_method}{route.source_arn_path}",
             )

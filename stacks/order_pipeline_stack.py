@@ -101,7 +101,7 @@ class OrderPipelineStack(TerraformStack):
                 queue_name=names.order_queue,
                 dlq_name=names.order_dlq,
                 **config.queue_settings.as_props(),
-                kms_key_arn=key.key_arn,
+                encryption_key=key,
                 prevent_destroy=protect,
             ),
         )
@@ -110,13 +110,13 @@ class OrderPipelineStack(TerraformStack):
             "orders-table",
             OrdersTableProps(table_name=names.orders_table, encryption_key=key, deletion_protection=config.effective_table_deletion_protection, prevent_destroy=protect),
         )
-        self.events_topic = EncryptedTopic(self, "order-events-topic", EncryptedTopicProps(topic_name=names.order_events_topic, kms_key_arn=key.key_arn))
+        self.events_topic = EncryptedTopic(self, "order-events-topic", EncryptedTopicProps(topic_name=names.order_events_topic, encryption_key=key))
         self.alarm_topic = EncryptedTopic(
             self,
             "alarm-topic",
             EncryptedTopicProps(
                 topic_name=names.alarm_topic,
-                kms_key_arn=key.key_arn,
+                encryption_key=key,
                 allow_cloudwatch_alarms=True,
                 cloudwatch_alarm_names=names.alarm("*"),
                 email_subscriptions=(config.alarm_email,) if config.alarm_email else (),
@@ -154,7 +154,7 @@ class OrderPipelineStack(TerraformStack):
                 ),
                 layers=(config.effective_powertools_layer_arn,),
                 log_retention_days=config.log_retention_days,
-                kms_key_arn=self.encryption_key.key_arn,
+                encryption_key=self.encryption_key,
             ),
         )
 
@@ -220,7 +220,8 @@ class OrderPipelineStack(TerraformStack):
                 topic=self.events_topic,
                 names=names,
                 **config.event_sweep_settings.as_props(),
-                alarm_topic_arns=(self.alarm_topic.topic_arn, *config.alarm_sns_topic_arns),
+                alarm_topic=self.alarm_topic,
+                additional_topic_arns=tuple(config.alarm_sns_topic_arns),
                 alarm_period_seconds=config.alarm_thresholds.period_seconds,
                 metrics_namespace=names.metrics_namespace,
                 service_name=EVENT_SWEEPER_SERVICE_NAME,
@@ -233,8 +234,7 @@ class OrderPipelineStack(TerraformStack):
             "orders-api",
             OrdersRestApiProps(
                 api_name=names.api,
-                handler_function_name=self.api_handler.function_name,
-                handler_invoke_arn=self.api_handler.invoke_arn,
+                handler=self.api_handler,
                 order_schema=read_order_schema(),
                 routes=read_routes(),
                 authorization=config.api_authorization,
@@ -244,7 +244,7 @@ class OrderPipelineStack(TerraformStack):
                 data_trace_enabled=config.api_data_trace_enabled,
                 access_log_group_name=names.api_access_log_group,
                 log_retention_days=config.log_retention_days,
-                log_kms_key_arn=self.encryption_key.key_arn,
+                log_encryption_key=self.encryption_key,
                 manage_account=config.manage_api_gateway_account,
             ),
         )
@@ -268,7 +268,7 @@ class OrderPipelineStack(TerraformStack):
             "alarms",
             PipelineAlarmsProps(
                 names=names,
-                alarm_topic_arn=self.alarm_topic.topic_arn,
+                alarm_topic=self.alarm_topic,
                 additional_topic_arns=tuple(config.alarm_sns_topic_arns),
                 processor_function_name=self.processor.function_name,
                 api_handler_function_name=self.api_handler.function_name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -264,7 +265,7 @@ def _valid_props(**overrides):
 
     base = dict(
         names=ResourceNames("dev"),
-        alarm_topic_arn="arn:aws:sns:us-east-1:123456789012:order-alarms-dev",
+        alarm_topic=SimpleNamespace(topic_arn="arn:aws:sns:us-east-1:123456789012:order-alarms-dev"),
         processor_function_name="order-processor-dev",
         api_handler_function_name="orders-api-handler-dev",
         queue_name="order-queue-dev",
@@ -287,7 +288,7 @@ def test_every_problem_is_reported_at_once_naming_setting_value_and_fix():
 
     props = _valid_props(
         names=None,
-        alarm_topic_arn="",
+        alarm_topic="arn:aws:sns:us-east-1:123456789012:order-alarms-dev",
         period_seconds=45,
         evaluation_periods=0,
         processor_errors_threshold=0,
@@ -302,7 +303,7 @@ def test_every_problem_is_reported_at_once_naming_setting_value_and_fix():
     settings = [p.setting for p in raised.value.problems]
     assert settings == [
         "names",
-        "alarm_topic_arn",
+        "alarm_topic",
         "processor_service_name",
         "period_seconds",
         "evaluation_periods",
@@ -331,7 +332,7 @@ def test_at_most_four_additional_topics():
 
 def test_unresolved_tokens_are_not_validated_as_names():
     token = "${TfToken[TOKEN.42]}"
-    assert _valid_props(processor_function_name=token, alarm_topic_arn=token).problems() == []
+    assert _valid_props(processor_function_name=token, alarm_topic=SimpleNamespace(topic_arn=token)).problems() == []
 
 
 def test_overridden_props_reach_the_synthesized_alarms(tmp_path):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -268,13 +269,13 @@ def test_topic_requires_a_key_and_valid_emails(stack):
 
     with pytest.raises(ConfigError) as caught:
         EncryptedTopic(stack, "t", EncryptedTopicProps(topic_name="t", email_subscriptions=("not-an-email",)))
-    assert sorted(_settings(caught.value)) == ["email_subscriptions", "kms_key_arn"]
+    assert sorted(_settings(caught.value)) == ["email_subscriptions", "encryption_key"]
 
 
 def test_topic_email_subscriptions(stack):
     from constructs_lib.encrypted_topic import EncryptedTopic, EncryptedTopicProps
 
-    topic = EncryptedTopic(stack, "t", EncryptedTopicProps(topic_name="t", kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/x", email_subscriptions=("a@example.com", "b@example.com")))
+    topic = EncryptedTopic(stack, "t", EncryptedTopicProps(topic_name="t", encryption_key=SimpleNamespace(key_arn="arn:aws:kms:us-east-1:123456789012:key/x"), email_subscriptions=("a@example.com", "b@example.com")))
     assert len([c for c in topic.node.children if c.node.id.startswith("email-")]) == 2
 
 
@@ -303,3 +304,39 @@ def test_account_settings_and_package_validate_like_the_others(stack, tmp_path):
         ApiGatewayAccountSettings(stack, "acct", ApiGatewayAccountSettingsProps(role_name="x" * 65))
     with pytest.raises(ConfigError, match=r"(?s)HandlersPackage 'pkg2' props.*source_dir: is not a directory"):
         HandlersPackage(stack, "pkg2", HandlersPackageProps(source_dir=str(tmp_path / "missing")))
+
+
+# --------------------------------------------------------------------------- objects, not ARN strings
+_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/x"
+
+
+@pytest.mark.parametrize(
+    "module, props_class, setting, value",
+    [
+        ("constructs_lib.queue_with_dlq", "QueueWithDeadLetterQueueProps", "encryption_key", _KEY_ARN),
+        ("constructs_lib.python_function", "PythonFunctionProps", "encryption_key", _KEY_ARN),
+        ("constructs_lib.encrypted_topic", "EncryptedTopicProps", "encryption_key", _KEY_ARN),
+        ("constructs_lib.rest_api", "OrdersRestApiProps", "log_encryption_key", _KEY_ARN),
+        ("constructs_lib.rest_api", "OrdersRestApiProps", "handler", "arn:aws:apigateway:us-east-1:lambda:path/fn"),
+        ("constructs_lib.alarms", "PipelineAlarmsProps", "alarm_topic", "arn:aws:sns:us-east-1:123456789012:alarms"),
+    ],
+)
+def test_a_construct_prop_given_an_arn_string_names_setting_value_and_fix(module, props_class, setting, value):
+    """The props take the construct (EncryptionKey, PythonFunction, EncryptedTopic) and read its ARN inside;
+    an ARN string (what they took before) is refused with the setting, the value and the fix."""
+    import importlib
+
+    props = getattr(importlib.import_module(module), props_class)(**{setting: value})
+    problem = next(p for p in props.problems() if p.setting == setting)
+    assert problem.value == value
+    assert "construct, not an ARN string" in problem.problem
+    assert problem.fix.startswith("pass ")
+
+
+def test_the_stack_passes_construct_objects_not_arn_strings():
+    """No ``*_arn=`` prop is passed by the stack except those whose docstrings say why a string stays."""
+    source = (ROOT / "stacks" / "order_pipeline_stack.py").read_text()
+    passed = {node.arg for node in ast.walk(ast.parse(source)) if isinstance(node, ast.keyword) and node.arg and node.arg.endswith(("_arn", "_arns"))}
+    # order_topic_arn: a Lambda environment variable's value (function_environment), not a construct prop;
+    # additional_topic_arns: topics outside the stack (configuration); alarm_arns: alarms of several constructs.
+    assert passed <= {"additional_topic_arns", "alarm_arns", "order_topic_arn"}, passed

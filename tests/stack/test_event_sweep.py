@@ -148,10 +148,10 @@ def test_every_problem_of_the_props_is_reported_at_once():
         "function",
         "table",
         "topic",
+        "alarm_topic",
         "names",
         "interval_minutes",
         "unpublished_events_threshold",
-        "alarm_topic_arns",
         "metrics_namespace",
         "service_name",
     ]

@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -76,8 +77,7 @@ def scratch(tmp_path_factory) -> dict[str, dict]:
         AwsProvider(stack, "aws", region="us-east-1")
         props = dict(
             api_name=f"orders-api-{stack_id}",
-            handler_function_name="orders-api-handler-x",
-            handler_invoke_arn="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/fn/invocations",
+            handler=SimpleNamespace(function_name="orders-api-handler-x", invoke_arn="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/fn/invocations"),
             order_schema=order_schema(),
             routes=read_routes(),
         )
@@ -304,8 +304,7 @@ def trigger_variants(tmp_path_factory) -> dict[str, dict]:
         AwsProvider(stack, "aws", region="us-east-1")
         props = dict(
             api_name="orders-api-x",
-            handler_function_name="orders-api-handler-x",
-            handler_invoke_arn="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/fn/invocations",
+            handler=SimpleNamespace(function_name="orders-api-handler-x", invoke_arn="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/fn/invocations"),
             order_schema=order_schema(),
             routes=read_routes(),
         )
@@ -490,8 +489,7 @@ def valid_props(**overrides):
 
     base = OrdersRestApiProps(
         api_name="orders-api-t",
-        handler_function_name="fn",
-        handler_invoke_arn="arn:aws:apigateway:us-east-1:lambda:path/fn",
+        handler=SimpleNamespace(function_name="fn", invoke_arn="arn:aws:apigateway:us-east-1:lambda:path/fn"),
         order_schema=order_schema(),
         routes=read_routes(),
     )
@@ -531,8 +529,9 @@ def test_every_problem_is_reported_at_once():
         ({"order_schema": {}}, "order_schema"),
         ({"authorization": "COGNITO"}, "authorization"),
         ({"authorization": None}, "authorization"),  # must not read as NONE (an open API)
-        ({"handler_invoke_arn": ""}, "handler_invoke_arn"),
-        ({"handler_function_name": "  "}, "handler_function_name"),
+        ({"handler": None}, "handler"),
+        ({"handler": "arn:aws:apigateway:us-east-1:lambda:path/fn"}, "handler"),
+        ({"log_encryption_key": "arn:aws:kms:us-east-1:123456789012:key/x"}, "log_encryption_key"),
         ({"access_log_group_name": ""}, "access_log_group_name"),
     ],
 )
@@ -558,4 +557,4 @@ def test_unresolved_tokens_are_not_validated():
 
     token = Fn.lower("V1")
     assert is_unresolved(token)
-    assert valid_props(api_name=token, stage_name=token, handler_invoke_arn=token).problems() == []
+    assert valid_props(api_name=token, stage_name=token, handler=SimpleNamespace(function_name=token, invoke_arn=token)).problems() == []
