@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from local_pipeline.sqs_events import InvalidBatchResponse, failed_message_ids, sqs_event
+from pipeline_config.errors import ConfigError, ConfigProblem
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,18 @@ class PollerCrashed(Exception):
     """Raised by a ``crash_after_batch`` hook's decision: the worker dies after the invocation, before deleting anything."""
 
 
+def poller_problems(*, batch_size: object, batching_window_seconds: object, concurrency: object) -> list[ConfigProblem]:
+    """Every invalid poller setting, in the project's one problem shape (setting, value, problem, fix)."""
+    problems: list[ConfigProblem] = []
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        problems.append(ConfigProblem("batch_size", batch_size, "must be a whole number >= 1", "set it to e.g. 10"))
+    if isinstance(batching_window_seconds, bool) or not isinstance(batching_window_seconds, (int, float)) or batching_window_seconds < 0:
+        problems.append(ConfigProblem("batching_window_seconds", batching_window_seconds, "must be a number of seconds >= 0", "set it to e.g. 0 or 5"))
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        problems.append(ConfigProblem("concurrency", concurrency, "must be a whole number >= 1", "set it to e.g. 1, or the event source mapping's maximum concurrency"))
+    return problems
+
+
 class QueuePoller:
     """Receives batches from one queue, invokes the processor and deletes what succeeded.
 
@@ -79,15 +92,9 @@ class QueuePoller:
         """``crash_after_batch`` (fault injection, for soaks): asked after each invocation; True makes that
         worker crash before deleting the batch, so every message of it comes back after its visibility
         timeout, succeeded ones included, as when a poller dies mid-batch. The worker then restarts."""
-        problems = []
-        if not isinstance(batch_size, int) or batch_size < 1:
-            problems.append(f"batch_size must be a whole number >= 1 (given {batch_size!r}); set it to e.g. 10")
-        if not isinstance(batching_window_seconds, (int, float)) or batching_window_seconds < 0:
-            problems.append(f"batching_window_seconds must be >= 0 (given {batching_window_seconds!r}); set it to e.g. 0 or 5")
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            problems.append(f"concurrency must be a whole number >= 1 (given {concurrency!r}); set it to e.g. 1, or the event source mapping's maximum concurrency")
+        problems = poller_problems(batch_size=batch_size, batching_window_seconds=batching_window_seconds, concurrency=concurrency)
         if problems:
-            raise ValueError("Invalid QueuePoller settings:\n  - " + "\n  - ".join(problems))
+            raise ConfigError(problems, context="QueuePoller settings")
         self.sqs = sqs_client
         """The poller's own SQS client; register botocore hooks on it to observe receives."""
         self.queue_url = queue_url

@@ -6,8 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from pipeline_config import ConfigError
 from rehearsal.plan_guard import add_allow_arguments, allow_entries
-from rehearsal.runner import TARGETS, UNTIL_CHOICES, Rehearsal, RehearsalOptions
+from rehearsal.runner import OPTIONS_CONTEXT, TARGETS, UNTIL_CHOICES, Rehearsal, RehearsalOptions
 
 EPILOG = """\
 exit codes: 0 the rehearsal passed; 1 a phase failed, or the guard stopped a plan that loses data
@@ -76,7 +77,9 @@ def parse_args(argv: list[str] | None = None) -> RehearsalOptions:
     options = RehearsalOptions(**values)
     problems = options.problems()
     if problems:
-        parser.error("; ".join(problems))
+        # As main.py and the local pipeline print a ConfigError: every problem, then exit 2 (bad arguments).
+        print(f"error: {ConfigError(problems, context=OPTIONS_CONTEXT)}", file=sys.stderr)
+        raise SystemExit(2)
     return options
 
 

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, TextIO
 
-from pipeline_config import output_keys
+from pipeline_config import ConfigError, output_keys
+from pipeline_config.errors import ConfigProblem
 from rehearsal.base_revision import BaseRevision
 from rehearsal.deploy import DeployPhases
 from rehearsal.drift import DriftReport
@@ -64,6 +65,8 @@ ROOT = Path(__file__).resolve().parent.parent
 UNTIL_CHOICES = ("validate", "plan", "drift", "all")
 TARGETS = ("moto", "aws")
 FIRST_PLAN = "first.tfplan"
+#: What a ``ConfigError`` of the options is about (its first line).
+OPTIONS_CONTEXT = "rehearsal options"
 #: Bounds of the orders an upgrade rehearsal puts in (each kind); more only makes it slower.
 SEED_RANGE = (1, 500)
 
@@ -115,31 +118,33 @@ class RehearsalOptions:
     environ: Mapping[str, str] | None = None
     """Environment for synth and terraform (None: os.environ)."""
 
-    def problems(self) -> list[str]:
-        """Every invalid option, as 'setting: problem (given value). Fix: ...' lines."""
-        p = []
+    def problems(self) -> list[ConfigProblem]:
+        """Every invalid option, in the project's one problem shape (setting, value, problem, fix)."""
+        p: list[ConfigProblem] = []
         if self.until not in UNTIL_CHOICES:
-            p.append(f"until: must be one of {', '.join(UNTIL_CHOICES)} (given {self.until!r}). Fix: pick one")
+            p.append(ConfigProblem("until", self.until, f"must be one of {', '.join(UNTIL_CHOICES)}", "pick one"))
         if self.target not in TARGETS:
-            p.append(f"target: must be one of {', '.join(TARGETS)} (given {self.target!r}). Fix: pick one")
+            p.append(ConfigProblem("target", self.target, f"must be one of {', '.join(TARGETS)}", "pick one"))
         if self.target == "aws" and self.until == "all" and self.apply_reviewed is None:
-            p.append("until: 'all' applies and destroys; against AWS the rehearsal only validates, plans or checks drift (given 'all' with target 'aws'). Fix: use --until plan, then --apply-reviewed with its workdir to deploy")
+            p.append(ConfigProblem("until", self.until, "applies and destroys (with --target aws); against AWS the rehearsal only validates, plans or checks drift", "use --until plan, then --apply-reviewed with its workdir to deploy"))
         if self.until == "drift" and self.target != "aws":
-            p.append("until: 'drift' checks a deployed stack, which only exists in AWS (given --until drift with --target moto). Fix: add --target aws; a full rehearsal (no --until) rehearses the drift check on moto")
+            p.append(ConfigProblem("until", self.until, f"checks a deployed stack, which only exists in AWS (not with --target {self.target})", "add --target aws; a full rehearsal (no --until) rehearses the drift check on moto"))
         if self.drift_report_file is not None and self.until != "drift":
-            p.append(f"drift_report_file: only --until drift writes a drift report (given --drift-report {self.drift_report_file} with --until {self.until}). Fix: add --until drift --target aws")
+            p.append(ConfigProblem("drift_report_file", str(self.drift_report_file), f"is written only by --until drift (not --until {self.until})", "add --until drift --target aws"))
         if self.apply_reviewed is not None and (self.target != "aws" or self.until != "all" or self.from_rev is not None):
-            p.append(f"apply_reviewed: applies a plan reviewed against AWS, on its own (given --apply-reviewed {self.apply_reviewed} with --target {self.target} --until {self.until}{' --from ' + self.from_rev if self.from_rev else ''}). Fix: --target aws --apply-reviewed DIR, nothing else")
+            given = f"--target {self.target} --until {self.until}{' --from ' + self.from_rev if self.from_rev else ''}"
+            p.append(ConfigProblem("apply_reviewed", str(self.apply_reviewed), f"applies a plan reviewed against AWS, on its own (not with {given})", "--target aws --apply-reviewed DIR, nothing else"))
         if self.outputs_file is not None and self.apply_reviewed is None:
-            p.append(f"outputs_file: written after an apply of a reviewed plan (given --outputs-file {self.outputs_file} without --apply-reviewed). Fix: add --apply-reviewed DIR")
+            p.append(ConfigProblem("outputs_file", str(self.outputs_file), "is written after an apply of a reviewed plan, which --apply-reviewed names", "add --apply-reviewed DIR"))
         if self.from_rev is not None and (self.target != "moto" or self.until != "all"):
-            p.append(f"from_rev: an upgrade rehearsal deploys, fills and upgrades a stack in the emulator (given --from {self.from_rev} with --target {self.target} --until {self.until}). Fix: drop --target/--until, or drop --from")
+            given = f"--target {self.target} --until {self.until}"
+            p.append(ConfigProblem("from_rev", self.from_rev, f"starts an upgrade rehearsal, which deploys, fills and upgrades a stack in the emulator (not with {given})", "drop --target/--until, or drop --from"))
         for name in ("stored_orders", "queued_orders"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not SEED_RANGE[0] <= value <= SEED_RANGE[1]:
-                p.append(f"{name}: must be a whole number in [{SEED_RANGE[0]}, {SEED_RANGE[1]}] (given {value!r}). Fix: use e.g. 40 stored and 10 queued")
+                p.append(ConfigProblem(name, value, f"must be a whole number in [{SEED_RANGE[0]}, {SEED_RANGE[1]}]", "use e.g. 40 stored and 10 queued"))
         if isinstance(self.moto_port, bool) or not isinstance(self.moto_port, int) or not 0 <= self.moto_port <= 65535:
-            p.append(f"moto_port: must be a TCP port in [0, 65535] (given {self.moto_port!r}). Fix: use 0 to pick a free port")
+            p.append(ConfigProblem("moto_port", self.moto_port, "must be a TCP port in [0, 65535]", "use 0 to pick a free port"))
         return p
 
 
@@ -282,7 +287,7 @@ class Rehearsal(UpgradePhases, DriftPhases, DeployPhases):
         """Every phase up to ``options.until``; cleanup always runs."""
         problems = self.options.problems()
         if problems:
-            raise ValueError("invalid rehearsal options:\n  - " + "\n  - ".join(problems))
+            raise ConfigError(problems, context=OPTIONS_CONTEXT)
         given = self.options.apply_reviewed or self.options.workdir
         temp = given is None
         root = Path(tempfile.mkdtemp(prefix="rehearsal-")) if given is None else Path(given)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import io
 import socket
+import subprocess
+from pathlib import Path
 
 import pytest
 
+from pipeline_config import ConfigError
 from rehearsal.__main__ import parse_args
 from rehearsal.emulator import EmulatorError, RehearsalEmulator
 from rehearsal.runner import Rehearsal, RehearsalOptions
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_defaults_rehearse_dev_fully_on_moto():
@@ -27,7 +32,30 @@ def test_apply_against_aws_is_refused(capsys):
 
 def test_invalid_options_are_reported_together():
     problems = RehearsalOptions(until="deploy", target="gcp", moto_port=70000).problems()
-    assert [p.split(":")[0] for p in problems] == ["until", "target", "moto_port"]
+    assert [(p.setting, p.value) for p in problems] == [("until", "deploy"), ("target", "gcp"), ("moto_port", 70000)]
+
+
+def test_a_rehearsal_with_bad_options_raises_one_config_error_naming_setting_value_and_fix(tmp_path):
+    """Before any work (no workdir is made): every problem at once, in the project's one shape."""
+    with pytest.raises(ConfigError) as caught:
+        Rehearsal(RehearsalOptions(stored_orders=0, moto_port=-1, workdir=tmp_path / "never")).run()
+    assert [(p.setting, p.value) for p in caught.value.problems] == [("stored_orders", 0), ("moto_port", -1)]
+    message = str(caught.value)
+    assert message.startswith("Invalid rehearsal options (2 problem(s)):")
+    assert "stored_orders: must be a whole number in [1, 500] (given 0). Fix: use e.g. 40 stored and 10 queued" in message
+    assert "moto_port: must be a TCP port in [0, 65535] (given -1). Fix: use 0 to pick a free port" in message
+    assert not (tmp_path / "never").exists()
+
+
+def test_bin_rehearse_prints_every_bad_option_as_the_project_prints_a_config_error(tmp_path):
+    """The command users run: two bad options, one ``error: Invalid rehearsal options`` list, exit 2, no terraform run."""
+    command = [str(ROOT / "bin" / "rehearse"), "--stored-orders", "0", "--moto-port", "70000"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines[-3] == "error: Invalid rehearsal options (2 problem(s)):", done.stderr
+    assert lines[-2].startswith("  - stored_orders: must be a whole number in [1, 500] (given 0). Fix: ")
+    assert lines[-1].startswith("  - moto_port: must be a TCP port in [0, 65535] (given 70000). Fix: ")
 
 
 def test_no_terraform_fails_with_what_is_missing_and_how_to_get_it(tmp_path):

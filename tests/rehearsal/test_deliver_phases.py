@@ -48,10 +48,10 @@ def test_the_aws_modes_never_apply_what_the_guard_did_not_review():
 
 def test_options_that_do_not_fit_together_are_refused_with_the_fix():
     problems = RehearsalOptions(until="drift").problems()
-    assert any("add --target aws" in p for p in problems)
-    assert any("--until drift" in p for p in RehearsalOptions(drift_report_file=Path("r.json")).problems())
-    assert any("--target aws --apply-reviewed DIR, nothing else" in p for p in RehearsalOptions(apply_reviewed=Path("d")).problems())
-    assert any("--apply-reviewed" in p for p in RehearsalOptions(target="aws", until="plan", outputs_file=Path("o.json")).problems())
+    assert [(p.setting, p.value) for p in problems] == [("until", "drift")] and problems[0].fix.startswith("add --target aws")
+    assert any("--until drift" in p.fix for p in RehearsalOptions(drift_report_file=Path("r.json")).problems())
+    assert any(p.fix == "--target aws --apply-reviewed DIR, nothing else" for p in RehearsalOptions(apply_reviewed=Path("d")).problems())
+    assert any("--apply-reviewed" in p.fix for p in RehearsalOptions(target="aws", until="plan", outputs_file=Path("o.json")).problems())
     assert RehearsalOptions(target="aws", apply_reviewed=Path("d"), outputs_file=Path("o.json")).problems() == []
 
 
