@@ -34,7 +34,7 @@ from pathlib import Path
 
 from bench.lambda_env import LambdaEnv, build_lambda_env, source_only_copy
 from bench.measure import PYTHON, ROOT, BenchError, child_env, run, summary
-from handlers.orders_core.settings import METRICS_NAMESPACE, Settings
+from pipeline_config.lambda_contract import ENV_VARS, METRICS_NAMESPACE
 
 HANDLERS = ("api_handler", "order_processor")
 TARGETS = ("bare", *HANDLERS)
@@ -131,8 +131,10 @@ class _emulator:
         self._emulator = MotoEmulator(separate_process=True)
         self._emulator.start()
         provisioned = provision(self._emulator, PipelineConfig(environment_suffix="bench"))
-        # The variable names come from the handlers' own Settings (one source, as the stack sets them).
-        resources = Settings(orders_table_name=provisioned.table_name, order_queue_url=provisioned.order_queue_url, order_topic_arn=provisioned.order_topic_arn).to_environ()
+        # The variable names the stack sets (the package's Settings contract, through pipeline_config: this
+        # process also runs local pipelines, which load the package as Lambda does, never as handlers.orders_core).
+        values = {"orders_table_name": provisioned.table_name, "order_queue_url": provisioned.order_queue_url, "order_topic_arn": provisioned.order_topic_arn}
+        resources = {variable: values[field] for variable, field in ENV_VARS.items()}
         self.queue_arn = provisioned.order_queue_arn
         return self._emulator.endpoint_url, resources
 

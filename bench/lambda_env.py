@@ -190,7 +190,7 @@ def deployment_zip() -> tuple[Path, str, dict[str, str], str, list[str]]:
     code = (
         "import json, pathlib; from constructs_lib.support.lambda_package import HandlersPackageProps, build_package, drain_warnings;"
         "from constructs_lib.python_function import RUNTIME; from pipeline_config import PipelineConfig;"
-        "from handlers.orders_core.settings import API_SERVICE_NAME, METRICS_NAMESPACE, PROCESSOR_SERVICE_NAME;"
+        "from pipeline_config.lambda_contract import API_SERVICE_NAME, METRICS_NAMESPACE, PROCESSOR_SERVICE_NAME;"
         "root = pathlib.Path.cwd();"
         "props = HandlersPackageProps(source_dir=str(root / 'handlers'), runtime=RUNTIME, bytecode=PipelineConfig().lambda_bytecode);"
         "_, digest, zip_path, compiled_by = build_package(props);"

@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 
-from handlers.orders_core.routes import ROUTES
+from local_pipeline.api_events import ROUTES
 from pipeline_config import ConfigError
 from pipeline_config.errors import ConfigProblem
 

@@ -16,10 +16,14 @@ from urllib.parse import parse_qs, unquote
 
 import fastjsonschema
 
-from handlers.orders_core.routes import ROUTES
+from pipeline_config.lambda_contract import read_routes
 
 ORDER_SCHEMA_FILE = Path(__file__).resolve().parent.parent / "handlers" / "schemas" / "order.schema.json"
 
+#: The route table (``handlers/schemas/routes.json``), read as the stack reads it: this module plays API
+#: Gateway's part, and never imports the Lambda package (the local pipeline loads that as Lambda does,
+#: as ``orders_core``: ``handler_loading``; one process never holds two copies).
+ROUTES = read_routes()
 #: Routes whose JSON body API Gateway validates against the order model before invoking.
 VALIDATED_ROUTES = frozenset((route.http_method, route.path) for route in ROUTES if route.validate_body)
 

@@ -11,6 +11,7 @@ clients bound to its emulator, so several pipelines run side by side in one proc
 
 from __future__ import annotations
 
+import importlib.abc
 import importlib.util
 import sys
 from dataclasses import dataclass
@@ -27,11 +28,51 @@ Handler = Callable[[dict, Any], Any]
 
 _imported_from: list[Path] = []
 
+#: The package as Lambda imports it (the only name a local pipeline uses), and as a subpackage of
+#: this checkout (what nothing outside the tests may import: infrastructure reads the package's
+#: JSON contracts through ``pipeline_config.lambda_contract`` instead).
+LAMBDA_NAME = "orders_core"
+CHECKOUT_NAME = "handlers.orders_core"
+#: Why this process may hold both copies (empty: it may not). Only the test session sets it.
+_both_copies_allowed: list[str] = []
+
+
+def allow_both_copies(reason: str) -> None:
+    """Let this process hold ``handlers.orders_core`` and ``orders_core`` side by side (the test session only: say why)."""
+    _both_copies_allowed.append(reason)
+
+
+def two_copies_error(loaded: str, loading: str) -> RuntimeError:
+    """The error of a process about to hold the Lambda package twice: under ``loaded`` and ``loading``."""
+    return RuntimeError(
+        f"this process already holds the Lambda package as {loaded!r} and is loading it again as {loading!r}: two copies "
+        "(two Settings classes, two sets of module globals and clients; isinstance and patches see only one). "
+        f"Fix: outside the tests, import the handler code only as Lambda does ({LAMBDA_NAME!r}, after "
+        "local_pipeline.handler_loading.import_handlers_package()), and read what the infrastructure needs from the "
+        "JSON contracts (pipeline_config.lambda_contract), never from handlers.orders_core"
+    )
+
+
+def _loaded(name: str) -> bool:
+    return any(module == name or module.startswith(name + ".") for module in sys.modules)
+
+
+class _RefuseCheckoutCopy(importlib.abc.MetaPathFinder):
+    """Installed once the package is set up as ``orders_core``: an import of ``handlers.orders_core`` then fails with the fix."""
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> None:
+        """Refuse ``handlers.orders_core`` (and its modules); leave every other import to the other finders."""
+        if (fullname == CHECKOUT_NAME or fullname.startswith(CHECKOUT_NAME + ".")) and not _both_copies_allowed:
+            raise two_copies_error(LAMBDA_NAME, fullname)
+        return None
+
 
 def import_handlers_package(handlers_dir: Path | None = None) -> None:
     """Put the Lambda package's root (``handlers/``, or ``handlers_dir``) on ``sys.path``, once, so its modules import as in Lambda.
 
-    RuntimeError when this process already imports another copy: modules are cached per process.
+    RuntimeError when this process already imports another copy: another package directory (modules
+    are cached per process), or this one as ``handlers.orders_core``; from then on, importing
+    ``handlers.orders_core`` raises (``two_copies_error``), unless ``allow_both_copies`` was called.
     """
     directory = Path(handlers_dir or HANDLERS_DIR).resolve()
     if _imported_from and _imported_from[0] != directory:
@@ -39,8 +80,11 @@ def import_handlers_package(handlers_dir: Path | None = None) -> None:
             f"handlers_dir: this process already runs the Lambda package from {_imported_from[0]}, so it cannot also load {directory} "
             "(Python caches modules per process). Fix: run each package in its own process"
         )
+    if not _both_copies_allowed and _loaded(CHECKOUT_NAME):
+        raise two_copies_error(CHECKOUT_NAME, LAMBDA_NAME)
     if not _imported_from:
         _imported_from.append(directory)
+        sys.meta_path.insert(0, _RefuseCheckoutCopy())
     if str(directory) not in sys.path:
         sys.path.insert(0, str(directory))
 

@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 #: The Lambda package's source folder, and the JSON contracts in it.
 HANDLERS_DIR = Path(__file__).resolve().parent.parent / "handlers"
@@ -29,6 +29,8 @@ ENV_VARS: dict[str, str] = {
 }
 SERVICE_NAME_VAR = "POWERTOOLS_SERVICE_NAME"
 METRICS_NAMESPACE_VAR = "POWERTOOLS_METRICS_NAMESPACE"
+#: The handlers' namespace when ``POWERTOOLS_METRICS_NAMESPACE`` is not set (``orders_core.settings.METRICS_NAMESPACE``).
+METRICS_NAMESPACE = "OrderPipeline"
 LOG_LEVEL_VARS = ("POWERTOOLS_LOG_LEVEL", "LOG_LEVEL")
 #: Powertools service name of each function (the ``service`` dimension its alarms match).
 API_SERVICE_NAME = "orders-api"
@@ -66,6 +68,28 @@ class ApiRoute:
     def source_arn_path(self) -> str:
         """The path as it appears in an execute-api ARN (``{param}`` -> ``*``)."""
         return "/" + "/".join("*" if _PARAMETER.match(s) else s for s in self.segments)
+
+    def match(self, segments: Sequence[str]) -> dict[str, str] | None:
+        """The path parameters when ``segments`` (a request path, split) fit this route's path, else None.
+
+        As API Gateway resolves a resource, for the local pipeline's stand-in of it: literal segments
+        must be equal, a parameter takes one non-empty segment, as given. The API handler routes with
+        ``orders_core.routes.Route.match``; ``tests/config/test_lambda_contract.py`` ties the two.
+        """
+        template = self.segments
+        if len(segments) != len(template):
+            return None
+        found: dict[str, str] = {}
+        for want, got in zip(template, segments):
+            parameter = _PARAMETER.match(want)
+            if parameter is None:
+                if want != got:
+                    return None
+            elif got == "":
+                return None
+            else:
+                found[parameter.group(1)] = got
+        return found
 
 
 def read_routes(path: Path = ROUTES_FILE) -> tuple[ApiRoute, ...]:

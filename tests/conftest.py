@@ -23,6 +23,13 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_REGION", "us-east-1")
 os.environ.pop("AWS_PROFILE", None)
 
+# This session holds the Lambda package twice on purpose: unit tests import handlers.orders_core (and,
+# through handlers/ on sys.path, orders_core), e2e tests run local pipelines on orders_core. Production
+# processes may not (tests/test_one_handler_copy.py proves it in subprocesses).
+from local_pipeline.handler_loading import allow_both_copies  # noqa: E402  # after sys.path and the fake credentials are set
+
+allow_both_copies("the pytest session: unit tests and local pipelines in one process")
+
 
 @pytest.fixture(scope="session")
 def synth_dir(tmp_path_factory) -> Path:

@@ -18,7 +18,7 @@ from pipeline_config.lambda_contract import ApiRoute, read_routes
 
 @pytest.mark.parametrize(
     "name",
-    ["ENV_VARS", "SERVICE_NAME_VAR", "METRICS_NAMESPACE_VAR", "LOG_LEVEL_VARS", "API_SERVICE_NAME", "PROCESSOR_SERVICE_NAME", "EVENT_SWEEPER_SERVICE_NAME", "EVENT_SWEEP_MIN_AGE_VAR"],
+    ["ENV_VARS", "SERVICE_NAME_VAR", "METRICS_NAMESPACE_VAR", "METRICS_NAMESPACE", "LOG_LEVEL_VARS", "API_SERVICE_NAME", "PROCESSOR_SERVICE_NAME", "EVENT_SWEEPER_SERVICE_NAME", "EVENT_SWEEP_MIN_AGE_VAR"],
 )
 def test_every_name_is_the_packages(name):
     """Each copied name equals ``orders_core.settings``'s."""
@@ -42,3 +42,15 @@ def test_the_routes_the_api_builds_are_the_routers():
         (r.id, r.http_method, r.path, r.validate_body, r.path_parameters, r.source_arn_path) for r in package_routes.ROUTES
     ]
     assert {f.name for f in dataclasses.fields(ApiRoute)} <= {f.name for f in dataclasses.fields(package_routes.Route)}
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/orders", "/orders/o-1", "/orders/", "/orders/o-1/x", "/customers/c-7/orders", "/customers//orders", "/customers/c-7", "/", "/nope", "/orders/a%2Fb"],
+)
+def test_the_local_api_matches_a_path_as_the_router_does(path):
+    """``ApiRoute.match`` (the local pipeline's API Gateway) is a copy of ``Route.match`` (the handler's router): same answer for every route."""
+    segments = path.strip("/").split("/") if path.strip("/") else []
+    segments = segments if path.rstrip("/") == path or path == "/" else [*segments, ""]
+    for ours, theirs in zip(read_routes(), package_routes.ROUTES, strict=True):
+        assert ours.match(segments) == theirs.match(segments), (path, ours.path)
