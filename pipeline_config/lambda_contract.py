@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from pipeline_config.naming import METRICS_NAMESPACE_BASE
+
 #: The Lambda package's source folder, and the JSON contracts in it.
 HANDLERS_DIR = Path(__file__).resolve().parent.parent / "handlers"
 ORDER_SCHEMA_FILE = HANDLERS_DIR / "schemas" / "order.schema.json"
@@ -29,8 +31,9 @@ ENV_VARS: dict[str, str] = {
 }
 SERVICE_NAME_VAR = "POWERTOOLS_SERVICE_NAME"
 METRICS_NAMESPACE_VAR = "POWERTOOLS_METRICS_NAMESPACE"
-#: The handlers' namespace when ``POWERTOOLS_METRICS_NAMESPACE`` is not set (``orders_core.settings.METRICS_NAMESPACE``).
-METRICS_NAMESPACE = "OrderPipeline"
+#: The handlers' namespace when ``POWERTOOLS_METRICS_NAMESPACE`` is not set (``orders_core.settings.METRICS_NAMESPACE``):
+#: the base every environment's namespace starts with.
+METRICS_NAMESPACE = METRICS_NAMESPACE_BASE
 LOG_LEVEL_VARS = ("POWERTOOLS_LOG_LEVEL", "LOG_LEVEL")
 #: Powertools service name of each function (the ``service`` dimension its alarms match).
 API_SERVICE_NAME = "orders-api"
