@@ -53,11 +53,12 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export CHECKPOINT_DISABLE := 1
 
 .PHONY: help synth test local bench ops ops-env cli cli-synth check-python clean clean-all env synth-env rehearse
-.PHONY: test-fast synth-compare
+.PHONY: test-fast synth-compare lint
 
 help:
 	@echo "make synth      synthesize every stack into cdktf.out/stacks/<stack>/cdk.tf.json"
 	@echo "make test       run the whole test suite (unit, synth, checkov, end-to-end on moto)"
+	@echo "make lint       static checks: ruff check, ruff format --check, mypy (pyproject.toml; CI runs it first)"
 	@echo "make test-fast  the fast tier: unit, config and synth-assertion tests (no e2e, checkov, rehearsal or other slow test)"
 	@echo "make local      run the pipeline on this machine (moto server + local API + poller)"
 	@echo "make bench      run the benchmarks in bench/ (not part of the tests)"
@@ -117,6 +118,15 @@ test: $(TEST_ENV)
 FAST_TIER := not slow and not e2e and not rehearsal
 test-fast: $(TEST_ENV)
 	@$(PIPENV) run python -m pytest -m "$(FAST_TIER)" $(PYTEST_ARGS)
+
+# Static checks, configured in pyproject.toml (README, "Static checks"): all three run, and
+# the target fails if any of them does. mypy reads the framework's and boto3's types, hence TEST_ENV.
+lint: $(TEST_ENV)
+	@status=0; \
+	echo ">> ruff check"; $(PIPENV) run ruff check . || status=1; \
+	echo ">> ruff format --check"; $(PIPENV) run ruff format --check . || status=1; \
+	echo ">> mypy"; $(PIPENV) run mypy . || status=1; \
+	exit $$status
 
 # Prove a refactoring changes no byte of the synthesized JSON: BASE=<git revision> (default main).
 synth-compare: $(SYNTH_ENV)

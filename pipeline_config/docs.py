@@ -7,6 +7,7 @@ copy drifts from the code, so the documented defaults are always the real ones.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from pipeline_config import defaults
 from pipeline_config.environments import ENVIRONMENTS, REVIEW_ENVIRONMENT
@@ -23,7 +24,7 @@ def field_docs() -> dict[str, str]:
     return docs
 
 
-def _default(field: dataclasses.Field) -> str:
+def _default(field: dataclasses.Field[Any]) -> str:
     if field.default is not dataclasses.MISSING:
         value = field.default
         return f"`{value.value}`" if hasattr(value, "value") else f"`{value!r}`"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TypeGuard
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class ContextError(ConfigError):
         return str(self.problems[0])
 
 
-def is_whole_number(value: object) -> bool:
+def is_whole_number(value: object) -> TypeGuard[int]:
     """An int that is not a bool (``True`` is an int in Python, never a count here)."""
     return isinstance(value, int) and not isinstance(value, bool)
 

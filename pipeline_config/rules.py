@@ -179,7 +179,7 @@ def event_source_concurrency_problem(maximum: object, reserved: object, *, maxim
     low, high = ESM_MAXIMUM_CONCURRENCY
     if maximum is not None:
         problem = whole_number_problem(maximum_setting, maximum, low, high)
-        if problem is None and is_whole_number(reserved) and maximum > reserved:
+        if problem is None and is_whole_number(maximum) and is_whole_number(reserved) and maximum > reserved:
             problem = ConfigProblem(
                 maximum_setting,
                 maximum,
@@ -209,7 +209,7 @@ def alarm_problems(values: Mapping[str, object], *, period_setting: str, evaluat
     evaluations_problem = whole_number_problem(evaluations_setting, evaluations, *ALARM_EVALUATION_PERIODS)
     if evaluations_problem:
         problems.append(evaluations_problem)
-    elif period_ok and period * evaluations > ALARM_MAX_EVALUATION_WINDOW_SECONDS:
+    elif period_ok and is_whole_number(period) and is_whole_number(evaluations) and period * evaluations > ALARM_MAX_EVALUATION_WINDOW_SECONDS:
         problems.append(
             ConfigProblem(
                 evaluations_setting,

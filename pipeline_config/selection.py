@@ -82,7 +82,7 @@ def settings_from_json(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[Con
             settings[name] = value  # config_for reports it, with "did you mean"
             continue
         word = field.metadata.get(JSON_NONE)
-        default = field.default if field.default is not dataclasses.MISSING else field.default_factory()  # type: ignore[misc]
+        default = field.default if field.default is not dataclasses.MISSING else field.default_factory() if callable(field.default_factory) else None
         if value is None:
             fix = f'use "{word}" for None, or leave {name} out for its default ({default!r})' if word else f"leave {name} out for its default ({default!r})"
             problems.append(
@@ -278,11 +278,11 @@ def select_stacks(environ: Mapping[str, str] | None = None, context: Mapping[str
     else:
         wanted = [chosen]
     environments = tuple(configs[s] for s in wanted if s in configs)  # an invalid one is among the problems already
-    account_stacks = ()
+    account_stacks: tuple[AccountStackConfig, ...] = ()
     if chosen in (None, ACCOUNT_SELECTOR):
         account_stacks = tuple(AccountStackConfig(region=region) for region, owner in sorted(owners.items()) if owner == account_stack_name(region))
 
-    warnings = []
+    warnings: list[ConfigProblem] = []
     for config in environments:
         check = config.effective_alarm_destination_check
         if not config.has_alarm_destination and check != "off":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from collections.abc import Mapping
 
 from constructs_lib.alarms import PipelineAlarms, PipelineAlarmsProps
 from constructs_lib.dashboard import OrdersDashboard, OrdersDashboardProps

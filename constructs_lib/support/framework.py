@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import re
 import struct
+from typing import TYPE_CHECKING
 
 from constructs_lib.support.framework_choice import FRAMEWORK_ENV_VAR, selected_framework
 from constructs_lib.support.jsii_env import prepare_jsii_environment
@@ -62,6 +63,24 @@ def import_framework_module(module_name: str):
 
 _core = import_framework_module(FRAMEWORK.core_module)
 globals().update({name: getattr(_core, name) for name in _NAMES})
+if TYPE_CHECKING:
+    # mypy cannot follow the globals() update: it reads the default framework's types (CDK
+    # Terrain has the same API). A name missing here fails `make lint` where it is used; a
+    # name here but not in _NAMES fails the first import, so the two lists cannot drift apart.
+    from cdktf import (
+        App,
+        AssetType,
+        CloudBackend,
+        Fn,
+        LocalBackend,
+        NamedCloudWorkspace,
+        S3Backend,
+        TerraformAsset,
+        TerraformOutput,
+        TerraformResourceLifecycle,
+        TerraformStack,
+        Token,
+    )
 from constructs import Construct  # noqa: E402  (after the environment is prepared)
 
 __all__ = [*_NAMES, "Construct", "FRAMEWORK", "import_framework_module", "is_unresolved"]

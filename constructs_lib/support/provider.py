@@ -32,6 +32,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from constructs_lib.support.framework_choice import aws_provider_requirement, selected_framework
 from constructs_lib.support.jsii_env import lean_import_enabled, prepare_jsii_environment
@@ -158,6 +159,11 @@ def _load_classes(package: str) -> dict[str, type]:
 
 
 globals().update(_load_classes(PACKAGE))
+if TYPE_CHECKING:
+    # mypy cannot follow the globals() update (FRAMEWORK picks the package), and the bindings
+    # are not type-checked anyway (pyproject.toml: thousands of generated modules): every
+    # class loaded above is Any to mypy.
+    def __getattr__(name: str) -> Any: ...
 
 
 def pin_aws_provider(provider, environ=None) -> None:

@@ -16,10 +16,14 @@ import hashlib
 import threading
 import zlib
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, Literal, TypeVar
 
 from orders_core.budget import UNSAFE_TO_REPEAT, BudgetedClient, TimeoutPolicy, UnverifiedResponse
 from orders_core.settings import Settings
+
+#: The services a function's clients talk to (a Literal, so the boto3 stubs type each client).
+Service = Literal["sqs", "dynamodb", "sns"]
+SERVICES: tuple[Service, ...] = ("sqs", "dynamodb", "sns")
 
 T = TypeVar("T")
 
@@ -109,7 +113,7 @@ def build_clients(target: ClientTarget | None, policy: TimeoutPolicy) -> AwsClie
     # A boto3 session is not thread-safe while it creates clients (the local API is threaded).
     session_lock = threading.Lock()
 
-    def maker(service: str) -> Callable[[float, float], Any]:
+    def maker(service: Service) -> Callable[[float, float], Any]:
         def make(connect_timeout: float, read_timeout: float) -> Any:
             # botocore's own retries are off: BudgetedClient retries within the deadline.
             config = Config(
@@ -124,7 +128,7 @@ def build_clients(target: ClientTarget | None, policy: TimeoutPolicy) -> AwsClie
         return make
 
     built = AwsClients(
-        **{service: BudgetedClient(maker(service), policy, unsafe_to_repeat=UNSAFE_TO_REPEAT.get(service, frozenset())) for service in ("sqs", "dynamodb", "sns")}
+        **{service: BudgetedClient(maker(service), policy, unsafe_to_repeat=UNSAFE_TO_REPEAT.get(service, frozenset())) for service in SERVICES}
     )
     built.dynamodb.register("after-call.dynamodb", check_dynamodb_answer, unique_id="orders-core-dynamodb-crc32")
     built.sqs.register("before-parameter-build.sqs.SendMessage", remember_sqs_body_md5, unique_id="orders-core-sqs-md5-expected")

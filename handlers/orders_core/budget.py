@@ -172,7 +172,7 @@ class TimeoutPolicy:
 
     def backoff(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
         """Pause after failed attempt number ``attempt`` (1-based)."""
-        return rng() * min(self.backoff_max_seconds, self.backoff_base_seconds * 2 ** (attempt - 1))
+        return rng() * min(self.backoff_max_seconds, self.backoff_base_seconds * 2.0 ** (attempt - 1))
 
 
 #: The API handler: its function timeout is 10 s by default and its caller waits. A stall costs

@@ -29,7 +29,8 @@ class PowertoolsFunction:
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """Invoke with Powertools' logger context, tracing and metrics around ``lambda_handler``."""
-        return self._handler(event, context)
+        response: dict[str, Any] = self._handler(event, context)
+        return response
 
     def lambda_handler(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """The function's work, undecorated (call the instance instead)."""

@@ -6,7 +6,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-_encode_str = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+_encode_str = json.encoder.encode_basestring_ascii
 
 
 class JsonDecodeError(ValueError):

@@ -34,7 +34,8 @@ class SqsRecord:
     @property
     def message_id(self) -> str:
         """The record's ``messageId``: what a failure is reported by."""
-        return self.raw["messageId"]
+        message_id: str = self.raw["messageId"]
+        return message_id
 
     @property
     def body(self) -> Any:
