@@ -66,7 +66,7 @@ class CallCounter:
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
 
-    def attach(self, *clients: Any) -> "CallCounter":
+    def attach(self, *clients: Any) -> CallCounter:
         """Hook every client (the processor's, ``LocalPipeline.processor_clients``)."""
         for client in clients:
             client.register("before-call", self._on_call, unique_id=f"bench-counter-{id(self)}")

@@ -127,7 +127,7 @@ def handlers_tables(r: dict) -> list[Table]:
     notes = [
         f"{r['runs']} rounds; in each, every variant is one fresh process, in rotating order; medians. Target: handler init <= {r['target_ratio']:.2f}x bare (Lambda-faithful; wall, and instructions when measured) -> {met}",
         "init = import + the handler's clients() (bare: import boto3 + the same 3 clients); ratio = handler median / bare median of the same environment, wall / CPU",
-        f"instructions: callgrind, init only (minus a probe that imports nothing), the same on a busy or idle machine",
+        "instructions: callgrind, init only (minus a probe that imports nothing), the same on a busy or idle machine",
         f"Lambda-faithful: {env['python_note']}; sys.path = {env['sys_path_of_a_probe']}; {env['flags']}",
         f"task = the deployment zip (sources sha256 {env['zip_sha256'][:12]}; bytecode compiled by: {env.get('zip_bytecode', 'none')}), layer = {env['layer']}, runtime = boto3 {env['boto3_version']}",
         "requests (first = the container's first, then a warm one): handler wall / CPU, against a local moto server; api: POST /orders, processor: a batch of 10",

@@ -11,8 +11,8 @@ metrics, thresholds and wording can be tested without a synth.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from constructs_lib.references import TopicReference, check_reference
 from constructs_lib.support.framework import Construct, is_unresolved

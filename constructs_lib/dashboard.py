@@ -10,8 +10,9 @@ interpolations that Terraform resolves at apply time.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from constructs_lib.support.framework import Construct, is_unresolved
 from constructs_lib.support.provider import CloudwatchDashboard

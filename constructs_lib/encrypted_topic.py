@@ -127,7 +127,7 @@ class EncryptedTopic(Construct):
         self.topic_name: str = props.topic_name
         self._kms_key_arn = kms_key_arn
 
-    def grant_publish(self, grantee: "PythonFunction") -> None:
+    def grant_publish(self, grantee: PythonFunction) -> None:
         """Let ``grantee``'s role publish to this topic (``grant_publish_statements``)."""
         grantee.add_to_role_policy(self.grant_publish_statements())
 

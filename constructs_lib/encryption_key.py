@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from constructs_lib.support.framework import Construct, TerraformResourceLifecycle
 from constructs_lib.support.provider import DataAwsCallerIdentity, DataAwsPartition, KmsAlias, KmsKey

@@ -20,8 +20,8 @@ It takes the function, the table and the topic as objects (never names copied fr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from constructs_lib.alarms import GREATER_OR_EQUAL, MISSING_AS_OK, AlarmSpec, metric_alarm
 from constructs_lib.encrypted_topic import EncryptedTopic

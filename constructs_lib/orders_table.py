@@ -37,7 +37,7 @@ class OrdersTableProps:
 
     table_name: str = "orders-table"
     """Physical table name. Default ``orders-table``; the stack passes ``ResourceNames.orders_table``."""
-    encryption_key: "EncryptionKey | None" = None
+    encryption_key: EncryptionKey | None = None
     """Customer-managed KMS key for SSE (an ``EncryptionKey``). ``None``: the AWS-managed
     ``aws/dynamodb`` key (SSE stays on either way; DynamoDB cannot be unencrypted). With a key, the
     table's grants also give the key's use through DynamoDB (``grant_read_statements``)."""
@@ -118,15 +118,15 @@ class OrdersTable(Construct):
         self.unpublished_index_name: str = UNPUBLISHED_INDEX_NAME
         self.unpublished_index_arn: str = f"{table.arn}/index/{UNPUBLISHED_INDEX_NAME}"
 
-    def grant_read(self, grantee: "PythonFunction") -> None:
+    def grant_read(self, grantee: PythonFunction) -> None:
         """Let ``grantee``'s role read orders (``grant_read_statements``)."""
         grantee.add_to_role_policy(self.grant_read_statements())
 
-    def grant_write(self, grantee: "PythonFunction") -> None:
+    def grant_write(self, grantee: PythonFunction) -> None:
         """Let ``grantee``'s role store orders (``grant_write_statements``)."""
         grantee.add_to_role_policy(self.grant_write_statements())
 
-    def grant_sweep(self, grantee: "PythonFunction") -> None:
+    def grant_sweep(self, grantee: PythonFunction) -> None:
         """Let ``grantee``'s role find and mark orders whose event is pending (``grant_sweep_statements``)."""
         grantee.add_to_role_policy(self.grant_sweep_statements())
 

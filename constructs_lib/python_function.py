@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
 from constructs_lib.support.framework import Construct, is_unresolved
 from constructs_lib.support.lambda_package import HandlersPackage

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-
 from typing import TYPE_CHECKING
 
 from constructs_lib.support.framework import Construct, TerraformResourceLifecycle, is_unresolved
@@ -147,11 +146,11 @@ class QueueWithDeadLetterQueue(Construct):
         self.visibility_timeout_seconds: int = props.visibility_timeout_seconds
         self._kms_key_arn = kms_key_arn
 
-    def grant_send(self, grantee: "PythonFunction") -> None:
+    def grant_send(self, grantee: PythonFunction) -> None:
         """Let ``grantee``'s role send messages to the source queue (``grant_send_statements``)."""
         grantee.add_to_role_policy(self.grant_send_statements())
 
-    def grant_consume(self, grantee: "PythonFunction") -> None:
+    def grant_consume(self, grantee: PythonFunction) -> None:
         """Let ``grantee``'s role consume the source queue, as its event source mapping does (``grant_consume_statements``)."""
         grantee.add_to_role_policy(self.grant_consume_statements())
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, TypeVar
 
 from constructs_lib.api_gateway_account import API_GATEWAY_PRINCIPAL, add_account_settings
 from constructs_lib.references import FunctionReference, KeyReference, check_reference
@@ -422,7 +423,7 @@ class OrdersRestApi(Construct):
             )
 
     def _build_gateway_responses(self) -> None:
-        templates = {**{kind: GATEWAY_RESPONSE_TEMPLATE for kind in GATEWAY_RESPONSE_TYPES}, **{kind: fixed_gateway_template(message) for kind, message in FIXED_GATEWAY_MESSAGES.items()}}
+        templates = {**dict.fromkeys(GATEWAY_RESPONSE_TYPES, GATEWAY_RESPONSE_TEMPLATE), **{kind: fixed_gateway_template(message) for kind, message in FIXED_GATEWAY_MESSAGES.items()}}
         self.gateway_responses = [
             self._definition_part(
                 ApiGatewayGatewayResponse,

@@ -9,9 +9,10 @@ import base64
 import json
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import fastjsonschema

@@ -10,8 +10,9 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, BinaryIO, Callable, Mapping
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from local_pipeline.api_events import (
@@ -276,7 +277,7 @@ class LocalApi:
         except FunctionTimedOut as timed_out:
             log.error("API handler %s; answering 502 like API Gateway", timed_out)
             return gateway_response(INTEGRATION_FAILURE, request_id)
-        except Exception:  # noqa: BLE001 - a crashing Lambda is a 502 at the edge, exactly as in AWS
+        except Exception:
             log.exception("API handler raised; answering 502 like API Gateway")
             return gateway_response(INTEGRATION_FAILURE, request_id)
         return proxy_response(result, request_id)
@@ -357,7 +358,7 @@ class LocalApi:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
+            def log_message(self, format: str, *args: Any) -> None:
                 log.debug("api %s - " + format, self.client_address[0], *args)
 
         self._server = LocalHttpServer((self._host, self._port), _RequestHandler)

@@ -7,8 +7,9 @@ outputs, instead of provisioning their own.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from local_pipeline.emulator import ProvisionedResources
@@ -80,7 +81,7 @@ class AttachedResources:
     """Output ``AlarmTopicArn`` (optional: nothing publishes to it locally)."""
 
     @classmethod
-    def from_outputs(cls, outputs: Mapping[str, Any], endpoint_url: str) -> "AttachedResources":
+    def from_outputs(cls, outputs: Mapping[str, Any], endpoint_url: str) -> AttachedResources:
         """From Terraform outputs: ``terraform output -json``, a flat mapping, or ``{"<stack>": {...}}``.
 
         Raises ``ConfigError`` naming every missing or empty output at once.

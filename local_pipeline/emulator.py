@@ -7,8 +7,9 @@ import json
 import socket
 import threading
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from pipeline_config import PipelineConfig, resource_name
 from pipeline_config.naming import CUSTOMER_INDEX_NAME, UNPUBLISHED_INDEX_NAME

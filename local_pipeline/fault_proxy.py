@@ -41,10 +41,10 @@ import threading
 import time
 import uuid
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Iterable
 from urllib.parse import parse_qs, urlsplit
 
 from local_pipeline.api_server import LocalHttpServer
@@ -222,7 +222,7 @@ class FaultProxy:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self, upstream: str) -> "FaultProxy":
+    def start(self, upstream: str) -> FaultProxy:
         """Listen on a free loopback port and forward to ``upstream`` (``http://host:port``)."""
         self.upstream = upstream.rstrip("/")
         self._stop.clear()
@@ -243,7 +243,7 @@ class FaultProxy:
         self._server = None
         self._thread = None
 
-    def __enter__(self) -> "FaultProxy":
+    def __enter__(self) -> FaultProxy:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -260,7 +260,7 @@ class FaultProxy:
         """The plan's fault for ``call`` (a failing plan forwards), counted."""
         try:
             fault = self.plan(call)
-        except Exception:  # noqa: BLE001 - a broken plan must not break the pipeline under test
+        except Exception:
             log.exception("fault plan failed; forwarding the call")
             fault = None
         name = f"{call.service}.{call.operation}"
@@ -297,7 +297,7 @@ def _handler_class(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"  # keep-alive, as AWS endpoints do
         upstream_connection: http.client.HTTPConnection | None = None
 
-        def do_POST(self) -> None:  # noqa: N802 - the base class's naming
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             call = identify(self.headers, body)
             fault = proxy.decide(call)
@@ -346,7 +346,7 @@ def _handler_class(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 self.upstream_connection.close()
             super().finish()
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's signature
+        def log_message(self, format: str, *args: object) -> None:
             log.debug("fault proxy %s - " + format, self.client_address[0], *args)
 
     return _Handler

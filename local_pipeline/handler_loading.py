@@ -14,9 +14,10 @@ from __future__ import annotations
 import importlib.abc
 import importlib.util
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from local_pipeline.emulator import FAKE_CREDENTIALS, ProvisionedResources
 

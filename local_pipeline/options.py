@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from local_pipeline.attached import AttachedResources
 from local_pipeline.fault_proxy import FaultProxy
@@ -12,6 +13,7 @@ from local_pipeline.handler_loading import Handler
 from pipeline_config import ConfigError, PipelineConfig
 from pipeline_config.environments import config_for
 from pipeline_config.errors import ConfigProblem
+
 
 @dataclass(frozen=True, kw_only=True)
 class LocalPipelineOptions:

@@ -14,9 +14,10 @@ checks (``options``), where resources come from (``resources``), loading the han
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from local_pipeline import probes
 from local_pipeline.api_server import LocalApi
@@ -167,7 +168,7 @@ class LocalPipeline:
         region = self.region
         return lambda: LocalLambdaContext(function_name=function_name, region=region, memory_limit_in_mb=memory_mb, timeout_seconds=timeout_seconds)
 
-    def start(self) -> "LocalPipeline":
+    def start(self) -> LocalPipeline:
         """Start moto and provision (unless attached), then the fault proxy (if any), the local API, the poller and the sweep schedule."""
         try:
             self.resources = acquire_resources(
@@ -259,7 +260,7 @@ class LocalPipeline:
         if self.emulator is not None:
             self.emulator.stop()
 
-    def __enter__(self) -> "LocalPipeline":
+    def __enter__(self) -> LocalPipeline:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

@@ -7,8 +7,9 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from local_pipeline.sqs_events import InvalidBatchResponse, failed_message_ids, sqs_event
 from pipeline_config.errors import ConfigError, ConfigProblem
@@ -228,7 +229,7 @@ class QueuePoller:
                     self.process_batch(messages)
             except PollerCrashed as crash:
                 log.info("%s; restarting the worker", crash)  # the batch comes back after its visibility timeout
-            except Exception:  # noqa: BLE001 - keep polling, as the event source mapping does
+            except Exception:
                 log.exception("poller error; retrying in 1 s")
                 self._stop.wait(1)
             finally:

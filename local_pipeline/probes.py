@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 #: SQS attribute -> the short name of the count in ``queue_depths``.
 _DEPTHS = {"ApproximateNumberOfMessages": "visible", "ApproximateNumberOfMessagesNotVisible": "in_flight", "ApproximateNumberOfMessagesDelayed": "delayed"}

@@ -29,9 +29,10 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from local_pipeline.fault_proxy import Fault, FaultProxy, RandomFaults
@@ -180,7 +181,7 @@ class BacklogGate:
         """Block while the backlog is too large (at most 60 s: a stuck gauge must not hang the soak)."""
         self._open.wait(60)
 
-    def __enter__(self) -> "BacklogGate":
+    def __enter__(self) -> BacklogGate:
         if self._limit:
             self._thread.start()
         return self
@@ -393,7 +394,7 @@ def _receive_all(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
     return messages
 
 
-def run_soak(options: SoakOptions | None = None, *, log: Callable[[str], None] = lambda message: None) -> "SoakReport":
+def run_soak(options: SoakOptions | None = None, *, log: Callable[[str], None] = lambda message: None) -> SoakReport:
     """Run one soak (module docstring) and account for every order; the report says what held and what did not."""
     from local_pipeline.handler_loading import import_handlers_package
     from local_pipeline.pipeline import LocalPipeline, LocalPipelineOptions

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 # ReceiveMessage's attribute names -> the (same) names Lambda puts under "attributes".
 _SYSTEM_ATTRIBUTES = (

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ordersctl.preflight import Unsupported
 from ordersctl.redrive import Message, MoveTask, MoveTaskUnsupported

@@ -7,8 +7,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence, TextIO
+from typing import Any, TextIO
 
 from ordersctl import aws
 from ordersctl.outputs import OutputsError, StackOutputs, load_outputs

@@ -10,8 +10,9 @@ looking would be worse than none.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 from pipeline_config.addresses import EXECUTION_LOG_GROUP_ADDRESS, import_command
 from pipeline_config.naming import API_STAGE_NAME, account_stack_name, api_execution_log_group, default_tags, stack_of_cloudwatch_role, suffix_of_stack

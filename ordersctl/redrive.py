@@ -6,8 +6,9 @@ The logic talks to a ``QueuePort`` (``ordersctl.aws.SqsQueuePort`` in real use, 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 # SQS batch APIs take at most 10 entries.
 BATCH_SIZE = 10

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 ORDER_COLUMNS = ("orderId", "customerId", "status", "totalAmount", "currency", "createdAt")
 

@@ -6,9 +6,10 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from ordersctl.stats import LatencySummary, summarize
 

@@ -21,7 +21,7 @@ class ConfigProblem:
         where = f"[{self.environment}] " if self.environment else ""
         return f"{where}{self.setting}: {self.problem} (given {self.value!r}). Fix: {self.fix}"
 
-    def in_environment(self, suffix: str) -> "ConfigProblem":
+    def in_environment(self, suffix: str) -> ConfigProblem:
         """The same problem, tagged with the environment it belongs to."""
         return replace(self, environment=suffix)
 

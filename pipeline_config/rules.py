@@ -13,7 +13,7 @@ judge (not whole numbers, tokens), because each caller reports those with its ra
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 from pipeline_config.errors import ConfigProblem, is_whole_number, whole_number_problem
 

@@ -22,10 +22,12 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from pipeline_config.account import AccountStackConfig
+from pipeline_config.backend import BackendSettings, read_backend
 from pipeline_config.environments import (
     ENVIRONMENTS,
     OVERRIDES_CONTEXT_KEY,
@@ -33,7 +35,6 @@ from pipeline_config.environments import (
     SUFFIX_ENV_VAR,
     config_for,
 )
-from pipeline_config.backend import BackendSettings, read_backend
 from pipeline_config.errors import ConfigError, ConfigProblem
 from pipeline_config.naming import ACCOUNT_SELECTOR, account_stack_name
 from pipeline_config.settings import JSON_NONE, PipelineConfig

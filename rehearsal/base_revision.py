@@ -11,9 +11,9 @@ from __future__ import annotations
 import io
 import subprocess
 import tarfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from rehearsal.workcopy import ROOT, WorkCopyError, synthesize
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +44,7 @@ def file_digest(path: Path) -> str:
 class DeployPhases:
     """Record a review next to its saved plan; later, apply exactly that plan."""
 
-    def _record_review(self: "Rehearsal", result: Review, plan_file: str) -> None:
+    def _record_review(self: Rehearsal, result: Review, plan_file: str) -> None:
         copy = self.work
         plan = copy.path / plan_file
         record = {
@@ -55,11 +55,11 @@ class DeployPhases:
             "guard": {"ok": result.ok, "verdict": result.verdict(), "changes": result.action_summary()},
             "cli_config": copy.tf.env.get(CLI_CONFIG_ENV_VAR),
             "plugin_cache": copy.tf.env.get(PLUGIN_CACHE_ENV_VAR),
-            "reviewed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "reviewed_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         (self.root / REVIEW_RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
-    def _load_reviewed(self: "Rehearsal", terraform: Terraform) -> str:
+    def _load_reviewed(self: Rehearsal, terraform: Terraform) -> str:
         path = self.root / REVIEW_RECORD
         if not path.is_file():
             raise PhaseFailed(f"apply_reviewed: no reviewed plan in {self.root} (no {REVIEW_RECORD}). Fix: run --target aws --until plan --workdir {self.root} first; it plans, reviews and records")
@@ -82,7 +82,7 @@ class DeployPhases:
         self._reviewed_plan = plan.name
         return f"{record['stack']}: {record['guard']['verdict']}; {record['guard']['changes']}; plan {plan.name} sha256 {record['sha256'][:12]} (reviewed {record.get('reviewed_at', '?')})"
 
-    def _apply_reviewed(self: "Rehearsal") -> str:
+    def _apply_reviewed(self: Rehearsal) -> str:
         result = self.work.tf.run("apply", "-input=false", "-json", self._reviewed_plan, timeout_seconds=self.options.apply_timeout_seconds, json_stream=True)
         self._require(result, "terraform apply of the reviewed plan")
         done = result.changes

@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from rehearsal.plan_review import DELETED_PATH, Drift, prior_state_resources, read_drift, same_json_text
 from rehearsal.provider_schema import ProviderSchema, SchemaError

@@ -15,9 +15,10 @@ check's: 0 no drift, 2 drift, 1 not checked.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from rehearsal.drift import ERROR, DriftReport, check_drift, load_schema
 from rehearsal.errors import PhaseFailed
@@ -143,7 +144,7 @@ def change_out_of_band(state: list[StateResource], client: Callable[[str], Any])
 class DriftPhases:
     """The drift phase of a full rehearsal and of ``--until drift``; they use the runner's working copy, state, emulator and report."""
 
-    def _drift(self: "Rehearsal") -> str:
+    def _drift(self: Rehearsal) -> str:
         assert self.emulator is not None
         copy = self.deployed or self.work
         schema = load_schema(copy.tf)  # once for both checks: the provider does not change in between
@@ -173,12 +174,12 @@ class DriftPhases:
         lines += [f"set aside: {s.address} {s.path}: {s.reason}" for s in found.set_aside]
         return "\n".join(lines + [fixed])
 
-    def _checked(self: "Rehearsal", report: DriftReport) -> DriftReport:
+    def _checked(self: Rehearsal, report: DriftReport) -> DriftReport:
         if report.status == ERROR:
             raise PhaseFailed(f"the drift check could not run: {report.error}")
         return report
 
-    def _put_code_back(self: "Rehearsal", copy: Any, drifted: set[str]) -> str:
+    def _put_code_back(self: Rehearsal, copy: Any, drifted: set[str]) -> str:
         """A plan of the code, reviewed and applied as a deploy would: it must put back every drifted resource, and change nothing else but what follows from them."""
         plan = self._plan(copy, DRIFT_FIX_PLAN)
         verdict = review(plan, stack=self.report.stack, allows=self.options.allow_data_loss)
@@ -199,7 +200,7 @@ class DriftPhases:
         follow = f" (follow-on updates: {', '.join(sorted(planned - drifted))})" if planned - drifted else ""
         return f"apply of the code: {done.get('add', '?')} added, {done.get('change', '?')} changed, {done.get('remove', '?')} destroyed{follow}"
 
-    def _drift_check(self: "Rehearsal") -> str:
+    def _drift_check(self: Rehearsal) -> str:
         """``--until drift``: the nightly check against the deployed stack; fails (exit 1) only when it could not run."""
         report = check_drift(self.work.tf, stack=self.report.stack, timeout_seconds=self.options.apply_timeout_seconds)
         self.report.drift = report
@@ -208,7 +209,7 @@ class DriftPhases:
         lines = [report.line()] + [d.describe() for d in report.drifts]
         return "\n".join(lines)
 
-    def write_drift_report(self: "Rehearsal") -> None:
+    def write_drift_report(self: Rehearsal) -> None:
         """The ``--drift-report`` file: always written, an error when the check did not run (so a missing check is never 'no drift')."""
         path = self.options.drift_report_file
         if path is None:

@@ -6,7 +6,6 @@ import importlib
 import io
 import zipfile
 from pathlib import Path
-from typing import Any
 
 from local_pipeline.emulator import FAKE_CREDENTIALS, MotoEmulator
 from rehearsal.moto_server import MANAGED_POLICIES_ENV

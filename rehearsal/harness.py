@@ -13,9 +13,10 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 #: Longest the harness waits for one effect (an order stored, an event delivered) before it reports the step that failed.
 WAIT_SECONDS = 60

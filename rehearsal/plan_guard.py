@@ -23,9 +23,10 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from rehearsal import plan_classes as pc
 from rehearsal.plan_review import ResourceChange, action_counts, read_changes, value_at
@@ -45,7 +46,7 @@ class AllowEntry:
     source: str = "command line"
 
     @classmethod
-    def parse(cls, text: str, source: str = "command line") -> "AllowEntry":
+    def parse(cls, text: str, source: str = "command line") -> AllowEntry:
         """``ADDRESS`` or ``STACK/ADDRESS`` (a stack name has no dot; every address has one before any slash)."""
         head, slash, tail = text.strip().partition("/")
         if slash and head and "." not in head and "[" not in head:

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 #: Actions that are not changes: data sources read at plan time, resources left as they are.
 _NOT_A_CHANGE = (["no-op"], ["read"])

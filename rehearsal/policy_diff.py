@@ -10,7 +10,8 @@ removing a grant is routine.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import Any, NamedTuple
 
 
 class Grant(NamedTuple):

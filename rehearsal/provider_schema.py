@@ -9,8 +9,9 @@ so nothing here lists attributes by hand.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from rehearsal.plan_review import split_path
 
@@ -29,7 +30,7 @@ class ProviderSchema:
     blocks: Mapping[str, Mapping[str, Any]]
 
     @classmethod
-    def from_json(cls, document: Any, types: Iterable[str] | None = None) -> "ProviderSchema":
+    def from_json(cls, document: Any, types: Iterable[str] | None = None) -> ProviderSchema:
         """Read ``terraform providers schema -json`` output (or a trimmed copy of it); ``types`` keeps only those."""
         try:
             schemas = document["provider_schemas"][PROVIDER_ADDRESS]["resource_schemas"]

@@ -24,9 +24,10 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, TextIO
+from typing import Any, TextIO
 
 from pipeline_config import ConfigError, output_keys
 from pipeline_config.errors import ConfigProblem
@@ -34,8 +35,8 @@ from rehearsal.base_revision import BaseRevision
 from rehearsal.deploy import DeployPhases
 from rehearsal.drift import DriftReport
 from rehearsal.drift_rehearsal import DriftPhases
-from rehearsal.errors import PhaseFailed
 from rehearsal.emulator import FAKE_ACCESS_KEY, FAKE_SECRET_KEY, EmulatorError, RehearsalEmulator
+from rehearsal.errors import PhaseFailed
 from rehearsal.moto_server import PATCHES
 from rehearsal.plan_guard import AllowEntry, Review, render_markdown, review
 from rehearsal.plan_review import PlanReview, review_plan
@@ -47,8 +48,8 @@ from rehearsal.workcopy import (
     OVERRIDE_FILE,
     POWERTOOLS_LAYER,
     Deviation,
-    WorkingCopy,
     WorkCopyError,
+    WorkingCopy,
     pinned_provider_version,
     powertools_layers,
     prepare,

@@ -18,10 +18,11 @@ the key's window.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from rehearsal.terraform_cli import RunResult, TerraformRunner, read_state
 
@@ -105,7 +106,7 @@ class Teardown:
             state, deletion = metadata.get("KeyState"), metadata.get("DeletionDate")
             if state != "PendingDeletion" or deletion is None:
                 raise TeardownFailed(f"KMS key {key_id} is {state} after the destroy, expected PendingDeletion for its {window}-day deletion window")
-            days = (deletion - datetime.now(timezone.utc)) / timedelta(days=1)
+            days = (deletion - datetime.now(UTC)) / timedelta(days=1)
             if window is not None and abs(days - int(window)) > 1:
                 raise TeardownFailed(f"KMS key {key_id} is to be deleted in {days:.1f} days, expected its deletion window of {window} days")
             kms.cancel_key_deletion(KeyId=key_id)

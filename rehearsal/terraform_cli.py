@@ -7,16 +7,17 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 #: How ``TerraformRunner`` waits for terraform: ``wait(process, timeout_seconds) -> (stdout, stderr)``,
 #: raising ``subprocess.TimeoutExpired`` at the deadline. Tests inject one that times out at once.
 Waiter = Callable[["subprocess.Popen[str]", float], "tuple[str, str]"]
 
 
-def communicate(process: "subprocess.Popen[str]", timeout_seconds: float) -> tuple[str, str]:
+def communicate(process: subprocess.Popen[str], timeout_seconds: float) -> tuple[str, str]:
     """The real wait: ``Popen.communicate`` with the deadline."""
     return process.communicate(timeout=timeout_seconds)
 

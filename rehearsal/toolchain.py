@@ -27,10 +27,10 @@ import platform
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Mapping
 
 MIRROR_ENV_VAR = "TF_PROVIDER_MIRROR"
 PLUGIN_CACHE_ENV_VAR = "TF_PLUGIN_CACHE_DIR"

@@ -38,17 +38,17 @@ _LABELS = {"stored": "stored", "queued": "queued", "dlq": "in DLQ"}
 class UpgradePhases:
     """Phases of an upgrade rehearsal; they use the runner's working copies, state, emulator and report."""
 
-    def _synth_base(self: "Rehearsal") -> str:
+    def _synth_base(self: Rehearsal) -> str:
         revision = resolve_revision(str(self.options.from_rev))
         self.report.base = revision
         stack_dir = synthesize_revision(revision, self.options.suffix, self.root / "base-source", self.environ, stack=self.options.stack)
         self._stack_dirs["base"] = stack_dir
         return f"{revision.describe()}\n{stack_dir.name} synthesized from git archive {revision.short} with today's toolchain (the working tree is not touched)"
 
-    def _has_pipeline(self: "Rehearsal") -> bool:
+    def _has_pipeline(self: Rehearsal) -> bool:
         return output_keys.ORDERS_TABLE_NAME in self.report.outputs
 
-    def _unpack(self: "Rehearsal", label: str) -> Path:
+    def _unpack(self: Rehearsal, label: str) -> Path:
         """The Lambda zip a working copy deploys, unpacked: the code the functions of that revision run."""
         copy = self.copies[label]
         archive = function_package(copy.doc, copy.path)
@@ -59,13 +59,13 @@ class UpgradePhases:
             package.extractall(target)
         return target
 
-    def _data_args(self: "Rehearsal", step: str, package: Path) -> list[str]:
+    def _data_args(self: Rehearsal, step: str, package: Path) -> list[str]:
         assert self.emulator is not None
         args = [step, "--outputs", str(self.root / "outputs.json"), "--endpoint-url", self.emulator.endpoint_url, "--stack", self.report.stack]
         args += ["--package", str(package), "--record", str(self.root / "seed-record.json")]
         return args + ["--stored", str(self.options.stored_orders), "--queued", str(self.options.queued_orders)]
 
-    def _seed(self: "Rehearsal") -> str:
+    def _seed(self: Rehearsal) -> str:
         if not self._has_pipeline():
             return "skipped: this stack has no order pipeline (e.g. the account-level stack)"
         self._base_outputs = dict(self.report.outputs)
@@ -74,13 +74,13 @@ class UpgradePhases:
         assert self.report.base is not None
         return f"{verdict}, through the Lambda package of {self.report.base.short}"
 
-    def _upgrade_plan(self: "Rehearsal") -> str:
+    def _upgrade_plan(self: Rehearsal) -> str:
         plan = self._plan(self.work, UPGRADE_PLAN, text=True)
         changes = read_changes(plan)
         assert self.report.base is not None
         return f"{len(changes)} changes from {self.report.base.short} to the working tree, against the state that holds the orders (reviewed next)"
 
-    def _upgrade(self: "Rehearsal") -> str:
+    def _upgrade(self: Rehearsal) -> str:
         # The saved plan the guard reviewed, nothing else, as a deploy applies a reviewed plan.
         self.deployed = self.work
         result = self.work.tf.run("apply", "-input=false", "-json", UPGRADE_PLAN, timeout_seconds=self.options.apply_timeout_seconds, json_stream=True)
@@ -89,7 +89,7 @@ class UpgradePhases:
         done = result.changes
         return f"{done.get('add', '?')} added, {done.get('change', '?')} changed, {done.get('remove', '?')} destroyed"
 
-    def _verify(self: "Rehearsal") -> str:
+    def _verify(self: Rehearsal) -> str:
         if not self._has_pipeline() or not (self.root / "seed-record.json").exists():
             return "skipped: nothing was seeded"
         package = self._unpack("work")
@@ -115,7 +115,7 @@ class UpgradePhases:
         kept = ", ".join(f"{found}/{total} {_LABELS[kind]}" for kind, (found, total) in self.report.data.items())
         return f"data kept: {kept}; the queued orders were processed by the new handlers and the DLQ message redriven by ordersctl" + (f" ({verdict})" if not kept else "")
 
-    def _allowed_losses(self: "Rehearsal") -> dict[str, str]:
+    def _allowed_losses(self: Rehearsal) -> dict[str, str]:
         """Data kinds whose holder's destruction the guard allowed on purpose: ``kind -> address``."""
         base_outputs: dict[str, Any] = getattr(self, "_base_outputs", {})
         allowed: dict[str, str] = {}

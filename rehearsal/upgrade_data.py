@@ -154,7 +154,7 @@ def verify(existing: Any, *, suffix: str, package: Path, record: dict[str, Any],
     ``wait_seconds``: the longest wait for the queued orders to be stored and their events delivered.
     """
     problems: list[list[str]] = []
-    found = {kind: 0 for kind in KINDS}
+    found = dict.fromkeys(KINDS, 0)
     queued_ids = [order["orderId"] for order in record["queued"]]
     dlq_before = {m["Body"] for m in _peek(existing, existing.dlq_url)}
     found["dlq"] = sum(1 for m in record["dlq"] if m["body"] in dlq_before)

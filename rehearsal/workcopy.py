@@ -16,9 +16,10 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from rehearsal.terraform_cli import TerraformRunner
 
@@ -221,7 +222,7 @@ def working_copy_override(
                 "skip_credentials_validation": True,
                 "skip_metadata_api_check": True,
                 "skip_region_validation": True,
-                "endpoints": [{service: endpoint_url for service in services}],
+                "endpoints": [dict.fromkeys(services, endpoint_url)],
             }
         ]
     }

@@ -9,7 +9,6 @@ logging is refused by API Gateway until the account has a CloudWatch role.
 
 from __future__ import annotations
 
-
 from constructs_lib.api_gateway_account import ApiGatewayAccountSettings, ApiGatewayAccountSettingsProps
 from constructs_lib.support.framework import Construct, TerraformOutput, TerraformStack
 from constructs_lib.support.provider import AwsProvider, AwsProviderDefaultTags
@@ -17,7 +16,6 @@ from pipeline_config import output_keys
 from pipeline_config.account import AccountStackConfig
 from pipeline_config.backend import BackendSettings
 from stacks.backends import configure_backend
-
 
 
 class ApiGatewayAccountStack(TerraformStack):

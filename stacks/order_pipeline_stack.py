@@ -9,8 +9,8 @@ the resource on the next deploy.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 
 from constructs_lib.alarms import PipelineAlarms, PipelineAlarmsProps
 from constructs_lib.dashboard import OrdersDashboard, OrdersDashboardProps

@@ -22,8 +22,9 @@ from __future__ import annotations
 import re
 import threading
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from pipeline_config.naming import ResourceNames
 from tests.tfjson import find, policy, ref, resources

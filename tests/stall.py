@@ -29,7 +29,7 @@ class _Listener:
         while not self._stop.is_set():
             try:
                 connection, _ = self._listener.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return

@@ -31,7 +31,7 @@ def python_files(places: tuple[str, ...]) -> list[Path]:
     return files
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def parsed(path: Path) -> ast.Module:
     """A file's syntax tree, parsed once per session."""
     return ast.parse(path.read_text(encoding="utf-8"))

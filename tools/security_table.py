@@ -15,8 +15,9 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from constructs_lib import api_gateway_account, encrypted_topic, encryption_key, orders_table, python_function, queue_with_dlq
 

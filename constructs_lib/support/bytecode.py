@@ -29,7 +29,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline_config.rules import LAMBDA_BYTECODE_MODES as BYTECODE_MODES  # noqa: E402  (the setting's values, written once)
 #: Points at the interpreter that compiles the handlers (for example a pyenv or deadsnakes python3.12).
 INTERPRETER_VAR = "LAMBDA_BYTECODE_PYTHON"
 

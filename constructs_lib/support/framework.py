@@ -68,17 +68,6 @@ if TYPE_CHECKING:
     # Terrain has the same API). A name missing here fails `make lint` where it is used; a
     # name here but not in _NAMES fails the first import, so the two lists cannot drift apart.
     from cdktf import (
-        App,
-        AssetType,
-        CloudBackend,
-        Fn,
-        LocalBackend,
-        NamedCloudWorkspace,
-        S3Backend,
-        TerraformAsset,
-        TerraformOutput,
-        TerraformResourceLifecycle,
-        TerraformStack,
         Token,
     )
 from constructs import Construct  # noqa: E402  (after the environment is prepared)
@@ -110,4 +99,4 @@ def is_unresolved(value: object) -> bool:
             return abs(value) > 2**1000 and is_unresolved(float(value))
         except OverflowError:  # beyond any double, so not an encoded token
             return False
-    return bool(Token.is_unresolved(value))  # noqa: F821  (bound by globals().update above)
+    return bool(Token.is_unresolved(value))

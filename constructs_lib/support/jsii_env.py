@@ -9,7 +9,7 @@ prepare the same environment before importing anything of jsii.
 from __future__ import annotations
 
 import os
-from typing import MutableMapping
+from collections.abc import MutableMapping
 
 #: The Node.js half of the lean provider import; see its header and constructs_lib/support/provider.py.
 NODE_LAZY_INDEX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_lazy_provider_index.js")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging import correlation_paths
@@ -186,7 +187,7 @@ def handle(request: HttpRequest, orders: OrderApiService) -> dict[str, Any]:
             message = NOT_KNOWN_ACCEPTED if request.method == "POST" else UNAVAILABLE
             return error_response(503, "ServiceUnavailable", message, request_id=request.request_id, headers={"Retry-After": RETRY_AFTER_SECONDS})
         return error_response(500, "InternalError", "the request could not be completed", request_id=request.request_id)
-    except Exception:  # noqa: BLE001 - the last line of defence: log it, never leak it
+    except Exception:
         logger.exception("unhandled error")
         return error_response(500, "InternalError", "the request could not be completed", request_id=request.request_id)
 
@@ -205,7 +206,7 @@ class ApiFunction(PowertoolsFunction):
         super().__init__(logger=logger, tracer=tracer, metrics=metrics, correlation_id_path=correlation_paths.API_GATEWAY_REST)
 
     @classmethod
-    def bound_to(cls, config: Settings, aws: AwsClients) -> "ApiFunction":
+    def bound_to(cls, config: Settings, aws: AwsClients) -> ApiFunction:
         """A handler on the resources ``config`` names, calling AWS through ``aws`` (built with ``API_TIMEOUTS``)."""
         bound = build_service(config, aws)
         return cls(lambda: bound)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import quote, unquote
 
 from orders_core import jsonutil
@@ -99,7 +100,7 @@ class HttpRequest:
     """The stage that served the request (``requestContext.stage``)."""
 
     @classmethod
-    def from_event(cls, event: Any, *, fallback_request_id: str = "") -> "HttpRequest":
+    def from_event(cls, event: Any, *, fallback_request_id: str = "") -> HttpRequest:
         """Read an API Gateway REST proxy event; tolerant of nulls and missing keys."""
         event = _as_dict(event)
         headers: dict[str, str] = {}

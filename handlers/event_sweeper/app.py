@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 import warnings
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
@@ -91,7 +92,7 @@ class EventSweepFunction(PowertoolsFunction):
         min_age_source: Callable[[], int],
         *,
         timeouts: TimeoutPolicy = SWEEP_TIMEOUTS,
-        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._service_source = service_source
         self._min_age_source = min_age_source
@@ -100,7 +101,7 @@ class EventSweepFunction(PowertoolsFunction):
         super().__init__(logger=logger, tracer=tracer, metrics=metrics)
 
     @classmethod
-    def bound_to(cls, config: Settings, aws: AwsClients, *, min_age_seconds: int) -> "EventSweepFunction":
+    def bound_to(cls, config: Settings, aws: AwsClients, *, min_age_seconds: int) -> EventSweepFunction:
         """A sweeper on the table and topic ``config`` names, calling AWS through ``aws``."""
         bound = build_service(config, aws)
         return cls(lambda: bound, lambda: min_age_seconds)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
@@ -88,7 +89,7 @@ def publish_batch(successes: Sequence[tuple[str, StoredOrder]], orders: OrderPro
     logger.set_correlation_id(None)
     try:
         outcome = orders.publish([stored for _, stored in successes])
-    except Exception as exc:  # noqa: BLE001 - never lose records: retry every one that depended on it
+    except Exception as exc:
         logger.exception("publishing the batch's events failed; their records will be retried")
         return {message_id: f"batch completion failed: {exc!r}" for message_id, _ in successes}
     if outcome.published:
@@ -134,7 +135,7 @@ class ProcessorFunction(PowertoolsFunction):
         super().__init__(logger=logger, tracer=tracer, metrics=metrics)
 
     @classmethod
-    def bound_to(cls, config: Settings, aws: AwsClients) -> "ProcessorFunction":
+    def bound_to(cls, config: Settings, aws: AwsClients) -> ProcessorFunction:
         """A handler on the resources ``config`` names, calling AWS through ``aws`` (built with ``PROCESSOR_TIMEOUTS``)."""
         bound = build_service(config, aws)
         return cls(lambda: bound)

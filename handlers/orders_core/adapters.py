@@ -6,8 +6,9 @@ botocore types, and each is small enough to replace with a fake in tests.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from orders_core.budget import BudgetError, is_retryable, is_throttle, outcome_unknown
 from orders_core.errors import DownstreamError

@@ -15,8 +15,9 @@ from __future__ import annotations
 import hashlib
 import threading
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from orders_core.budget import UNSAFE_TO_REPEAT, BudgetedClient, TimeoutPolicy, UnverifiedResponse
 from orders_core.settings import Settings
@@ -28,7 +29,7 @@ SERVICES: tuple[Service, ...] = ("sqs", "dynamodb", "sns")
 T = TypeVar("T")
 
 _registry_lock = threading.Lock()
-_caches: list["Lazy[Any]"] = []
+_caches: list[Lazy[Any]] = []
 
 
 class Lazy(Generic[T]):

@@ -40,8 +40,9 @@ import contextvars
 import random
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from orders_core.aws_errors import ErrorClass, classify_client_error
 
@@ -196,12 +197,12 @@ class Deadline:
         return self.expires_at - time.monotonic()
 
     @classmethod
-    def after(cls, seconds: float) -> "Deadline":
+    def after(cls, seconds: float) -> Deadline:
         """A deadline ``seconds`` from now."""
         return cls(time.monotonic() + seconds)
 
     @classmethod
-    def from_context(cls, context: Any, *, margin_seconds: float) -> "Deadline | None":
+    def from_context(cls, context: Any, *, margin_seconds: float) -> Deadline | None:
         """The invocation's remaining time minus ``margin_seconds``; None when the context cannot tell."""
         getter = getattr(context, "get_remaining_time_in_millis", None)
         if not callable(getter):

@@ -6,10 +6,11 @@ import hashlib
 import json
 import re
 import zlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 #: orderId / customerId / path ids: the schema's pattern, matched in FULL (Python's ``$`` would
 #: also accept a trailing newline, which must never reach a key or a Location header).
@@ -81,12 +82,12 @@ def stored_fingerprint(item: Mapping[str, Any]) -> str:
 
 def format_timestamp(moment: datetime) -> str:
     """ISO-8601 UTC with microseconds, e.g. ``2026-11-28T22:44:40.123456Z``."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def utc_now() -> str:
     """The current time as a ``format_timestamp`` string (the default clock)."""
-    return format_timestamp(datetime.now(timezone.utc))
+    return format_timestamp(datetime.now(UTC))
 
 
 def is_timestamp(value: Any) -> bool:

@@ -12,7 +12,8 @@ import base64
 import binascii
 import hashlib
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from orders_core.errors import InvalidParameter, Problem
 from orders_core.model import ID_PATTERN, is_timestamp

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 #: The route table, shipped in the Lambda package (``schemas/`` beside ``order.schema.json``).
 ROUTES_FILE = Path(__file__).resolve().parent.parent / "schemas" / "routes.json"

@@ -7,9 +7,10 @@ publish the events of stored orders that never got out (the event sweep).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from orders_core import jsonutil
 from orders_core.adapters import EventEntry, EventPublisher, OrderQueue, OrderRepository
@@ -27,9 +28,9 @@ from orders_core.model import (
     EVENT_ORDER_PROCESSED,
     EVENT_ORDER_SUBMITTED,
     ID_PATTERN,
+    UNPUBLISHED_SHARDS,
     Order,
     format_timestamp,
-    UNPUBLISHED_SHARDS,
     order_event,
     public_view,
     stored_fingerprint,
@@ -188,7 +189,7 @@ class PublishOutcome:
 
 def _sent_timestamp(sent_timestamp_ms: str | int | None, clock: Clock) -> str:
     try:
-        return format_timestamp(datetime.fromtimestamp(int(sent_timestamp_ms) / 1000, tz=timezone.utc))  # type: ignore[arg-type]
+        return format_timestamp(datetime.fromtimestamp(int(sent_timestamp_ms) / 1000, tz=UTC))  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError, OSError):
         return clock()
 

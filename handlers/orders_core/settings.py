@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 # The contract between the stack and this package, written here once: the stack
 # (stacks/order_pipeline_stack.py) imports these names to set the functions' environment.
@@ -57,7 +57,7 @@ class Settings:
     """SNS topic of OrderProcessed events (env ORDER_TOPIC_ARN)."""
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Parse the settings; raise ``SettingsError`` naming EVERY missing variable at once."""
         environ = os.environ if environ is None else environ
         values = {field: (environ.get(var) or "").strip() for var, field in ENV_VARS.items()}

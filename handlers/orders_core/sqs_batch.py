@@ -16,8 +16,9 @@ for what is this loop; docs/cold-start.md, "Cold start and memory size".
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 
 class InvalidSqsEvent(ValueError):

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from orders_core.errors import PoisonMessage, Problem, ValidationFailed
 from orders_core.model import (

@@ -25,7 +25,7 @@ from tests.least_privilege import (
     required_accesses,
     role_statements,
 )
-from tests.tfjson import find, policy, ref, resources
+from tests.tfjson import resources
 
 pytestmark = [pytest.mark.e2e, pytest.mark.after_all_scenarios]
 assert AFTER_ALL_SCENARIOS == "after_all_scenarios"

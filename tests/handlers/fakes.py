@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from orders_core.adapters import EventEntry, PutOutcome
 from orders_core.errors import DownstreamError

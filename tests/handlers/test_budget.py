@@ -257,9 +257,8 @@ def test_near_the_deadline_attempts_get_shorter_rungs_then_none():
     with deadline_scope(Deadline.after(1.6)):
         client.send_message(QueueUrl="q", MessageBody="b")
     assert 1.0 in made and made[1.0].calls == [1.0]
-    with deadline_scope(Deadline.after(0.2)):
-        with pytest.raises(DeadlineExceeded, match="send_message"):
-            client.send_message(QueueUrl="q", MessageBody="b")
+    with deadline_scope(Deadline.after(0.2)), pytest.raises(DeadlineExceeded, match="send_message"):
+        client.send_message(QueueUrl="q", MessageBody="b")
     assert sum(len(c.calls) for c in made.values()) == 1  # the refused call never reached a client
 
 
@@ -267,9 +266,8 @@ def test_no_pause_is_taken_that_would_leave_no_room_for_another_attempt():
     # A 1 s pause after the first failure would leave 0.5 s: less than the shortest attempt (1 s).
     slow_backoff = TimeoutPolicy(safety_margin_seconds=1.0, attempt_timeouts_seconds=(0.5,), connect_timeout_seconds=0.5, backoff_base_seconds=1.0)
     client, made, pauses = budgeted([throttled(), {"MessageId": "late"}], slow_backoff, rng=lambda: 1.0)
-    with deadline_scope(Deadline.after(1.5)):
-        with pytest.raises(ClientError, match="ThrottlingException"):  # the real failure, at once
-            client.send_message(QueueUrl="q", MessageBody="b")
+    with deadline_scope(Deadline.after(1.5)), pytest.raises(ClientError, match="ThrottlingException"):  # the real failure, at once
+        client.send_message(QueueUrl="q", MessageBody="b")
     assert pauses == [] and made[0.5].calls == [0.5]
 
 

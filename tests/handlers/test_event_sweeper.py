@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -16,7 +16,7 @@ from orders_core.validation import parse_order
 from .conftest import FakeLambdaContext
 from .fakes import FakePublisher, FakeRepository
 
-NOW = datetime(2026, 11, 28, 23, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 23, 0, 0, tzinfo=UTC)
 
 
 def stored(repository: FakeRepository, order_id: str, created_at: str, *, published: bool = False) -> dict:

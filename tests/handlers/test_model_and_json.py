@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from decimal import Decimal
 
 import pytest
@@ -45,10 +46,10 @@ def test_event_and_public_view_come_from_the_stored_item():
 
 
 def test_timestamps_are_fixed_width_and_sortable():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    early = format_timestamp(datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
-    late = format_timestamp(datetime(2026, 1, 2, 3, 4, 5, 1, tzinfo=timezone.utc))
+    early = format_timestamp(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+    late = format_timestamp(datetime(2026, 1, 2, 3, 4, 5, 1, tzinfo=UTC))
     assert early == "2026-01-02T03:04:05.000000Z" and early < late
     assert is_timestamp(early) and not is_timestamp("2026-01-02T03:04:05Z")
 

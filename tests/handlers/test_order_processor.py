@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC
 from decimal import Decimal
 
 import pytest
@@ -82,9 +83,9 @@ def test_message_without_timestamp_uses_the_sqs_sent_time(processor, load_event)
     del body["timestamp"]
     event["Records"][0]["body"] = json.dumps(body)
     processor(event)
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    sent = datetime.fromtimestamp(int(event["Records"][0]["attributes"]["SentTimestamp"]) / 1000, tz=timezone.utc)
+    sent = datetime.fromtimestamp(int(event["Records"][0]["attributes"]["SentTimestamp"]) / 1000, tz=UTC)
     assert processor.repository.items["order-1001"]["timestamp"] == sent.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

@@ -142,7 +142,7 @@ def test_the_local_api_validates_exactly_the_tables_validated_bodies():
     from handlers.orders_core.routes import ROUTES
     from local_pipeline.api_events import VALIDATED_ROUTES
 
-    assert VALIDATED_ROUTES == {(route.http_method, route.path) for route in ROUTES if route.validate_body}
+    assert {(route.http_method, route.path) for route in ROUTES if route.validate_body} == VALIDATED_ROUTES
 
 
 def test_the_local_api_follows_the_table_not_a_copy(monkeypatch):
@@ -173,4 +173,4 @@ def test_every_route_reaches_the_handler_with_its_resource_and_decoded_parameter
         headers = [("Content-Type", "application/json")] if body else []
         response = local.handle(method=route.http_method, target=f"/local{_concrete(route.path, 'a%20b')}", headers=headers, body=body)
         assert response.status == 200, (route, response)
-    assert seen == [(r.http_method, r.path, {name: "a b" for name in r.path_parameters} or None) for r in ROUTES]
+    assert seen == [(r.http_method, r.path, dict.fromkeys(r.path_parameters, "a b") or None) for r in ROUTES]

@@ -239,7 +239,7 @@ def test_a_client_trickling_its_headers_loses_its_connection_at_the_request_dead
                     if sock.recv(1) == b"":
                         closed_after = time.monotonic() - started
                         break
-                except socket.timeout:
+                except TimeoutError:
                     continue
                 except OSError:
                     closed_after = time.monotonic() - started

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from ordersctl.outputs import load_outputs
 from pipeline_config.context import read_context
 from pipeline_config.environments import ENVIRONMENTS
-from ordersctl.outputs import load_outputs
 from pipeline_config.selection import select_stacks
 from rehearsal.drift import DRIFTED, DriftReport, issue_marker, read_drift_report
 from rehearsal.plan_guard import allow_entries

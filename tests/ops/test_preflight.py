@@ -15,18 +15,18 @@ from ordersctl.preflight import (
     AccountRoleFacts,
     ConcurrencyFacts,
     ExecutionLogGroupFacts,
-    execution_log_group_check,
     Unsupported,
     account_role_check,
     backend_checks,
     concurrency_check,
     concurrency_facts,
+    execution_log_group_check,
     lock_table_check,
     planned_reservations,
 )
 from pipeline_config.addresses import EXECUTION_LOG_GROUP_ADDRESS
-from pipeline_config.selection import select_stacks
 from pipeline_config.backend import BackendSettings
+from pipeline_config.selection import select_stacks
 
 DEFAULT_CONTEXT = {"orderPipeline": {"prod": {"alarm_email": "oncall@example.com"}}}
 

@@ -15,6 +15,7 @@ import pytest
 from pipeline_config.context import read_context
 from pipeline_config.selection import select_stacks
 from tests.ops.workflows import ROOT, WORKFLOWS, load, steps
+
 WORKFLOW_FILES = sorted(WORKFLOWS.glob("*.yml"))
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 

@@ -7,7 +7,8 @@ rehearsal/moto_server.py, and this test with it.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest

@@ -29,7 +29,7 @@ def test_emulator_override_lists_every_deviation_and_nothing_else(tmp_path: Path
         _doc(), state_path=tmp_path / "s.tfstate", provider_version="5.100.0", endpoint_url="http://127.0.0.1:1", access_key="a", secret_key="b", layer_arn="arn:standin:1"
     )
     assert [d.what for d in deviations] == ["backend", "provider version", "provider endpoints", "Powertools layer of 1 function(s)"]
-    assert deviations[0].ships == "s3 b/k" and "6.25.0" == deviations[1].ships
+    assert deviations[0].ships == "s3 b/k" and deviations[1].ships == "6.25.0"
     assert override["terraform"] == {"backend": {"local": {"path": str(tmp_path / "s.tfstate")}}, "required_providers": {"aws": {"source": "hashicorp/aws", "version": "5.100.0"}}}
     provider = override["provider"]["aws"][0]
     assert provider["region"] == "eu-west-1" and "default_tags" not in provider  # merged, not replaced

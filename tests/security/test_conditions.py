@@ -9,8 +9,8 @@ construct that writes it, and fails on any condition that is not listed, naming 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from tests.tfjson import policy, resources
 

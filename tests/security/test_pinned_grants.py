@@ -27,7 +27,7 @@ from tests.least_privilege import (
     granted_accesses,
     role_statements,
 )
-from tests.tfjson import find, policy, resources
+from tests.tfjson import policy, resources
 
 LOGS_AND_TRACES = {
     Access("logs:CreateLogStream", OWN_LOG_GROUP),

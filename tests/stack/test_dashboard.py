@@ -135,7 +135,7 @@ def assert_valid_layout(widgets: list[dict]) -> None:
     """Every widget inside the 24-wide grid, and no two overlapping."""
     cells: dict[tuple[int, int], int] = {}
     for index, w in enumerate(widgets):
-        assert 0 <= w["x"] and w["x"] + w["width"] <= GRAPH_WIDTH_LIMIT, w
+        assert w["x"] >= 0 and w["x"] + w["width"] <= GRAPH_WIDTH_LIMIT, w
         for x in range(w["x"], w["x"] + w["width"]):
             for y in range(w["y"], w["y"] + w["height"]):
                 assert (x, y) not in cells, f"widget {index} overlaps widget {cells[(x, y)]}"

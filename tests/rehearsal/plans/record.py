@@ -27,8 +27,9 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from rehearsal.drift import load_schema
 from rehearsal.drift_rehearsal import change_out_of_band
