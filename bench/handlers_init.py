@@ -124,7 +124,7 @@ class _emulator:
     """A moto server in a child process with the pipeline's resources (the handlers' first requests need them)."""
 
     def __enter__(self) -> tuple[str, dict[str, str]]:
-        from bench.local_env import QUIET_JSII  # noqa: F401  (puts handlers/ and the root on sys.path)
+        from bench.local_env import QUIET_JSII  # noqa: F401 -- imported for its effect: puts handlers/ and the root on sys.path
         from local_pipeline.emulator import MotoEmulator, provision
         from pipeline_config import PipelineConfig
 

@@ -198,7 +198,7 @@ def invoke_within_timeout(handler: Handler, event: dict, context: Any) -> Any:
     def run() -> None:
         try:
             outcome["result"] = handler(event, context)
-        except BaseException as error:  # noqa: BLE001 - handed to the caller, re-raised there
+        except BaseException as error:  # noqa: BLE001 -- handed to the caller, re-raised there
             outcome["error"] = error
 
     worker = threading.Thread(target=run, name="lambda-invocation", daemon=True)

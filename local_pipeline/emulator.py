@@ -189,7 +189,7 @@ class MotoEmulator:
             self._process.terminate()
             try:
                 self._process.wait(timeout=10)
-            except Exception:  # noqa: BLE001 - it must not outlive us
+            except Exception:  # noqa: BLE001 -- it must not outlive us
                 self._process.kill()
                 self._process.wait(timeout=10)
         self._process = None

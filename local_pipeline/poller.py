@@ -197,7 +197,7 @@ class QueuePoller:
             error = None
         except InvalidBatchResponse as bad:
             failed, error = set(receive_counts), f"invalid batch response: {bad}"
-        except Exception as exc:  # noqa: BLE001 - a failed invocation returns the whole batch to the queue
+        except Exception as exc:  # noqa: BLE001 -- a failed invocation returns the whole batch to the queue
             log.warning("processor raised %s: %s; the whole batch stays on the queue", type(exc).__name__, exc)
             failed, error = set(receive_counts), f"{type(exc).__name__}: {exc}"
         if self._crash_after_batch is not None and self._crash_after_batch():

@@ -22,7 +22,7 @@ def check_attached(resources: ProvisionedResources, endpoint_url: str, client: C
     for label, check in checks:
         try:
             check()
-        except Exception as error:  # noqa: BLE001 - every failure is reported, whatever its type
+        except Exception as error:  # noqa: BLE001 -- every failure is reported, whatever its type
             failures.append(f"{label}: {type(error).__name__}: {error}")
     if failures:
         raise RuntimeError(

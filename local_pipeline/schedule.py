@@ -67,7 +67,7 @@ class Schedule:
             started = time.time()
             try:
                 run = Run(started, result=self._handler(scheduled_event(self._rule_name, self._region), self._context_factory()))
-            except Exception as exc:  # noqa: BLE001 - a failed run is recorded, as Lambda records a failed async invocation
+            except Exception as exc:  # noqa: BLE001 -- a failed run is recorded, as Lambda records a failed async invocation
                 log.warning("scheduled %s failed: %s: %s", self._rule_name, type(exc).__name__, exc)
                 run = Run(started, error=f"{type(exc).__name__}: {exc}")
             self.runs.append(run)

@@ -143,7 +143,7 @@ def print_verdict(prefix: str, work: Callable[[], str]) -> int:
     """
     try:
         summary = work()
-    except Exception as error:  # noqa: BLE001 - reported on the last line, whatever it is
+    except Exception as error:  # noqa: BLE001 -- reported on the last line, whatever it is
         sys.stdout.flush()
         print(f"{prefix}FAILED {type(error).__name__}: {' '.join(str(error).split())}", flush=True)
         return 1

@@ -267,7 +267,7 @@ class Rehearsal(UpgradePhases, DriftPhases, DeployPhases):
             detail, ok = action(), True
         except (ToolchainError, WorkCopyError, EmulatorError, PhaseFailed, TeardownFailed) as error:
             detail, ok = str(error), False
-        except Exception as error:  # noqa: BLE001 - a bug in the rehearsal: report it as this phase's failure, then clean up
+        except Exception as error:  # noqa: BLE001 -- a bug in the rehearsal: report it as this phase's failure, then clean up
             where = traceback.extract_tb(error.__traceback__)[-1]
             detail, ok = f"unexpected {type(error).__name__} in the rehearsal itself: {error} ({where.filename}:{where.lineno}); please report it", False
         seconds = time.monotonic() - started

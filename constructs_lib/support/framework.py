@@ -67,12 +67,24 @@ if TYPE_CHECKING:
     # mypy cannot follow the globals() update: it reads the default framework's types (CDK
     # Terrain has the same API). A name missing here fails `make lint` where it is used; a
     # name here but not in _NAMES fails the first import, so the two lists cannot drift apart.
+    # "X as X": an explicit re-export (the names are used by other modules, not here).
     from cdktf import (
-        Token,
+        App as App,
+        AssetType as AssetType,
+        CloudBackend as CloudBackend,
+        Fn as Fn,
+        LocalBackend as LocalBackend,
+        NamedCloudWorkspace as NamedCloudWorkspace,
+        S3Backend as S3Backend,
+        TerraformAsset as TerraformAsset,
+        TerraformOutput as TerraformOutput,
+        TerraformResourceLifecycle as TerraformResourceLifecycle,
+        TerraformStack as TerraformStack,
+        Token as Token,
     )
-from constructs import Construct  # noqa: E402  (after the environment is prepared)
+from constructs import Construct  # noqa: E402 -- after prepare_jsii_environment(): this import starts the jsii kernel
 
-__all__ = [*_NAMES, "Construct", "FRAMEWORK", "import_framework_module", "is_unresolved"]
+__all__ = [*_NAMES, "Construct", "FRAMEWORK", "import_framework_module", "is_unresolved"]  # noqa: PLE0604 -- _NAMES holds strings; one list of the framework names
 
 
 # The framework's own token encodings (lib/tokens/private/encoding.js, identical in cdktf

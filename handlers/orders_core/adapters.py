@@ -330,7 +330,7 @@ class SnsEventPublisher:
                         for entry in chunk
                     ],
                 )
-            except Exception as exc:  # noqa: BLE001 - any failure fails this chunk only, never the chunks already sent
+            except Exception as exc:  # noqa: BLE001 -- any failure fails this chunk only, never the chunks already sent
                 error = _translate("SNS PublishBatch", exc)
                 failed.update({entry.entry_id: str(error) for entry in chunk})
                 continue

@@ -351,7 +351,7 @@ class BudgetedClient:
         def run() -> None:
             try:
                 outcome["value"] = method(*args, **kwargs)
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller, whatever it is
+            except BaseException as exc:  # noqa: BLE001 -- handed to the caller, whatever it is
                 outcome["error"] = exc
             finally:
                 finished.set()

@@ -317,7 +317,7 @@ class EventSweepService:
                     return outcome
                 try:
                     items, start = self._repository.unpublished(shard, created_before=created_before, limit=min(self._page_size, max_orders - outcome.found), start_key=start)
-                except Exception as exc:  # noqa: BLE001 - the next run starts over; say why this one stopped
+                except Exception as exc:  # noqa: BLE001 -- the next run starts over; say why this one stopped
                     outcome.read_error = f"reading partition {shard} of the unpublished index failed: {exc}"
                     return outcome
                 self._publish_page(items, outcome)

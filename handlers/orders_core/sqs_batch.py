@@ -90,6 +90,6 @@ def process_batch(event: Any, record_handler: Callable[[SqsRecord], Any]) -> Bat
     for record in sqs_records(event):
         try:
             results.append((record, record_handler(record)))
-        except Exception as exc:  # noqa: BLE001 - the record is retried; the handler logged why
+        except Exception as exc:  # noqa: BLE001 -- the record is retried; the handler logged why
             failures.append((record, exc))
     return BatchOutcome(tuple(results), tuple(failures))

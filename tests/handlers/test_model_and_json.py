@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from orders_core import jsonutil
-from orders_core.model import Order, OrderLine, format_timestamp, is_timestamp, order_event, public_view
+from orders_core.model import FINGERPRINT_ATTRIBUTE, Order, OrderLine, format_timestamp, is_timestamp, order_event, order_fingerprint, public_view, stored_fingerprint
+from orders_core.validation import parse_order
 
 TS = "2026-11-28T22:44:40.123456Z"
 
@@ -79,8 +80,6 @@ def test_dumps_refuses_non_finite_and_unknown_values():
 
 
 # ---------------------------------------------------------------- fingerprint (idempotency key semantics)
-from orders_core.model import FINGERPRINT_ATTRIBUTE, order_fingerprint, stored_fingerprint  # noqa: E402
-from orders_core.validation import parse_order  # noqa: E402
 
 
 def parsed(body: str):

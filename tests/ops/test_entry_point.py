@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from tests.ops.test_preflight import moto_url  # noqa: F401 - the fixture, shared (a fresh moto server)
+from tests.ops.test_preflight import moto_url  # noqa: F401 -- the fixture, shared (a fresh moto server)
 from tests.project_copy import ROOT, clean_environ
 
 ENTRY = ROOT / "bin" / "ordersctl"
@@ -24,7 +24,7 @@ def test_help_is_0_and_bad_arguments_are_2_without_makes_own_line(tmp_path):
 
 
 @pytest.mark.e2e
-def test_a_failed_preflight_is_exit_1_as_documented(moto_url):  # noqa: F811 - the fixture
+def test_a_failed_preflight_is_exit_1_as_documented(moto_url):  # noqa: F811 -- the fixture
     done = run("preflight", "--environment", "dev", "--endpoint-url", moto_url)
     assert done.returncode == 1, done.stderr
     assert "FAIL" in done.stdout and "make: ***" not in done.stderr

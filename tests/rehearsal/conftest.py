@@ -135,7 +135,7 @@ class RehearsalBatch:
         with self._slots:
             try:
                 result = self._execute(name, job)
-            except BaseException as error:  # noqa: BLE001 - handed to the test that asks for this job
+            except BaseException as error:  # noqa: BLE001 -- handed to the test that asks for this job
                 with self._done:
                     self._errors[name] = error
                     self._done.notify_all()

@@ -39,7 +39,7 @@ def import_parliament() -> Any:
     package's own data files, from the package's location. Used only when the real one is missing.
     """
     try:
-        import pkg_resources  # noqa: F401
+        import pkg_resources  # noqa: F401 -- only asks whether it exists
     except ModuleNotFoundError:
         shim = types.ModuleType("pkg_resources")
 
