@@ -179,7 +179,7 @@ cli-synth: $(SYNTH_ENV) $(CLI_STAMP)
 
 # Build output only: the synthesized stacks, the staged Lambda package, test caches.
 clean:
-	rm -rf cdktf.out .build .pytest_cache .hypothesis
+	rm -rf cdktf.out .build .pytest_cache .hypothesis .mypy_cache .ruff_cache
 
 # Everything the project installed, too (docs/setup.md, "Cleaning up"): .venv/ (~0.3 GB per framework,
 # ~1 GB with the test tools), .tools/, the npm CLIs, and jsii's extracted copies of this project's
