@@ -184,8 +184,8 @@ def native_move(port: QueuePort, *, dlq_url: str, dlq_arn: str, queue_arn: str, 
         note = f"the move task is still running ({task.moved} of {task.to_move if task.to_move is not None else '?'} moved so far); check again with `ordersctl status`"
     elif task.status != "COMPLETED":
         errors = (
-            f"the move task ({handle}) is not among the DLQ's last 10 move tasks (state {task.status}): its outcome is unknown; "
-            "`ordersctl status` shows what is left in the DLQ",
+            (f"the move task ({handle}) is not among the DLQ's last 10 move tasks (state {task.status}): its outcome is unknown; "
+            "`ordersctl status` shows what is left in the DLQ"),
         )
     return RedriveReport(method="move-task", moved=task.moved, failed=failed, remaining=port.depth(dlq_url), errors=errors, note=note)
 

@@ -353,16 +353,16 @@ def render_issue(report: DriftReport, *, run_url: str = "", checked_at: str = ""
     """The drift issue's title and body: which resource, which attribute, the deployed and the coded value, and what to do."""
     head = [
         issue_marker(report.stack),
-        f"The drift check found **{len(report.resources)} resource(s)** of `{report.stack}` changed outside Terraform "
+        (f"The drift check found **{len(report.resources)} resource(s)** of `{report.stack}` changed outside Terraform "
         f"({len(report.drifts)} attribute(s)). **Deployed** is what AWS holds now; **coded** is the value Terraform last "
-        "applied from the code (the state before the refresh).",
+        "applied from the code (the state before the refresh)."),
         "",
     ]
     tail = [
         "",
-        "**What to do.** To put the coded values back, run the deploy workflow (Actions → deploy → Run workflow): its plan "
+        ("**What to do.** To put the coded values back, run the deploy workflow (Actions → deploy → Run workflow): its plan "
         "shows these attributes being set back, reviewed by the guard. To keep a deployed value, change the code to match "
-        "and merge it. This issue is updated while the drift lasts and closed by the first check that finds none.",
+        "and merge it. This issue is updated while the drift lasts and closed by the first check that finds none."),
         "",
     ]
     if report.set_aside:

@@ -237,8 +237,8 @@ def render_markdown(result: Review, *, title: str = "Plan review") -> str:
         lines.append("")
         if change_class == pc.DATA_LOSS and result.blocked:
             lines += [
-                f"The guard stops this plan. To make a blocked change on purpose, add its line to the pull request description "
-                f"(or pass `{ALLOW_FLAG} ADDRESS` to `make rehearse`), then push or edit the description:",
+                (f"The guard stops this plan. To make a blocked change on purpose, add its line to the pull request description "
+                f"(or pass `{ALLOW_FLAG} ADDRESS` to `make rehearse`), then push or edit the description:"),
                 "",
                 "```",
                 *[f"allow-data-loss: {c.change.address}" for c in result.blocked],

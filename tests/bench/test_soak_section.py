@@ -38,7 +38,7 @@ def test_the_soak_is_an_opt_in_section():
 
 def test_the_soak_result_renders_its_verdict_faults_and_throughput():
     outcome, faults = soak_tables(RESULT)
-    rows = dict((row[0], row[1]) for row in outcome[2])
+    rows = {row[0]: row[1] for row in outcome[2]}
     assert rows["unaccounted"] == "0" and rows["invariants broken"] == "0"
     assert "6.1 orders/s" in rows["throughput"] and "600 ms" in rows["POST latency p50 / p95 / p99 / max"]
     assert faults[2] == [["stall", "520"], ["trickle", "510"]]

@@ -8,8 +8,7 @@ import threading
 
 import pytest
 import requests
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from local_pipeline.api_events import build_proxy_event, load_edge_validator, match_route
 from local_pipeline.lambda_context import LocalLambdaContext

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from orders_core.sqs_batch import InvalidSqsEvent, SqsRecord, process_batch, sqs_records
 

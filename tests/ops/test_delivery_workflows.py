@@ -231,7 +231,7 @@ def test_exit_0_closes_the_open_issue_with_a_comment_and_otherwise_does_nothing(
     clean = DriftReport(stack="orders-dev", status="clean")
     result = _run_drift_script(tmp_path, code="0", report=clean, issues=[_issue("orders-dev", number=9)])
     assert _calls(result) == ["issues.createComment", "issues.update"]
-    closed = [args for name, args in result["calls"] if name == "issues.update"][0]
+    closed = next(args for name, args in result["calls"] if name == "issues.update")
     assert closed == {"owner": "o", "repo": "r", "issue_number": 9, "state": "closed", "state_reason": "completed"}
     nothing_open = _run_drift_script(tmp_path, code="0", report=clean, issues=[])
     assert _calls(nothing_open) == [] and nothing_open["failed"] is None

@@ -67,7 +67,7 @@ def test_the_apply_policy_grants_nothing_outside_the_project_without_a_condition
     for statement in _load("apply-role-policy.json")["Statement"]:
         assert statement["Effect"] == "Allow" and "NotAction" not in statement and "NotResource" not in statement, statement["Sid"]
         for resource in _as_list(statement["Resource"]):
-            if resource == "*" or resource.endswith(":key/*") or resource.endswith(":event-source-mapping:*"):
+            if resource == "*" or resource.endswith((":key/*", ":event-source-mapping:*")):
                 unconditioned = [a for a in _as_list(statement["Action"]) if a not in STAR_ONLY]
                 assert not unconditioned or statement.get("Condition"), f"{statement['Sid']}: {unconditioned} on {resource} without a condition"
             else:

@@ -46,7 +46,7 @@ def import_parliament() -> Any:
         def resource_filename(package: str, name: str) -> str:
             spec = importlib.util.find_spec(package)
             assert spec is not None and spec.submodule_search_locations, package
-            return str(Path(list(spec.submodule_search_locations)[0]) / name)
+            return str(Path(next(iter(spec.submodule_search_locations))) / name)
 
         shim.resource_filename = resource_filename  # type: ignore[attr-defined]
         sys.modules["pkg_resources"] = shim

@@ -146,17 +146,17 @@ def assert_valid_layout(widgets: list[dict]) -> None:
 def _props(**overrides):
     from constructs_lib.dashboard import OrdersDashboardProps
 
-    base = dict(
-        dashboard_name="orders-dashboard-dev",
-        region="eu-west-1",
-        api_name="orders-api-dev",
-        api_stage_name="v1",
-        queue_name="order-queue-dev",
-        dlq_name="order-dlq-dev",
-        function_names=("fn-a", "fn-b", "fn-c"),
-        table_name="orders-table-dev",
-        alarm_arns=("arn:aws:cloudwatch:eu-west-1:123456789012:alarm:a",),
-    )
+    base = {
+        "dashboard_name": "orders-dashboard-dev",
+        "region": "eu-west-1",
+        "api_name": "orders-api-dev",
+        "api_stage_name": "v1",
+        "queue_name": "order-queue-dev",
+        "dlq_name": "order-dlq-dev",
+        "function_names": ("fn-a", "fn-b", "fn-c"),
+        "table_name": "orders-table-dev",
+        "alarm_arns": ("arn:aws:cloudwatch:eu-west-1:123456789012:alarm:a",),
+    }
     return OrdersDashboardProps(**{**base, **overrides})
 
 
