@@ -224,7 +224,7 @@ class SqsQueuePort:
             entries.append(entry)
         try:
             result = self._sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
-        except Exception as error:  # the whole batch failed: nothing may be deleted
+        except Exception as error:  # noqa: BLE001 -- the whole batch failed: nothing may be deleted
             return set(), {m.message_id: str(error) for m in messages}
         sent = {messages[int(ok["Id"])].message_id for ok in result.get("Successful", [])}
         failed = {messages[int(bad["Id"])].message_id: f"{bad.get('Code')}: {bad.get('Message', '')}" for bad in result.get("Failed", [])}
@@ -235,7 +235,7 @@ class SqsQueuePort:
         entries = [{"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, m in enumerate(messages)]
         try:
             result = self._sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 -- the whole batch failed: every message is reported, none lost
             return {m.message_id: str(error) for m in messages}
         return {messages[int(bad["Id"])].message_id: f"{bad.get('Code')}: {bad.get('Message', '')}" for bad in result.get("Failed", [])}
 

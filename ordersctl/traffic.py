@@ -66,7 +66,7 @@ def smoke(api: Any, *, timeout_seconds: float = 30.0, order: dict[str, Any] | No
     started = clock()
     try:
         posted = api.create_order(session, order)
-    except Exception as error:  # network errors: report, do not crash the CLI
+    except Exception as error:  # noqa: BLE001 -- network errors: report, do not crash the CLI
         return SmokeResult(ok=False, order_id=order_id, error=f"POST /orders failed: {error}")
     if posted.status != ACCEPTED:
         return SmokeResult(ok=False, order_id=order_id, post_status=posted.status, post_latency_seconds=posted.latency_seconds, error=f"POST /orders answered {posted.status}, expected {ACCEPTED}: {posted.body}")
@@ -111,7 +111,7 @@ def load(api: Any, *, count: int, concurrency: int, progress: Callable[[int], No
         order = test_order(prefix)
         try:
             response = api.create_order(local.session, order)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 -- one failed request is counted, the run goes on
             with lock:
                 statuses["error"] += 1
                 if len(errors) < 20:

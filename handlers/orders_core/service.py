@@ -254,7 +254,7 @@ class OrderProcessingService:
         if outcome.published:
             try:
                 self._repository.mark_published(outcome.published)
-            except Exception as exc:  # at-least-once: a redelivery would only publish again
+            except Exception as exc:  # noqa: BLE001 -- at-least-once: a redelivery would only publish again
                 outcome.mark_error = str(exc) or type(exc).__name__
         return outcome
 
