@@ -29,6 +29,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline_config.rules import LAMBDA_BYTECODE_MODES as BYTECODE_MODES  # noqa: F401 -- re-exported: the setting's values, written once, read by lambda_package
+
 #: Points at the interpreter that compiles the handlers (for example a pyenv or deadsnakes python3.12).
 INTERPRETER_VAR = "LAMBDA_BYTECODE_PYTHON"
 

@@ -59,7 +59,7 @@ def test_ci_runs_the_readme_test_command_then_the_cdktn_tier():
     # .ci/run runs each command through its timing helper: `step [env VAR=...] command`.
     lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
     commands = [line.removeprefix("step ").removeprefix("env ") for line in lines if line.startswith("step ")]
-    assert commands[0] == "make test", "CI must run the README's test command first"
+    assert commands[:2] == ["make lint", "make test"], "CI must run the static checks (the cheapest gate), then the README's test command"
     assert 'FRAMEWORK=cdktn make test PYTEST_ARGS="tests/stack tests/framework tests/security -q -p no:cacheprovider"' in commands
     # One upgrade rehearsal from the previous commit (a fresh one when the clone has none).
     assert 'FRAMEWORK=cdktn make rehearse ARGS="--from HEAD~1 --no-drift-check --allow-data-loss-from $allow/commit-message.txt --allow-data-loss-from $allow/pull-request-description.md"' in commands

@@ -58,7 +58,7 @@ def test_what_the_first_refresh_after_a_deploy_shows_is_set_aside_each_with_its_
     # Paused and resumed: only when the mapping was last touched moved.
     assert "timestamp" in aside[(MAPPING, "last_modified")]
     # The roles' inline policies are their aws_iam_role_policy resources: neither counted nor set aside.
-    assert not [key for key in report if key[0].startswith("aws_iam_role.")]
+    assert not [key for key in report.keys() if key[0].startswith("aws_iam_role.")]
 
 
 def test_changes_made_by_hand_are_each_reported_once_and_nothing_else(schema):
@@ -82,7 +82,7 @@ def test_changes_made_by_hand_are_each_reported_once_and_nothing_else(schema):
 # --------------------------------------------------------------------------- negative controls: what must never be set aside
 def test_without_the_schema_nothing_is_set_aside_as_computed():
     report = read_drift_report(plan("drift"), stack="orders-dev", schema=None)
-    assert (MAPPING, "last_modified") in report
+    assert (MAPPING, "last_modified") in report.keys()
 
 
 def test_a_mirror_that_differs_from_its_separate_resource_is_drift(schema):
@@ -91,7 +91,7 @@ def test_a_mirror_that_differs_from_its_separate_resource_is_drift(schema):
         if resource["type"] == "aws_sqs_queue_policy" and "dlq" not in resource["address"]:
             resource["values"]["policy"] = '{"Statement":[]}'
     report = read_drift_report(doctored, stack="orders-dev", schema=schema)
-    assert (QUEUE, "policy") in report
+    assert (QUEUE, "policy") in report.keys()
 
 
 def test_inline_policies_are_drift_when_no_role_policy_resource_holds_them(schema):
@@ -99,7 +99,7 @@ def test_inline_policies_are_drift_when_no_role_policy_resource_holds_them(schem
     modules = doctored["prior_state"]["values"]["root_module"]
     modules["resources"] = [r for r in modules["resources"] if r["type"] != "aws_iam_role_policy"]
     report = read_drift_report(doctored, stack="orders-dev", schema=schema)
-    assert {key for key in report if key[0].startswith("aws_iam_role.")}, "an inline policy no resource holds went unreported"
+    assert {key for key in report.keys() if key[0].startswith("aws_iam_role.")}, "an inline policy no resource holds went unreported"
 
 
 def test_a_computed_value_that_is_not_a_timestamp_is_reported_when_it_drifts_alone(schema):
