@@ -17,8 +17,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from pipeline_config import ConfigError
 from pipeline_config.context import read_context

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 
 from constructs_lib.alarms import GREATER_OR_EQUAL, MISSING_AS_OK, AlarmSpec, metric_alarm
 from constructs_lib.encrypted_topic import EncryptedTopic
-from constructs_lib.support.framework import Construct, is_unresolved
 from constructs_lib.orders_table import OrdersTable
-from constructs_lib.support.provider import CloudwatchEventRule, CloudwatchEventTarget, LambdaFunctionEventInvokeConfig, LambdaPermission
 from constructs_lib.python_function import PythonFunction
+from constructs_lib.support.framework import Construct, is_unresolved
+from constructs_lib.support.provider import CloudwatchEventRule, CloudwatchEventTarget, LambdaFunctionEventInvokeConfig, LambdaPermission
 from constructs_lib.validation import check_whole_number, raise_problems
 from pipeline_config import rules
 from pipeline_config.defaults import AlarmThresholds, EventSweepSettings

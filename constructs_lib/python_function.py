@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from constructs_lib.references import KeyReference, check_reference
 from constructs_lib.support.framework import Construct, is_unresolved
 from constructs_lib.support.lambda_package import HandlersPackage
 from constructs_lib.support.provider import (
@@ -17,7 +18,6 @@ from constructs_lib.support.provider import (
     LambdaFunctionEnvironment,
     LambdaFunctionTracingConfig,
 )
-from constructs_lib.references import KeyReference, check_reference
 from constructs_lib.validation import add, check_whole_number, raise_problems
 from pipeline_config import rules
 from pipeline_config.defaults import LOG_RETENTION_DAYS, FunctionSizing

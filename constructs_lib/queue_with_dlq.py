@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from constructs_lib.references import KeyReference, check_reference
 from constructs_lib.support.framework import Construct, TerraformResourceLifecycle, is_unresolved
 from constructs_lib.support.provider import SqsQueue, SqsQueuePolicy, SqsQueueRedriveAllowPolicy, SqsQueueRedrivePolicy
-from constructs_lib.references import KeyReference, check_reference
 from constructs_lib.validation import add, check_whole_number, raise_problems
 from pipeline_config import rules
 from pipeline_config.defaults import QueueSettings

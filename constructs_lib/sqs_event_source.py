@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from constructs_lib.support.framework import Construct, is_unresolved
-from constructs_lib.support.provider import LambdaEventSourceMapping, LambdaEventSourceMappingScalingConfig
 from constructs_lib.python_function import PythonFunction
 from constructs_lib.queue_with_dlq import QueueWithDeadLetterQueue
+from constructs_lib.support.framework import Construct, is_unresolved
+from constructs_lib.support.provider import LambdaEventSourceMapping, LambdaEventSourceMappingScalingConfig
 from constructs_lib.validation import add, check_whole_number, raise_problems
 from pipeline_config import rules
 from pipeline_config.defaults import EventSourceBatching
 from pipeline_config.errors import ConfigProblem
-
 
 #: The defaults of the props that ``pipeline_config.defaults`` holds (their one home).
 _BATCHING = EventSourceBatching()

@@ -127,7 +127,7 @@ LOG_RETENTION_DAYS = 7
 GROUPS = (AlarmThresholds, QueueSettings, EventSourceBatching, EventSweepSettings, FunctionSizing)
 
 
-def _as_props(group: object) -> dict[str, Any]:
+def _as_props(group: Any) -> dict[str, Any]:
     return {f.name: getattr(group, f.name) for f in dataclasses.fields(group)}
 
 
@@ -145,7 +145,10 @@ def field_docs(group: type) -> dict[str, str]:
     import ast
     import inspect
 
-    body = ast.parse(inspect.getsource(group)).body[0].body
+    class_def = ast.parse(inspect.getsource(group)).body[0]
+    if not isinstance(class_def, ast.ClassDef):
+        raise TypeError(f"the source of {group.__name__} does not start with its class statement")
+    body = class_def.body
     docs: dict[str, str] = {}
     for node, following in zip(body, body[1:]):
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):

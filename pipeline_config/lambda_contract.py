@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any
 
 from pipeline_config.naming import METRICS_NAMESPACE_BASE
 
@@ -101,9 +102,12 @@ def read_routes(path: Path = ROUTES_FILE) -> tuple[ApiRoute, ...]:
     return tuple(ApiRoute(entry["id"], entry["method"], entry["path"], bool(entry.get("validateBody", False))) for entry in document["routes"])
 
 
-def read_order_schema(path: Path = ORDER_SCHEMA_FILE) -> dict:
+def read_order_schema(path: Path = ORDER_SCHEMA_FILE) -> dict[str, Any]:
     """THE order schema (API Gateway's model; the handler validates with the same file)."""
-    return json.loads(path.read_text(encoding="utf-8"))
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(schema, dict):
+        raise ValueError(f"{path}: an order schema is a JSON object, not {type(schema).__name__}")
+    return schema
 
 
 def function_environment(

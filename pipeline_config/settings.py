@@ -10,15 +10,16 @@ Validation runs in ``__post_init__`` and reports every problem at once.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from enum import Enum
-from typing import Any, Mapping, TypeVar
+from typing import Any, TypeVar
 
-from pipeline_config import rules
+from pipeline_config import naming, rules
 from pipeline_config.defaults import (
-    HOME,
     API_HANDLER_SIZING,
     EVENT_SWEEPER_SIZING,
+    HOME,
     LOG_RETENTION_DAYS,
     PROCESSOR_SIZING,
     AlarmThresholds,
@@ -29,7 +30,6 @@ from pipeline_config.defaults import (
     from_home,
 )
 from pipeline_config.errors import ConfigError, ConfigProblem, is_whole_number, whole_number_problem
-from pipeline_config import naming
 from pipeline_config.naming import ACCOUNT_SELECTOR, SUFFIX_MAX_LENGTH, SUFFIX_PATTERN, ResourceNames, account_stack_name, is_reserved_suffix
 
 _Group = TypeVar("_Group")
@@ -57,7 +57,7 @@ class ApiAuthorization(str, Enum):
     NONE = "NONE"  # open API; only for throw-away sandboxes.
 
     @classmethod
-    def parse(cls, value: "str | ApiAuthorization") -> "ApiAuthorization":
+    def parse(cls, value: str | ApiAuthorization) -> ApiAuthorization:
         """Accept ``aws_iam``/``iam``, ``api_key``/``apikey`` and ``none`` in any case."""
         if isinstance(value, ApiAuthorization):
             return value
@@ -319,7 +319,7 @@ class PipelineConfig:
                 check.problems.append(ConfigProblem("environment_suffix", self.environment_suffix, f"makes {what} {name!r} {len(name)} characters, over the AWS limit of {limit}", "use a shorter suffix"))
         return check.problems
 
-    def _identity_problems(self, check: "_Checker") -> None:
+    def _identity_problems(self, check: _Checker) -> None:
         suffix = self.environment_suffix
         if not isinstance(suffix, str) or not SUFFIX_PATTERN.match(suffix):
             check.bad(
@@ -348,7 +348,7 @@ class PipelineConfig:
         elif reserved_keys := sorted(set(self.tags) & set(naming.DEFAULT_TAG_KEYS)):
             check.bad("tags", f"may not redefine {', '.join(reserved_keys)}; the stack sets them", "remove those keys from tags")
 
-    def _lambda_problems(self, check: "_Checker") -> None:
+    def _lambda_problems(self, check: _Checker) -> None:
         check.int_range("api_handler_timeout_seconds", 1, 29, " s (API Gateway's integration timeout is 29 s)")
         check.int_range("processor_timeout_seconds", *rules.LAMBDA_TIMEOUT_SECONDS, " s")
         check.int_range("api_handler_memory_mb", *rules.LAMBDA_MEMORY_MB, " MB")
@@ -379,7 +379,7 @@ class PipelineConfig:
         if self.powertools_layer_arn is not None and not str(self.powertools_layer_arn).startswith("arn:"):
             check.bad("powertools_layer_arn", "is not an ARN", "give a full layer version ARN or leave it unset")
 
-    def _queue_problems(self, check: "_Checker") -> None:
+    def _queue_problems(self, check: _Checker) -> None:
         processor_ok = whole_number_problem("", self.processor_timeout_seconds, *rules.LAMBDA_TIMEOUT_SECONDS) is None
         if check.int_range("queue_visibility_timeout_seconds", *rules.SQS_VISIBILITY_TIMEOUT_SECONDS, " s") and processor_ok:
             check.add(
@@ -424,7 +424,7 @@ class PipelineConfig:
         if self.kms_deletion_window_days is not None:
             check.int_range("kms_deletion_window_days", *rules.KMS_DELETION_WINDOW_DAYS, " days")
 
-    def _api_problems(self, check: "_Checker") -> None:
+    def _api_problems(self, check: _Checker) -> None:
         if not isinstance(self.api_authorization, ApiAuthorization):
             check.bad("api_authorization", "is not an authorization mode", "use 'AWS_IAM' (default), 'API_KEY' or 'NONE'")
         check.add(rules.request_rate_problem(self.api_throttle_rate_limit, setting="api_throttle_rate_limit"))
@@ -440,7 +440,7 @@ class PipelineConfig:
                 "set legacy_account_setting_in_state to false (an owner keeps its resources)",
             )
 
-    def _alarm_problems(self, check: "_Checker") -> None:
+    def _alarm_problems(self, check: _Checker) -> None:
         if self.alarm_email is not None:
             check.add(rules.email_problem(self.alarm_email, setting="alarm_email"))
         topics = self.alarm_sns_topic_arns

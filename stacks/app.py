@@ -8,7 +8,7 @@ imported inside the function, so importing this module does not start jsii.
 from __future__ import annotations
 
 import os
-from typing import Mapping
+from collections.abc import Mapping
 
 from pipeline_config.context import read_context
 from pipeline_config.selection import Selection, select_stacks

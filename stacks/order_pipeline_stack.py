@@ -8,7 +8,6 @@ the resource on the next deploy.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -17,14 +16,14 @@ from constructs_lib.dashboard import OrdersDashboard, OrdersDashboardProps
 from constructs_lib.encrypted_topic import EncryptedTopic, EncryptedTopicProps
 from constructs_lib.encryption_key import EncryptionKey, EncryptionKeyProps
 from constructs_lib.event_sweep import EventSweep, EventSweepProps
-from constructs_lib.support.framework import Construct, TerraformOutput, TerraformStack
-from constructs_lib.support.lambda_package import HandlersPackage, HandlersPackageProps
 from constructs_lib.orders_table import OrdersTable, OrdersTableProps
-from constructs_lib.support.provider import AwsProvider, AwsProviderDefaultTags
 from constructs_lib.python_function import RUNTIME, PythonFunction, PythonFunctionProps
 from constructs_lib.queue_with_dlq import QueueWithDeadLetterQueue, QueueWithDeadLetterQueueProps
 from constructs_lib.rest_api import OrdersRestApi, OrdersRestApiProps
 from constructs_lib.sqs_event_source import SqsEventSource, SqsEventSourceProps
+from constructs_lib.support.framework import Construct, TerraformOutput, TerraformStack
+from constructs_lib.support.lambda_package import HandlersPackage, HandlersPackageProps
+from constructs_lib.support.provider import AwsProvider, AwsProviderDefaultTags
 from pipeline_config import ConfigError, PipelineConfig, output_keys
 from pipeline_config.backend import BackendSettings
 from pipeline_config.defaults import FunctionSizing

@@ -112,7 +112,9 @@ def _principal(r: _Renderer, statement: Mapping[str, Any]) -> str:
     principal = statement.get("Principal")
     if principal == "*":
         return "anyone"
-    (kind, value), = principal.items()
+    if not isinstance(principal, Mapping):
+        raise ValueError(f"statement {statement.get('Sid')!r}: a Principal of {principal!r} is neither \"*\" nor a mapping")
+    ((kind, value),) = principal.items()
     return ", ".join(f"`{_generic(r.text(v), r.suffix, r.region)}`" if kind == "Service" else "the account (IAM decides)" for v in _list(value))
 
 

@@ -10,8 +10,7 @@ import dataclasses
 
 import pytest
 
-from handlers.orders_core import routes as package_routes
-from handlers.orders_core import settings as package_settings
+from handlers.orders_core import routes as package_routes, settings as package_settings
 from pipeline_config import lambda_contract
 from pipeline_config.lambda_contract import ApiRoute, read_routes
 

@@ -263,18 +263,18 @@ def test_descriptions_point_at_an_existing_runbook_section(dev):
 def _valid_props(**overrides):
     from constructs_lib.alarms import PipelineAlarmsProps
 
-    base = dict(
-        names=ResourceNames("dev"),
-        alarm_topic=SimpleNamespace(topic_arn="arn:aws:sns:us-east-1:123456789012:order-alarms-dev"),
-        processor_function_name="order-processor-dev",
-        api_handler_function_name="orders-api-handler-dev",
-        queue_name="order-queue-dev",
-        dlq_name="order-dlq-dev",
-        api_name="orders-api-dev",
-        api_stage_name="v1",
-        metrics_namespace="OrderPipeline",
-        processor_service_name="orders-processor",
-    )
+    base = {
+        "names": ResourceNames("dev"),
+        "alarm_topic": SimpleNamespace(topic_arn="arn:aws:sns:us-east-1:123456789012:order-alarms-dev"),
+        "processor_function_name": "order-processor-dev",
+        "api_handler_function_name": "orders-api-handler-dev",
+        "queue_name": "order-queue-dev",
+        "dlq_name": "order-dlq-dev",
+        "api_name": "orders-api-dev",
+        "api_stage_name": "v1",
+        "metrics_namespace": "OrderPipeline",
+        "processor_service_name": "orders-processor",
+    }
     return PipelineAlarmsProps(**{**base, **overrides})
 
 

@@ -221,9 +221,9 @@ def test_function_requires_code_and_a_name(stack):
 
 
 def test_function_skips_validation_of_unresolved_tokens(stack, package):
+    from constructs_lib.python_function import PythonFunction, PythonFunctionProps
     from constructs_lib.support.framework import Token
     from constructs_lib.support.provider import DataAwsRegion
-    from constructs_lib.python_function import PythonFunction, PythonFunctionProps
 
     region = DataAwsRegion(stack, "region").region  # a real token, known only at apply time
     function = PythonFunction(

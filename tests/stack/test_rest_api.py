@@ -13,8 +13,8 @@ from types import SimpleNamespace
 import pytest
 
 from pipeline_config import ApiAuthorization, ConfigError
-from pipeline_config.lambda_contract import ApiRoute, read_routes
 from pipeline_config.environments import config_for
+from pipeline_config.lambda_contract import ApiRoute, read_routes
 from tests.tfjson import RAW_VALIDATION_ERROR, SAFE_SUBSTITUTIONS, SIGV4_MESSAGE_STRING, find, only, ref, refs_in, render_gateway_template, resources, unescape_terraform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,29 +58,29 @@ def api_handler(doc: dict, suffix: str) -> str:
 def scratch(tmp_path_factory) -> dict[str, dict]:
     """Three small stacks holding only the API, synthesized in ONE app: API_KEY (without the
     account singleton, the default), NONE owning the account singleton, and AWS_IAM with a changed schema."""
+    from constructs_lib.rest_api import OrdersRestApi, OrdersRestApiProps
     from constructs_lib.support.framework import App, TerraformStack
     from constructs_lib.support.provider import AwsProvider
-    from constructs_lib.rest_api import OrdersRestApi, OrdersRestApiProps
 
     outdir = tmp_path_factory.mktemp("rest-api-scratch")
     app = App(outdir=str(outdir))
     changed_schema = order_schema()
     changed_schema["properties"]["note"] = {"type": "string", "maxLength": 200}
     variants = {
-        "apikey": dict(authorization=ApiAuthorization.API_KEY, quota_limit_per_day=5000,
-                       throttle_rate_limit=10.0, throttle_burst_limit=20),
-        "open": dict(authorization=ApiAuthorization.NONE, data_trace_enabled=True, manage_account=True),
-        "schema-changed": dict(order_schema=changed_schema),
+        "apikey": {"authorization": ApiAuthorization.API_KEY, "quota_limit_per_day": 5000,
+                       "throttle_rate_limit": 10.0, "throttle_burst_limit": 20},
+        "open": {"authorization": ApiAuthorization.NONE, "data_trace_enabled": True, "manage_account": True},
+        "schema-changed": {"order_schema": changed_schema},
     }
     for stack_id, overrides in variants.items():
         stack = TerraformStack(app, stack_id)
         AwsProvider(stack, "aws", region="us-east-1")
-        props = dict(
-            api_name=f"orders-api-{stack_id}",
-            handler=SimpleNamespace(function_name="orders-api-handler-x", invoke_arn="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/fn/invocations"),
-            order_schema=order_schema(),
-            routes=read_routes(),
-        )
+        props = {
+            "api_name": f"orders-api-{stack_id}",
+            "handler": SimpleNamespace(function_name="orders-api-handler-x", invoke_arn="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/fn/invocations"),
+            "order_schema": order_schema(),
+            "routes": read_routes(),
+        }
         props.update(overrides)
         OrdersRestApi(stack, "orders-api", OrdersRestApiProps(**props))
     app.synth()
@@ -114,7 +114,6 @@ def test_the_synthesized_routes_are_the_route_table(dev):
 
 def test_a_route_added_to_the_table_is_built_with_nothing_else_changed(trigger_variants):
     """The construct reads the table (no copy): the variant with one more route synthesizes one more method."""
-    from constructs_lib import rest_api
 
     assert set(methods_by_route(trigger_variants["route-added"])) == {
         *((route.http_method, route.path) for route in read_routes()),
@@ -302,12 +301,12 @@ def trigger_variants(tmp_path_factory) -> dict[str, dict]:
     for stack_id, (overrides, module_patches) in variants.items():
         stack = TerraformStack(app, stack_id)
         AwsProvider(stack, "aws", region="us-east-1")
-        props = dict(
-            api_name="orders-api-x",
-            handler=SimpleNamespace(function_name="orders-api-handler-x", invoke_arn="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/fn/invocations"),
-            order_schema=order_schema(),
-            routes=read_routes(),
-        )
+        props = {
+            "api_name": "orders-api-x",
+            "handler": SimpleNamespace(function_name="orders-api-handler-x", invoke_arn="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/fn/invocations"),
+            "order_schema": order_schema(),
+            "routes": read_routes(),
+        }
         with mock.patch.multiple(rest_api, **module_patches) if module_patches else contextlib.nullcontext():
             rest_api.OrdersRestApi(stack, "orders-api", rest_api.OrdersRestApiProps(**{**props, **overrides}))
     app.synth()
@@ -540,8 +539,8 @@ def test_each_invalid_setting_is_named(overrides, setting):
 
 
 def test_error_message_names_setting_value_and_fix():
-    from constructs_lib.support.framework import App, TerraformStack
     from constructs_lib.rest_api import OrdersRestApi
+    from constructs_lib.support.framework import App, TerraformStack
 
     stack = TerraformStack(App(), "validation")
     with pytest.raises(ConfigError) as raised:
