@@ -67,8 +67,7 @@ def main() -> int:
     removed, kept = prune_stale_stacks(outdir, selection.stack_names)
     for folder in kept:
         print(
-            f"warning: {folder} is not part of this synth but holds Terraform state (*.tfstate); it was left in place. "
-            "Fix: move that state where its backend expects it, then delete the folder",
+            f"warning: {folder} is not part of this synth but holds Terraform state (*.tfstate); it was left in place. Fix: move that state where its backend expects it, then delete the folder",
             file=sys.stderr,
         )
     lines = [f"Synthesized {', '.join(selection.stack_names)} into {outdir}/stacks/<stack>/cdk.tf.json"]

@@ -76,7 +76,9 @@ def framework_extras() -> dict:
             "cli_workspace_node_modules_mib": _mib(_tree_size(cli_dir)) if cli_dir.is_dir() else None,
         }
     shared = ROOT / "node_modules"
-    out["node_modules_total_mib"] = _mib(_tree_size(shared) + sum(_tree_size(ROOT / "cli" / n / "node_modules") for n in FRAMEWORKS if (ROOT / "cli" / n / "node_modules").is_dir())) if shared.is_dir() else None
+    out["node_modules_total_mib"] = (
+        _mib(_tree_size(shared) + sum(_tree_size(ROOT / "cli" / n / "node_modules") for n in FRAMEWORKS if (ROOT / "cli" / n / "node_modules").is_dir())) if shared.is_dir() else None
+    )
     out["jsii_cache_root"] = str(cache_root)
     return out
 

@@ -130,20 +130,24 @@ if profiler:
 packages: dict[str, int] = {}
 for name in imported:
     packages[name.split(".")[0]] = packages.get(name.split(".")[0], 0) + 1
-print(json.dumps({
-    "startup_wall_s": w0 - T_WALL,
-    "init_wall_s": w1 - w0,
-    "init_cpu_s": c1 - c0,
-    "import_wall_s": (t_import[0][0] - w0) if t_import[0] else None,
-    "clients_wall_s": (w1 - t_import[0][0]) if t_import[0] else None,
-    "requests": requests,
-    "modules_imported": len(imported),
-    "packages": sorted(packages.items(), key=lambda kv: -kv[1])[:10],
-    "loaded_at_init": loaded_at_init,
-    "fs_events_at_init": fs_at_init,
-    "sys_path": sys.path,
-    "interpreter_path": interpreter_path,
-    "python": sys.version.split()[0],
-    "profile_top_own_time": top_profile,
-    "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-}))
+print(
+    json.dumps(
+        {
+            "startup_wall_s": w0 - T_WALL,
+            "init_wall_s": w1 - w0,
+            "init_cpu_s": c1 - c0,
+            "import_wall_s": (t_import[0][0] - w0) if t_import[0] else None,
+            "clients_wall_s": (w1 - t_import[0][0]) if t_import[0] else None,
+            "requests": requests,
+            "modules_imported": len(imported),
+            "packages": sorted(packages.items(), key=lambda kv: -kv[1])[:10],
+            "loaded_at_init": loaded_at_init,
+            "fs_events_at_init": fs_at_init,
+            "sys_path": sys.path,
+            "interpreter_path": interpreter_path,
+            "python": sys.version.split()[0],
+            "profile_top_own_time": top_profile,
+            "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+    )
+)

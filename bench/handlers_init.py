@@ -148,23 +148,32 @@ def _variants(env: LambdaEnv, source_task: str, source_layer: str, endpoint_url:
     out: dict[str, dict] = {}
     for target in TARGETS:
         out[f"lambda:{target}"] = {
-            "cmd": lambda_cmd, "env": lambda_variables(env, target, resources, endpoint_url),
-            "spec": {"target": target, "path": env.sys_path()}, "requests": target in HANDLERS, "workdir": str(workdir),
+            "cmd": lambda_cmd,
+            "env": lambda_variables(env, target, resources, endpoint_url),
+            "spec": {"target": target, "path": env.sys_path()},
+            "requests": target in HANDLERS,
+            "workdir": str(workdir),
         }
     for target in HANDLERS:
         out[f"lambda-source:{target}"] = {
-            "cmd": lambda_cmd, "env": lambda_variables(env, target, resources, endpoint_url),
-            "spec": {"target": target, "path": [source_task, env.layer_dir, env.runtime_dir]}, "requests": False,
+            "cmd": lambda_cmd,
+            "env": lambda_variables(env, target, resources, endpoint_url),
+            "spec": {"target": target, "path": [source_task, env.layer_dir, env.runtime_dir]},
+            "requests": False,
         }
         out[f"lambda-layer-source:{target}"] = {
-            "cmd": lambda_cmd, "env": lambda_variables(env, target, resources, endpoint_url),
-            "spec": {"target": target, "path": [env.task_dir, source_layer, env.runtime_dir]}, "requests": False,
+            "cmd": lambda_cmd,
+            "env": lambda_variables(env, target, resources, endpoint_url),
+            "spec": {"target": target, "path": [env.task_dir, source_layer, env.runtime_dir]},
+            "requests": False,
         }
     for target in TARGETS:
         # As before issue 14: the .venv's interpreter with its site-packages, handlers/ first.
         out[f"dev:{target}"] = {
-            "cmd": [PYTHON, str(PROBE)], "env": child_env({**DEV_ENV, "AWS_LAMBDA_FUNCTION_NAME": f"{target}-bench"}),
-            "spec": {"target": target, "path": [str(ROOT / "handlers")]}, "requests": False,
+            "cmd": [PYTHON, str(PROBE)],
+            "env": child_env({**DEV_ENV, "AWS_LAMBDA_FUNCTION_NAME": f"{target}-bench"}),
+            "spec": {"target": target, "path": [str(ROOT / "handlers")]},
+            "requests": False,
         }
     return out
 
@@ -176,7 +185,7 @@ def _timed_rounds(variants: dict[str, dict], runs: int, log) -> dict[str, list[d
     samples: dict[str, list[dict]] = {name: [] for name in names}
     for i in range(runs):
         # Rotate who goes first each round, so drift in the machine's load hits every variant alike.
-        order = names[i % len(names):] + names[: i % len(names)]
+        order = names[i % len(names) :] + names[: i % len(names)]
         for name in order:
             samples[name].append(_probe(variants[name], name, i + 1))
         log(f"handlers: round {i + 1}/{runs} done (1-minute load {os.getloadavg()[0]:.1f})")
@@ -247,8 +256,7 @@ def _one_off_measurements(env: LambdaEnv, variants: dict[str, dict], quick: bool
         extras["importtime"][target] = _median_importtime(rows)
     bare_modules = set(extras["importtime"]["bare"])
     extras["importtime_top5"] = {
-        h: [{"module": m, "self_ms": v["self_ms"], "cumulative_ms": v["cumulative_ms"], "also_in_bare": m in bare_modules} for m, v in _top(extras["importtime"][h], "self_ms", 5)]
-        for h in HANDLERS
+        h: [{"module": m, "self_ms": v["self_ms"], "cumulative_ms": v["cumulative_ms"], "also_in_bare": m in bare_modules} for m, v in _top(extras["importtime"][h], "self_ms", 5)] for h in HANDLERS
     }
     extras["import_packages_ms"] = {t: _by_package(extras["importtime"][t]) for t in TARGETS}
     for target in HANDLERS:
@@ -364,14 +372,16 @@ def memory_table(init_cpu_s: float, first_request_cpu_s: float, warm_request_cpu
     for memory in MEMORY_SIZES_MB:
         init = lambda_seconds(init_cpu_s, memory)
         first = lambda_seconds(first_request_cpu_s, memory)
-        rows.append({
-            "memory_mb": memory,
-            "vcpu_share": round(min(memory, FULL_VCPU_MB) / FULL_VCPU_MB, 3),
-            "init_ms": round(init * 1000),
-            "first_request_cpu_ms": round(first * 1000),
-            "warm_request_cpu_ms": round(lambda_seconds(warm_request_cpu_s, memory) * 1000, 1),
-            "cold_start_usd_per_million": round((init + first) * memory / 1024 * PRICE_PER_GB_SECOND * 1e6, 2),
-        })
+        rows.append(
+            {
+                "memory_mb": memory,
+                "vcpu_share": round(min(memory, FULL_VCPU_MB) / FULL_VCPU_MB, 3),
+                "init_ms": round(init * 1000),
+                "first_request_cpu_ms": round(first * 1000),
+                "warm_request_cpu_ms": round(lambda_seconds(warm_request_cpu_s, memory) * 1000, 1),
+                "cold_start_usd_per_million": round((init + first) * memory / 1024 * PRICE_PER_GB_SECOND * 1e6, 2),
+            }
+        )
     return rows
 
 
@@ -437,10 +447,7 @@ def _result(env: LambdaEnv, variants: dict[str, dict], samples: dict[str, list[d
     proof = samples["lambda:api_handler"][-1]
     ratios = {name.split(":")[0] + ":" + name.split(":")[1]: _ratios(samples, name.split(":")[0], name.split(":")[1]) for name in variants if not name.endswith(":bare")}
     lam = {h: _variant_result(samples[f"lambda:{h}"]) for h in HANDLERS}
-    estimates = {
-        t: {"init_ms_at_256mb": round(lambda_seconds(_median(samples[f"lambda:{t}"], "init_cpu_s"), 256) * 1000)}
-        for t in TARGETS
-    }
+    estimates = {t: {"init_ms_at_256mb": round(lambda_seconds(_median(samples[f"lambda:{t}"], "init_cpu_s"), 256) * 1000)} for t in TARGETS}
     memory = {
         h: memory_table(
             _median(samples[f"lambda:{h}"], "init_cpu_s"),

@@ -135,10 +135,14 @@ def find_lambda_python() -> tuple[str, str, str]:
     if found:
         return found[0], found[1], f"Python {found[1]}, the runtime's minor version (Lambda's python3.12 is a later 3.12 patch release)"
     version = python_version(PYTHON) or sys.version.split()[0]
-    return PYTHON, version, (
-        f"ASSUMPTION: no Python {LAMBDA_PYTHON} on this machine (checked BENCH_LAMBDA_PYTHON, LAMBDA_BYTECODE_PYTHON, PATH, pyenv, "
-        f"/usr/bin, /usr/local/bin); measured with Python {version}, and the zip ships sources only. Import costs differ "
-        "between minor versions, so treat absolute figures as approximate"
+    return (
+        PYTHON,
+        version,
+        (
+            f"ASSUMPTION: no Python {LAMBDA_PYTHON} on this machine (checked BENCH_LAMBDA_PYTHON, LAMBDA_BYTECODE_PYTHON, PATH, pyenv, "
+            f"/usr/bin, /usr/local/bin); measured with Python {version}, and the zip ships sources only. Import costs differ "
+            "between minor versions, so treat absolute figures as approximate"
+        ),
     )
 
 
@@ -234,10 +238,7 @@ def _pip_folder(python: str, target: Path, requirements: list[str], strip_prefix
         cmd = [python, "-m", "pip", "install", "--quiet", "--no-input", "--disable-pip-version-check", "--no-warn-script-location", "--target", str(tmp), *requirements]
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
         if result.returncode != 0:
-            raise BenchError(
-                f"{' '.join(cmd)} exited {result.returncode}: {result.stderr.strip()[-1500:]}\n"
-                "Fix: this needs PyPI (or a configured index) and pip for that interpreter"
-            )
+            raise BenchError(f"{' '.join(cmd)} exited {result.returncode}: {result.stderr.strip()[-1500:]}\nFix: this needs PyPI (or a configured index) and pip for that interpreter")
         for entry in tmp.iterdir():
             if entry.name.startswith(strip_prefixes):
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink()

@@ -16,12 +16,14 @@ from urllib.parse import urlsplit
 
 def order(run_id: str, index: int) -> bytes:
     """A valid order body with a unique orderId (same shape as bench.local_env.order)."""
-    return json.dumps({
-        "orderId": f"bench-{run_id}-{index:06d}",
-        "customerId": f"customer-{index % 50}",
-        "currency": "USD",
-        "items": [{"productId": "sku-1", "quantity": 2, "unitPrice": 9.99}, {"productId": "sku-2", "quantity": 1, "unitPrice": 24.5}],
-    }).encode()
+    return json.dumps(
+        {
+            "orderId": f"bench-{run_id}-{index:06d}",
+            "customerId": f"customer-{index % 50}",
+            "currency": "USD",
+            "items": [{"productId": "sku-1", "quantity": 2, "unitPrice": 9.99}, {"productId": "sku-2", "quantity": 1, "unitPrice": 24.5}],
+        }
+    ).encode()
 
 
 def main() -> None:

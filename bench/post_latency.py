@@ -51,8 +51,13 @@ def bench_post_latency(runs: int, quick: bool, log) -> dict:
 
         def invoke(name: str, index: int) -> float:
             event = build_proxy_event(
-                method="POST", raw_path=f"/{stage}/orders", query_string="", headers=[("Content-Type", "application/json")],
-                body=body(order(f"{rid}{name[:2]}", index)), route=route, stage=stage,
+                method="POST",
+                raw_path=f"/{stage}/orders",
+                query_string="",
+                headers=[("Content-Type", "application/json")],
+                body=body(order(f"{rid}{name[:2]}", index)),
+                route=route,
+                stage=stage,
             )
             context = LocalLambdaContext(function_name=pipeline.names.api_handler_function, region=pipeline.region)
             start = time.perf_counter()

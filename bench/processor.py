@@ -68,9 +68,7 @@ def bench_processor(runs: int, quick: bool, log) -> dict:
     mean_calls = {k: round(v / len(steady), 2) for k, v in sorted(calls.items())}
     put = "DynamoDB.PutItem (conditional)"
     other_dynamo = sum(v for k, v in mean_calls.items() if k.startswith("DynamoDB.") and k != put)
-    expected_met = (
-        mean_calls.get(put) == BATCH and other_dynamo <= 1 and mean_calls.get("SNS.PublishBatch") == 1 and failures == 0
-    )
+    expected_met = mean_calls.get(put) == BATCH and other_dynamo <= 1 and mean_calls.get("SNS.PublishBatch") == 1 and failures == 0
     log(f"processor: {batches} batches, median {summary(times[1:] or times)['median'] * 1000:.0f} ms, calls {mean_calls}")
     return {
         "batch_size": BATCH,

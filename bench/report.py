@@ -64,8 +64,10 @@ def synth_tables(r: dict) -> list[Table]:
         rw = r.get("repeated_work", {})
         bnotes = [
             f"median of {b[bmodes[0]]['runs']} probe run(s) per mode; phases are perf_counter marks inside the child",
-            (f"repeated work in one synth of {rw.get('stacks')} stacks: order schema opened {rw.get('schema_file_opens')}x; "
-            f"{rw.get('handler_files')} handler files opened {rw.get('handler_file_opens')}x in total"),
+            (
+                f"repeated work in one synth of {rw.get('stacks')} stacks: order schema opened {rw.get('schema_file_opens')}x; "
+                f"{rw.get('handler_files')} handler files opened {rw.get('handler_file_opens')}x in total"
+            ),
         ]
         tables.append(("Synth breakdown (where the time goes)", ["phase", *[r.get("labels", {}).get(m, m) for m in bmodes]], brows, bnotes))
     tables.extend(_jsii_cache_tables(r.get("jsii_package_cache")))
@@ -79,8 +81,10 @@ def _jsii_cache_tables(cache: dict | None) -> list[Table]:
         return []
     crows = [[label, _s(v["wall_s"]), _s(v["provider_assembly_load_s"], digits=3)] for label, v in cache.get("runs", {}).items()]
     cnotes = [
-        (f"JSII_RUNTIME_PACKAGE_CACHE={cache['setting']}; enabled: {cache['enabled']}; root {cache['root']} exists: {cache['root_exists']} "
-        f"({cache['root_size_mib']} MiB, {len(cache['cached_packages'])} package(s))"),
+        (
+            f"JSII_RUNTIME_PACKAGE_CACHE={cache['setting']}; enabled: {cache['enabled']}; root {cache['root']} exists: {cache['root_exists']} "
+            f"({cache['root_size_mib']} MiB, {len(cache['cached_packages'])} package(s))"
+        ),
     ]
     if "cold_root_size_mib" in cache:
         cnotes.append(f"a cold cache root holds {cache['cold_root_size_mib']} MiB after one synth")
@@ -107,22 +111,23 @@ def handlers_tables(r: dict) -> list[Table]:
         env_name, target = name.split(":")
         ratio = r["ratios"].get(name, {})
         instr = r.get("instructions", {}).get(name)
-        rows.append([
-            HANDLER_VARIANT_LABELS.get(env_name, env_name),
-            target,
-            _ms(v["init_wall_s"]),
-            _ms(v["init_cpu_s"]),
-            f"{ratio['wall']['ratio_of_medians']:.2f}x / {ratio['cpu']['ratio_of_medians']:.2f}x" if ratio else "1 (baseline)",
-            f"{instr:.0f} M" if isinstance(instr, (int, float)) else "",
-            f"{_ms(v.get('first_request_wall_s'))} / {_ms(v.get('first_request_cpu_s'))}" if "first_request_wall_s" in v else "",
-            f"{_ms(v.get('warm_request_wall_s'), 1)} / {_ms(v.get('warm_request_cpu_s'), 1)}" if "warm_request_wall_s" in v else "",
-            str(v["modules_imported"]),
-        ])
+        rows.append(
+            [
+                HANDLER_VARIANT_LABELS.get(env_name, env_name),
+                target,
+                _ms(v["init_wall_s"]),
+                _ms(v["init_cpu_s"]),
+                f"{ratio['wall']['ratio_of_medians']:.2f}x / {ratio['cpu']['ratio_of_medians']:.2f}x" if ratio else "1 (baseline)",
+                f"{instr:.0f} M" if isinstance(instr, (int, float)) else "",
+                f"{_ms(v.get('first_request_wall_s'))} / {_ms(v.get('first_request_cpu_s'))}" if "first_request_wall_s" in v else "",
+                f"{_ms(v.get('warm_request_wall_s'), 1)} / {_ms(v.get('warm_request_cpu_s'), 1)}" if "warm_request_wall_s" in v else "",
+                str(v["modules_imported"]),
+            ]
+        )
     env = r["environment"]
     checks = r.get("target_checks", {})
     met = ", ".join(
-        f"{h}: {'MET' if ok else 'NOT MET'}" + (f" (instructions {checks[h]['instructions_ratio']:.2f}x)" if checks.get(h, {}).get("instructions_ratio") else "")
-        for h, ok in r["meets_target"].items()
+        f"{h}: {'MET' if ok else 'NOT MET'}" + (f" (instructions {checks[h]['instructions_ratio']:.2f}x)" if checks.get(h, {}).get("instructions_ratio") else "") for h, ok in r["meets_target"].items()
     )
     notes = [
         f"{r['runs']} rounds; in each, every variant is one fresh process, in rotating order; medians. Target: handler init <= {r['target_ratio']:.2f}x bare (Lambda-faithful; wall, and instructions when measured) -> {met}",
@@ -132,7 +137,9 @@ def handlers_tables(r: dict) -> list[Table]:
         f"task = the deployment zip (sources sha256 {env['zip_sha256'][:12]}; bytecode compiled by: {env.get('zip_bytecode', 'none')}), layer = {env['layer']}, runtime = boto3 {env['boto3_version']}",
         "requests (first = the container's first, then a warm one): handler wall / CPU, against a local moto server; api: POST /orders, processor: a batch of 10",
     ]
-    tables: list[Table] = [("Handler cold-start init", ["environment", "target", "init wall", "init CPU", "vs bare (wall/CPU)", "instructions", "1st request wall/CPU", "warm request wall/CPU", "modules"], rows, notes)]
+    tables: list[Table] = [
+        ("Handler cold-start init", ["environment", "target", "init wall", "init CPU", "vs bare (wall/CPU)", "instructions", "1st request wall/CPU", "warm request wall/CPU", "modules"], rows, notes)
+    ]
 
     top_rows = []
     for handler, top in r.get("importtime_top5", {}).items():
@@ -152,19 +159,31 @@ def handlers_tables(r: dict) -> list[Table]:
         tables.append(("File-system calls", ["variant", "newfstatat", "openat", "getdents64", "read", "all syscalls"], sys_rows, sys_notes))
 
     for handler, rows_ in r.get("memory_sizes", {}).items():
-        mem_rows = [[str(m["memory_mb"]), f"{m['vcpu_share']:.3f}", f"{m['init_ms']} ms", f"{m['first_request_cpu_ms']} ms", f"{m['warm_request_cpu_ms']} ms", f"${m['cold_start_usd_per_million']:.2f}"] for m in rows_]
-        tables.append((f"Expected in Lambda by memory size: {handler}", ["memory MB", "vCPU", "init", "1st request (CPU part)", "warm request (CPU part)", "init + 1st request, per million cold starts"], mem_rows, [r["estimate_assumption"]]))
+        mem_rows = [
+            [str(m["memory_mb"]), f"{m['vcpu_share']:.3f}", f"{m['init_ms']} ms", f"{m['first_request_cpu_ms']} ms", f"{m['warm_request_cpu_ms']} ms", f"${m['cold_start_usd_per_million']:.2f}"]
+            for m in rows_
+        ]
+        tables.append(
+            (
+                f"Expected in Lambda by memory size: {handler}",
+                ["memory MB", "vCPU", "init", "1st request (CPU part)", "warm request (CPU part)", "init + 1st request, per million cold starts"],
+                mem_rows,
+                [r["estimate_assumption"]],
+            )
+        )
     return tables
 
 
 def processor_tables(r: dict) -> list[Table]:
     """Tables of the processor section."""
-    rows = [[
-        str(r["batch_size"]),
-        _s(r["batch_s"]["median"], "s", 3),
-        ", ".join(f"{k} x{v}" for k, v in r["calls_per_batch"].items()),
-        str(r["expected_met"]),
-    ]]
+    rows = [
+        [
+            str(r["batch_size"]),
+            _s(r["batch_s"]["median"], "s", 3),
+            ", ".join(f"{k} x{v}" for k, v in r["calls_per_batch"].items()),
+            str(r["expected_met"]),
+        ]
+    ]
     notes = [f"{r['batches']} batches against a local moto server; calls counted with a botocore before-call hook on the processor's clients", r["expected"]]
     return [("Processor batch", ["records", "time/batch (median)", "AWS calls per batch", "as expected"], rows, notes)]
 
@@ -191,7 +210,11 @@ def pipeline_tables(r: dict) -> list[Table]:
     rows = [
         ["POST /orders requests", str(r["requests"]), f"concurrency {r['concurrency']}"],
         ["POST latency p50 / p95 / p99 (client-side)", f"{lat['p50']:.1f} / {lat['p95']:.1f} / {lat['p99']:.1f} ms", f"max {lat['max']:.1f} ms; {lat.get('over_1s', 0)} over 1 s"],
-        ["  of which TCP connect p50 / p99", f"{r['tcp_connect_ms']['p50']:.1f} / {r['tcp_connect_ms']['p99']:.1f} ms", f"{r['tcp_connect_ms']['over_1s']} connects over 1 s (SYN retransmits: accept backlog full)"],
+        [
+            "  of which TCP connect p50 / p99",
+            f"{r['tcp_connect_ms']['p50']:.1f} / {r['tcp_connect_ms']['p99']:.1f} ms",
+            f"{r['tcp_connect_ms']['over_1s']} connects over 1 s (SYN retransmits: accept backlog full)",
+        ],
         ["POST phase", f"{r['post_phase_s']:.1f} s", f"{r['post_rate_per_s']} requests/s offered and answered"],
         ["accepted (202)", str(r["accepted"]), f"other statuses: {r['other_statuses'] or '-'}; client errors: {r.get('client_errors') or '-'}"],
         ["end-to-end throughput", f"{r['orders_per_s']:.1f} orders/s", f"{r['stored']} stored in {r['end_to_end_s']:.1f}s (first POST to last stored); DLQ: {r.get('dlq_messages', 'n/a')}"],
@@ -228,15 +251,17 @@ def first_run_tables(r: dict) -> list[Table]:
     rows = []
     for ref in r["refs"]:
         for step in ref["steps"]:
-            rows.append([
-                ref["commit"][:40],
-                step["command"],
-                f"{step['wall_s']:.0f} s" + ("" if step["returncode"] == 0 else f" (exit {step['returncode']})"),
-                _s(step["venv_mib"], " MiB", 0),
-                _s(step["tools_mib"], " MiB", 0),
-                _s(step["jsii_cache_mib"], " MiB", 0),
-                _s(step["node_modules_mib"], " MiB", 0),
-            ])
+            rows.append(
+                [
+                    ref["commit"][:40],
+                    step["command"],
+                    f"{step['wall_s']:.0f} s" + ("" if step["returncode"] == 0 else f" (exit {step['returncode']})"),
+                    _s(step["venv_mib"], " MiB", 0),
+                    _s(step["tools_mib"], " MiB", 0),
+                    _s(step["jsii_cache_mib"], " MiB", 0),
+                    _s(step["node_modules_mib"], " MiB", 0),
+                ]
+            )
     notes = [r.get("load_note", ""), "sizes are cumulative after each command, in a fresh clone with empty download and jsii caches"]
     return [("First run on a fresh clone (commands in order)", ["commit", "command", "wall", ".venv", ".tools", "jsii cache", "node_modules"], rows, notes)]
 
@@ -248,14 +273,28 @@ def rehearsal_tables(r: dict) -> list[Table]:
     rows = []
     for name, s in stacks.items():
         times = s["phases_median_s"]
-        rows.append([name, *(_s(times.get(p), digits=1) if p in times else "-" for p in phases), _s(s["wall_median_s"], digits=0), str(s["planned_to_add"]), str(s["applied"]), str(s["real_changes_on_replan"]), str(s["destroyed"])])
+        rows.append(
+            [
+                name,
+                *(_s(times.get(p), digits=1) if p in times else "-" for p in phases),
+                _s(s["wall_median_s"], digits=0),
+                str(s["planned_to_add"]),
+                str(s["applied"]),
+                str(s["real_changes_on_replan"]),
+                str(s["destroyed"]),
+            ]
+        )
     provider = {s["provider"] for s in stacks.values()}
-    notes = [f"median of {r['runs']} full rehearsal(s) per stack (python -m rehearsal --env <suffix>), provider hashicorp/aws {', '.join(sorted(provider))} against moto; apply applies the saved first plan"]
+    notes = [
+        f"median of {r['runs']} full rehearsal(s) per stack (python -m rehearsal --env <suffix>), provider hashicorp/aws {', '.join(sorted(provider))} against moto; apply applies the saved first plan"
+    ]
     tables: list[Table] = [("Deploy rehearsal (seconds per phase)", ["stack", *phases, "wall", "planned", "applied", "real changes", "destroyed"], rows, notes)]
     upgrades = r.get("upgrade", {})
     if upgrades:
         upgrade_phases = ["base", "plan", "apply", "seed", "upgrade-plan", "upgrade", "verify", "pipeline", "re-plan", "drift", "destroy"]
-        upgrade_rows = [[name, *(_s(u["phases_median_s"].get(p), digits=1) if p in u["phases_median_s"] else "-" for p in upgrade_phases), _s(u["wall_median_s"], digits=0)] for name, u in upgrades.items()]
+        upgrade_rows = [
+            [name, *(_s(u["phases_median_s"].get(p), digits=1) if p in u["phases_median_s"] else "-" for p in upgrade_phases), _s(u["wall_median_s"], digits=0)] for name, u in upgrades.items()
+        ]
         upgrade_notes = [f"{name}: {u.get('upgrade', '')}" for name, u in upgrades.items()]
         upgrade_notes.append("the rest (synth, prepare, init, validate, emulator, review) takes seconds; base = git archive + synth of the revision")
         tables.append(("Upgrade rehearsal (seconds per phase)", ["scenario", *upgrade_phases, "wall"], upgrade_rows, upgrade_notes))
@@ -282,7 +321,18 @@ def soak_tables(r: dict) -> list[Table]:
     return [("Fault-injection soak", ["", "value"], outcome, notes), ("Soak: faults injected per kind", ["fault", "count"], faults, [])]
 
 
-RENDERERS = {"soak": soak_tables, "rehearsal": rehearsal_tables, "synth": synth_tables, "footprint": footprint_tables, "first-run": first_run_tables, "handlers": handlers_tables, "processor": processor_tables, "post": post_tables, "pipeline": pipeline_tables, "suite": suite_tables}
+RENDERERS = {
+    "soak": soak_tables,
+    "rehearsal": rehearsal_tables,
+    "synth": synth_tables,
+    "footprint": footprint_tables,
+    "first-run": first_run_tables,
+    "handlers": handlers_tables,
+    "processor": processor_tables,
+    "post": post_tables,
+    "pipeline": pipeline_tables,
+    "suite": suite_tables,
+}
 
 
 def _tables(results: dict) -> list[Table]:
@@ -324,9 +374,11 @@ def render_markdown(results: dict) -> str:
     out = [
         "# Benchmark results (latest run)",
         "",
-        (f"Measured {m['date']} on {m['nproc']} CPU ({m['cpu']}), {m['ram_gib']} GiB RAM, {m['platform']}, "
-        f"Python {m['python']}, Node {m['node']}; 1-minute load average at start {m['load_avg_1m_at_start']}, at end {m.get('load_avg_1m_at_end', 'n/a')}. "
-        f"Options: {results['options']}. Generated by `python -m bench`; see bench/README.md for what each figure means."),
+        (
+            f"Measured {m['date']} on {m['nproc']} CPU ({m['cpu']}), {m['ram_gib']} GiB RAM, {m['platform']}, "
+            f"Python {m['python']}, Node {m['node']}; 1-minute load average at start {m['load_avg_1m_at_start']}, at end {m.get('load_avg_1m_at_end', 'n/a')}. "
+            f"Options: {results['options']}. Generated by `python -m bench`; see bench/README.md for what each figure means."
+        ),
     ]
     for title, headers, rows, notes in _tables(results):
         out += ["", f"## {title}", "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]

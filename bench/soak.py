@@ -21,8 +21,10 @@ def bench_soak(runs: int, quick: bool, log, orders: int | None = None) -> dict:
     quiet_logs()
     options = SoakOptions(orders=orders or (QUICK_ORDERS if quick else ORDERS), drain_timeout_seconds=900)
     report = run_soak(options, log=log).as_dict()
-    log(f"soak: {report['stored_as_sent']} stored as sent, {report['dlq_with_reason']} in the DLQ with a reason, {report['unaccounted']} unaccounted, "
-        f"{report['fault_share']:.1%} of {report['aws_calls']} AWS calls faulted, {report['orders_per_s']} orders/s")
+    log(
+        f"soak: {report['stored_as_sent']} stored as sent, {report['dlq_with_reason']} in the DLQ with a reason, {report['unaccounted']} unaccounted, "
+        f"{report['fault_share']:.1%} of {report['aws_calls']} AWS calls faulted, {report['orders_per_s']} orders/s"
+    )
     return {
         **report,
         "options": {"orders": options.orders, "fault_rate": options.fault_rate, "processors": options.processors, "clients": options.clients, "seed": options.seed},

@@ -21,8 +21,7 @@ def bench_suite(runs: int, quick: bool, log) -> dict:
     """One run of each entry of ``RUNS`` (the full suite takes minutes; --quick: the two tiers only); returns the JSON-ready result."""
     out: dict = {
         "modes": {},
-        "note": "one run each; the suite's own subprocesses (e.g. the lean-vs-stock synth comparison) set their own mode, "
-        "so the stock run changes only the session synth and in-process imports",
+        "note": "one run each; the suite's own subprocesses (e.g. the lean-vs-stock synth comparison) set their own mode, so the stock run changes only the session synth and in-process imports",
     }
     for label, (command, env) in RUNS.items():
         if quick and label == STOCK_RUN:

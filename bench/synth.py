@@ -249,7 +249,7 @@ def _interleaved(modes: list[str], runs: int, once, log, what: str) -> dict[str,
     """``runs`` samples per mode, interleaved and rotating which mode goes first, so load drift hits all alike."""
     samples: dict[str, list[dict]] = {mode: [] for mode in modes}
     for i in range(runs):
-        for mode in modes[i % len(modes):] + modes[: i % len(modes)]:
+        for mode in modes[i % len(modes) :] + modes[: i % len(modes)]:
             sample = once(mode, i)
             samples[mode].append(sample)
             log(f"{what}: {MODE_LABELS[mode]:18s} run {i + 1}/{runs}: {sample['wall_s']:.2f}s, peak RSS {sample['max_rss_mib']:.0f} MiB")
@@ -328,6 +328,7 @@ def _same_terraform(a: Path, b: Path) -> bool:
     stacks_a = sorted(p.name for p in (a / "stacks").iterdir())
     if stacks_a != sorted(p.name for p in (b / "stacks").iterdir()):
         return False
+
     def terraform(directory: Path, stack: str) -> dict:
         return {k: v for k, v in json.loads((directory / "stacks" / stack / "cdk.tf.json").read_text()).items() if k != "//"}
 

@@ -119,7 +119,12 @@ class PipelineAlarmsProps:
         extra, most = self.additional_topic_arns, rules.ALARM_MAX_ACTIONS_PER_STATE - 1
         if not isinstance(extra, tuple) or len(extra) > most or not all(isinstance(a, str) and a.strip() for a in extra):
             problems.append(
-                ConfigProblem("additional_topic_arns", extra, f"must be a tuple of at most {most} topic ARNs (CloudWatch allows {rules.ALARM_MAX_ACTIONS_PER_STATE} actions per alarm state)", "pass e.g. ('arn:aws:sns:us-east-1:123456789012:oncall',)")
+                ConfigProblem(
+                    "additional_topic_arns",
+                    extra,
+                    f"must be a tuple of at most {most} topic ARNs (CloudWatch allows {rules.ALARM_MAX_ACTIONS_PER_STATE} actions per alarm state)",
+                    "pass e.g. ('arn:aws:sns:us-east-1:123456789012:oncall',)",
+                )
             )
         values = {name: getattr(self, name) for name in ("period_seconds", "evaluation_periods", *rules.ALARM_THRESHOLDS)}
         problems += rules.alarm_problems(values, period_setting="period_seconds", evaluations_setting="evaluation_periods")
@@ -221,10 +226,7 @@ def _order_loss_alarm_specs(props: PipelineAlarmsProps) -> list[AlarmSpec]:
             comparison_operator=GREATER_OR_EQUAL,
             threshold=props.processor_throttles_threshold,
             treat_missing_data=MISSING_AS_OK,
-            summary=(
-                f"The order processor was throttled >= {props.processor_throttles_threshold} time(s) {window}: "
-                "reserved or account concurrency is exhausted, so orders wait in the queue."
-            ),
+            summary=(f"The order processor was throttled >= {props.processor_throttles_threshold} time(s) {window}: reserved or account concurrency is exhausted, so orders wait in the queue."),
         ),
     ]
 
@@ -257,10 +259,7 @@ def _throughput_alarm_specs(props: PipelineAlarmsProps) -> list[AlarmSpec]:
             comparison_operator=GREATER_OR_EQUAL,
             threshold=props.queue_depth_threshold,
             treat_missing_data=MISSING_KEEPS_STATE,
-            summary=(
-                f"The order queue holds >= {props.queue_depth_threshold} waiting orders: orders arrive faster "
-                "than the processor handles them (traffic spike, throttling or slow downstream)."
-            ),
+            summary=(f"The order queue holds >= {props.queue_depth_threshold} waiting orders: orders arrive faster than the processor handles them (traffic spike, throttling or slow downstream)."),
         ),
         AlarmSpec(
             key="api-handler-errors",
@@ -271,10 +270,7 @@ def _throughput_alarm_specs(props: PipelineAlarmsProps) -> list[AlarmSpec]:
             comparison_operator=GREATER_OR_EQUAL,
             threshold=props.api_handler_errors_threshold,
             treat_missing_data=MISSING_AS_OK,
-            summary=(
-                f"The API handler failed >= {props.api_handler_errors_threshold} invocation(s) {window}; "
-                "callers got 5XX and their orders were NOT accepted. Check the API handler's logs."
-            ),
+            summary=(f"The API handler failed >= {props.api_handler_errors_threshold} invocation(s) {window}; callers got 5XX and their orders were NOT accepted. Check the API handler's logs."),
         ),
         AlarmSpec(
             key="api-5xx",
@@ -285,17 +281,12 @@ def _throughput_alarm_specs(props: PipelineAlarmsProps) -> list[AlarmSpec]:
             comparison_operator=GREATER_OR_EQUAL,
             threshold=props.api_5xx_threshold,
             treat_missing_data=MISSING_AS_OK,
-            summary=(
-                f"The orders API returned >= {props.api_5xx_threshold} 5XX response(s) {window}; callers' orders "
-                "were rejected. Check the API access log and the API handler's errors."
-            ),
+            summary=(f"The orders API returned >= {props.api_5xx_threshold} 5XX response(s) {window}; callers' orders were rejected. Check the API access log and the API handler's errors."),
         ),
     ]
 
 
-def metric_alarm(
-    scope: Construct, spec: AlarmSpec, *, alarm_name: str, actions: list[str], period_seconds: int, evaluation_periods: int, tags: Mapping[str, str]
-) -> CloudwatchMetricAlarm:
+def metric_alarm(scope: Construct, spec: AlarmSpec, *, alarm_name: str, actions: list[str], period_seconds: int, evaluation_periods: int, tags: Mapping[str, str]) -> CloudwatchMetricAlarm:
     """One alarm from its spec (construct id = ``spec.key``), notifying ``actions`` on ALARM and on OK."""
     return CloudwatchMetricAlarm(
         scope,
@@ -344,8 +335,6 @@ class PipelineAlarms(Construct):
         for spec in self.specs:
             name = names.alarm(spec.key)
             self.alarm_names[spec.key] = name
-            self.alarms[spec.key] = metric_alarm(
-                self, spec, alarm_name=name, actions=actions, period_seconds=props.period_seconds, evaluation_periods=props.evaluation_periods, tags=props.tags
-            )
+            self.alarms[spec.key] = metric_alarm(self, spec, alarm_name=name, actions=actions, period_seconds=props.period_seconds, evaluation_periods=props.evaluation_periods, tags=props.tags)
         #: ARNs (tokens) of every alarm, in paging-priority order; for dashboards.
         self.alarm_arns: list[str] = [alarm.arn for alarm in self.alarms.values()]

@@ -81,9 +81,7 @@ def add_account_settings(scope: Construct, role_name: str) -> AccountSettingsRes
         description="Lets API Gateway write execution and access logs (account-level setting).",
         assume_role_policy=json.dumps(trust_policy()),
     )
-    attachment = IamRolePolicyAttachment(
-        scope, POLICY_ATTACHMENT_ID, role=role.name, policy_arn=f"arn:{partition.partition}:{PUSH_TO_CLOUDWATCH_POLICY_PATH}"
-    )
+    attachment = IamRolePolicyAttachment(scope, POLICY_ATTACHMENT_ID, role=role.name, policy_arn=f"arn:{partition.partition}:{PUSH_TO_CLOUDWATCH_POLICY_PATH}")
     account = ApiGatewayAccount(
         scope,
         ACCOUNT_ID,

@@ -67,7 +67,9 @@ class EncryptedTopicProps:
             check_reference(problems, self, "encryption_key", KeyReference, "EncryptionKey", required=True, fix="pass the stack's EncryptionKey")
         pattern = self.cloudwatch_alarm_names
         if not isinstance(pattern, str) or not pattern or len(pattern) > 255 or any(c in pattern for c in ' :"'):
-            problems.append(ConfigProblem("cloudwatch_alarm_names", pattern, "must be an alarm-name pattern (1 to 255 characters, no spaces, colons or quotes; * and ? allowed)", "give e.g. 'orders-*-dev' or '*'"))
+            problems.append(
+                ConfigProblem("cloudwatch_alarm_names", pattern, "must be an alarm-name pattern (1 to 255 characters, no spaces, colons or quotes; * and ? allowed)", "give e.g. 'orders-*-dev' or '*'")
+            )
         if isinstance(self.email_subscriptions, str) or not isinstance(self.email_subscriptions, tuple):
             problems.append(ConfigProblem("email_subscriptions", self.email_subscriptions, "must be a tuple of e-mail addresses", "give e.g. ('oncall@example.com',)"))
         else:

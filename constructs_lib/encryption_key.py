@@ -51,9 +51,7 @@ class EncryptionKeyProps:
                 )
             )
         if not isinstance(self.region, str) or not self.region:
-            problems.append(
-                ConfigProblem("region", self.region, "is required: the key policy names the regional CloudWatch Logs principal", "pass the stack's region, e.g. region=config.region")
-            )
+            problems.append(ConfigProblem("region", self.region, "is required: the key policy names the regional CloudWatch Logs principal", "pass the stack's region, e.g. region=config.region"))
         return problems
 
 
@@ -117,15 +115,12 @@ class EncryptionKey(Construct):
         return _key_policy(self._account, self._partition, self._region, arns)
 
 
-
 #: Sids of the key policy and why each statement exists (docs/security.md, "Security" renders them).
 KEY_POLICY_REASONS: dict[str, str] = {
     "AccountRootAdministers": "AWS's default key-policy statement: delegates every decision to IAM in this account "
     "(key administration for deployers, use for the roles that hold a grant); without it the key could become unmanageable",
-    "CloudWatchAlarmsPublishToEncryptedTopics": "CloudWatch alarms publish to the encrypted alarm topic as cloudwatch.amazonaws.com; "
-    "SNS then needs a data key from this key on the alarms' behalf",
-    "CloudWatchLogsEncryptThisStacksLogGroups": "CloudWatch Logs encrypts this stack's log groups (Lambda, API access and "
-    "execution logs) and no others, selected by the encryption context",
+    "CloudWatchAlarmsPublishToEncryptedTopics": "CloudWatch alarms publish to the encrypted alarm topic as cloudwatch.amazonaws.com; SNS then needs a data key from this key on the alarms' behalf",
+    "CloudWatchLogsEncryptThisStacksLogGroups": "CloudWatch Logs encrypts this stack's log groups (Lambda, API access and execution logs) and no others, selected by the encryption context",
 }
 
 

@@ -29,11 +29,24 @@ _ENV_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # Lambda sets these itself and rejects functions that try to.
 _RESERVED_ENV_KEYS = frozenset(
     {
-        "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
-        "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
-        "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-        "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-        "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
     }
 )
 
@@ -79,7 +92,11 @@ class PythonFunctionProps:
         if not is_unresolved(name) and (not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name)):
             problems.append(ConfigProblem("function_name", name, "must be 1 to 64 letters, digits, hyphens or underscores", "give e.g. 'order-processor-dev'"))
         elif isinstance(name, str) and not is_unresolved(name) and len(function_role_name(name)) > IAM_ROLE_NAME_MAX:
-            problems.append(ConfigProblem("function_name", name, f"makes the role name {function_role_name(name)!r} longer than IAM's {IAM_ROLE_NAME_MAX} characters", "shorten function_name to 59 characters or fewer"))
+            problems.append(
+                ConfigProblem(
+                    "function_name", name, f"makes the role name {function_role_name(name)!r} longer than IAM's {IAM_ROLE_NAME_MAX} characters", "shorten function_name to 59 characters or fewer"
+                )
+            )
         if not isinstance(self.code, HandlersPackage):
             problems.append(ConfigProblem("code", self.code, "must be a HandlersPackage", "pass HandlersPackage(scope, 'handlers-package', HandlersPackageProps(source_dir=...))"))
         if not is_unresolved(self.handler) and (not isinstance(self.handler, str) or "." not in self.handler):
@@ -94,7 +111,11 @@ class PythonFunctionProps:
         if isinstance(self.layers, str) or not isinstance(self.layers, tuple) or len(self.layers) > 5:
             problems.append(ConfigProblem("layers", self.layers, "must be a tuple of at most 5 layer ARNs", "give e.g. (powertools_layer_arn,)"))
         if not isinstance(self.policy_statements, tuple) or not all(_is_statement(s) for s in self.policy_statements):
-            problems.append(ConfigProblem("policy_statements", self.policy_statements, "must be a tuple of IAM statement dicts with Effect and Action", "use the grant_*_statements() methods of the other constructs"))
+            problems.append(
+                ConfigProblem(
+                    "policy_statements", self.policy_statements, "must be a tuple of IAM statement dicts with Effect and Action", "use the grant_*_statements() methods of the other constructs"
+                )
+            )
         return problems
 
 
@@ -217,7 +238,10 @@ class PythonFunction(Construct):
         added = list(statements)
         bad = [s for s in added if not _is_statement(s)]
         if bad:
-            raise ConfigError([ConfigProblem("statements", bad, "must be IAM statement dicts with Effect and Action", "pass a grant_*_statements() list")], context=f"PythonFunction {self.node.id!r} add_to_role_policy")
+            raise ConfigError(
+                [ConfigProblem("statements", bad, "must be IAM statement dicts with Effect and Action", "pass a grant_*_statements() list")],
+                context=f"PythonFunction {self.node.id!r} add_to_role_policy",
+            )
         self._statements += added
         self.role_policy.policy = self._policy_document()
 
@@ -235,7 +259,7 @@ GRANT_REASONS: dict[str, str] = {
     "WriteOwnLogs": "Lambda writes the function's logs to its own, pre-created log group",
     "RecreateOwnLogGroup": "should the pre-created group be deleted out of band, Lambda recreates exactly that group instead of dropping logs "
     "(the drift check then reports its missing key and retention)",
-    "XRayTracing": "active tracing sends segments to X-Ray; X-Ray has no resource-level permissions, so \"*\"",
+    "XRayTracing": 'active tracing sends segments to X-Ray; X-Ray has no resource-level permissions, so "*"',
 }
 
 

@@ -107,11 +107,7 @@ ACCESS_LOG_FORMAT_JSON = json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":"))
 #: (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-mapping-template-reference.html#context-variable-reference).
 #: NOT ``$context.error.validationErrorString``: the validator's text quotes JSON itself (e.g.
 #: ``[object has missing required properties (["items"])]``), which would end the string early.
-GATEWAY_RESPONSE_TEMPLATE = (
-    '{"message":$context.error.messageString,'
-    '"error":"$context.error.responseType",'
-    '"requestId":"$context.requestId"}'
-)
+GATEWAY_RESPONSE_TEMPLATE = '{"message":$context.error.messageString,"error":"$context.error.responseType","requestId":"$context.requestId"}'
 #: The catch-all responses: every type not listed below falls back to one of these, and those
 #: types' messages are API Gateway's fixed texts ("Invalid request body", "Too Many Requests",
 #: "Missing Authentication Token", "Forbidden", "Internal server error", ...).
@@ -203,13 +199,9 @@ class OrdersRestApiProps:
             try:
                 ApiAuthorization.parse(self.authorization)  # type: ignore[arg-type]
             except ValueError:
-                problems.append(
-                    ConfigProblem("authorization", self.authorization, "is not an authorization mode", "use AWS_IAM, API_KEY or NONE")
-                )
+                problems.append(ConfigProblem("authorization", self.authorization, "is not an authorization mode", "use AWS_IAM, API_KEY or NONE"))
 
-        if not is_unresolved(self.stage_name) and not (
-            isinstance(self.stage_name, str) and STAGE_NAME_PATTERN.match(self.stage_name)
-        ):
+        if not is_unresolved(self.stage_name) and not (isinstance(self.stage_name, str) and STAGE_NAME_PATTERN.match(self.stage_name)):
             problems.append(
                 ConfigProblem(
                     "stage_name",
@@ -384,9 +376,7 @@ class OrdersRestApi(Construct):
             prefix = f"{prefix}/{segment}"
             if prefix not in self.path_resources:
                 construct_id = "resource" + re.sub(r"[{}]", "", prefix).replace("/", "-")
-                self.path_resources[prefix] = self._definition_part(
-                    ApiGatewayResource, construct_id, rest_api_id=self.rest_api_id, parent_id=parent_id, path_part=segment
-                )
+                self.path_resources[prefix] = self._definition_part(ApiGatewayResource, construct_id, rest_api_id=self.rest_api_id, parent_id=parent_id, path_part=segment)
             parent_id = self.path_resources[prefix].id
         return parent_id
 
@@ -543,9 +533,7 @@ class OrdersRestApi(Construct):
         self.usage_plan: ApiGatewayUsagePlan | None = None
         if self.authorization is not ApiAuthorization.API_KEY:
             return
-        self.api_key = ApiGatewayApiKey(
-            self, "api-key", name=f"{props.api_name}-key", description="Key of the orders API clients.", enabled=True
-        )
+        self.api_key = ApiGatewayApiKey(self, "api-key", name=f"{props.api_name}-key", description="Key of the orders API clients.", enabled=True)
         self.usage_plan = ApiGatewayUsagePlan(
             self,
             "usage-plan",

@@ -20,8 +20,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(
         prog="python -m local_pipeline",
-        description="Run the order pipeline locally: moto server + local API Gateway + SQS poller, "
-        "configured from pipeline_config like the stack. Runs until Ctrl-C. See docs/local_pipeline.md.",
+        description="Run the order pipeline locally: moto server + local API Gateway + SQS poller, configured from pipeline_config like the stack. Runs until Ctrl-C. See docs/local_pipeline.md.",
     )
     parser.add_argument("--port", type=int, default=8080, help="port of the local API (default 8080; 0 picks a free one)")
     parser.add_argument("--moto-port", type=int, default=0, help="port of the moto server (default: a free one)")

@@ -117,7 +117,6 @@ def read_request_body(headers: Mapping[str, str], rfile: BinaryIO, *, limit: int
     return body
 
 
-
 class _DeadlineReader(io.RawIOBase):
     """The connection as a raw stream: every receive waits at most the per-read timeout AND what is left of the request's deadline.
 
@@ -169,6 +168,7 @@ class LocalHttpServer(ThreadingHTTPServer):
             log.debug("client %s went away: %r", client_address, error)
             return
         log.exception("local API: unexpected error serving %s", client_address)
+
 
 def _framing_error(error: BodyError) -> HttpResponse:
     """The answer to a body whose framing is broken (400) or that exceeds the gateway's 10 MB (413)."""

@@ -121,10 +121,7 @@ class MotoEmulator:
         else:
             # moto's own server entry point, with werkzeug's per-request log silenced (a polling
             # consumer makes hundreds of lines per second).
-            code = (
-                "import logging, sys; logging.getLogger('werkzeug').setLevel(logging.WARNING);"
-                "from moto.server import main; sys.exit(main(sys.argv[1:]))"
-            )
+            code = "import logging, sys; logging.getLogger('werkzeug').setLevel(logging.WARNING);from moto.server import main; sys.exit(main(sys.argv[1:]))"
             command = [sys.executable, "-c", code]
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env = {**os.environ, **self._extra_env, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}

@@ -180,6 +180,4 @@ def load_handlers(
         set_log_level(processor_app, log_level)
         processor_clients = handler_clients(endpoint_url, region, processor_app.PROCESSOR_TIMEOUTS, handlers_dir)
         processor = processor_app.ProcessorFunction.bound_to(settings, processor_clients)
-    return LoadedHandlers(
-        api=api, processor=processor, api_clients=api_clients, processor_clients=processor_clients, sweeper=sweeper, sweeper_clients=sweeper_clients
-    )
+    return LoadedHandlers(api=api, processor=processor, api_clients=api_clients, processor_clients=processor_clients, sweeper=sweeper, sweeper_clients=sweeper_clients)

@@ -80,7 +80,14 @@ class LocalPipelineOptions:
             if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
                 p.append(ConfigProblem(name, port, "must be a TCP port in [0, 65535]", "use 0 to pick a free port"))
         if self.handlers_dir is not None and not (Path(self.handlers_dir) / "api_handler").is_dir():
-            p.append(ConfigProblem("handlers_dir", str(self.handlers_dir), "must be the root of a Lambda package (holding api_handler/ and order_processor/)", "pass the unpacked zip or a handlers/ directory, or None"))
+            p.append(
+                ConfigProblem(
+                    "handlers_dir",
+                    str(self.handlers_dir),
+                    "must be the root of a Lambda package (holding api_handler/ and order_processor/)",
+                    "pass the unpacked zip or a handlers/ directory, or None",
+                )
+            )
         if self.api_port and self.api_port == self.moto_port:
             p.append(ConfigProblem("api_port", self.api_port, "must differ from moto_port", "choose two ports, or 0 for either"))
         pc = self.processor_concurrency
@@ -99,9 +106,18 @@ class LocalPipelineOptions:
             else:
                 p.extend(self.existing.problems())
             if vt is not None:
-                p.append(ConfigProblem("visibility_timeout_seconds", vt, "cannot be set when attaching to existing resources (the queue already exists)", "leave it None, or set the visibility timeout where the queue is defined"))
+                p.append(
+                    ConfigProblem(
+                        "visibility_timeout_seconds",
+                        vt,
+                        "cannot be set when attaching to existing resources (the queue already exists)",
+                        "leave it None, or set the visibility timeout where the queue is defined",
+                    )
+                )
             if self.moto_port:
-                p.append(ConfigProblem("moto_port", self.moto_port, "cannot be set when attaching to existing resources (no moto server is started)", "leave it 0; the emulator is existing.endpoint_url"))
+                p.append(
+                    ConfigProblem("moto_port", self.moto_port, "cannot be set when attaching to existing resources (no moto server is started)", "leave it 0; the emulator is existing.endpoint_url")
+                )
         return p
 
     def resolve_config(self) -> PipelineConfig:
@@ -124,8 +140,7 @@ def resolve(options: LocalPipelineOptions) -> PipelineConfig:
                 ConfigProblem(
                     "visibility_timeout_seconds",
                     visibility,
-                    f"must be longer than batching_window_seconds ({config.batching_window_seconds}), "
-                    "or messages reappear (and are delivered twice) while a batch is still being gathered",
+                    f"must be longer than batching_window_seconds ({config.batching_window_seconds}), or messages reappear (and are delivered twice) while a batch is still being gathered",
                     f"raise it above {config.batching_window_seconds} or shorten batching_window_seconds",
                 )
             )

@@ -11,9 +11,7 @@ from local_pipeline.emulator import ProvisionedResources
 from pipeline_config import ApiAuthorization, ResourceNames, output_keys
 
 
-def local_outputs(
-    resources: ProvisionedResources, names: ResourceNames, *, api_url: str, stage_name: str, region: str, endpoint_url: str
-) -> dict[str, Any]:
+def local_outputs(resources: ProvisionedResources, names: ResourceNames, *, api_url: str, stage_name: str, region: str, endpoint_url: str) -> dict[str, Any]:
     """The stack's outputs for these resources (plus ``AwsEndpointUrl`` and ``EventsQueueUrl``); absent values left out."""
     r = resources
     keys = output_keys

@@ -47,9 +47,7 @@ class LocalPipeline:
         self.existing: AttachedResources | None = options.existing
         """The resources this pipeline is attached to; None when it provisions its own."""
         self.emulator: MotoEmulator | None = (
-            None
-            if options.existing
-            else MotoEmulator(host=options.host, port=options.moto_port, separate_process=options.moto_separate_process, server_module=options.moto_server_module)
+            None if options.existing else MotoEmulator(host=options.host, port=options.moto_port, separate_process=options.moto_separate_process, server_module=options.moto_server_module)
         )
         self.resources: ProvisionedResources | None = None
         self.api: LocalApi | None = None
@@ -140,10 +138,7 @@ class LocalPipeline:
         """Local-only queue subscribed to the events topic with raw delivery (not available when attached)."""
         url = self._need().events_queue_url
         if url is None:
-            raise RuntimeError(
-                "this pipeline is attached to existing resources and created no events tap queue; "
-                "subscribe a queue of your own to the events topic to read published events"
-            )
+            raise RuntimeError("this pipeline is attached to existing resources and created no events tap queue; subscribe a queue of your own to the events topic to read published events")
         return url
 
     @property
@@ -298,9 +293,7 @@ class LocalPipeline:
     # ------------------------------------------------------------------ outputs (local_pipeline.outputs)
     def outputs(self) -> dict[str, Any]:
         """The stack's Terraform outputs, with local values (plus ``AwsEndpointUrl`` and ``EventsQueueUrl``)."""
-        return local_outputs(
-            self._need(), self.names, api_url=self.api_url, stage_name=self.options.stage_name, region=self.region, endpoint_url=self.endpoint_url
-        )
+        return local_outputs(self._need(), self.names, api_url=self.api_url, stage_name=self.options.stage_name, region=self.region, endpoint_url=self.endpoint_url)
 
     def write_outputs(self, path: str | os.PathLike[str]) -> Path:
         """Write ``{"<stack>": outputs()}`` as JSON, the shape of ``cdktf output --outputs-file``."""

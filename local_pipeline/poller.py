@@ -240,9 +240,7 @@ class QueuePoller:
         if any(thread.is_alive() for thread in self._threads):
             return
         self._stop.clear()
-        self._threads = [
-            threading.Thread(target=self._run, name=f"local-sqs-poller-{index}", daemon=True) for index in range(self.concurrency)
-        ]
+        self._threads = [threading.Thread(target=self._run, name=f"local-sqs-poller-{index}", daemon=True) for index in range(self.concurrency)]
         for thread in self._threads:
             thread.start()
 

@@ -26,7 +26,8 @@ def check_attached(resources: ProvisionedResources, endpoint_url: str, client: C
             failures.append(f"{label}: {type(error).__name__}: {error}")
     if failures:
         raise RuntimeError(
-            f"cannot attach to the resources at {endpoint_url}:\n  - " + "\n  - ".join(failures)
+            f"cannot attach to the resources at {endpoint_url}:\n  - "
+            + "\n  - ".join(failures)
             + "\nFix: pass the outputs of the stack applied to THIS emulator (terraform output -json), and its endpoint URL."
         )
 

@@ -286,11 +286,7 @@ def find_move_task(results: Sequence[dict[str, Any]], task_handle: str, *, desti
         if task.get("TaskHandle") == task_handle:
             return _move_task(task)
     if destination_arn is not None and started_ms is not None:
-        finished = [
-            t
-            for t in results
-            if "TaskHandle" not in t and t.get("DestinationArn") == destination_arn and int(t.get("StartedTimestamp", 0)) >= started_ms - MOVE_TASK_CLOCK_SKEW_MS
-        ]
+        finished = [t for t in results if "TaskHandle" not in t and t.get("DestinationArn") == destination_arn and int(t.get("StartedTimestamp", 0)) >= started_ms - MOVE_TASK_CLOCK_SKEW_MS]
         if finished:
             return _move_task(max(finished, key=lambda t: int(t.get("StartedTimestamp", 0))))
     return MoveTask(status="NOT_FOUND", moved=0)

@@ -290,7 +290,12 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (every subcommand has --help)."""
     common = argparse.ArgumentParser(add_help=False)
     where = common.add_argument_group("stack")
-    where.add_argument("--outputs", default=os.environ.get("ORDERSCTL_OUTPUTS", DEFAULT_OUTPUTS_FILE), metavar="FILE", help="JSON written by `cdktf output <stack> --outputs-file FILE` (default: $ORDERSCTL_OUTPUTS or %(default)s)")
+    where.add_argument(
+        "--outputs",
+        default=os.environ.get("ORDERSCTL_OUTPUTS", DEFAULT_OUTPUTS_FILE),
+        metavar="FILE",
+        help="JSON written by `cdktf output <stack> --outputs-file FILE` (default: $ORDERSCTL_OUTPUTS or %(default)s)",
+    )
     where.add_argument("--stack", help="stack to use when FILE holds several, e.g. orders-dev")
     where.add_argument("--endpoint-url", help="AWS endpoint override for an emulator (default: $AWS_ENDPOINT_URL)")
     where.add_argument("--region", help="AWS region (default: the stack's Region output)")
@@ -334,10 +339,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="before a deploy: concurrency quota, Powertools layer, API Gateway account role, state backend",
         description=cmd_preflight.__doc__,
     )
-    preflight.add_argument("--environment", metavar="SUFFIX", help="check what `ENVIRONMENT_SUFFIX=SUFFIX make synth` writes (an environment, or 'account'); default: $ENVIRONMENT_SUFFIX, else every stack")
+    preflight.add_argument(
+        "--environment", metavar="SUFFIX", help="check what `ENVIRONMENT_SUFFIX=SUFFIX make synth` writes (an environment, or 'account'); default: $ENVIRONMENT_SUFFIX, else every stack"
+    )
     preflight.add_argument("--endpoint-url", help="an emulator instead of AWS (default: $AWS_ENDPOINT_URL, or the AwsEndpointUrl of --outputs)")
     preflight.add_argument("--outputs", metavar="FILE", help="an outputs file of the local pipeline: check against its emulator")
-    preflight.add_argument("--concurrency-quota", type=_positive, metavar="N", help="check against this Lambda concurrency quota instead of the account's (needed where the endpoint cannot tell it, e.g. moto)")
+    preflight.add_argument(
+        "--concurrency-quota", type=_positive, metavar="N", help="check against this Lambda concurrency quota instead of the account's (needed where the endpoint cannot tell it, e.g. moto)"
+    )
     preflight.add_argument("--json", action="store_true", help="print JSON instead of text")
     preflight.add_argument("--no-progress", action="store_true", help=argparse.SUPPRESS)
     preflight.set_defaults(func=cmd_preflight, uses_outputs=False)

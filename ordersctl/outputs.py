@@ -61,10 +61,7 @@ def _plain(value: Any) -> Any:
 def parse_outputs(document: Any, *, stack: str | None = None, source: str = "<memory>") -> StackOutputs:
     """Pick one stack's outputs from ``{"<stack>": {...}}`` (``stack`` chooses among several)."""
     if not isinstance(document, Mapping) or not document or not all(isinstance(v, Mapping) for v in document.values()):
-        raise OutputsError(
-            f"{source}: expected a JSON object of stacks, like {{\"orders-dev\": {{\"ApiEndpoint\": ...}}}}. "
-            "Fix: write it with `cdktf output <stack> --outputs-file <file>`."
-        )
+        raise OutputsError(f'{source}: expected a JSON object of stacks, like {{"orders-dev": {{"ApiEndpoint": ...}}}}. Fix: write it with `cdktf output <stack> --outputs-file <file>`.')
     if stack is None:
         if len(document) > 1:
             raise OutputsError(f"{source}: holds several stacks ({', '.join(sorted(document))}). Fix: pick one with --stack.")

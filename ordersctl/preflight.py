@@ -102,11 +102,7 @@ class ConcurrencyFacts:
 
 def planned_reservations(selection: Selection, region: str) -> list[Reservation]:
     """The reservations the selected environment stacks of ``region`` make."""
-    return [
-        Reservation(c.names.stack, c.names.order_processor_function, c.processor_reserved_concurrency)
-        for c in selection.environments
-        if c.region == region and c.processor_reserved_concurrency
-    ]
+    return [Reservation(c.names.stack, c.names.order_processor_function, c.processor_reserved_concurrency) for c in selection.environments if c.region == region and c.processor_reserved_concurrency]
 
 
 def concurrency_facts(port: PreflightPort, region: str, our_functions: Sequence[str], quota_override: int | None) -> ConcurrencyFacts:
@@ -188,14 +184,14 @@ def account_role_check(region: str, facts: AccountRoleFacts, *, owner: str, sele
         )
     role_name = facts.role_arn.rsplit("/", 1)[-1]
     if not facts.role_exists:
-        return CheckResult(
-            name, False, f"points at {facts.role_arn}, which no longer exists: no API in {region} can log", f"deploy {owner}: it sets its own role"
-        )
+        return CheckResult(name, False, f"points at {facts.role_arn}, which no longer exists: no API in {region} can log", f"deploy {owner}: it sets its own role")
     setter = stack_of_cloudwatch_role(role_name)
     if setter == owner:
         return CheckResult(name, True, f"set by {owner} ({facts.role_arn})")
     if setter is not None:
-        return CheckResult(name, True, f"set by {setter} ({facts.role_arn}), from before {owner} owned it; deploying {owner} takes it over (docs/api-gateway-account.md, 'API Gateway account settings')")
+        return CheckResult(
+            name, True, f"set by {setter} ({facts.role_arn}), from before {owner} owned it; deploying {owner} takes it over (docs/api-gateway-account.md, 'API Gateway account settings')"
+        )
     return CheckResult(name, True, f"set outside this project ({facts.role_arn}); deploying {owner} replaces it with its own role")
 
 
@@ -257,7 +253,9 @@ def _missing_bucket(bucket: str) -> CheckResult:
 def lock_table_check(table: str, key: list[tuple[str, str]] | None) -> CheckResult:
     """Pass when the DynamoDB lock table exists with the key Terraform writes (LockID, a string)."""
     if key is None:
-        return CheckResult("state lock table", False, f"DynamoDB table {table} does not exist", "create it with the partition key LockID (a string), or unset TF_STATE_LOCK_TABLE to lock with the S3 lock file")
+        return CheckResult(
+            "state lock table", False, f"DynamoDB table {table} does not exist", "create it with the partition key LockID (a string), or unset TF_STATE_LOCK_TABLE to lock with the S3 lock file"
+        )
     if key != [("LockID", "S")]:
         return CheckResult("state lock table", False, f"DynamoDB table {table} has the key {key}, not LockID (a string)", "point TF_STATE_LOCK_TABLE at a table whose partition key is LockID (S)")
     return CheckResult("state lock table", True, f"DynamoDB table {table} exists with the key LockID")

@@ -52,15 +52,19 @@ class QueuePort(Protocol):
     def send_batch(self, queue_url: str, messages: Sequence[Message]) -> tuple[set[str], dict[str, str]]:
         """Send copies; return (ids sent, {id: error}) keyed by ``Message.message_id``."""
         ...
+
     def delete_batch(self, queue_url: str, messages: Sequence[Message]) -> dict[str, str]:
         """Delete; return {message_id: error} of those that failed."""
         ...
+
     def release(self, queue_url: str, messages: Sequence[Message]) -> None:
         """Make messages visible again at once (visibility timeout 0)."""
         ...
+
     def start_move_task(self, source_arn: str, destination_arn: str) -> str:
         """Start a native move task; raise ``MoveTaskUnsupported`` when the endpoint lacks it."""
         ...
+
     def move_task(self, source_arn: str, task_handle: str) -> MoveTask: ...
 
 
@@ -183,10 +187,7 @@ def native_move(port: QueuePort, *, dlq_url: str, dlq_arn: str, queue_arn: str, 
     elif task.status == "RUNNING":
         note = f"the move task is still running ({task.moved} of {task.to_move if task.to_move is not None else '?'} moved so far); check again with `ordersctl status`"
     elif task.status != "COMPLETED":
-        errors = (
-            (f"the move task ({handle}) is not among the DLQ's last 10 move tasks (state {task.status}): its outcome is unknown; "
-            "`ordersctl status` shows what is left in the DLQ"),
-        )
+        errors = ((f"the move task ({handle}) is not among the DLQ's last 10 move tasks (state {task.status}): its outcome is unknown; `ordersctl status` shows what is left in the DLQ"),)
     return RedriveReport(method="move-task", moved=task.moved, failed=failed, remaining=port.depth(dlq_url), errors=errors, note=note)
 
 

@@ -10,6 +10,7 @@ ORDER_COLUMNS = ("orderId", "customerId", "status", "totalAmount", "currency", "
 
 def newest(orders: Sequence[Mapping[str, Any]], limit: int) -> list[dict[str, Any]]:
     """The ``limit`` orders with the latest ``createdAt`` (then ``timestamp``), newest first."""
+
     def key(order: Mapping[str, Any]) -> str:
         return str(order.get("createdAt") or order.get("timestamp") or "")
 

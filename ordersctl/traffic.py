@@ -69,7 +69,9 @@ def smoke(api: Any, *, timeout_seconds: float = 30.0, order: dict[str, Any] | No
     except Exception as error:  # noqa: BLE001 -- network errors: report, do not crash the CLI
         return SmokeResult(ok=False, order_id=order_id, error=f"POST /orders failed: {error}")
     if posted.status != ACCEPTED:
-        return SmokeResult(ok=False, order_id=order_id, post_status=posted.status, post_latency_seconds=posted.latency_seconds, error=f"POST /orders answered {posted.status}, expected {ACCEPTED}: {posted.body}")
+        return SmokeResult(
+            ok=False, order_id=order_id, post_status=posted.status, post_latency_seconds=posted.latency_seconds, error=f"POST /orders answered {posted.status}, expected {ACCEPTED}: {posted.body}"
+        )
     last: dict[str, Any] = {}
 
     def stored() -> bool:
@@ -78,7 +80,13 @@ def smoke(api: Any, *, timeout_seconds: float = 30.0, order: dict[str, Any] | No
         return got.status == 200 and isinstance(got.body, dict) and got.body.get("orderId") == order_id
 
     if not wait_for(stored, timeout_seconds=timeout_seconds, clock=clock):
-        return SmokeResult(ok=False, order_id=order_id, post_status=posted.status, post_latency_seconds=posted.latency_seconds, error=f"order not readable after {timeout_seconds:g} s (last GET status {last.get('status')}); check the DLQ and the processor's logs")
+        return SmokeResult(
+            ok=False,
+            order_id=order_id,
+            post_status=posted.status,
+            post_latency_seconds=posted.latency_seconds,
+            error=f"order not readable after {timeout_seconds:g} s (last GET status {last.get('status')}); check the DLQ and the processor's logs",
+        )
     return SmokeResult(ok=True, order_id=order_id, post_status=posted.status, post_latency_seconds=posted.latency_seconds, round_trip_seconds=clock() - started)
 
 

@@ -146,29 +146,63 @@ def read_backend(environ: Mapping[str, str]) -> tuple[BackendSettings, list[Conf
         local_path = _opt(environ, "TF_STATE_LOCAL_PATH")
         if local_path is not None and STACK_PLACEHOLDER not in local_path:
             # One path for every stack would make orders-prod plan against orders-dev's state.
-            problems.append(ConfigProblem("TF_STATE_LOCAL_PATH", local_path, f"must contain {STACK_PLACEHOLDER}, so each stack keeps its own state file", f"use e.g. 'state/terraform.{STACK_PLACEHOLDER}.tfstate', or unset it"))
+            problems.append(
+                ConfigProblem(
+                    "TF_STATE_LOCAL_PATH",
+                    local_path,
+                    f"must contain {STACK_PLACEHOLDER}, so each stack keeps its own state file",
+                    f"use e.g. 'state/terraform.{STACK_PLACEHOLDER}.tfstate', or unset it",
+                )
+            )
             return BackendSettings(), problems
         return BackendSettings(kind="local", local_path=local_path), problems
 
     if kind == "s3":
         bucket = _opt(environ, "TF_STATE_BUCKET")
         if bucket is None:
-            problems.append(ConfigProblem("TF_STATE_BUCKET", environ.get("TF_STATE_BUCKET"), "is required when TF_STATE_BACKEND=s3", "set TF_STATE_BUCKET to the name of an existing, versioned state bucket"))
+            problems.append(
+                ConfigProblem("TF_STATE_BUCKET", environ.get("TF_STATE_BUCKET"), "is required when TF_STATE_BACKEND=s3", "set TF_STATE_BUCKET to the name of an existing, versioned state bucket")
+            )
         elif not _BUCKET_PATTERN.match(bucket) or ".." in bucket:
-            problems.append(ConfigProblem("TF_STATE_BUCKET", bucket, "is not a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)", "give the bucket name only, e.g. 'acme-terraform-state' (no s3:// or ARN)"))
+            problems.append(
+                ConfigProblem(
+                    "TF_STATE_BUCKET",
+                    bucket,
+                    "is not a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)",
+                    "give the bucket name only, e.g. 'acme-terraform-state' (no s3:// or ARN)",
+                )
+            )
         region = _opt(environ, "TF_STATE_REGION")
         if region is not None and not _REGION_PATTERN.match(region):
             problems.append(ConfigProblem("TF_STATE_REGION", region, "is not an AWS region name", "use the bucket's region, e.g. 'us-east-1', or unset it to use the stack's region"))
         prefix = environ.get("TF_STATE_KEY_PREFIX")
         prefix = DEFAULT_KEY_PREFIX if prefix is None or prefix.strip() == "" else prefix.strip().strip("/")
         if not _KEY_PREFIX_PATTERN.match(prefix) or any(part in (".", "..") for part in prefix.split("/")):
-            problems.append(ConfigProblem("TF_STATE_KEY_PREFIX", environ.get("TF_STATE_KEY_PREFIX"), "must be slash-separated segments of letters, digits and !_.*'()-", f"use e.g. '{DEFAULT_KEY_PREFIX}' or 'team/orders'"))
+            problems.append(
+                ConfigProblem(
+                    "TF_STATE_KEY_PREFIX", environ.get("TF_STATE_KEY_PREFIX"), "must be slash-separated segments of letters, digits and !_.*'()-", f"use e.g. '{DEFAULT_KEY_PREFIX}' or 'team/orders'"
+                )
+            )
         lock_table = _opt(environ, "TF_STATE_LOCK_TABLE")
         if lock_table is not None and not _DYNAMODB_TABLE_PATTERN.match(lock_table):
-            problems.append(ConfigProblem("TF_STATE_LOCK_TABLE", lock_table, "is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)", "give the lock table's name (partition key LockID), or unset it to lock with the S3 lock file"))
+            problems.append(
+                ConfigProblem(
+                    "TF_STATE_LOCK_TABLE",
+                    lock_table,
+                    "is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)",
+                    "give the lock table's name (partition key LockID), or unset it to lock with the S3 lock file",
+                )
+            )
         use_lockfile = _flag(environ, "TF_STATE_S3_LOCKFILE", True, problems)
         if not use_lockfile and lock_table is None:
-            problems.append(ConfigProblem("TF_STATE_S3_LOCKFILE", environ.get("TF_STATE_S3_LOCKFILE"), "turns off the only state lock (no TF_STATE_LOCK_TABLE); concurrent applies could corrupt the state", "leave TF_STATE_S3_LOCKFILE on, or set TF_STATE_LOCK_TABLE"))
+            problems.append(
+                ConfigProblem(
+                    "TF_STATE_S3_LOCKFILE",
+                    environ.get("TF_STATE_S3_LOCKFILE"),
+                    "turns off the only state lock (no TF_STATE_LOCK_TABLE); concurrent applies could corrupt the state",
+                    "leave TF_STATE_S3_LOCKFILE on, or set TF_STATE_LOCK_TABLE",
+                )
+            )
         if problems:
             return BackendSettings(), problems
         return BackendSettings(
@@ -183,7 +217,9 @@ def read_backend(environ: Mapping[str, str]) -> tuple[BackendSettings, list[Conf
 
     organization = _opt(environ, "TF_CLOUD_ORGANIZATION")
     if organization is None:
-        problems.append(ConfigProblem("TF_CLOUD_ORGANIZATION", environ.get("TF_CLOUD_ORGANIZATION"), "is required when TF_STATE_BACKEND=cloud", "set TF_CLOUD_ORGANIZATION to your HCP Terraform organization name"))
+        problems.append(
+            ConfigProblem("TF_CLOUD_ORGANIZATION", environ.get("TF_CLOUD_ORGANIZATION"), "is required when TF_STATE_BACKEND=cloud", "set TF_CLOUD_ORGANIZATION to your HCP Terraform organization name")
+        )
     elif not _CLOUD_ORG_PATTERN.match(organization):
         problems.append(ConfigProblem("TF_CLOUD_ORGANIZATION", organization, "is not an organization name (letters, digits, _ and -)", "copy the name from HCP Terraform's organization settings"))
     hostname = _opt(environ, "TF_CLOUD_HOSTNAME") or DEFAULT_CLOUD_HOSTNAME

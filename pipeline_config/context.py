@@ -37,9 +37,7 @@ def _parse_object(text: str, *, source: str, fix: str) -> dict[str, Any]:
         value = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:
         line = text.splitlines()[error.lineno - 1] if text.splitlines() else text
-        raise ContextError(
-            ConfigProblem(source, line.strip()[:120], f"is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})", fix)
-        ) from None
+        raise ContextError(ConfigProblem(source, line.strip()[:120], f"is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})", fix)) from None
     except ValueError as error:
         raise ContextError(ConfigProblem(source, text.strip()[:120], f"is not valid JSON ({error})", fix)) from None
     if not isinstance(value, dict):

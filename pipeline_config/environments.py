@@ -60,11 +60,17 @@ def config_for(suffix: str, **overrides: Any) -> PipelineConfig:
     if "environment_suffix" in overrides and overrides["environment_suffix"] != suffix:
         # The suffix picks the environment; an override that disagrees would be silently ignored.
         raise ConfigError(
-            [ConfigProblem("environment_suffix", overrides["environment_suffix"], f"cannot be overridden inside the settings of environment {suffix!r}", "remove it from the overrides; choose the environment with ENVIRONMENT_SUFFIX or cdktf context 'environmentSuffix'")]
+            [
+                ConfigProblem(
+                    "environment_suffix",
+                    overrides["environment_suffix"],
+                    f"cannot be overridden inside the settings of environment {suffix!r}",
+                    "remove it from the overrides; choose the environment with ENVIRONMENT_SUFFIX or cdktf context 'environmentSuffix'",
+                )
+            ]
         )
     settings = {**base, **overrides, "environment_suffix": suffix}
     unknown = unknown_setting_problems(settings)
     if unknown:
         raise ConfigError(unknown, context=f"configuration for environment {suffix!r}")
     return PipelineConfig(**settings)
-

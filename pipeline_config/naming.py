@@ -78,7 +78,7 @@ def stack_name(suffix: str) -> str:
 def suffix_of_stack(name: str) -> str | None:
     """The environment suffix of a stack name (``orders-dev`` -> ``dev``); None when it is not one of ours."""
     prefix = stack_name("")
-    return name[len(prefix):] if name.startswith(prefix) and len(name) > len(prefix) else None
+    return name[len(prefix) :] if name.startswith(prefix) and len(name) > len(prefix) else None
 
 
 #: Every CloudWatch alarm of the project starts with this (``ResourceNames.alarm``), whatever its environment.

@@ -47,7 +47,28 @@ API_THROTTLE_BURST_LIMIT = (1, 1_000_000)
 API_QUOTA_PER_DAY = (1, 1_000_000_000)
 #: The only retention values CloudWatch Logs accepts.
 VALID_LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
 )
 #: CloudWatch alarm periods below a minute (high resolution); longer ones are multiples of 60.
 ALARM_HIGH_RESOLUTION_PERIODS = (10, 20, 30)
@@ -131,8 +152,7 @@ def visibility_timeout_problem(visibility: object, timeout: object, *, visibilit
     return ConfigProblem(
         visibility_setting,
         visibility,
-        f"must be at least {VISIBILITY_TIMEOUT_FACTOR} x {timeout_setting} = {required} s, "
-        "or messages reappear while a batch is still being processed",
+        f"must be at least {VISIBILITY_TIMEOUT_FACTOR} x {timeout_setting} = {required} s, or messages reappear while a batch is still being processed",
         f"raise it to {required} or lower {timeout_setting} to {visibility // VISIBILITY_TIMEOUT_FACTOR} or less",
     )
 
@@ -144,8 +164,7 @@ def dlq_retention_problem(queue_retention: object, dlq_retention: object, *, que
     return ConfigProblem(
         dlq_setting,
         dlq_retention,
-        f"must be longer than {queue_setting} ({queue_retention}); SQS keeps a message's original enqueue "
-        "time when it moves it to the DLQ, so a shorter DLQ retention silently drops failed orders",
+        f"must be longer than {queue_setting} ({queue_retention}); SQS keeps a message's original enqueue time when it moves it to the DLQ, so a shorter DLQ retention silently drops failed orders",
         f"raise it above {queue_retention} (the maximum, {SQS_MAX_RETENTION_SECONDS} = 14 days, is the default) or lower {queue_setting}",
     )
 
@@ -183,8 +202,7 @@ def event_source_concurrency_problem(maximum: object, reserved: object, *, maxim
             problem = ConfigProblem(
                 maximum_setting,
                 maximum,
-                f"must not exceed {reserved_setting} ({reserved}), or the event source invokes "
-                "into throttles and messages bounce back to the queue",
+                f"must not exceed {reserved_setting} ({reserved}), or the event source invokes into throttles and messages bounce back to the queue",
                 f"set it to {reserved} or less, or raise {reserved_setting}",
             )
         return problem

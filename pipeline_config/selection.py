@@ -86,9 +86,7 @@ def settings_from_json(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[Con
         default = field.default if field.default is not dataclasses.MISSING else field.default_factory() if callable(field.default_factory) else None
         if value is None:
             fix = f'use "{word}" for None, or leave {name} out for its default ({default!r})' if word else f"leave {name} out for its default ({default!r})"
-            problems.append(
-                ConfigProblem(name, None, "null is not accepted in the cdktf context: jsii drops null values, so it would silently mean the default on some paths", fix)
-            )
+            problems.append(ConfigProblem(name, None, "null is not accepted in the cdktf context: jsii drops null values, so it would silently mean the default on some paths", fix))
         elif word is not None and isinstance(value, str) and value.strip().lower() == word:
             settings[name] = None
         elif (quoted := _quoted_scalar_problem(name, field.type, value)) is not None:
@@ -160,9 +158,7 @@ def _unknown_environment_problems(overrides: Mapping[str, Any], chosen: str | No
             close = _did_you_mean(str(key), listed)
             hint = f"; did you mean {close!r}?" if close else ""
             problem = f"is not an environment (listed: {', '.join(listed)}){hint}"
-            fix = (
-                f"rename it to {close!r}" if close else f"add {key!r} to pipeline_config/environments.py, or synthesize it alone with {SUFFIX_ENV_VAR}={key}"
-            ) + ", or remove it"
+            fix = (f"rename it to {close!r}" if close else f"add {key!r} to pipeline_config/environments.py, or synthesize it alone with {SUFFIX_ENV_VAR}={key}") + ", or remove it"
         problems.append(ConfigProblem(f"context.{OVERRIDES_CONTEXT_KEY}", key, problem, fix))
     return problems
 
@@ -292,4 +288,3 @@ def select_stacks(environ: Mapping[str, str] | None = None, context: Mapping[str
         raise ConfigError(problems, context=_error_context(problems))
     warnings += [_legacy_blocks_warning(config) for config in environments if config.legacy_account_setting_in_state]
     return Selection(environments=environments, account_stacks=account_stacks, account_setting_owners=owners, backend=backend, warnings=tuple(warnings))
-

@@ -300,10 +300,7 @@ class PipelineConfig:
             return self.powertools_layer_arn
         # Only the commercial partition: China and GovCloud get their layer from other
         # accounts, so validation requires powertools_layer_arn there.
-        return (
-            f"arn:aws:lambda:{self.region}:017000801446:layer:"
-            f"AWSLambdaPowertoolsPythonV3-python312-x86_64:{self.powertools_layer_version}"
-        )
+        return f"arn:aws:lambda:{self.region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:{self.powertools_layer_version}"
 
     # ------------------------------------------------------------------ validation
     def problems(self) -> list[ConfigProblem]:
@@ -316,7 +313,9 @@ class PipelineConfig:
         self._alarm_problems(check)
         if not check.problems and (too_long := self.names.length_problems()):
             for what, name, limit in too_long:
-                check.problems.append(ConfigProblem("environment_suffix", self.environment_suffix, f"makes {what} {name!r} {len(name)} characters, over the AWS limit of {limit}", "use a shorter suffix"))
+                check.problems.append(
+                    ConfigProblem("environment_suffix", self.environment_suffix, f"makes {what} {name!r} {len(name)} characters, over the AWS limit of {limit}", "use a shorter suffix")
+                )
         return check.problems
 
     def _identity_problems(self, check: _Checker) -> None:
@@ -324,8 +323,7 @@ class PipelineConfig:
         if not isinstance(suffix, str) or not SUFFIX_PATTERN.match(suffix):
             check.bad(
                 "environment_suffix",
-                "must start with a lowercase letter and hold only lowercase letters, digits and single hyphens, "
-                "not ending in a hyphen (AWS rejects other characters in some resource names)",
+                "must start with a lowercase letter and hold only lowercase letters, digits and single hyphens, not ending in a hyphen (AWS rejects other characters in some resource names)",
                 "use e.g. 'dev', 'staging' or 'pr-123' (ENVIRONMENT_SUFFIX or cdktf context 'environmentSuffix')",
             )
         elif len(suffix) > SUFFIX_MAX_LENGTH:
@@ -366,11 +364,7 @@ class PipelineConfig:
         if not isinstance(self.log_level, str) or self.log_level.upper() not in _LOG_LEVELS:
             check.bad("log_level", f"must be one of {', '.join(_LOG_LEVELS)}", "set log_level to e.g. 'INFO'")
         check.int_range("powertools_layer_version", 1, 10_000)
-        if (
-            self.powertools_layer_arn is None
-            and isinstance(self.region, str)
-            and (self.region.startswith("cn-") or "-gov-" in self.region)
-        ):
+        if self.powertools_layer_arn is None and isinstance(self.region, str) and (self.region.startswith("cn-") or "-gov-" in self.region):
             check.bad(
                 "powertools_layer_arn",
                 f"must be set in region {self.region}: the public Powertools layer is published from another account in the China and GovCloud partitions",
@@ -445,7 +439,9 @@ class PipelineConfig:
             check.add(rules.email_problem(self.alarm_email, setting="alarm_email"))
         topics = self.alarm_sns_topic_arns
         if not isinstance(topics, tuple) or not all(isinstance(arn, str) and rules.SNS_TOPIC_ARN_PATTERN.match(arn) for arn in topics):
-            check.bad("alarm_sns_topic_arns", "must be a list of SNS topic ARNs (arn:<partition>:sns:<region>:<account>:<topic>)", 'give e.g. ["arn:aws:sns:us-east-1:123456789012:oncall"], or leave it out')
+            check.bad(
+                "alarm_sns_topic_arns", "must be a list of SNS topic ARNs (arn:<partition>:sns:<region>:<account>:<topic>)", 'give e.g. ["arn:aws:sns:us-east-1:123456789012:oncall"], or leave it out'
+            )
         elif len(topics) > MAX_EXTRA_ALARM_TOPICS or len(set(topics)) != len(topics):
             check.bad(
                 "alarm_sns_topic_arns",
@@ -455,7 +451,11 @@ class PipelineConfig:
         if self.lambda_bytecode not in rules.LAMBDA_BYTECODE_MODES:
             check.bad("lambda_bytecode", f"must be one of {', '.join(map(repr, rules.LAMBDA_BYTECODE_MODES))}", 'use "auto" (the default), "required" or "off"')
         if self.alarm_destination_check is not None and self.alarm_destination_check not in ALARM_DESTINATION_CHECKS:
-            check.bad("alarm_destination_check", f"must be one of {', '.join(map(repr, ALARM_DESTINATION_CHECKS))} or \"auto\" (None)", 'use "error", "warn" or "off"; leave it out for the default (error when prod_like)')
+            check.bad(
+                "alarm_destination_check",
+                f'must be one of {", ".join(map(repr, ALARM_DESTINATION_CHECKS))} or "auto" (None)',
+                'use "error", "warn" or "off"; leave it out for the default (error when prod_like)',
+            )
         values = {name: getattr(self, name) for name in ("alarm_period_seconds", "alarm_evaluation_periods", *rules.ALARM_THRESHOLDS)}
         check.problems += rules.alarm_problems(values, period_setting="alarm_period_seconds", evaluations_setting="alarm_evaluation_periods")
         check.int_range("unpublished_events_threshold", *rules.UNPUBLISHED_EVENTS_THRESHOLD)

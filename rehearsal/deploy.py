@@ -65,14 +65,20 @@ class DeployPhases:
             raise PhaseFailed(f"apply_reviewed: no reviewed plan in {self.root} (no {REVIEW_RECORD}). Fix: run --target aws --until plan --workdir {self.root} first; it plans, reviews and records")
         record = json.loads(path.read_text(encoding="utf-8"))
         if not record.get("guard", {}).get("ok"):
-            raise PhaseFailed(f"the guard did not pass this plan ({record.get('guard', {}).get('verdict', '?')}): it is never applied. Fix: allow the change on purpose (allow-data-loss) and plan again")
+            raise PhaseFailed(
+                f"the guard did not pass this plan ({record.get('guard', {}).get('verdict', '?')}): it is never applied. Fix: allow the change on purpose (allow-data-loss) and plan again"
+            )
         if record.get("suffix") != self.options.suffix or (self.options.stack and record.get("stack") != self.options.stack):
-            raise PhaseFailed(f"the reviewed plan in {self.root} is for {record.get('stack')} (--env {record.get('suffix')}), not for --env {self.options.suffix}{' --stack ' + self.options.stack if self.options.stack else ''}. Fix: give the workdir of this stack's plan")
+            raise PhaseFailed(
+                f"the reviewed plan in {self.root} is for {record.get('stack')} (--env {record.get('suffix')}), not for --env {self.options.suffix}{' --stack ' + self.options.stack if self.options.stack else ''}. Fix: give the workdir of this stack's plan"
+            )
         plan = self.root / record["plan"]
         if not plan.is_file() or file_digest(plan) != record.get("sha256"):
             raise PhaseFailed(f"{plan} is not the plan the guard reviewed (missing, or its SHA-256 differs): nothing applied. Fix: plan and review again")
         work = plan.parent
-        env = terraform_env(self.environ, Path(record["cli_config"]) if record.get("cli_config") else None, extra={PLUGIN_CACHE_ENV_VAR: record["plugin_cache"]} if record.get("plugin_cache") else None)
+        env = terraform_env(
+            self.environ, Path(record["cli_config"]) if record.get("cli_config") else None, extra={PLUGIN_CACHE_ENV_VAR: record["plugin_cache"]} if record.get("plugin_cache") else None
+        )
         logs = self.root / "logs"
         logs.mkdir(exist_ok=True)
         doc = json.loads((work / "cdk.tf.json").read_text(encoding="utf-8"))

@@ -238,7 +238,7 @@ def _merge_tags(drifts: list[Drift]) -> list[Drift]:
         if d.address in with_all and (d.path == "tags" or d.path.startswith("tags.")):
             continue
         if d.path.startswith("tags_all."):
-            d = Drift(d.address, "tags." + d.path[len("tags_all."):], coded=d.coded, deployed=d.deployed, type=d.type)
+            d = Drift(d.address, "tags." + d.path[len("tags_all.") :], coded=d.coded, deployed=d.deployed, type=d.type)
         out.append(d)
     return out
 
@@ -273,7 +273,13 @@ def _timestamp(value: Any) -> bool:
 def check_drift(tf: TerraformRunner, *, stack: str, schema: ProviderSchema | None = None, lock_timeout_seconds: int = 300, timeout_seconds: float = 900) -> DriftReport:
     """``terraform plan -refresh-only -detailed-exitcode`` in ``tf``'s folder, read into a report; every failure is an ``error`` report."""
     result = tf.run(
-        "plan", "-refresh-only", "-detailed-exitcode", "-input=false", "-no-color", f"-lock-timeout={lock_timeout_seconds}s", f"-out={DRIFT_PLAN}",
+        "plan",
+        "-refresh-only",
+        "-detailed-exitcode",
+        "-input=false",
+        "-no-color",
+        f"-lock-timeout={lock_timeout_seconds}s",
+        f"-out={DRIFT_PLAN}",
         timeout_seconds=timeout_seconds,
     )
     if result.timed_out or result.returncode not in (0, 2):
@@ -353,16 +359,20 @@ def render_issue(report: DriftReport, *, run_url: str = "", checked_at: str = ""
     """The drift issue's title and body: which resource, which attribute, the deployed and the coded value, and what to do."""
     head = [
         issue_marker(report.stack),
-        (f"The drift check found **{len(report.resources)} resource(s)** of `{report.stack}` changed outside Terraform "
-        f"({len(report.drifts)} attribute(s)). **Deployed** is what AWS holds now; **coded** is the value Terraform last "
-        "applied from the code (the state before the refresh)."),
+        (
+            f"The drift check found **{len(report.resources)} resource(s)** of `{report.stack}` changed outside Terraform "
+            f"({len(report.drifts)} attribute(s)). **Deployed** is what AWS holds now; **coded** is the value Terraform last "
+            "applied from the code (the state before the refresh)."
+        ),
         "",
     ]
     tail = [
         "",
-        ("**What to do.** To put the coded values back, run the deploy workflow (Actions → deploy → Run workflow): its plan "
-        "shows these attributes being set back, reviewed by the guard. To keep a deployed value, change the code to match "
-        "and merge it. This issue is updated while the drift lasts and closed by the first check that finds none."),
+        (
+            "**What to do.** To put the coded values back, run the deploy workflow (Actions → deploy → Run workflow): its plan "
+            "shows these attributes being set back, reviewed by the guard. To keep a deployed value, change the code to match "
+            "and merge it. This issue is updated while the drift lasts and closed by the first check that finds none."
+        ),
         "",
     ]
     if report.set_aside:

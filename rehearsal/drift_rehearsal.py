@@ -63,8 +63,26 @@ def _alarm_threshold(state: list[StateResource], client: Callable[[str], Any]) -
         return None
     cloudwatch = client("cloudwatch")
     (current,) = cloudwatch.describe_alarms(AlarmNames=[alarm.attributes["alarm_name"]])["MetricAlarms"]
-    fields = ("AlarmName", "AlarmDescription", "ActionsEnabled", "OKActions", "AlarmActions", "InsufficientDataActions", "MetricName", "Namespace", "Statistic",
-              "ExtendedStatistic", "Dimensions", "Period", "Unit", "EvaluationPeriods", "DatapointsToAlarm", "ComparisonOperator", "TreatMissingData", "Metrics")
+    fields = (
+        "AlarmName",
+        "AlarmDescription",
+        "ActionsEnabled",
+        "OKActions",
+        "AlarmActions",
+        "InsufficientDataActions",
+        "MetricName",
+        "Namespace",
+        "Statistic",
+        "ExtendedStatistic",
+        "Dimensions",
+        "Period",
+        "Unit",
+        "EvaluationPeriods",
+        "DatapointsToAlarm",
+        "ComparisonOperator",
+        "TreatMissingData",
+        "Metrics",
+    )
     request = {key: current[key] for key in fields if current.get(key) not in (None, [])}
     request["Threshold"] = float(current["Threshold"]) + 1
     cloudwatch.put_metric_alarm(**request)
@@ -168,7 +186,7 @@ class DriftPhases:
         self.report.drift_line = f"drift: {len(changes)} changed out of band, {len(found.drifts)} reported, {len(after.drifts)} after apply"
         if after.drifts:
             raise PhaseFailed(f"{self.report.drift_line}: the apply did not put the code back:\n" + "\n".join(d.describe() for d in after.drifts))
-        lines = [self.report.drift_line[len("drift: "):]]
+        lines = [self.report.drift_line[len("drift: ") :]]
         lines += [f"out of band: {c.what}" for c in changes]
         lines += [f"reported: {d.describe()}" for d in found.drifts]
         lines += [f"set aside: {s.address} {s.path}: {s.reason}" for s in found.set_aside]

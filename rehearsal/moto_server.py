@@ -24,8 +24,7 @@ MANAGED_POLICIES_ENV = {"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
 PATCHES: tuple[tuple[str, str], ...] = (
     (
         "SQS SetQueueAttributes without 'Policy' resets the queue's Policy (moto 5.2.5, Queue._set_attributes)",
-        ("keep the current Policy when a SetQueueAttributes call does not name it; otherwise "
-        "aws_sqs_queue_policy and aws_sqs_queue_redrive_policy undo each other and the provider waits forever"),
+        ("keep the current Policy when a SetQueueAttributes call does not name it; otherwise aws_sqs_queue_policy and aws_sqs_queue_redrive_policy undo each other and the provider waits forever"),
     ),
     (
         "SQS GetQueueAttributes never returns RedriveAllowPolicy (moto 5.2.5: not in Queue.BASE_ATTRIBUTES)",
@@ -33,8 +32,10 @@ PATCHES: tuple[tuple[str, str], ...] = (
     ),
     (
         "SQS GetQueueAttributes returns RedrivePolicy re-serialized with spaces (moto 5.2.5: json.dumps in Queue.attributes); SQS returns it compact",
-        ("return it compact, as SQS does; otherwise every plan after an apply shows the queue's and the redrive policy's "
-        "redrive_policy as changed (formatting only), and an upgrade applies that non-change, waiting ~25 s for SQS propagation"),
+        (
+            "return it compact, as SQS does; otherwise every plan after an apply shows the queue's and the redrive policy's "
+            "redrive_policy as changed (formatting only), and an upgrade applies that non-change, waiting ~25 s for SQS propagation"
+        ),
     ),
     (
         "AWS managed IAM policies exist only with MOTO_IAM_LOAD_MANAGED_POLICIES=true",

@@ -184,8 +184,7 @@ class _Check:
         if receives != list(range(1, max_receives + 1)):
             seen = [(round(inv.started_at - sent_at, 2), inv.receive_counts) for inv in pipeline.poller.invocations]
             raise PipelineCheckFailed(
-                f"the poison message was received {receives} before the DLQ; expected exactly {max_receives} receives (maxReceiveCount). "
-                f"Invocations (seconds after the send, receive counts): {seen}"
+                f"the poison message was received {receives} before the DLQ; expected exactly {max_receives} receives (maxReceiveCount). Invocations (seconds after the send, receive counts): {seen}"
             )
         return max_receives
 

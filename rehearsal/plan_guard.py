@@ -237,8 +237,10 @@ def render_markdown(result: Review, *, title: str = "Plan review") -> str:
         lines.append("")
         if change_class == pc.DATA_LOSS and result.blocked:
             lines += [
-                (f"The guard stops this plan. To make a blocked change on purpose, add its line to the pull request description "
-                f"(or pass `{ALLOW_FLAG} ADDRESS` to `make rehearse`), then push or edit the description:"),
+                (
+                    f"The guard stops this plan. To make a blocked change on purpose, add its line to the pull request description "
+                    f"(or pass `{ALLOW_FLAG} ADDRESS` to `make rehearse`), then push or edit the description:"
+                ),
                 "",
                 "```",
                 *[f"allow-data-loss: {c.change.address}" for c in result.blocked],
@@ -259,8 +261,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m rehearsal.plan_guard",
         description="Classify a Terraform plan's changes (data loss, security, availability, routine) and fail on data loss that was not allowed.",
-        epilog="exit codes: 0 the guard passed; 1 a data-loss change is not allowed; 2 bad arguments or not a plan.\n"
-        "The plan JSON comes from `terraform show -json plan.tfplan`.",
+        epilog="exit codes: 0 the guard passed; 1 a data-loss change is not allowed; 2 bad arguments or not a plan.\nThe plan JSON comes from `terraform show -json plan.tfplan`.",
     )
     parser.add_argument("plan", type=Path, help="the plan as JSON (`terraform show -json <planfile>`), or - for stdin")
     add_allow_arguments(parser)
@@ -271,7 +272,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def add_allow_arguments(parser: argparse.ArgumentParser) -> None:
     """``--allow-data-loss`` and ``--allow-data-loss-from``, shared with ``python -m rehearsal``."""
-    parser.add_argument(ALLOW_FLAG, dest="allow_data_loss", action="append", default=[], metavar="ADDRESS", help="allow deleting or replacing this resource address (or STACK/ADDRESS); repeat for more")
+    parser.add_argument(
+        ALLOW_FLAG, dest="allow_data_loss", action="append", default=[], metavar="ADDRESS", help="allow deleting or replacing this resource address (or STACK/ADDRESS); repeat for more"
+    )
     parser.add_argument(
         "--allow-data-loss-from",
         dest="allow_data_loss_from",

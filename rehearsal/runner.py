@@ -127,19 +127,39 @@ class RehearsalOptions:
         if self.target not in TARGETS:
             p.append(ConfigProblem("target", self.target, f"must be one of {', '.join(TARGETS)}", "pick one"))
         if self.target == "aws" and self.until == "all" and self.apply_reviewed is None:
-            p.append(ConfigProblem("until", self.until, "applies and destroys (with --target aws); against AWS the rehearsal only validates, plans or checks drift", "use --until plan, then --apply-reviewed with its workdir to deploy"))
+            p.append(
+                ConfigProblem(
+                    "until",
+                    self.until,
+                    "applies and destroys (with --target aws); against AWS the rehearsal only validates, plans or checks drift",
+                    "use --until plan, then --apply-reviewed with its workdir to deploy",
+                )
+            )
         if self.until == "drift" and self.target != "aws":
-            p.append(ConfigProblem("until", self.until, f"checks a deployed stack, which only exists in AWS (not with --target {self.target})", "add --target aws; a full rehearsal (no --until) rehearses the drift check on moto"))
+            p.append(
+                ConfigProblem(
+                    "until",
+                    self.until,
+                    f"checks a deployed stack, which only exists in AWS (not with --target {self.target})",
+                    "add --target aws; a full rehearsal (no --until) rehearses the drift check on moto",
+                )
+            )
         if self.drift_report_file is not None and self.until != "drift":
             p.append(ConfigProblem("drift_report_file", str(self.drift_report_file), f"is written only by --until drift (not --until {self.until})", "add --until drift --target aws"))
         if self.apply_reviewed is not None and (self.target != "aws" or self.until != "all" or self.from_rev is not None):
             given = f"--target {self.target} --until {self.until}{' --from ' + self.from_rev if self.from_rev else ''}"
-            p.append(ConfigProblem("apply_reviewed", str(self.apply_reviewed), f"applies a plan reviewed against AWS, on its own (not with {given})", "--target aws --apply-reviewed DIR, nothing else"))
+            p.append(
+                ConfigProblem("apply_reviewed", str(self.apply_reviewed), f"applies a plan reviewed against AWS, on its own (not with {given})", "--target aws --apply-reviewed DIR, nothing else")
+            )
         if self.outputs_file is not None and self.apply_reviewed is None:
             p.append(ConfigProblem("outputs_file", str(self.outputs_file), "is written after an apply of a reviewed plan, which --apply-reviewed names", "add --apply-reviewed DIR"))
         if self.from_rev is not None and (self.target != "moto" or self.until != "all"):
             given = f"--target {self.target} --until {self.until}"
-            p.append(ConfigProblem("from_rev", self.from_rev, f"starts an upgrade rehearsal, which deploys, fills and upgrades a stack in the emulator (not with {given})", "drop --target/--until, or drop --from"))
+            p.append(
+                ConfigProblem(
+                    "from_rev", self.from_rev, f"starts an upgrade rehearsal, which deploys, fills and upgrades a stack in the emulator (not with {given})", "drop --target/--until, or drop --from"
+                )
+            )
         for name in ("stored_orders", "queued_orders"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not SEED_RANGE[0] <= value <= SEED_RANGE[1]:
@@ -427,13 +447,7 @@ class Rehearsal(UpgradePhases, DriftPhases, DeployPhases):
         self.emulator = RehearsalEmulator(port=self.options.moto_port)
         self.emulator.start()
         layer_arn = None
-        layers = {
-            match.group(1)
-            for copy in self.copies.values()
-            for layers in powertools_layers(copy.doc).values()
-            for layer in layers
-            if (match := POWERTOOLS_LAYER.match(layer))
-        }
+        layers = {match.group(1) for copy in self.copies.values() for layers in powertools_layers(copy.doc).values() for layer in layers if (match := POWERTOOLS_LAYER.match(layer))}
         held = ""
         for name in sorted(layers):
             layer_arn, held = self.emulator.publish_layer(name, self.region)
@@ -515,7 +529,7 @@ class Rehearsal(UpgradePhases, DriftPhases, DeployPhases):
             except subprocess.TimeoutExpired as error:
                 raise PhaseFailed(f"{module} did not finish within 600 s; log: {log}") from error
         lines = [line for line in log.read_text(encoding="utf-8").splitlines() if line.startswith(prefix)]
-        verdict = lines[-1][len(prefix):] if lines else f"no verdict (exit {done.returncode})"
+        verdict = lines[-1][len(prefix) :] if lines else f"no verdict (exit {done.returncode})"
         if done.returncode != 0:
             raise PhaseFailed(f"{failed}: {verdict}\n    log: {log}")
         return verdict

@@ -77,7 +77,9 @@ class RunResult:
 class TerraformRunner:
     """``terraform <command>`` in one directory, with one environment, each run logged to a file."""
 
-    def __init__(self, binary: str, workdir: Path, logdir: Path, env: Mapping[str, str], *, wait: Waiter = communicate, clock: Callable[[], float] = time.monotonic, counter: list[int] | None = None) -> None:
+    def __init__(
+        self, binary: str, workdir: Path, logdir: Path, env: Mapping[str, str], *, wait: Waiter = communicate, clock: Callable[[], float] = time.monotonic, counter: list[int] | None = None
+    ) -> None:
         self.binary = binary
         self.workdir = workdir
         self.logdir = logdir
@@ -127,7 +129,6 @@ class TerraformRunner:
         if not result.ok:
             raise RuntimeError(f"terraform show -json failed: {result.failure()}")
         return json.loads(result.stdout or "{}")
-
 
 
 @dataclass(frozen=True)

@@ -42,10 +42,7 @@ PROVIDER_ADDRESS = f"{PROVIDER_HOST}/{PROVIDER_NAMESPACE}/{PROVIDER_TYPE}"
 #: The oldest Terraform the rehearsal (and the S3 backend's lock file) is tested with.
 MIN_TERRAFORM = (1, 10)
 
-INSTALL_TERRAFORM_HINT = (
-    "install Terraform >= 1.10 (https://developer.hashicorp.com/terraform/install, or your package "
-    "manager) and put it on PATH, or point TERRAFORM at the binary"
-)
+INSTALL_TERRAFORM_HINT = "install Terraform >= 1.10 (https://developer.hashicorp.com/terraform/install, or your package manager) and put it on PATH, or point TERRAFORM at the binary"
 
 
 class ToolchainError(RuntimeError):

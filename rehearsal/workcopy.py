@@ -89,7 +89,9 @@ def synthesize(suffix: str, outdir: Path, environ: Mapping[str, str] | None = No
     if stack is not None:
         chosen = [p for p in stacks if p.name == stack]
         if not chosen:
-            raise WorkCopyError(f"stack: the synth of environment {suffix!r} wrote no stack {stack!r} (given --stack {stack}; it wrote {[p.name for p in stacks]}). Fix: pass one of those, or the --env that writes it")
+            raise WorkCopyError(
+                f"stack: the synth of environment {suffix!r} wrote no stack {stack!r} (given --stack {stack}; it wrote {[p.name for p in stacks]}). Fix: pass one of those, or the --env that writes it"
+            )
         return chosen[0]
     if len(stacks) != 1:
         raise WorkCopyError(f"synth of environment {suffix!r} wrote {len(stacks)} stacks into {outdir}/stacks, expected exactly one: {[p.name for p in stacks]}. Fix: pick one with --stack")
@@ -150,12 +152,7 @@ def endpoint_services(doc: Mapping[str, Any]) -> list[str]:
 
 def prevent_destroy_addresses(doc: Mapping[str, Any]) -> list[str]:
     """Addresses (``type.name``) of the resources whose ``lifecycle.prevent_destroy`` is true."""
-    return sorted(
-        f"{rtype}.{name}"
-        for rtype, resources in doc.get("resource", {}).items()
-        for name, resource in resources.items()
-        if (resource.get("lifecycle") or {}).get("prevent_destroy") is True
-    )
+    return sorted(f"{rtype}.{name}" for rtype, resources in doc.get("resource", {}).items() for name, resource in resources.items() if (resource.get("lifecycle") or {}).get("prevent_destroy") is True)
 
 
 def function_package(doc: Mapping[str, Any], stack_dir: Path) -> Path | None:
@@ -231,11 +228,7 @@ def working_copy_override(
     if functions:
         if not layer_arn:
             raise WorkCopyError("the stack uses the public Powertools layer but no stand-in layer was published in the emulator")
-        override["resource"] = {
-            "aws_lambda_function": {
-                name: {"layers": [layer_arn if POWERTOOLS_LAYER.match(layer) else layer for layer in layers]} for name, layers in functions.items()
-            }
-        }
+        override["resource"] = {"aws_lambda_function": {name: {"layers": [layer_arn if POWERTOOLS_LAYER.match(layer) else layer for layer in layers]} for name, layers in functions.items()}}
         shipped = sorted({layer for layers in functions.values() for layer in layers if POWERTOOLS_LAYER.match(layer)})
         deviations.append(Deviation(f"Powertools layer of {len(functions)} function(s)", ", ".join(shipped), f"stand-in {layer_arn}"))
     if lift_prevent_destroy:

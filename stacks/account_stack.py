@@ -31,9 +31,7 @@ class ApiGatewayAccountStack(TerraformStack):
             default_tags=[AwsProviderDefaultTags(tags={"Project": "order-pipeline", "Component": "account", "ManagedBy": "cdktf"})],
         )
         configure_backend(self, stack_name=config.stack_name, region=config.region, settings=backend or BackendSettings())
-        self.settings = ApiGatewayAccountSettings(
-            self, "api-gateway-account", ApiGatewayAccountSettingsProps(role_name=config.cloudwatch_role_name)
-        )
+        self.settings = ApiGatewayAccountSettings(self, "api-gateway-account", ApiGatewayAccountSettingsProps(role_name=config.cloudwatch_role_name))
         TerraformOutput(
             self,
             output_keys.API_GATEWAY_CLOUDWATCH_ROLE_ARN,

@@ -75,11 +75,7 @@ class OrderPipelineStack(TerraformStack):
             self,
             "aws",
             region=config.region,
-            default_tags=[
-                AwsProviderDefaultTags(
-                    tags={**dict(config.tags), **default_tags(config.environment_suffix)}
-                )
-            ],
+            default_tags=[AwsProviderDefaultTags(tags={**dict(config.tags), **default_tags(config.environment_suffix)})],
         )
         # Resolved and validated with the rest of the configuration (pipeline_config.selection).
         configure_backend(self, stack_name=self.names.stack, region=config.region, settings=backend)
@@ -150,7 +146,10 @@ class OrderPipelineStack(TerraformStack):
                     orders_table_name=self.table.table_name,
                     order_queue_url=self.queue.queue_url,
                     order_topic_arn=self.events_topic.topic_arn,
-                    service_name=service_name, log_level=config.log_level, metrics_namespace=self.names.metrics_namespace, extra=extra_environment
+                    service_name=service_name,
+                    log_level=config.log_level,
+                    metrics_namespace=self.names.metrics_namespace,
+                    extra=extra_environment,
                 ),
                 layers=(config.effective_powertools_layer_arn,),
                 log_retention_days=config.log_retention_days,
@@ -227,6 +226,7 @@ class OrderPipelineStack(TerraformStack):
                 service_name=EVENT_SWEEPER_SERVICE_NAME,
             ),
         )
+
     def _build_api(self) -> None:
         config, names = self.config, self.names
         self.api = OrdersRestApi(
@@ -249,17 +249,13 @@ class OrderPipelineStack(TerraformStack):
             ),
         )
         # CloudWatch Logs may use the key for exactly the log groups this stack creates.
-        self.encryption_key.allow_cloudwatch_logs(
-            [*self.api_handler.log_group_names, *self.processor.log_group_names, *self.event_sweeper.log_group_names, *self.api.log_group_names]
-        )
+        self.encryption_key.allow_cloudwatch_logs([*self.api_handler.log_group_names, *self.processor.log_group_names, *self.event_sweeper.log_group_names, *self.api.log_group_names])
         if config.legacy_account_setting_in_state:
             # A stack deployed before orders-account-<region> took the setting over still holds it
             # in its state: forget it there, never destroy it (with provider 6 that resets the
             # region's logging role). Opt-in: checkov cannot read a stack with these blocks.
             # docs/api-gateway-account.md, "API Gateway account settings".
-            self.add_override(
-                "removed", [{"from": address, "lifecycle": {"destroy": False}} for address in LEGACY_ACCOUNT_SETTING_ADDRESSES]
-            )
+            self.add_override("removed", [{"from": address, "lifecycle": {"destroy": False}} for address in LEGACY_ACCOUNT_SETTING_ADDRESSES])
 
     def _build_monitoring(self) -> None:
         config, names = self.config, self.names

@@ -267,9 +267,7 @@ def call_accesses(call: RecordedCall, names: ResourceNames) -> set[Access]:
     return {Access(action, _table(p["TableName"], names, p.get("IndexName")))}
 
 
-def required_accesses(
-    calls: Iterable[RecordedCall], names: ResourceNames, *, encrypted: Iterable[str] = ()
-) -> dict[str, dict[Access, list[str]]]:
+def required_accesses(calls: Iterable[RecordedCall], names: ResourceNames, *, encrypted: Iterable[str] = ()) -> dict[str, dict[Access, list[str]]]:
     """Per function: every access it needs -> why (the tests whose calls need it, or the platform reason).
 
     ``encrypted``: the logical resources encrypted with the customer-managed key (their callers

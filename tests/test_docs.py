@@ -32,7 +32,7 @@ def test_every_relative_link_and_anchor_resolves(page):
 def test_the_link_check_sees_a_missing_file_a_missing_anchor_and_skips_code(tmp_path):
     page = tmp_path / "page.md"
     page.write_text(
-        "# A title\n\n## Second: `x` (y)\n<a id=\"custom\"></a>\n"
+        '# A title\n\n## Second: `x` (y)\n<a id="custom"></a>\n'
         "[ok](#second-x-y) [ok](#custom) [self](page.md#a-title) [url](https://example.com/#nothing)\n"
         "[gone](other.md) [bad anchor](#nope) `[in code](#nope-either)`\n"
         "```\n[fenced](#also-not-checked)\n```\n",
@@ -110,12 +110,7 @@ def names_a_heading(file: str, title: str) -> bool:
 
 
 def test_every_section_reference_names_a_heading_that_exists():
-    stale = [
-        f"{path.relative_to(ROOT)}: {file}, {title!r}"
-        for path, text in tracked_text_files()
-        for file, title in section_references(text)
-        if not names_a_heading(file, title)
-    ]
+    stale = [f"{path.relative_to(ROOT)}: {file}, {title!r}" for path, text in tracked_text_files() for file, title in section_references(text) if not names_a_heading(file, title)]
     assert not stale, "these point at a section that is not (or no longer) there; point them at its page:\n" + "\n".join(stale)
 
 

@@ -83,10 +83,7 @@ def test_the_guard_refuses_the_lambda_copy_after_the_checkout_copy():
 
 
 def test_the_guard_refuses_the_checkout_copy_after_the_lambda_copy():
-    done = _python(
-        "from local_pipeline.handler_loading import import_handlers_package; import_handlers_package();"
-        "import orders_core.settings; import handlers.orders_core.routes"
-    )
+    done = _python("from local_pipeline.handler_loading import import_handlers_package; import_handlers_package();import orders_core.settings; import handlers.orders_core.routes")
     assert done.returncode == 1
     error = done.stderr.strip().splitlines()[-1]
     assert error.startswith("RuntimeError: this process already holds the Lambda package as 'orders_core' and is loading it again as 'handlers.orders_core'")

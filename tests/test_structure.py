@@ -190,11 +190,7 @@ def e2e_modules_without_the_marker(folder: Path) -> list[str]:
     """Test modules in ``folder`` whose module-level ``pytestmark`` does not carry ``pytest.mark.e2e``."""
     missing = []
     for path in sorted(folder.glob("test_*.py")):
-        marks = [
-            ast.unparse(node.value)
-            for node in ast.parse(path.read_text()).body
-            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets)
-        ]
+        marks = [ast.unparse(node.value) for node in ast.parse(path.read_text()).body if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets)]
         if not any("pytest.mark.e2e" in mark for mark in marks):
             missing.append(path.name)
     return missing

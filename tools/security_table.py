@@ -92,15 +92,12 @@ def _reason(reasons: Mapping[str, str], sid: str | None, where: str) -> str:
     base = re.sub(r"\d+$", "", sid or "")
     if base not in reasons:
         raise UndocumentedGrant(
-            f"{where}: statement {sid!r} has no documented reason. Fix: add it to the *_REASONS dictionary "
-            "of the construct that writes it (constructs_lib/), then run `python -m tools.security_table`"
+            f"{where}: statement {sid!r} has no documented reason. Fix: add it to the *_REASONS dictionary of the construct that writes it (constructs_lib/), then run `python -m tools.security_table`"
         )
     return reasons[base]
 
 
-def _statement_row(
-    r: _Renderer, who: str, statement: Mapping[str, Any], reasons: Mapping[str, str], where: str, *, key_policy: bool = False, on: str | None = None
-) -> str:
+def _statement_row(r: _Renderer, who: str, statement: Mapping[str, Any], reasons: Mapping[str, str], where: str, *, key_policy: bool = False, on: str | None = None) -> str:
     effect = "" if statement["Effect"] == "Allow" else "**Deny** "
     actions = ", ".join(f"`{a}`" for a in _list(statement["Action"]))
     on = on or ", ".join(r.resource(v, key_policy=key_policy) for v in _list(statement["Resource"]))
@@ -113,7 +110,7 @@ def _principal(r: _Renderer, statement: Mapping[str, Any]) -> str:
     if principal == "*":
         return "anyone"
     if not isinstance(principal, Mapping):
-        raise ValueError(f"statement {statement.get('Sid')!r}: a Principal of {principal!r} is neither \"*\" nor a mapping")
+        raise ValueError(f'statement {statement.get("Sid")!r}: a Principal of {principal!r} is neither "*" nor a mapping')
     ((kind, value),) = principal.items()
     return ", ".join(f"`{_generic(r.text(v), r.suffix, r.region)}`" if kind == "Service" else "the account (IAM decides)" for v in _list(value))
 

@@ -83,9 +83,7 @@ def runtime_version(runtime: str) -> str:
 def python_version(path: str) -> str | None:
     """``path``'s full version (``3.12.1``), or None when it does not run (a pyenv shim without that version exits 127)."""
     try:
-        done = subprocess.run(
-            [path, "-I", "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"], capture_output=True, text=True, timeout=30
-        )
+        done = subprocess.run([path, "-I", "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip() if done.returncode == 0 else None
@@ -112,10 +110,7 @@ def find_interpreter(minor: str, environ: dict[str, str] | None = None) -> tuple
         if version is None:
             raise BytecodeError(f"{INTERPRETER_VAR}={explicit!r} does not run")
         if ".".join(version.split(".")[:2]) != minor:
-            raise BytecodeError(
-                f"{INTERPRETER_VAR}={explicit!r} is Python {version}, but the functions run python{minor} "
-                "(bytecode is specific to a minor version)"
-            )
+            raise BytecodeError(f"{INTERPRETER_VAR}={explicit!r} is Python {version}, but the functions run python{minor} (bytecode is specific to a minor version)")
         return Interpreter(explicit, version), f"{INTERPRETER_VAR}"
     checked = candidates(minor, environ)
     for path in checked:

@@ -270,14 +270,13 @@ def _interpreter(props: HandlersPackageProps, id: str) -> Interpreter | None:
     try:
         interpreter, checked = find_interpreter(minor)
     except BytecodeError as exc:  # an explicit LAMBDA_BYTECODE_PYTHON that is wrong: never ignored
-        raise ConfigError([ConfigProblem("lambda_bytecode", props.bytecode, str(exc), f"point {INTERPRETER_VAR} at a python{minor} executable, or unset it")], context=f"HandlersPackage {id!r}") from exc
+        raise ConfigError(
+            [ConfigProblem("lambda_bytecode", props.bytecode, str(exc), f"point {INTERPRETER_VAR} at a python{minor} executable, or unset it")], context=f"HandlersPackage {id!r}"
+        ) from exc
     if interpreter is not None:
         return interpreter
     problem = f"no Python {minor} found to compile the handlers for {props.runtime} (checked {checked})"
-    fix = (
-        f"install python{minor} (Ubuntu 24.04: apt install python{minor}; elsewhere pyenv install {minor}) or point "
-        f"{INTERPRETER_VAR} at one; or set \"lambda_bytecode\": \"off\" to ship sources only"
-    )
+    fix = f'install python{minor} (Ubuntu 24.04: apt install python{minor}; elsewhere pyenv install {minor}) or point {INTERPRETER_VAR} at one; or set "lambda_bytecode": "off" to ship sources only'
     if props.bytecode == "required":
         raise ConfigError([ConfigProblem("lambda_bytecode", "required", problem, fix)], context=f"HandlersPackage {id!r}")
     message = f"lambda_bytecode: {problem}; the functions ship sources only and compile them on every cold start. Fix: {fix}"

@@ -49,7 +49,7 @@ _EXPECTED_INIT_MARKER = "# Loading modules to ensure their types are registered 
 # every submodule redefines for itself); anything else means a layout we don't know.
 _ALLOWED_TOP_LEVEL_DEFS = ("def check_type(",)
 # CDK Terrain's __init__ resolves submodules on first attribute access instead.
-_LAZY_INIT_MARKERS = ("def __getattr__(name: str)", "_importlib.import_module(f\".{name}\", __name__)")
+_LAZY_INIT_MARKERS = ("def __getattr__(name: str)", '_importlib.import_module(f".{name}", __name__)')
 
 #: How the provider package was loaded; see the module docstring.
 IMPORT_MODE = "unset"
@@ -198,4 +198,5 @@ class AwsProvider(_BindingsAwsProvider):  # type: ignore[misc,valid-type]
 
 
 __all__ = sorted(  # noqa: PLE0605 -- built from CLASSES_BY_SUBMODULE, the one list of the classes
-    [name for names in CLASSES_BY_SUBMODULE.values() for name in names] + ["pin_aws_provider"])
+    [name for names in CLASSES_BY_SUBMODULE.values() for name in names] + ["pin_aws_provider"]
+)

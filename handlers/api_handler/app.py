@@ -60,10 +60,7 @@ STATUS_BY_ERROR: dict[type[OrderError], int] = {
 
 #: The 503 of ``POST /orders`` (throttling, an outage, a timeout): whether the order reached the
 #: queue is not known, and a retry with the same orderId is always safe (docs/rest_api.md, "Status contract").
-NOT_KNOWN_ACCEPTED = (
-    "the order is not known to be accepted: it may not be on the queue, or it may be; "
-    "retry with the same orderId, which is safe (an order is stored at most once)"
-)
+NOT_KNOWN_ACCEPTED = "the order is not known to be accepted: it may not be on the queue, or it may be; retry with the same orderId, which is safe (an order is stored at most once)"
 #: The 503 of a read.
 UNAVAILABLE = "the service is temporarily unavailable; retry"
 #: ``Retry-After`` of every 503, seconds.
@@ -108,9 +105,7 @@ def post_order(request: HttpRequest, orders: OrderApiService) -> dict[str, Any]:
         "order already stored; accepted again, nothing sent" if accepted.already_stored else "order accepted",
         extra={"customerId": order.customer_id, "items": len(order.items), "messageId": accepted.message_id},
     )
-    return json_response(
-        202, {"orderId": order.order_id, "status": "ACCEPTED"}, headers={"Location": request.order_location(order.order_id)}
-    )
+    return json_response(202, {"orderId": order.order_id, "status": "ACCEPTED"}, headers={"Location": request.order_location(order.order_id)})
 
 
 def get_order(request: HttpRequest, orders: OrderApiService, order_id: str) -> dict[str, Any]:
@@ -120,9 +115,7 @@ def get_order(request: HttpRequest, orders: OrderApiService, order_id: str) -> d
 
 def list_customer_orders(request: HttpRequest, orders: OrderApiService, customer_id: str) -> dict[str, Any]:
     """GET /customers/{customerId}/orders?limit=&nextToken= -> 200 one page, newest first."""
-    page, next_token = orders.list_for_customer(
-        customer_id, limit=request.query.get("limit"), next_token=request.query.get("nextToken")
-    )
+    page, next_token = orders.list_for_customer(customer_id, limit=request.query.get("limit"), next_token=request.query.get("nextToken"))
     body: dict[str, Any] = {"orders": page}
     if next_token:
         body["nextToken"] = next_token

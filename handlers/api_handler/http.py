@@ -47,7 +47,7 @@ def base64_flag(value: Any) -> bool:
             return _BASE64_FLAGS[key]
     shown = repr(value)[:40]
     raise InvalidRequest(
-        f"isBase64Encoded must be true or false (a JSON boolean, or the string \"true\" or \"false\"); got {shown}",
+        f'isBase64Encoded must be true or false (a JSON boolean, or the string "true" or "false"); got {shown}',
         [Problem("isBase64Encoded", f"must be true or false, got {shown}")],
     )
 
@@ -164,15 +164,10 @@ class HttpRequest:
         """Raise ``UnsupportedMediaType`` unless Content-Type is application/json (UTF-8 charset allowed)."""
         content_type = self.headers.get("content-type", "")
         media_type, *params = [part.strip() for part in content_type.split(";")]
-        charset_ok = all(
-            not param.lower().startswith("charset=") or param.split("=", 1)[1].strip().strip('"').lower() in ("utf-8", "utf8")
-            for param in params
-        )
+        charset_ok = all(not param.lower().startswith("charset=") or param.split("=", 1)[1].strip().strip('"').lower() in ("utf-8", "utf8") for param in params)
         if media_type.lower() != JSON_MEDIA_TYPE or not charset_ok:
             shown = content_type[:100] or "(none)"
-            raise UnsupportedMediaType(
-                f"Content-Type must be {JSON_MEDIA_TYPE} (optionally with charset=utf-8); got {shown}"
-            )
+            raise UnsupportedMediaType(f"Content-Type must be {JSON_MEDIA_TYPE} (optionally with charset=utf-8); got {shown}")
 
 
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -185,9 +180,7 @@ def json_response(status: int, body: Any, headers: Mapping[str, str] | None = No
     }
 
 
-def error_response(
-    status: int, code: str, message: str, *, details: Any = (), request_id: str = "", headers: Mapping[str, str] | None = None
-) -> dict[str, Any]:
+def error_response(status: int, code: str, message: str, *, details: Any = (), request_id: str = "", headers: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The one error shape: ``{"error", "message", "details", "requestId"}``."""
     body = {
         "error": code,

@@ -69,9 +69,7 @@ class SqsOrderQueue:
             response = self._client.send_message(
                 QueueUrl=self._queue_url,
                 MessageBody=body,
-                MessageAttributes={
-                    name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
-                },
+                MessageAttributes={name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()},
             )
         except _aws_errors() as exc:
             raise _translate("SQS SendMessage", exc) from exc
@@ -98,17 +96,13 @@ class OrderRepository(Protocol):
     def get(self, order_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
         """The stored order, or None."""
 
-    def query_customer(
-        self, customer_id: str, *, limit: int, start_key: Mapping[str, str] | None
-    ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+    def query_customer(self, customer_id: str, *, limit: int, start_key: Mapping[str, str] | None) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
         """A customer's orders, newest first, and the position after the last one (if any)."""
 
     def mark_published(self, order_ids: Sequence[str]) -> None:
         """Set ``eventPublished = true`` on the orders, and take them out of the unpublished index (one call per 100)."""
 
-    def unpublished(
-        self, shard: str, *, created_before: str, limit: int, start_key: Mapping[str, str] | None
-    ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+    def unpublished(self, shard: str, *, created_before: str, limit: int, start_key: Mapping[str, str] | None) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
         """Stored orders of one index partition whose event is not confirmed, stored before ``created_before``, oldest first."""
 
 
@@ -173,17 +167,13 @@ class DynamoOrderRepository:
     def get(self, order_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
         """GetItem by orderId."""
         try:
-            response = self._client.get_item(
-                TableName=self._table, Key={"orderId": {"S": order_id}}, ConsistentRead=consistent
-            )
+            response = self._client.get_item(TableName=self._table, Key={"orderId": {"S": order_id}}, ConsistentRead=consistent)
         except _aws_errors() as exc:
             raise _translate("DynamoDB GetItem", exc) from exc
         item = response.get("Item")
         return from_attribute_values(item) if item else None
 
-    def query_customer(
-        self, customer_id: str, *, limit: int, start_key: Mapping[str, str] | None
-    ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+    def query_customer(self, customer_id: str, *, limit: int, start_key: Mapping[str, str] | None) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
         """One Query page on the GSI, newest first (``ScanIndexForward=False``)."""
         params: dict[str, Any] = {
             "TableName": self._table,
@@ -232,9 +222,7 @@ class DynamoOrderRepository:
             except _aws_errors() as exc:
                 raise _translate("DynamoDB TransactWriteItems", exc) from exc
 
-    def unpublished(
-        self, shard: str, *, created_before: str, limit: int, start_key: Mapping[str, str] | None
-    ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+    def unpublished(self, shard: str, *, created_before: str, limit: int, start_key: Mapping[str, str] | None) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
         """One Query page on ``UnpublishedIndex``: the partition ``shard``, ``createdAt < created_before``, oldest first."""
         params: dict[str, Any] = {
             "TableName": self._table,
@@ -282,9 +270,7 @@ def _entry_bytes(entry: EventEntry) -> int:
     return size
 
 
-def publish_batches(
-    entries: Sequence[EventEntry], *, max_entries: int = MAX_PUBLISH_BATCH, max_bytes: int = MAX_PUBLISH_BATCH_BYTES
-) -> list[list[EventEntry]]:
+def publish_batches(entries: Sequence[EventEntry], *, max_entries: int = MAX_PUBLISH_BATCH, max_bytes: int = MAX_PUBLISH_BATCH_BYTES) -> list[list[EventEntry]]:
     """Split entries, in order, into PublishBatch calls of <= ``max_entries`` and <= ``max_bytes`` each.
 
     An entry larger than ``max_bytes`` on its own goes alone (SNS then rejects just that one).
@@ -322,10 +308,7 @@ class SnsEventPublisher:
                         {
                             "Id": entry.entry_id,
                             "Message": entry.message,
-                            "MessageAttributes": {
-                                name: {"DataType": "String", "StringValue": value}
-                                for name, value in entry.attributes.items()
-                            },
+                            "MessageAttributes": {name: {"DataType": "String", "StringValue": value} for name, value in entry.attributes.items()},
                         }
                         for entry in chunk
                     ],

@@ -128,9 +128,7 @@ def build_clients(target: ClientTarget | None, policy: TimeoutPolicy) -> AwsClie
 
         return make
 
-    built = AwsClients(
-        **{service: BudgetedClient(maker(service), policy, unsafe_to_repeat=UNSAFE_TO_REPEAT.get(service, frozenset())) for service in SERVICES}
-    )
+    built = AwsClients(**{service: BudgetedClient(maker(service), policy, unsafe_to_repeat=UNSAFE_TO_REPEAT.get(service, frozenset())) for service in SERVICES})
     built.dynamodb.register("after-call.dynamodb", check_dynamodb_answer, unique_id="orders-core-dynamodb-crc32")
     built.sqs.register("before-parameter-build.sqs.SendMessage", remember_sqs_body_md5, unique_id="orders-core-sqs-md5-expected")
     built.sqs.register("after-call.sqs.SendMessage", check_sqs_send_answer, unique_id="orders-core-sqs-md5-check")
@@ -166,6 +164,7 @@ def check_dynamodb_answer(http_response: Any = None, model: Any = None, **_: Any
     actual = zlib.crc32(body) & 0xFFFFFFFF
     if not expected.strip().isdigit() or int(expected) != actual:
         raise UnverifiedResponse(operation, f"{DYNAMODB_CRC32_HEADER} {expected!r} does not match the body's CRC32 {actual}")
+
 
 settings: Lazy[Settings] = lazy(Settings.from_environ)
 """``settings()`` -> the cached ``Settings`` parsed from the environment on first use."""

@@ -76,10 +76,7 @@ class ConflictingOrder(PoisonMessage):
     """
 
     def __init__(self, order_id: str, fingerprint: str, stored_fingerprint: str) -> None:
-        super().__init__(
-            f"order {order_id!r} is already stored with different content (stored {stored_fingerprint}, "
-            f"this message {fingerprint}); it is not stored, not published, and goes to the DLQ"
-        )
+        super().__init__(f"order {order_id!r} is already stored with different content (stored {stored_fingerprint}, this message {fingerprint}); it is not stored, not published, and goes to the DLQ")
         self.order_id = order_id
         self.fingerprint = fingerprint
         self.stored_fingerprint = stored_fingerprint

@@ -22,9 +22,7 @@ class PowertoolsFunction:
 
     def __init__(self, *, logger: Any, tracer: Any, metrics: Any, correlation_id_path: str | None = None) -> None:
         self._handler = logger.inject_lambda_context(correlation_id_path=correlation_id_path, clear_state=True)(
-            tracer.capture_lambda_handler(capture_response=False)(
-                metrics.log_metrics(capture_cold_start_metric=True)(self.lambda_handler)
-            )
+            tracer.capture_lambda_handler(capture_response=False)(metrics.log_metrics(capture_cold_start_metric=True)(self.lambda_handler))
         )
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:

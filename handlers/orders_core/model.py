@@ -47,6 +47,8 @@ UNPUBLISHED_SHARDS = 4
 def unpublished_shard(order_id: str) -> str:
     """The sparse index partition of an order: stable (CRC32 of the orderId), ``"0"``..``"3"``."""
     return str(zlib.crc32(order_id.encode("utf-8")) % UNPUBLISHED_SHARDS)
+
+
 #: Prefix naming the canonical form; a new form gets a new prefix, so old fingerprints stay comparable.
 FINGERPRINT_VERSION = "v1"
 

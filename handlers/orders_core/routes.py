@@ -91,10 +91,8 @@ class Route:
 def _entry_problems(index: int, entry: Any) -> list[str]:
     where = f"routes[{index}]"
     if not isinstance(entry, dict):
-        return [f"{where}: must be an object (given {entry!r}). Fix: write {{\"id\", \"method\", \"path\", \"operation\", \"validateBody\"}}"]
-    problems = [
-        f"{where}.{key}: unknown field (given {entry[key]!r}). Fix: use only {', '.join(_FIELDS)}" for key in entry if key not in _FIELDS
-    ]
+        return [f'{where}: must be an object (given {entry!r}). Fix: write {{"id", "method", "path", "operation", "validateBody"}}']
+    problems = [f"{where}.{key}: unknown field (given {entry[key]!r}). Fix: use only {', '.join(_FIELDS)}" for key in entry if key not in _FIELDS]
     for key, kind in _FIELDS.items():
         if not isinstance(entry.get(key), kind):
             problems.append(f"{where}.{key}: must be a {kind.__name__} (given {entry.get(key)!r}). Fix: set it")
@@ -110,10 +108,7 @@ def _entry_problems(index: int, entry: Any) -> list[str]:
     segments = path[1:].split("/") if path.startswith("/") else []
     names = [m.group(1) for m in map(_PARAMETER.match, segments) if m]
     if not segments or any(not (_LITERAL.match(s) or _PARAMETER.match(s)) for s in segments) or len(names) != len(set(names)):
-        problems.append(
-            f"{where}.path: must be '/'-separated literal segments or distinct {{param}} placeholders (given {path!r}). "
-            "Fix: e.g. '/orders/{orderId}'"
-        )
+        problems.append(f"{where}.path: must be '/'-separated literal segments or distinct {{param}} placeholders (given {path!r}). Fix: e.g. '/orders/{{orderId}}'")
     return problems
 
 
@@ -145,9 +140,7 @@ def parse_routes(document: Any, *, source: str = "routes.json") -> tuple[Route, 
     problems = [problem for index, entry in enumerate(entries) for problem in _entry_problems(index, entry)]
     if problems:
         raise RouteTableError(problems, source)
-    routes = tuple(
-        Route(id=e["id"], http_method=e["method"], path=e["path"], operation=e["operation"], validate_body=e["validateBody"]) for e in entries
-    )
+    routes = tuple(Route(id=e["id"], http_method=e["method"], path=e["path"], operation=e["operation"], validate_body=e["validateBody"]) for e in entries)
     problems = _table_problems(routes)
     if problems:
         raise RouteTableError(problems, source)

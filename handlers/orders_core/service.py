@@ -112,9 +112,7 @@ class OrderApiService:
         ``OrderConflict``.
         """
         if len(raw_body) > SQS_MAX_MESSAGE_BYTES:
-            raise PayloadTooLarge(
-                f"the request body is {len(raw_body)} bytes; an order must fit in {SQS_MAX_MESSAGE_BYTES} bytes"
-            )
+            raise PayloadTooLarge(f"the request body is {len(raw_body)} bytes; an order must fit in {SQS_MAX_MESSAGE_BYTES} bytes")
         if not raw_body.strip():
             raise InvalidJson("the request body is empty; send the order as a JSON object")
         try:
@@ -140,14 +138,10 @@ class OrderApiService:
         """The stored order; ``NotFound`` if there is none (yet)."""
         item = self._repository.get(_valid_id(order_id, "orderId"))
         if item is None:
-            raise NotFound(
-                f"order {order_id!r} was not found; an order accepted moments ago appears once it has been processed"
-            )
+            raise NotFound(f"order {order_id!r} was not found; an order accepted moments ago appears once it has been processed")
         return public_view(item)
 
-    def list_for_customer(
-        self, customer_id: str, *, limit: str | None = None, next_token: str | None = None
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    def list_for_customer(self, customer_id: str, *, limit: str | None = None, next_token: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
         """One page of a customer's orders, newest first, and the token of the next page (None on the last)."""
         _valid_id(customer_id, "customerId")
         page_size = parse_limit(limit)
@@ -157,9 +151,7 @@ class OrderApiService:
         if len(items) > page_size:
             items = items[:page_size]
             last = items[-1]
-            token: str | None = encode_token(
-                {"orderId": last["orderId"], "customerId": last["customerId"], "timestamp": last["timestamp"]}
-            )
+            token: str | None = encode_token({"orderId": last["orderId"], "customerId": last["customerId"], "timestamp": last["timestamp"]})
         else:
             # Fewer than asked: either the end, or DynamoDB's 1 MB page cut; only the latter has a key.
             token = encode_token(last_key) if last_key else None
@@ -240,10 +232,7 @@ class OrderProcessingService:
             return outcome
         order_ids = list(events)
         # Entry ids are positions: unique per call and always valid SNS ids.
-        entries = [
-            EventEntry(entry_id=f"e{index}", message=jsonutil.dumps(events[order_id]), attributes={"eventType": EVENT_ORDER_PROCESSED})
-            for index, order_id in enumerate(order_ids)
-        ]
+        entries = [EventEntry(entry_id=f"e{index}", message=jsonutil.dumps(events[order_id]), attributes={"eventType": EVENT_ORDER_PROCESSED}) for index, order_id in enumerate(order_ids)]
         failed_entries = self._publisher.publish(entries)
         for index, order_id in enumerate(order_ids):
             reason = failed_entries.get(f"e{index}")

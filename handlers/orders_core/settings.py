@@ -38,11 +38,7 @@ class SettingsError(RuntimeError):
 
     def __init__(self, missing: list[str]) -> None:
         self.missing = tuple(missing)
-        super().__init__(
-            "missing required environment variable(s): "
-            + ", ".join(missing)
-            + ". Fix: set them on the function (the stack injects them) or in the shell before invoking."
-        )
+        super().__init__("missing required environment variable(s): " + ", ".join(missing) + ". Fix: set them on the function (the stack injects them) or in the shell before invoking.")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,9 +67,7 @@ class Settings:
         return {var: getattr(self, field) for var, field in ENV_VARS.items()}
 
 
-def function_environment(
-    settings: Settings, *, service_name: str, log_level: str, metrics_namespace: str = METRICS_NAMESPACE, extra: Mapping[str, str] | None = None
-) -> dict[str, str]:
+def function_environment(settings: Settings, *, service_name: str, log_level: str, metrics_namespace: str = METRICS_NAMESPACE, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """Every variable the stack sets on a function: its resources (``Settings.to_environ``), Powertools', and its own (``extra``)."""
     return {
         **settings.to_environ(),

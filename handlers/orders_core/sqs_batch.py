@@ -59,15 +59,10 @@ def sqs_records(event: Any) -> list[SqsRecord]:
     records = event.get("Records")
     if not isinstance(records, list) or not records:
         found = "no 'Records'" if records is None else f"'Records' = {records!r:.80}"
-        raise InvalidSqsEvent(
-            f"the event must be an SQS batch with at least one record in 'Records', got {found}. "
-            "Fix: invoke the function through its SQS event source, or with an SQS test event"
-        )
+        raise InvalidSqsEvent(f"the event must be an SQS batch with at least one record in 'Records', got {found}. Fix: invoke the function through its SQS event source, or with an SQS test event")
     problems = [i for i, record in enumerate(records) if not isinstance(record, Mapping) or not isinstance(record.get("messageId"), str)]
     if problems:
-        raise InvalidSqsEvent(
-            f"every SQS record needs a string 'messageId' (failures are reported by it); records at index {problems[:10]} have none"
-        )
+        raise InvalidSqsEvent(f"every SQS record needs a string 'messageId' (failures are reported by it); records at index {problems[:10]} have none")
     return [SqsRecord(record) for record in records]
 
 

@@ -51,8 +51,8 @@ def _schema_problem(exc: Any) -> Problem:
     # fastjsonschema names the value "data.items[0].quantity" and says "<name> must be ...".
     name = str(getattr(exc, "name", "") or "data")
     message = str(getattr(exc, "message", "") or exc)
-    problem = message[len(name):].strip() if message.startswith(name) else message
-    path = name[len("data"):].lstrip(".") if name.startswith("data") else name
+    problem = message[len(name) :].strip() if message.startswith(name) else message
+    path = name[len("data") :].lstrip(".") if name.startswith("data") else name
     return Problem(path or "body", problem or "is invalid")
 
 
@@ -91,8 +91,7 @@ def _business_problems(payload: Mapping[str, Any]) -> list[Problem]:
             problems.append(
                 Problem(
                     f"{path}.productId",
-                    f"duplicates items[{first_index[product_id]}].productId {product_id!r}; "
-                    "send one line per product with the summed quantity",
+                    f"duplicates items[{first_index[product_id]}].productId {product_id!r}; send one line per product with the summed quantity",
                 )
             )
         else:
@@ -129,10 +128,7 @@ def parse_order(payload: Any, *, timestamp: str) -> Order:
         order_id=payload["orderId"],
         customer_id=payload["customerId"],
         currency=payload.get("currency", DEFAULT_CURRENCY),
-        items=tuple(
-            OrderLine(product_id=line["productId"], quantity=int(line["quantity"]), unit_price=_canonical_price(line["unitPrice"]))
-            for line in payload["items"]
-        ),
+        items=tuple(OrderLine(product_id=line["productId"], quantity=int(line["quantity"]), unit_price=_canonical_price(line["unitPrice"])) for line in payload["items"]),
         timestamp=timestamp,
     )
 

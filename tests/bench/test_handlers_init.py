@@ -25,17 +25,20 @@ def test_a_cold_starts_cpu_work_costs_the_same_at_every_size_below_one_vcpu():
 
 def test_importtime_lines_are_parsed_with_their_nesting_ignored():
     """Given -X importtime output, every module maps to (self us, cumulative us)."""
-    stderr = "\n".join([
-        "import time: self [us] | cumulative | imported package",
-        "import time:       120 |        120 |     _io",
-        "import time:      4732 |     398509 |     botocore.session",
-        "some other stderr line",
-    ])
+    stderr = "\n".join(
+        [
+            "import time: self [us] | cumulative | imported package",
+            "import time:       120 |        120 |     _io",
+            "import time:      4732 |     398509 |     botocore.session",
+            "some other stderr line",
+        ]
+    )
     assert _importtime(stderr) == {"_io": (120, 120), "botocore.session": (4732, 398509)}
 
 
 def test_the_layer_keeps_powertools_and_drops_what_the_runtime_provides():
     """Given the layer build's removal list, Powertools and its extras stay; boto3 and its dependencies go."""
+
     def dropped(name: str) -> bool:
         return name.startswith(LAYER_STRIPPED_PREFIXES)
 
@@ -46,8 +49,19 @@ def test_the_layer_keeps_powertools_and_drops_what_the_runtime_provides():
 def test_the_probe_path_is_task_then_layer_then_runtime():
     """Given the three folders, the import path is Lambda's order and nothing else."""
     env = LambdaEnv(
-        python="python3.12", python_version="3.12.1", python_note="", task_dir="/t", layer_dir="/l", runtime_dir="/r",
-        zip_path="/z", zip_sha256="0" * 64, zip_bytecode="Python 3.12.1", layer="", boto3_version="1.40.76", boto3_note="", powertools_names={},
+        python="python3.12",
+        python_version="3.12.1",
+        python_note="",
+        task_dir="/t",
+        layer_dir="/l",
+        runtime_dir="/r",
+        zip_path="/z",
+        zip_sha256="0" * 64,
+        zip_bytecode="Python 3.12.1",
+        layer="",
+        boto3_version="1.40.76",
+        boto3_note="",
+        powertools_names={},
     )
     assert env.sys_path() == ["/t", "/l", "/r"]
 

@@ -42,5 +42,9 @@ def test_the_soak_result_renders_its_verdict_faults_and_throughput():
     assert rows["unaccounted"] == "0" and rows["invariants broken"] == "0"
     assert "6.1 orders/s" in rows["throughput"] and "600 ms" in rows["POST latency p50 / p95 / p99 / max"]
     assert faults[2] == [["stall", "520"], ["trickle", "510"]]
-    results = {"machine": {"nproc": 2, "cpu": "x", "ram_gib": 4, "python": "3.11", "node": "20", "date": "d", "platform": "p", "load_avg_1m_at_start": 1.0}, "options": {}, "sections": {"soak": RESULT}}
+    results = {
+        "machine": {"nproc": 2, "cpu": "x", "ram_gib": 4, "python": "3.11", "node": "20", "date": "d", "platform": "p", "load_avg_1m_at_start": 1.0},
+        "options": {},
+        "sections": {"soak": RESULT},
+    }
     assert "Fault-injection soak" in render_table(results) and "## Soak: faults injected per kind" in render_markdown(results)

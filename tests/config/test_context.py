@@ -62,7 +62,7 @@ def test_malformed_cdktf_json_names_the_line(tmp_path):
         file_context(directory)
     message = str(caught.value)
     assert message.startswith("cdktf.json: is not valid JSON (Expecting property name enclosed in double quotes at line 3, column 56)")
-    assert "'\"orderPipeline\": {\"prod\": {\"alarm_email\": \"a@b.co\",}}'" in message and "\n" not in message
+    assert '\'"orderPipeline": {"prod": {"alarm_email": "a@b.co",}}\'' in message and "\n" not in message
 
 
 def test_context_that_is_not_an_object_is_refused(tmp_path):

@@ -17,7 +17,17 @@ from pipeline_config.lambda_contract import ApiRoute, read_routes
 
 @pytest.mark.parametrize(
     "name",
-    ["ENV_VARS", "SERVICE_NAME_VAR", "METRICS_NAMESPACE_VAR", "METRICS_NAMESPACE", "LOG_LEVEL_VARS", "API_SERVICE_NAME", "PROCESSOR_SERVICE_NAME", "EVENT_SWEEPER_SERVICE_NAME", "EVENT_SWEEP_MIN_AGE_VAR"],
+    [
+        "ENV_VARS",
+        "SERVICE_NAME_VAR",
+        "METRICS_NAMESPACE_VAR",
+        "METRICS_NAMESPACE",
+        "LOG_LEVEL_VARS",
+        "API_SERVICE_NAME",
+        "PROCESSOR_SERVICE_NAME",
+        "EVENT_SWEEPER_SERVICE_NAME",
+        "EVENT_SWEEP_MIN_AGE_VAR",
+    ],
 )
 def test_every_name_is_the_packages(name):
     """Each copied name equals ``orders_core.settings``'s."""

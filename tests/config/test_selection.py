@@ -72,10 +72,7 @@ def test_a_non_selected_environment_is_validated_too():
 
 def test_unknown_environment_key_is_an_error_with_a_guess():
     (message,) = problems_of({}, context(prd={"alarm_email": "x@example.com"}))
-    assert message == (
-        "context.orderPipeline: is not an environment (listed: dev, staging, prod); did you mean 'prod'? "
-        "(given 'prd'). Fix: rename it to 'prod', or remove it"
-    )
+    assert message == ("context.orderPipeline: is not an environment (listed: dev, staging, prod); did you mean 'prod'? (given 'prd'). Fix: rename it to 'prod', or remove it")
 
 
 def test_overrides_of_the_selected_unlisted_environment_are_accepted():
@@ -112,9 +109,7 @@ def test_an_override_cannot_rename_the_environment():
 
 # ------------------------------------------------------------------------------ "off" values that survive jsii
 def test_off_words_stand_for_none_and_null_is_refused():
-    settings, problems = settings_from_json(
-        {"processor_reserved_concurrency": "off", "table_deletion_protection": "auto", "alarm_sns_topic_arns": ["arn:aws:sns:us-east-1:123456789012:t"]}
-    )
+    settings, problems = settings_from_json({"processor_reserved_concurrency": "off", "table_deletion_protection": "auto", "alarm_sns_topic_arns": ["arn:aws:sns:us-east-1:123456789012:t"]})
     assert settings == {"processor_reserved_concurrency": None, "table_deletion_protection": None, "alarm_sns_topic_arns": ("arn:aws:sns:us-east-1:123456789012:t",)}
     assert problems == []
     _, (null,) = settings_from_json({"processor_reserved_concurrency": None})
@@ -185,7 +180,9 @@ def test_the_alarm_rule_applies_to_the_selected_stacks_only():
 def test_a_quoted_number_or_boolean_says_it_is_in_quotes_not_that_the_value_is_wrong():
     """`"log_retention_days": "14"` used to read as "14 is not a retention value"."""
     messages = problems_of({}, context(dev={"log_retention_days": "14", "api_throttle_rate_limit": " 50.5 ", "prod_like": "True"}))
-    assert any(m.startswith("[dev] log_retention_days: must be a number, not a string (it is in quotes) (given '14'). Fix: write log_retention_days: 14 without the quotes") for m in messages), messages
+    assert any(m.startswith("[dev] log_retention_days: must be a number, not a string (it is in quotes) (given '14'). Fix: write log_retention_days: 14 without the quotes") for m in messages), (
+        messages
+    )
     assert any("api_throttle_rate_limit: must be a number, not a string" in m and "write api_throttle_rate_limit: 50.5 without the quotes" in m for m in messages), messages
     assert any("prod_like: must be true or false, not a string" in m and "write prod_like: true without the quotes" in m for m in messages), messages
     assert not any("CloudWatch Logs retention value" in m for m in messages)  # one problem per setting

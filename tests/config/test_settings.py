@@ -99,7 +99,7 @@ def test_data_protections_follow_prod_like_unless_set_and_are_checked():
     with pytest.raises(ConfigError) as caught:
         config_for("dev", prevent_destroy="yes", kms_deletion_window_days=3)
     text = str(caught.value)
-    assert "prevent_destroy: must be true, false or \"auto\"" in text and "(given 'yes')" in text
+    assert 'prevent_destroy: must be true, false or "auto"' in text and "(given 'yes')" in text
     assert "kms_deletion_window_days:" in text and "(given 3)" in text and "7" in text and "30" in text
 
 

@@ -155,9 +155,11 @@ def test_an_extra_grant_is_reported_as_one_to_drop(dev, scenario_calls):
 
     problems = problems_for(dev, scenario_calls, add_delete)
     assert problems == [
-        ("order-processor: DROP dynamodb:DeleteItem on orders_table (statement 'Extra'): no recorded call of any e2e scenario "
-        "and no documented platform need uses it. Remove it from its grant, or, if an untested code path needs it, add an "
-        "e2e scenario that makes the call.")
+        (
+            "order-processor: DROP dynamodb:DeleteItem on orders_table (statement 'Extra'): no recorded call of any e2e scenario "
+            "and no documented platform need uses it. Remove it from its grant, or, if an untested code path needs it, add an "
+            "e2e scenario that makes the call."
+        )
     ]
 
 

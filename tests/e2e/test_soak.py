@@ -34,8 +34,7 @@ def test_every_order_is_accounted_for_and_no_invariant_breaks(report):
 def test_the_soak_was_hostile_enough_to_mean_something(report):
     """A soak that injected little proves little: the rate, every shape, crashes, and every kind of traffic really happened."""
     assert report.fault_share >= MIN_FAULT_SHARE, f"only {report.fault_share:.1%} of {report.aws_calls} calls faulted"
-    assert set(report.faults) == {kind.value for kind in Fault}, f"shapes never injected: { {f.value for f in Fault} - set(report.faults)}"
+    assert set(report.faults) == {kind.value for kind in Fault}, f"shapes never injected: { {f.value for f in Fault} - set(report.faults) }"
     assert report.extras["poller_crashes"] > 0
     assert report.requests > report.orders  # re-POSTs and re-uses came on top (tests/local_pipeline/test_soak_accounting.py checks their mix)
     assert report.stored_as_sent >= 0.9 * report.orders
-

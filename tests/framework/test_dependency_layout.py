@@ -53,8 +53,6 @@ def test_each_framework_cli_is_pinned_in_its_npm_workspace(framework, version):
     assert locked == [version], f"{spec.cli_package} must be locked once, at {version}"
 
 
-
-
 def test_ci_runs_the_readme_test_command_then_the_cdktn_tier():
     # .ci/run runs each command through its timing helper: `step [env VAR=...] command`.
     lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]

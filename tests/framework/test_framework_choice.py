@@ -25,9 +25,7 @@ def test_framework_selection(value, expected):
 def test_an_unknown_framework_names_the_value_and_the_choices():
     with pytest.raises(ConfigError) as caught:
         selected_framework({"FRAMEWORK": "terraform-cdk"})
-    assert str(caught.value.problems[0]) == (
-        "FRAMEWORK: is not a supported framework (given 'terraform-cdk'). Fix: set it to one of cdktf, cdktn (default cdktf), or unset it"
-    )
+    assert str(caught.value.problems[0]) == ("FRAMEWORK: is not a supported framework (given 'terraform-cdk'). Fix: set it to one of cdktf, cdktn (default cdktf), or unset it")
 
 
 def test_each_framework_has_its_own_packages_and_cli():

@@ -97,9 +97,7 @@ def _fake_package(tmp_path, name: str, init: str) -> None:
 
 def test_unrecognised_package_layout_falls_back_to_the_stock_import(tmp_path):
     _fake_package(tmp_path, "fake_provider_aws", "LOADED_EAGERLY = True\nclass Surprise: pass\n")
-    code = _loader_namespace_code(tmp_path) + (
-        "print(ns['_install_lean_package']('fake_provider_aws')); import fake_provider_aws as pkg; print(getattr(pkg, 'LOADED_EAGERLY', False))"
-    )
+    code = _loader_namespace_code(tmp_path) + ("print(ns['_install_lean_package']('fake_provider_aws')); import fake_provider_aws as pkg; print(getattr(pkg, 'LOADED_EAGERLY', False))")
     result = run_python(code)
     assert result.returncode == 0, result.stderr
     mode, eager_init_ran = result.stdout.strip().split("\n")[-2:]
@@ -112,7 +110,7 @@ def test_a_lazy_package_init_is_reported_as_such_and_left_alone(tmp_path):
         "import importlib as _importlib\n_SUBMODULES = {'a'}\nRAN = True\n"
         "def __getattr__(name: str) -> object:\n"
         "    if name in _SUBMODULES:\n"
-        "        return _importlib.import_module(f\".{name}\", __name__)\n"
+        '        return _importlib.import_module(f".{name}", __name__)\n'
         "    raise AttributeError(name)\n"
     )
     _fake_package(tmp_path, "fake_lazy_aws", lazy_init)
@@ -170,7 +168,9 @@ HOOK = ROOT / "constructs_lib" / "support" / "node_lazy_provider_index.js"
 
 def _run_node(tmp_path, script: str) -> subprocess.CompletedProcess:
     (tmp_path / "main.js").write_text(script)
-    return subprocess.run(["node", "--require", str(HOOK), str(tmp_path / "main.js")], capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin:/usr/local/bin", "CDKTF_LAZY_INDEX_DEBUG": "1"})
+    return subprocess.run(
+        ["node", "--require", str(HOOK), str(tmp_path / "main.js")], capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin:/usr/local/bin", "CDKTF_LAZY_INDEX_DEBUG": "1"}
+    )
 
 
 def test_node_hook_leaves_other_modules_and_unknown_layouts_alone(tmp_path):

@@ -51,7 +51,7 @@ def make(project: Path, *args: str, env_extra: dict[str, str] | None = None) -> 
 def synced(project: Path) -> list[str]:
     log = project / "pipenv.log"
     lines = log.read_text().splitlines() if log.exists() else []
-    return sorted(line.split('--categories ')[1] for line in lines if line.startswith("sync"))
+    return sorted(line.split("--categories ")[1] for line in lines if line.startswith("sync"))
 
 
 def test_synth_on_a_fresh_clone_installs_only_runtime_and_the_default_framework(project):

@@ -110,9 +110,7 @@ def test_query_customer_uses_the_gsi_newest_first():
                 "ExclusiveStartKey": {"orderId": {"S": "o-9"}, "customerId": {"S": "c-1"}, "timestamp": {"S": "2026-11-28T22:44:41.000000Z"}},
             },
         )
-        items, last_key = DynamoOrderRepository(ddb, "t").query_customer(
-            "c-1", limit=3, start_key={"orderId": "o-9", "customerId": "c-1", "timestamp": "2026-11-28T22:44:41.000000Z"}
-        )
+        items, last_key = DynamoOrderRepository(ddb, "t").query_customer("c-1", limit=3, start_key={"orderId": "o-9", "customerId": "c-1", "timestamp": "2026-11-28T22:44:41.000000Z"})
     assert items[0]["orderId"] == "o-1"
     assert last_key == {"orderId": "o-1", "customerId": "c-1", "timestamp": ITEM["timestamp"]}
 

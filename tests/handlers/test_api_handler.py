@@ -96,6 +96,7 @@ def test_location_resolves_to_the_orders_get_url_as_the_client_called_the_api(ap
 
 # ---------------------------------------------------------------- the orderId is an idempotency key
 
+
 def store_as_processed(api, body: dict, *, legacy: bool = False, published: bool = True) -> None:
     """Put the item the processor would have written for ``body`` into the fake table (its event published, unless not)."""
     from orders_core.model import FINGERPRINT_ATTRIBUTE, UNPUBLISHED_SHARD_ATTRIBUTE
@@ -110,7 +111,12 @@ def store_as_processed(api, body: dict, *, legacy: bool = False, published: bool
     api.repository.items[item["orderId"]] = item
 
 
-FIXTURE_ORDER = {"orderId": "order-1001", "customerId": "cust-42", "currency": "EUR", "items": [{"productId": "sku-1", "quantity": 2, "unitPrice": 19.99}, {"productId": "sku-2", "quantity": 1, "unitPrice": 5}]}
+FIXTURE_ORDER = {
+    "orderId": "order-1001",
+    "customerId": "cust-42",
+    "currency": "EUR",
+    "items": [{"productId": "sku-1", "quantity": 2, "unitPrice": 19.99}, {"productId": "sku-2", "quantity": 1, "unitPrice": 5}],
+}
 
 
 @pytest.mark.parametrize("legacy", [False, True], ids=["fingerprinted", "legacy-item"])
@@ -256,9 +262,15 @@ def test_unexpected_exception_is_a_json_500(api, load_event):
 
 def stored(order_id, customer_id, ts):
     return {
-        "orderId": order_id, "customerId": customer_id, "timestamp": ts, "currency": "USD",
+        "orderId": order_id,
+        "customerId": customer_id,
+        "timestamp": ts,
+        "currency": "USD",
         "items": [{"productId": "p", "quantity": Decimal(2), "unitPrice": Decimal("0.10")}],
-        "itemCount": Decimal(2), "totalAmount": Decimal("0.20"), "status": "PROCESSED", "eventPublished": True,
+        "itemCount": Decimal(2),
+        "totalAmount": Decimal("0.20"),
+        "status": "PROCESSED",
+        "eventPublished": True,
         "createdAt": ts,
     }
 

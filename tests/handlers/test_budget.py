@@ -92,6 +92,7 @@ def kms_throttled(query_code: bool) -> ClientError:
 
 # ---------------------------------------------------------------- the ladder (pure)
 
+
 def test_the_longest_rung_that_fits_is_chosen():
     assert POLICY.rung_for(None) == 2.0  # outside an invocation
     assert POLICY.rung_for(10) == 2.0
@@ -162,6 +163,7 @@ def test_throttles_and_unknown_outcomes_are_told_apart(error, throttle, unknown)
 
 
 # ---------------------------------------------------------------- BudgetedClient
+
 
 def test_retryable_failures_are_retried_up_to_max_attempts():
     client, made, pauses = budgeted([throttled(), throttled(), {"MessageId": "third"}])
@@ -301,6 +303,7 @@ def test_a_context_without_remaining_time_gives_no_deadline():
 
 
 # ---------------------------------------------------------------- real stalled sockets
+
 
 class TickingContext:
     """A LambdaContext whose remaining time runs down from ``timeout_seconds`` at creation."""

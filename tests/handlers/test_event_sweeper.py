@@ -39,7 +39,9 @@ def test_the_shard_is_stable_and_in_range():
 def test_a_new_item_is_pending_in_the_index_and_the_api_never_shows_it():
     from orders_core.model import public_view
 
-    item = parse_order({"orderId": "o-1", "customerId": "c", "items": [{"productId": "p", "quantity": 1, "unitPrice": 1}]}, timestamp="2026-11-28T22:00:00.000000Z").to_item(created_at="2026-11-28T22:00:01.000000Z")
+    item = parse_order({"orderId": "o-1", "customerId": "c", "items": [{"productId": "p", "quantity": 1, "unitPrice": 1}]}, timestamp="2026-11-28T22:00:00.000000Z").to_item(
+        created_at="2026-11-28T22:00:01.000000Z"
+    )
     assert item["eventPublished"] is False and item[UNPUBLISHED_SHARD_ATTRIBUTE] == unpublished_shard("o-1")
     assert UNPUBLISHED_SHARD_ATTRIBUTE not in public_view(item)
 
@@ -96,6 +98,7 @@ def test_a_failing_read_stops_the_run_and_says_why():
 
 
 # ---------------------------------------------------------------- the Lambda function
+
 
 class SweeperContext(FakeLambdaContext):
     """The sweeper's context: 60 s, its function timeout."""

@@ -66,6 +66,7 @@ def timed(handler, event, seconds_left: float):
 
 # ---------------------------------------------------------------- trickling: the socket is never silent
 
+
 @pytest.mark.parametrize("seconds_left", [10, 3])
 def test_a_trickling_queue_is_a_503_before_the_api_function_times_out(load_event, seconds_left):
     """Given SQS sending the status line and then one header byte every 0.2 s, POST answers 503 in time.
@@ -98,6 +99,7 @@ def test_a_trickling_table_fails_the_processors_records_before_its_timeout(load_
 
 
 # ---------------------------------------------------------------- KMS throttling, as the services spell it
+
 
 def sqs_error(type_name: str, status: int, query_error: str | None) -> bytes:
     body = json.dumps({"__type": f"com.amazonaws.sqs#{type_name}", "message": "Rate exceeded"}).encode()
@@ -197,4 +199,3 @@ def test_a_send_answer_without_a_message_id_is_not_a_202(load_event):
     assert response["statusCode"] == 503
     assert "not known to be accepted" in json.loads(response["body"])["message"]
     assert sqs.requests == 1 + API_TIMEOUTS.resends_after_unknown_outcome
-

@@ -89,8 +89,7 @@ def parsed(body: str):
 SAME = [
     '{"orderId":"o-1","customerId":"c-1","items":[{"productId":"a","quantity":2,"unitPrice":19.9},{"productId":"b","quantity":1,"unitPrice":5}]}',
     # keys reordered, whitespace, lines reordered, 19.90 for 19.9, 5.00 for 5, the default currency spelled out
-    ('{ "customerId": "c-1", "currency": "USD", "items": [ {"unitPrice": 5.00, "quantity": 1, "productId": "b"},'
-    ' {"productId": "a", "unitPrice": 19.90, "quantity": 2} ], "orderId": "o-1" }'),
+    ('{ "customerId": "c-1", "currency": "USD", "items": [ {"unitPrice": 5.00, "quantity": 1, "productId": "b"}, {"productId": "a", "unitPrice": 19.90, "quantity": 2} ], "orderId": "o-1" }'),
 ]
 DIFFERENT = [
     '{"orderId":"o-1","customerId":"c-2","items":[{"productId":"a","quantity":2,"unitPrice":19.9},{"productId":"b","quantity":1,"unitPrice":5}]}',

@@ -205,6 +205,7 @@ def test_more_than_ten_events_are_handed_over_together_and_marked_in_one_call():
 
 # ---------------------------------------------------------------- conflicting orders in flight
 
+
 def conflicting_twin(record: dict, message_id: str) -> dict:
     """The same orderId with different content (another customer, another line)."""
     twin = copy.deepcopy(record)

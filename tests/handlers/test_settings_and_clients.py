@@ -82,10 +82,7 @@ def test_processor_compiles_the_validator_at_init_and_api_handler_does_not():
     from pathlib import Path
 
     handlers = Path(__file__).resolve().parents[2] / "handlers"
-    probe = (
-        "import sys, importlib; m = importlib.import_module(sys.argv[1]);"
-        "import orders_core.validation as v; print(v._validator is not None, 'fastjsonschema' in sys.modules)"
-    )
+    probe = "import sys, importlib; m = importlib.import_module(sys.argv[1]);import orders_core.validation as v; print(v._validator is not None, 'fastjsonschema' in sys.modules)"
     env = {"PATH": "/usr/bin:/bin", "POWERTOOLS_TRACE_DISABLED": "true", "AWS_DEFAULT_REGION": "us-east-1"}
     results = {}
     for module in ("api_handler.app", "order_processor.app"):

@@ -31,9 +31,7 @@ def test_response_equals_powertools_batch_processor_for_any_failure_pattern(case
     event = _event(n)
     ids = {f"m-{i}" for i in failing}
     ours = process_batch(event, _handler_failing(ids)).response()
-    theirs = process_partial_response(
-        event=event, record_handler=_handler_failing(ids), processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    )
+    theirs = process_partial_response(event=event, record_handler=_handler_failing(ids), processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False))
     assert ours == theirs
 
 

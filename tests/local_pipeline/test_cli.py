@@ -35,7 +35,11 @@ def test_runs_serves_and_stops_cleanly(tmp_path, signum):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "local_pipeline", "--port", "0", "--suffix", "clitest", "--outputs-file", str(outputs_file)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 45
@@ -80,15 +84,23 @@ def test_attach_to_existing_resources_from_the_command_line(tmp_path):
     try:
         made = provision(emulator, config)
         outputs = {
-            "OrdersTableName": made.table_name, "OrderQueueUrl": made.order_queue_url, "OrderQueueArn": made.order_queue_arn,
-            "DLQUrl": made.dlq_url, "DLQArn": made.dlq_arn, "OrderTopicArn": made.order_topic_arn, "Region": config.region,
+            "OrdersTableName": made.table_name,
+            "OrderQueueUrl": made.order_queue_url,
+            "OrderQueueArn": made.order_queue_arn,
+            "DLQUrl": made.dlq_url,
+            "DLQArn": made.dlq_arn,
+            "OrderTopicArn": made.order_topic_arn,
+            "Region": config.region,
         }
         outputs_file = tmp_path / "tf-outputs.json"
         outputs_file.write_text(json.dumps({k: {"sensitive": False, "type": "string", "value": v} for k, v in outputs.items()}))
         proc = subprocess.Popen(
-            [sys.executable, "-m", "local_pipeline", "--port", "0", "--suffix", "cliattach",
-             "--attach-outputs", str(outputs_file), "--endpoint-url", emulator.endpoint_url],
-            cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [sys.executable, "-m", "local_pipeline", "--port", "0", "--suffix", "cliattach", "--attach-outputs", str(outputs_file), "--endpoint-url", emulator.endpoint_url],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         banner = _wait_for_banner(proc)
         assert "attached" in banner and "events tap" not in banner
@@ -118,14 +130,25 @@ def test_attach_to_resources_that_do_not_exist_fails_naming_them(tmp_path):
     emulator.start()
     try:
         outputs_file = tmp_path / "outputs.json"
-        outputs_file.write_text(json.dumps({
-            "OrdersTableName": "no-table", "OrderQueueUrl": f"{emulator.endpoint_url}/123456789012/no-queue", "OrderQueueArn": "arn:aws:sqs:us-east-1:123456789012:no-queue",
-            "DLQUrl": f"{emulator.endpoint_url}/123456789012/no-dlq", "DLQArn": "arn:aws:sqs:us-east-1:123456789012:no-dlq",
-            "OrderTopicArn": "arn:aws:sns:us-east-1:123456789012:no-topic", "Region": "us-east-1",
-        }))
+        outputs_file.write_text(
+            json.dumps(
+                {
+                    "OrdersTableName": "no-table",
+                    "OrderQueueUrl": f"{emulator.endpoint_url}/123456789012/no-queue",
+                    "OrderQueueArn": "arn:aws:sqs:us-east-1:123456789012:no-queue",
+                    "DLQUrl": f"{emulator.endpoint_url}/123456789012/no-dlq",
+                    "DLQArn": "arn:aws:sqs:us-east-1:123456789012:no-dlq",
+                    "OrderTopicArn": "arn:aws:sns:us-east-1:123456789012:no-topic",
+                    "Region": "us-east-1",
+                }
+            )
+        )
         out = subprocess.run(
             [sys.executable, "-m", "local_pipeline", "--port", "0", "--attach-outputs", str(outputs_file), "--endpoint-url", emulator.endpoint_url],
-            cwd=ROOT, capture_output=True, text=True, timeout=60,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert out.returncode == 1, out.stderr
         for name in ("no-queue", "no-dlq", "no-table", "no-topic"):

@@ -27,10 +27,9 @@ def test_orders_table_matches_the_stack(dev, config):
     assert local["BillingMode"] == table["billing_mode"]
     assert local["KeySchema"] == [{"AttributeName": table["hash_key"], "KeyType": "HASH"}]
     assert {(a["AttributeName"], a["AttributeType"]) for a in local["AttributeDefinitions"]} == {(a["name"], a["type"]) for a in table["attribute"]}
-    assert [
-        (g["IndexName"], [k["AttributeName"] for k in g["KeySchema"]], g["Projection"]["ProjectionType"])
-        for g in local["GlobalSecondaryIndexes"]
-    ] == [(g["name"], [g["hash_key"], g["range_key"]], g["projection_type"]) for g in table["global_secondary_index"]]
+    assert [(g["IndexName"], [k["AttributeName"] for k in g["KeySchema"]], g["Projection"]["ProjectionType"]) for g in local["GlobalSecondaryIndexes"]] == [
+        (g["name"], [g["hash_key"], g["range_key"]], g["projection_type"]) for g in table["global_secondary_index"]
+    ]
 
 
 def test_queues_and_redrive_match_the_stack(dev, config):

@@ -26,7 +26,7 @@ def test_content_length_body_is_read_exactly():
 
 
 def test_chunked_body_is_reassembled_with_extensions_and_trailers():
-    raw = b"3;ext=1\r\n{\"a\r\n4\r\n\": 1\r\n1\r\n}\r\n0\r\nX-Trailer: t\r\n\r\n"
+    raw = b'3;ext=1\r\n{"a\r\n4\r\n": 1\r\n1\r\n}\r\n0\r\nX-Trailer: t\r\n\r\n'
     assert read({"Transfer-Encoding": "chunked"}, raw) == b'{"a": 1}'
     assert read({"Transfer-Encoding": "chunked"}, b"0\r\n\r\n") is None
 
@@ -194,6 +194,7 @@ def test_an_event_over_lambdas_6_mb_is_a_413_and_the_function_never_runs(api):
 
 
 # ---------------------------------------------------------------- framing that lies, clients that trickle
+
 
 @pytest.mark.parametrize(
     "raw",

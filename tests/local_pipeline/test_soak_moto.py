@@ -23,7 +23,15 @@ TABLE = {
 
 
 def mark(order_id: str, condition: str = "attribute_exists(orderId)") -> dict[str, Any]:
-    return {"Update": {"TableName": "t", "Key": {"orderId": {"S": order_id}}, "UpdateExpression": "SET published = :t", "ConditionExpression": condition, "ExpressionAttributeValues": {":t": {"BOOL": True}}}}
+    return {
+        "Update": {
+            "TableName": "t",
+            "Key": {"orderId": {"S": order_id}},
+            "UpdateExpression": "SET published = :t",
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": {":t": {"BOOL": True}},
+        }
+    }
 
 
 def test_stock_moto_copies_the_whole_table_once_per_transaction_item(monkeypatch):

@@ -213,7 +213,7 @@ def drifted() -> DriftReport:
 def test_exit_2_opens_one_issue_per_stack_with_the_drift_table(tmp_path, drifted):
     result = _run_drift_script(tmp_path, code="2", report=drifted, issues=[_issue("orders-prod")])  # another stack's issue is not this one's
     assert _calls(result) == ["issues.create"] and result["failed"] is None
-    (_, created), = [c for c in result["calls"] if c[0] == "issues.create"]
+    ((_, created),) = [c for c in result["calls"] if c[0] == "issues.create"]
     assert created["title"] == "Drift: orders-dev differs from the code" and created["labels"] == ["drift"]
     assert created["body"].startswith(issue_marker("orders-dev")) and "| `aws_sqs_queue.order-queue_391EF9A8` | `visibility_timeout_seconds` |" in created["body"]
     assert "[run](https://github.com/o/r/actions/runs/7)" in created["body"]
@@ -223,7 +223,7 @@ def test_exit_2_opens_one_issue_per_stack_with_the_drift_table(tmp_path, drifted
 def test_exit_2_updates_the_open_issue_instead_of_opening_another(tmp_path, drifted):
     result = _run_drift_script(tmp_path, code="2", report=drifted, issues=[_issue("orders-dev", number=9)])
     assert _calls(result) == ["issues.update"]
-    (_, update), = [c for c in result["calls"] if c[0] == "issues.update"]
+    ((_, update),) = [c for c in result["calls"] if c[0] == "issues.update"]
     assert update["issue_number"] == 9 and "visibility_timeout_seconds" in update["body"] and "state" not in update
 
 

@@ -81,7 +81,10 @@ class FakeQueues:
     """In-memory QueuePort: two queues, optional send failures, optional move-task support."""
 
     def __init__(self, dlq_bodies, *, fail_send_for=(), move_task=False):
-        self.queues = {"dlq": [Message(message_id=f"m{i}", receipt_handle=f"r{i}", body=b, attributes={"kind": {"DataType": "String", "StringValue": "x"}}) for i, b in enumerate(dlq_bodies)], "queue": []}
+        self.queues = {
+            "dlq": [Message(message_id=f"m{i}", receipt_handle=f"r{i}", body=b, attributes={"kind": {"DataType": "String", "StringValue": "x"}}) for i, b in enumerate(dlq_bodies)],
+            "queue": [],
+        }
         self.invisible: set[str] = set()
         self.fail_send_for = set(fail_send_for)
         self.supports_move_task = move_task
@@ -354,8 +357,14 @@ def test_status_shows_depths_alarms_and_orders(pipeline, capsys):
     firing, quiet = pipeline.names.alarm("dlq-messages"), pipeline.names.alarm("processor-errors")
     for name in (firing, quiet, "orders-dlq-messages-otherenv"):
         cloudwatch.put_metric_alarm(
-            AlarmName=name, Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible", Statistic="Maximum",
-            Period=60, EvaluationPeriods=1, Threshold=0, ComparisonOperator="GreaterThanThreshold",
+            AlarmName=name,
+            Namespace="AWS/SQS",
+            MetricName="ApproximateNumberOfMessagesVisible",
+            Statistic="Maximum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=0,
+            ComparisonOperator="GreaterThanThreshold",
         )
     cloudwatch.set_alarm_state(AlarmName=firing, StateValue="ALARM", StateReason="test")
     cloudwatch.set_alarm_state(AlarmName=quiet, StateValue="OK", StateReason="test")
@@ -492,7 +501,9 @@ def test_a_plain_shell_without_aws_credentials_works_against_the_local_pipeline(
 @pytest.mark.slow
 def test_missing_credentials_against_aws_are_a_clear_error(tmp_path):
     outputs = tmp_path / "outputs.json"
-    outputs.write_text(json.dumps({"orders-dev": {"OrderQueueUrl": "https://sqs.eu-west-1.amazonaws.com/1/q", "DLQUrl": "https://sqs.eu-west-1.amazonaws.com/1/d", "OrdersTableName": "t", "Region": "eu-west-1"}}))
+    outputs.write_text(
+        json.dumps({"orders-dev": {"OrderQueueUrl": "https://sqs.eu-west-1.amazonaws.com/1/q", "DLQUrl": "https://sqs.eu-west-1.amazonaws.com/1/d", "OrdersTableName": "t", "Region": "eu-west-1"}})
+    )
     done = _ordersctl(_shell_env(tmp_path), "status", "--outputs", str(outputs))
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "no AWS credentials found" in done.stderr and "aws configure" in done.stderr
@@ -533,7 +544,9 @@ def test_aws_iam_requests_are_sigv4_signed_for_execute_api():
     from ordersctl.api import OrdersApi
 
     session = RecordingSession()
-    api = OrdersApi("https://abc.execute-api.eu-west-1.amazonaws.com/v1/", authorization="AWS_IAM", region="eu-west-1", credentials=Credentials("AKIDEXAMPLE", "secret", "token"), session_factory=lambda: session)
+    api = OrdersApi(
+        "https://abc.execute-api.eu-west-1.amazonaws.com/v1/", authorization="AWS_IAM", region="eu-west-1", credentials=Credentials("AKIDEXAMPLE", "secret", "token"), session_factory=lambda: session
+    )
     response = api.create_order(api.session(), {"orderId": "o-1"})
     assert response.status == 202
     call = session.calls[0]

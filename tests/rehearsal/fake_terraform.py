@@ -11,7 +11,9 @@ from typing import Any
 from rehearsal.terraform_cli import TerraformRunner
 
 
-def fake_terraform(directory: Path, *, plan_exit: int = 0, plan_json: Any = None, schema_json: Any = None, schema_exit: int = 0, outputs: Any = None, apply_exit: int = 0, init_exit: int = 0, stderr: str = "") -> Path:
+def fake_terraform(
+    directory: Path, *, plan_exit: int = 0, plan_json: Any = None, schema_json: Any = None, schema_exit: int = 0, outputs: Any = None, apply_exit: int = 0, init_exit: int = 0, stderr: str = ""
+) -> Path:
     """Write an executable ``terraform`` into ``directory``: version 1.11.4; init and validate exit ``init_exit``; plan exits ``plan_exit``;
     show prints ``plan_json``; ``providers schema`` prints ``schema_json``; apply and output answer as terraform's JSON UI does."""
     directory.mkdir(parents=True, exist_ok=True)

@@ -160,12 +160,19 @@ def _state(path: Path) -> None:
         return {"mode": "managed", "type": rtype, "name": name, "instances": [{"attributes": attributes}]}
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"version": 4, "resources": [
-        resource("aws_sqs_queue", "q", {"url": "https://sqs/q", "name": "order-queue-dev", "redrive_policy": "{}", "visibility_timeout_seconds": 180}),
-        resource("aws_cloudwatch_metric_alarm", "a", {"alarm_name": "orders-api-5xx-dev"}),
-        resource("aws_dynamodb_table", "t", {"arn": "arn:aws:dynamodb:us-east-1:1:table/orders-table-dev", "name": "orders-table-dev"}),
-        resource("aws_cloudwatch_log_group", "g", {"name": "/aws/lambda/orders-api-handler-dev"}),
-    ]}))
+    path.write_text(
+        json.dumps(
+            {
+                "version": 4,
+                "resources": [
+                    resource("aws_sqs_queue", "q", {"url": "https://sqs/q", "name": "order-queue-dev", "redrive_policy": "{}", "visibility_timeout_seconds": 180}),
+                    resource("aws_cloudwatch_metric_alarm", "a", {"alarm_name": "orders-api-5xx-dev"}),
+                    resource("aws_dynamodb_table", "t", {"arn": "arn:aws:dynamodb:us-east-1:1:table/orders-table-dev", "name": "orders-table-dev"}),
+                    resource("aws_cloudwatch_log_group", "g", {"name": "/aws/lambda/orders-api-handler-dev"}),
+                ],
+            }
+        )
+    )
 
 
 def _drift_entry(address: str, before: dict[str, Any], after: dict[str, Any] | None, actions: list[str]) -> dict[str, Any]:
@@ -191,9 +198,21 @@ def test_the_out_of_band_changes_fit_an_environment_stack_and_the_account_stack(
     _state(tmp_path / "env.tfstate")
     emulator = _Emulator()
     made = change_out_of_band(read_state(tmp_path / "env.tfstate"), lambda service: emulator.client(service, "us-east-1"))
-    assert [(c.address, c.path) for c in made] == [("aws_sqs_queue.q", "visibility_timeout_seconds"), ("aws_cloudwatch_metric_alarm.a", "threshold"), ("aws_dynamodb_table.t", "tags.DriftCheck"), ("aws_cloudwatch_log_group.g", "(resource)")]
+    assert [(c.address, c.path) for c in made] == [
+        ("aws_sqs_queue.q", "visibility_timeout_seconds"),
+        ("aws_cloudwatch_metric_alarm.a", "threshold"),
+        ("aws_dynamodb_table.t", "tags.DriftCheck"),
+        ("aws_cloudwatch_log_group.g", "(resource)"),
+    ]
     account = tmp_path / "account.tfstate"
-    account.write_text(json.dumps({"version": 4, "resources": [{"mode": "managed", "type": "aws_iam_role", "name": "r", "instances": [{"attributes": {"name": "orders-apigw-cloudwatch-us-east-1", "max_session_duration": 3600}}]}]}))
+    account.write_text(
+        json.dumps(
+            {
+                "version": 4,
+                "resources": [{"mode": "managed", "type": "aws_iam_role", "name": "r", "instances": [{"attributes": {"name": "orders-apigw-cloudwatch-us-east-1", "max_session_duration": 3600}}]}],
+            }
+        )
+    )
     made = change_out_of_band(read_state(account), lambda service: emulator.client(service, "us-east-1"))
     assert [(c.address, c.path) for c in made] == [("aws_iam_role.r", "tags.DriftCheck"), ("aws_iam_role.r", "max_session_duration"), ("aws_iam_role.r", "description")]
 

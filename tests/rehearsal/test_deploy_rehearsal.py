@@ -72,7 +72,7 @@ def test_dev_rehearsal_lists_exactly_its_differences_from_what_ships(dev_rehears
     if provider_source.differs_from_pin:
         expected.insert(1, "provider version")
         assert f"the stack pins {provider_source.pinned_version}" in dev_rehearsal.stdout
-    assert differences[-len(expected):] == expected
+    assert differences[-len(expected) :] == expected
 
 
 @pytest.mark.rehearsal_jobs("fresh-dev")

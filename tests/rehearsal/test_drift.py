@@ -103,14 +103,23 @@ def test_inline_policies_are_drift_when_no_role_policy_resource_holds_them(schem
 
 
 def test_a_computed_value_that_is_not_a_timestamp_is_reported_when_it_drifts_alone(schema):
-    entry = {"address": "aws_lambda_function.f", "type": "aws_lambda_function", "mode": "managed", "change": {"actions": ["update"], "before": {"code_sha256": "aaa="}, "after": {"code_sha256": "bbb="}}}
+    entry = {
+        "address": "aws_lambda_function.f",
+        "type": "aws_lambda_function",
+        "mode": "managed",
+        "change": {"actions": ["update"], "before": {"code_sha256": "aaa="}, "after": {"code_sha256": "bbb="}},
+    }
     report = read_drift_report({"resource_drift": [entry]}, stack="s", schema=schema)
     assert report.keys() == {("aws_lambda_function.f", "code_sha256")}
 
 
 def test_a_sensitive_value_never_reaches_the_report():
-    change = {"actions": ["update"], "before": {"environment": [{"variables": {"TOKEN": "old-secret"}}]}, "after": {"environment": [{"variables": {"TOKEN": "new-secret"}}]},
-              "before_sensitive": {"environment": [{"variables": {"TOKEN": True}}]}}
+    change = {
+        "actions": ["update"],
+        "before": {"environment": [{"variables": {"TOKEN": "old-secret"}}]},
+        "after": {"environment": [{"variables": {"TOKEN": "new-secret"}}]},
+        "before_sensitive": {"environment": [{"variables": {"TOKEN": True}}]},
+    }
     report = read_drift_report({"resource_drift": [{"address": "aws_lambda_function.f", "type": "aws_lambda_function", "mode": "managed", "change": change}]}, stack="s")
     assert report.status == DRIFTED and "secret" not in json.dumps(report.as_dict())
 

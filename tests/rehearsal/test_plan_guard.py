@@ -149,7 +149,13 @@ def test_sensitive_values_never_reach_the_summary():
         "address": "aws_lambda_function.f",
         "type": "aws_lambda_function",
         "mode": "managed",
-        "change": {"actions": ["update"], "before": {"environment": [{"variables": {"TOKEN": "old-secret"}}]}, "after": {"environment": [{"variables": {"TOKEN": "new-secret"}}]}, "after_unknown": {}, "after_sensitive": {"environment": [{"variables": {"TOKEN": True}}]}},
+        "change": {
+            "actions": ["update"],
+            "before": {"environment": [{"variables": {"TOKEN": "old-secret"}}]},
+            "after": {"environment": [{"variables": {"TOKEN": "new-secret"}}]},
+            "after_unknown": {},
+            "after_sensitive": {"environment": [{"variables": {"TOKEN": True}}]},
+        },
     }
     (read,) = read_changes({"resource_changes": [change]})
     assert "secret" not in read.describe() and "(sensitive)" in read.describe()

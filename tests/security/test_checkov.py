@@ -93,7 +93,11 @@ def test_the_opt_in_migration_blocks_are_what_checkov_cannot_read(tmp_path_facto
     (directory / "cdk.tf.json").write_text(json.dumps(docs["orders-dev"]))
     result = subprocess.run(
         [checkov_binary(), "-d", str(directory.parent), "--framework", "terraform_json", "--skip-download", "--output", "json", "--compact"],
-        cwd=ROOT, env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "LOG_LEVEL": "ERROR"}, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "LOG_LEVEL": "ERROR"},
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     # Documented limitation (docs/api-gateway-account.md): checkov 3.2 reports no check at all for this stack.
     ran = json.loads(result.stdout) if result.stdout.strip().startswith(("{", "[")) else {}

@@ -28,9 +28,27 @@ STAR_ONLY = {
     "sns:SetSubscriptionAttributes": "subscriptions have no resource-level permissions",
 }
 #: Resource patterns of this project (names from pipeline_config/naming.py, the public Powertools layer).
-PROJECT_PATTERNS = (":function:order*", ":role/order", ":role/orders-apigw-cloudwatch-", ":order*", ":table/order*", ":alias/orders-key-", "log-group:/aws/lambda/order*",
-                    "log-group:/aws/apigateway/orders-", "log-group:API-Gateway-Execution-Logs_", ":alarm:orders-", ":dashboard/orders-", "::/restapis", "::/apikeys", "::/usageplans",
-                    "::/account", "::/tags/", ":layer:AWSLambdaPowertoolsPythonV3-", ":execute-api:", ":rule/orders-")
+PROJECT_PATTERNS = (
+    ":function:order*",
+    ":role/order",
+    ":role/orders-apigw-cloudwatch-",
+    ":order*",
+    ":table/order*",
+    ":alias/orders-key-",
+    "log-group:/aws/lambda/order*",
+    "log-group:/aws/apigateway/orders-",
+    "log-group:API-Gateway-Execution-Logs_",
+    ":alarm:orders-",
+    ":dashboard/orders-",
+    "::/restapis",
+    "::/apikeys",
+    "::/usageplans",
+    "::/account",
+    "::/tags/",
+    ":layer:AWSLambdaPowertoolsPythonV3-",
+    ":execute-api:",
+    ":rule/orders-",
+)
 
 
 def _load(name: str) -> dict:

@@ -122,10 +122,7 @@ def explanation(finding: Any, exceptions: dict[str, dict]) -> tuple[str, int] | 
     """
     for index, location in enumerate(exceptions.get(finding.issue, {}).get("ignore_locations", [])):
         fields = {**{k: str(v) for k, v in finding.location.items()}, "detail": str(finding.detail)}
-        if all(
-            any(re.fullmatch(pattern, fields.get(key, ""), re.IGNORECASE) for pattern in (patterns if isinstance(patterns, list) else [patterns]))
-            for key, patterns in location.items()
-        ):
+        if all(any(re.fullmatch(pattern, fields.get(key, ""), re.IGNORECASE) for pattern in (patterns if isinstance(patterns, list) else [patterns])) for key, patterns in location.items()):
             return finding.issue, index
     return None
 
@@ -191,7 +188,7 @@ def test_parliament_finds_nothing_unexplained_in_any_policy_of_any_stack(all_sta
 def test_the_lint_fails_a_misspelt_action_and_a_star_resource_in_a_role_policy(dev):
     # Negative control: the real API-handler policy, broken twice; the exceptions in
     # .parliament.yaml must not hide either.
-    (where, text), = [(w, t) for w, t in policy_documents(dev) if w.startswith("aws_iam_role_policy.api-handler")]
+    ((where, text),) = [(w, t) for w, t in policy_documents(dev) if w.startswith("aws_iam_role_policy.api-handler")]
     broken = json.loads(text)
     broken["Statement"].append({"Sid": "Typo", "Effect": "Allow", "Action": ["sqs:SendMesage"], "Resource": broken["Statement"][2]["Resource"]})
     broken["Statement"].append({"Sid": "Wide", "Effect": "Allow", "Action": ["dynamodb:DeleteItem"], "Resource": "*"})
@@ -203,7 +200,7 @@ def test_the_lint_fails_a_misspelt_action_and_a_star_resource_in_a_role_policy(d
 def test_the_lint_fails_a_key_policy_action_its_condition_can_never_allow(dev):
     # Negative control on the key policy, with the finding that shaped it: kms:Describe* under an
     # encryption-context condition (as in AWS's Logs example) allows nothing, and parliament says so.
-    (where, text), = [(w, t) for w, t in policy_documents(dev) if w.startswith("aws_kms_key.")]
+    ((where, text),) = [(w, t) for w, t in policy_documents(dev) if w.startswith("aws_kms_key.")]
     policy = json.loads(text)
     (logs,) = [s for s in policy["Statement"] if s["Sid"] == "CloudWatchLogsEncryptThisStacksLogGroups"]
     logs["Action"].append("kms:Describe*")

@@ -106,7 +106,7 @@ def test_api_5xx_alarm_watches_the_deployed_stage(dev):
     dims = alarm_by_key(dev, "dev", "api-5xx")["dimensions"]
     assert set(dims) == {"ApiName", "Stage"}
     assert refers_to(dev, dims["ApiName"], "aws_api_gateway_rest_api", "name", name="orders-api-dev")
-    (stage_logical, stage), = resources(dev, "aws_api_gateway_stage").items()
+    ((stage_logical, stage),) = resources(dev, "aws_api_gateway_stage").items()
     assert dims["Stage"] in (stage["stage_name"], ref("aws_api_gateway_stage", stage_logical, "stage_name"))
 
 
@@ -215,9 +215,7 @@ def test_the_shared_metric_check_sees_a_metric_two_environments_share(stacks):
         for alarm in resources(doc, ALARM).values():
             if alarm["metric_name"] == "OrderConflicts":
                 alarm["namespace"] = "OrderPipeline"
-    assert alarmed_metrics(docs["orders-dev"]) & alarmed_metrics(docs["orders-prod"]) == {
-        ("OrderPipeline", "OrderConflicts", (("service", "orders-processor"),))
-    }
+    assert alarmed_metrics(docs["orders-dev"]) & alarmed_metrics(docs["orders-prod"]) == {("OrderPipeline", "OrderConflicts", (("service", "orders-processor"),))}
 
 
 def test_thresholds_and_periods_come_from_config(env):

@@ -104,7 +104,9 @@ def test_dynamodb_lock_table_and_kms_key_are_passed_through(tmp_path):
         stack,
         stack_name=config.names.stack,
         region=config.region,
-        settings=backend_settings_from_env({"TF_STATE_BACKEND": "s3", "TF_STATE_BUCKET": "acme-state", "TF_STATE_LOCK_TABLE": "terraform-locks", "TF_STATE_S3_LOCKFILE": "false", "TF_STATE_KMS_KEY_ID": "alias/terraform-state"}),
+        settings=backend_settings_from_env(
+            {"TF_STATE_BACKEND": "s3", "TF_STATE_BUCKET": "acme-state", "TF_STATE_LOCK_TABLE": "terraform-locks", "TF_STATE_S3_LOCKFILE": "false", "TF_STATE_KMS_KEY_ID": "alias/terraform-state"}
+        ),
     )
     app.synth()
     s3 = json.loads((tmp_path / "stacks" / "orders-staging" / "cdk.tf.json").read_text())["terraform"]["backend"]["s3"]
@@ -125,12 +127,11 @@ def test_local_path_gives_every_stack_its_own_absolute_state_file(tmp_path, monk
     app = App(outdir=str(tmp_path / "out"))
     for suffix in ("dev", "prod"):
         config = config_for(suffix)
-        configure_backend(TerraformStack(app, config.names.stack), stack_name=config.names.stack, region=config.region, settings=backend_settings_from_env({"TF_STATE_LOCAL_PATH": "state/terraform.{stack}.tfstate"}))
+        configure_backend(
+            TerraformStack(app, config.names.stack), stack_name=config.names.stack, region=config.region, settings=backend_settings_from_env({"TF_STATE_LOCAL_PATH": "state/terraform.{stack}.tfstate"})
+        )
     app.synth()
-    paths = {
-        name: json.loads((tmp_path / "out" / "stacks" / name / "cdk.tf.json").read_text())["terraform"]["backend"]["local"]["path"]
-        for name in ("orders-dev", "orders-prod")
-    }
+    paths = {name: json.loads((tmp_path / "out" / "stacks" / name / "cdk.tf.json").read_text())["terraform"]["backend"]["local"]["path"] for name in ("orders-dev", "orders-prod")}
     # Relative to where synth runs, not to cdktf.out/stacks/<stack> (which `make clean` deletes).
     assert paths == {name: str(tmp_path / "state" / f"terraform.{name}.tfstate") for name in paths}
 
@@ -183,9 +184,7 @@ def test_unknown_kind_names_variable_value_and_choices():
 
 def test_every_s3_problem_is_reported_at_once():
     with pytest.raises(ConfigError) as error:
-        backend_settings_from_env(
-            {"TF_STATE_BACKEND": "s3", "TF_STATE_BUCKET": "s3://Acme_State", "TF_STATE_REGION": "europe", "TF_STATE_KEY_PREFIX": "a/../b", "TF_STATE_LOCK_TABLE": "x"}
-        )
+        backend_settings_from_env({"TF_STATE_BACKEND": "s3", "TF_STATE_BUCKET": "s3://Acme_State", "TF_STATE_REGION": "europe", "TF_STATE_KEY_PREFIX": "a/../b", "TF_STATE_LOCK_TABLE": "x"})
     settings = [p.setting for p in error.value.problems]
     assert settings == ["TF_STATE_BUCKET", "TF_STATE_REGION", "TF_STATE_KEY_PREFIX", "TF_STATE_LOCK_TABLE"]
     assert "'s3://Acme_State'" in str(error.value)

@@ -188,7 +188,7 @@ def test_an_interpreter_of_the_wrong_tag_is_refused(tmp_path, source):
 
 @needs_312
 def test_a_later_synth_reuses_the_bytecode_build_without_probing_interpreters(monkeypatch, tmp_path, source):
-    """"auto": the next process finds the build of the same sources and skips the interpreter probes;
+    """ "auto": the next process finds the build of the same sources and skips the interpreter probes;
     "required" and an explicit LAMBDA_BYTECODE_PYTHON are checked every time."""
     from constructs_lib.support import lambda_package
 

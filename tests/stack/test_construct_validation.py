@@ -161,9 +161,7 @@ def test_dlq_retention_must_exceed_queue_retention(stack):
     from constructs_lib.queue_with_dlq import QueueWithDeadLetterQueue, QueueWithDeadLetterQueueProps
 
     with pytest.raises(ConfigError) as caught:
-        QueueWithDeadLetterQueue(
-            stack, "q", QueueWithDeadLetterQueueProps(queue_name="q", message_retention_seconds=86_400, dlq_message_retention_seconds=86_400)
-        )
+        QueueWithDeadLetterQueue(stack, "q", QueueWithDeadLetterQueueProps(queue_name="q", message_retention_seconds=86_400, dlq_message_retention_seconds=86_400))
     assert _settings(caught.value) == ["dlq_message_retention_seconds"]
     message = str(caught.value)
     assert "must be longer than message_retention_seconds (86400)" in message and "(given 86400)" in message and "Fix: raise it above 86400" in message
@@ -275,7 +273,9 @@ def test_topic_requires_a_key_and_valid_emails(stack):
 def test_topic_email_subscriptions(stack):
     from constructs_lib.encrypted_topic import EncryptedTopic, EncryptedTopicProps
 
-    topic = EncryptedTopic(stack, "t", EncryptedTopicProps(topic_name="t", encryption_key=SimpleNamespace(key_arn="arn:aws:kms:us-east-1:123456789012:key/x"), email_subscriptions=("a@example.com", "b@example.com")))
+    topic = EncryptedTopic(
+        stack, "t", EncryptedTopicProps(topic_name="t", encryption_key=SimpleNamespace(key_arn="arn:aws:kms:us-east-1:123456789012:key/x"), email_subscriptions=("a@example.com", "b@example.com"))
+    )
     assert len([c for c in topic.node.children if c.node.id.startswith("email-")]) == 2
 
 

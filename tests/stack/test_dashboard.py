@@ -36,9 +36,7 @@ def metric_lines(body: dict) -> list[tuple[str, str, dict, dict]]:
 
 def graphed(body: dict, namespace: str, name: str, dims: dict, stat: str | None = None) -> bool:
     """Is this metric (with exactly these dimensions, and this stat if given) on the dashboard?"""
-    return any(
-        (ns, n, d) == (namespace, name, dims) and (stat is None or o["stat"] == stat) for ns, n, d, o in metric_lines(body)
-    )
+    return any((ns, n, d) == (namespace, name, dims) and (stat is None or o["stat"] == stat) for ns, n, d, o in metric_lines(body))
 
 
 def name_ref(doc: dict, rtype: str, attr: str, **match) -> set[str]:
@@ -62,7 +60,7 @@ def test_one_dashboard_named_from_config_with_a_json_body(dev, prod):
 
 def test_api_metrics_for_the_deployed_stage(dev):
     body = body_of(dev)
-    (_, stage), = resources(dev, "aws_api_gateway_stage").items()
+    ((_, stage),) = resources(dev, "aws_api_gateway_stage").items()
     stage_values = dims_value(body, "AWS/ApiGateway", "Count", "Stage")
     assert len(stage_values) == 1
     stage_value = stage_values.pop()

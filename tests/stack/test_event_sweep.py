@@ -53,9 +53,7 @@ def test_only_that_rule_may_invoke_the_sweeper(dev):
     rule_id, _ = only(dev, "aws_cloudwatch_event_rule")
     function_id, _ = sweeper(dev)
     permissions = [p for p in resources(dev, "aws_lambda_permission").values() if p["function_name"] == ref("aws_lambda_function", function_id, "function_name")]
-    assert permissions == [
-        {**permissions[0], "action": "lambda:InvokeFunction", "principal": "events.amazonaws.com", "source_arn": ref("aws_cloudwatch_event_rule", rule_id, "arn")}
-    ]
+    assert permissions == [{**permissions[0], "action": "lambda:InvokeFunction", "principal": "events.amazonaws.com", "source_arn": ref("aws_cloudwatch_event_rule", rule_id, "arn")}]
 
 
 def test_the_sweeper_gets_its_minimum_age_and_its_timeout(stacks):

@@ -109,11 +109,7 @@ DATA_HOLDERS = ("aws_dynamodb_table", "aws_sqs_queue", "aws_kms_key")
 
 
 def _prevent_destroy(doc: dict) -> dict[str, bool]:
-    return {
-        f"{rtype}.{name}": (resource.get("lifecycle") or {}).get("prevent_destroy") is True
-        for rtype, resources in doc["resource"].items()
-        for name, resource in resources.items()
-    }
+    return {f"{rtype}.{name}": (resource.get("lifecycle") or {}).get("prevent_destroy") is True for rtype, resources in doc["resource"].items() for name, resource in resources.items()}
 
 
 def test_prod_like_environments_prevent_destroying_exactly_what_holds_the_data(stacks):
@@ -219,10 +215,7 @@ def test_alarm_topic_policy_lets_only_this_environments_alarms_publish(dev):
     caller_id = next(iter(dev["data"]["aws_caller_identity"]))
     partition_id = next(iter(dev["data"]["aws_partition"]))
     assert statement["Condition"] == {
-        "ArnLike": {
-            "aws:SourceArn": "arn:${data.aws_partition." + partition_id + ".partition}:cloudwatch:*:${data.aws_caller_identity."
-            + caller_id + ".account_id}:alarm:orders-*-dev"
-        }
+        "ArnLike": {"aws:SourceArn": "arn:${data.aws_partition." + partition_id + ".partition}:cloudwatch:*:${data.aws_caller_identity." + caller_id + ".account_id}:alarm:orders-*-dev"}
     }
     # The pattern covers every alarm of the environment (their names come from names.alarm()).
     import fnmatch

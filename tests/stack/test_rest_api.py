@@ -67,8 +67,7 @@ def scratch(tmp_path_factory) -> dict[str, dict]:
     changed_schema = order_schema()
     changed_schema["properties"]["note"] = {"type": "string", "maxLength": 200}
     variants = {
-        "apikey": {"authorization": ApiAuthorization.API_KEY, "quota_limit_per_day": 5000,
-                       "throttle_rate_limit": 10.0, "throttle_burst_limit": 20},
+        "apikey": {"authorization": ApiAuthorization.API_KEY, "quota_limit_per_day": 5000, "throttle_rate_limit": 10.0, "throttle_burst_limit": 20},
         "open": {"authorization": ApiAuthorization.NONE, "data_trace_enabled": True, "manage_account": True},
         "schema-changed": {"order_schema": changed_schema},
     }
@@ -108,7 +107,7 @@ def test_the_synthesized_routes_are_the_route_table(dev):
     assert validated == {(route.http_method, route.path) for route in ROUTES if route.validate_body}
     api_name, _ = only(dev, "aws_api_gateway_rest_api")
     execution_arn = ref("aws_api_gateway_rest_api", api_name, "execution_arn")
-    permitted = {p["source_arn"][len(execution_arn):] for p in resources(dev, "aws_lambda_permission").values() if p["principal"] == "apigateway.amazonaws.com"}
+    permitted = {p["source_arn"][len(execution_arn) :] for p in resources(dev, "aws_lambda_permission").values() if p["principal"] == "apigateway.amazonaws.com"}
     assert permitted == {f"/v1/{route.http_method}{route.source_arn_path}" for route in ROUTES}
 
 
@@ -136,9 +135,7 @@ def test_every_route_is_a_lambda_proxy_to_the_api_handler(dev):
 def test_path_parameters_are_required(dev):
     routes = methods_by_route(dev)
     assert routes[("GET", "/orders/{orderId}")][1]["request_parameters"] == {"method.request.path.orderId": True}
-    assert routes[("GET", "/customers/{customerId}/orders")][1]["request_parameters"] == {
-        "method.request.path.customerId": True
-    }
+    assert routes[("GET", "/customers/{customerId}/orders")][1]["request_parameters"] == {"method.request.path.customerId": True}
     assert not routes[("POST", "/orders")][1].get("request_parameters")
 
 
@@ -188,9 +185,7 @@ def test_api_key_mode_requires_a_key_with_usage_plan_throttle_and_daily_quota(sc
     plan_name, plan = only(doc, "aws_api_gateway_usage_plan")
     api_name, _ = only(doc, "aws_api_gateway_rest_api")
     stage_name, _ = only(doc, "aws_api_gateway_stage")
-    assert plan["api_stages"] == [
-        {"api_id": ref("aws_api_gateway_rest_api", api_name, "id"), "stage": ref("aws_api_gateway_stage", stage_name, "stage_name")}
-    ]
+    assert plan["api_stages"] == [{"api_id": ref("aws_api_gateway_rest_api", api_name, "id"), "stage": ref("aws_api_gateway_stage", stage_name, "stage_name")}]
     assert plan["throttle_settings"] == {"rate_limit": 10, "burst_limit": 20}
     assert plan["quota_settings"] == {"limit": 5000, "period": "DAY"}
     _, plan_key = only(doc, "aws_api_gateway_usage_plan_key")
@@ -478,7 +473,7 @@ def test_permission_is_scoped_to_this_api_stage_and_routes(dev):
         assert permission["action"] == "lambda:InvokeFunction"
         assert permission["function_name"] in (ref("aws_lambda_function", handler, "function_name"), "orders-api-handler-dev")
         assert permission["source_arn"].startswith(execution_arn + "/")
-        suffixes.add(permission["source_arn"][len(execution_arn):])
+        suffixes.add(permission["source_arn"][len(execution_arn) :])
     assert suffixes == {"/v1/POST/orders", "/v1/GET/orders/*", "/v1/GET/customers/*/orders"}
 
 
