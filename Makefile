@@ -119,7 +119,7 @@ FAST_TIER := not slow and not e2e and not rehearsal
 test-fast: $(TEST_ENV)
 	@$(PIPENV) run python -m pytest -m "$(FAST_TIER)" $(PYTEST_ARGS)
 
-# Static checks, configured in pyproject.toml (README, "Static checks"): all three run, and
+# Static checks, configured in pyproject.toml (docs/ci.md, "Static checks"): all three run, and
 # the target fails if any of them does. mypy reads the framework's and boto3's types, hence TEST_ENV.
 lint: $(TEST_ENV)
 	@status=0; \
