@@ -77,13 +77,13 @@ _SECTION_REFERENCE = re.compile(r"""(README(?:\.md)?|docs/[\w/.-]+?\.md|bench/RE
 _REFERENCE_EXEMPT = ("tests/rehearsal/plans/", "Pipfile", "tests/test_docs.py")
 
 
-def tracked_text_files() -> list[Path]:
-    """The files git tracks, text only (a copy without .git: every file under the root)."""
+def tracked_text_files() -> list[tuple[Path, str]]:
+    """The files git tracks, text only, each with its text (a copy without .git: every file under the root)."""
     try:
         listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("not a git checkout: git ls-files is needed to list the project's files")
-    files = []
+    files: list[tuple[Path, str]] = []
     for name in listed:
         path = ROOT / name
         if name.startswith(_REFERENCE_EXEMPT) or name.endswith(".lock") or not path.is_file():
@@ -92,7 +92,7 @@ def tracked_text_files() -> list[Path]:
             files.append((path, path.read_text(encoding="utf-8")))
         except UnicodeDecodeError:
             continue
-    return files  # type: ignore[return-value]
+    return files
 
 
 def section_references(text: str) -> list[tuple[str, str]]:

@@ -58,6 +58,8 @@ def project_imports(path: Path, text: str | None = None) -> list[Import]:
     package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8") if text is None else text, filename=rel)):
+        if not isinstance(node, (ast.Import, ast.ImportFrom, ast.Call)):
+            continue
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -58,7 +59,7 @@ def test_python_m_local_pipeline_loads_the_package_only_as_lambda_does(tmp_path)
             time.sleep(0.2)
         assert outputs_file.exists(), "no outputs file within 60 s"
         api = json.loads(outputs_file.read_text())["orders-onecopy"]["ApiEndpoint"]
-        order = {"orderId": "one-copy-1", "customerId": "c-1", "items": [{"productId": "sku-1", "quantity": 1, "unitPrice": 1.0}]}
+        order: dict[str, Any] = {"orderId": "one-copy-1", "customerId": "c-1", "items": [{"productId": "sku-1", "quantity": 1, "unitPrice": 1.0}]}
         assert requests.post(f"{api}/orders", json=order, timeout=10).status_code == 202
         deadline = time.monotonic() + 30
         while requests.get(f"{api}/orders/one-copy-1", timeout=10).json().get("status") != "PROCESSED" and time.monotonic() < deadline:

@@ -145,6 +145,8 @@ def long_functions(files: list[Path], limit: int = MAX_FUNCTION_LINES) -> list[s
         for node in ast.walk(parsed(path)):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                # ast.parse sets end_lineno on every node it parses (only hand-built nodes lack it).
+                assert node.end_lineno is not None, f"{path}:{node.lineno}: a parsed function without end_lineno"
                 lines = node.end_lineno - start + 1
                 if lines > limit:
                     found.append(f"{path.name}:{node.lineno} {node.name}: {lines} lines")
