@@ -37,11 +37,12 @@ def _props_fields(node: ast.ClassDef) -> dict[str, ast.AnnAssign]:
 def test_every_group_is_frozen_and_documents_each_field():
     """Each group's field has a default and a docstring (written there, once)."""
     for group in defaults.GROUPS:
-        assert group.__dataclass_params__.frozen, group
         docs = defaults.field_docs(group)
         for f in dataclasses.fields(group):
             assert f.default is not dataclasses.MISSING, f"{group.__name__}.{f.name} has no default"
             assert docs.get(f.name), f"{group.__name__}.{f.name} has no docstring"
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                setattr(group(), f.name, f.default)
 
 
 @pytest.mark.parametrize(("group", "module", "props_name"), PROPS, ids=[p[2] for p in PROPS])
@@ -56,6 +57,7 @@ def test_the_props_defaults_are_the_homes(group, module, props_name):
         assert f.name in declared, f"{props_name} lacks {f.name} (the stack passes {group.__name__}.as_props() by name)"
         assert declared[f.name].default == f.default, f"{props_name}.{f.name}"
         value = node_fields[f.name].value
+        assert value is not None, f"{module}: {props_name}.{f.name} has no default"
         # Written as a reference to the home (``_THRESHOLDS.period_seconds``), never as a number again.
         assert not any(isinstance(n, ast.Constant) and isinstance(n.value, (int, float)) for n in ast.walk(value)), (
             f"{module}: {props_name}.{f.name} repeats its default as a literal; default to {group.__name__}().{f.name}"

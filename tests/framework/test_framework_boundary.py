@@ -30,7 +30,7 @@ def python_files():
 def imported_roots(path: Path) -> set[str]:
     """Top-level packages a file imports: import statements and ``import_module("literal")`` calls."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    roots = set()
+    roots: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             roots.update(alias.name.split(".")[0] for alias in node.names)

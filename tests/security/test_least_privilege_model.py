@@ -6,6 +6,8 @@ whole scenario set recorded; these tests pin the mapping it relies on.
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 import pytest
 from botocore.stub import Stubber
@@ -93,7 +95,7 @@ def test_an_encrypted_table_needs_decrypt_through_dynamodb_for_reads_and_writes(
 
 
 def test_a_via_service_condition_is_part_of_what_is_granted():
-    statements = [
+    statements: list[dict[str, Any]] = [
         {"Sid": "Table", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": ["${aws_kms_key.k.arn}"], "Condition": {"StringEquals": {"kms:ViaService": "dynamodb.us-east-1.amazonaws.com"}}},
         {"Sid": "Queue", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": ["${aws_kms_key.k.arn}"]},
     ]

@@ -48,7 +48,7 @@ def import_parliament() -> Any:
             assert spec is not None and spec.submodule_search_locations, package
             return str(Path(next(iter(spec.submodule_search_locations))) / name)
 
-        shim.resource_filename = resource_filename  # type: ignore[attr-defined]
+        shim.resource_filename = resource_filename  # type: ignore[attr-defined]  # a module made here: ModuleType declares none
         sys.modules["pkg_resources"] = shim
     import parliament
 
@@ -127,7 +127,7 @@ def explanation(finding: Any, exceptions: dict[str, dict]) -> tuple[str, int] | 
     return None
 
 
-def lint(where: str, text: str, exceptions: dict[str, dict], used: set | None = None) -> list[str]:
+def lint(where: str, text: str, exceptions: dict[str, dict], used: set[tuple[str, int]] | None = None) -> list[str]:
     """parliament's findings (community auditors included) that ``exceptions`` do not explain."""
     policy = parliament.analyze_policy_string(text, where, ignore_private_auditors=True, include_community_auditors=True)
     out = []
@@ -161,7 +161,8 @@ def test_every_exception_is_narrow_and_has_a_reason():
 
 
 def test_parliament_finds_nothing_unexplained_in_any_policy_of_any_stack(all_stacks):
-    exceptions, used = load_exceptions(), set()
+    exceptions = load_exceptions()
+    used: set[tuple[str, int]] = set()
     findings = []
     for stack, doc in all_stacks.items():
         region = doc["provider"]["aws"][0]["region"]
