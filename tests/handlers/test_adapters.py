@@ -72,7 +72,7 @@ def test_put_new_duplicate_returns_the_existing_item_without_a_read():
         stub.add_client_error("put_item", service_error_code="ConditionalCheckFailedException", http_status_code=400, response_meta={}, modeled_fields={"Item": old})
         outcome = DynamoOrderRepository(ddb, "t").put_new(ITEM)
         stub.assert_no_pending_responses()
-    assert not outcome.created and outcome.existing["eventPublished"] is True
+    assert not outcome.created and outcome.existing is not None and outcome.existing["eventPublished"] is True
 
 
 def test_put_new_duplicate_without_returned_item_reads_consistently():
@@ -81,7 +81,7 @@ def test_put_new_duplicate_without_returned_item_reads_consistently():
         stub.add_client_error("put_item", service_error_code="ConditionalCheckFailedException", http_status_code=400)
         stub.add_response("get_item", {"Item": to_attribute_values(ITEM)}, {"TableName": "t", "Key": {"orderId": {"S": "o-1"}}, "ConsistentRead": True})
         outcome = DynamoOrderRepository(ddb, "t").put_new(ITEM)
-    assert outcome.existing["totalAmount"] == Decimal("1.10")
+    assert outcome.existing is not None and outcome.existing["totalAmount"] == Decimal("1.10")
 
 
 def test_put_new_other_errors_raise():

@@ -159,9 +159,14 @@ def test_a_different_order_under_a_stored_order_id_is_409_and_nothing_is_sent(ap
 
 
 def test_the_stored_order_check_is_one_consistent_read(api, load_event, monkeypatch):
-    reads = []
+    reads: list[bool] = []
     original = api.repository.get
-    monkeypatch.setattr(api.repository, "get", lambda order_id, consistent=False: reads.append(consistent) or original(order_id, consistent=consistent))
+
+    def recording_get(order_id, consistent=False):
+        reads.append(consistent)
+        return original(order_id, consistent=consistent)
+
+    monkeypatch.setattr(api.repository, "get", recording_get)
     assert api(load_event("api_post_order"))[0] == 202
     assert reads == [True] and len(api.queue.sent) == 1
 

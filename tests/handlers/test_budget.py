@@ -25,6 +25,7 @@ from orders_core.budget import (
     is_throttle,
     outcome_unknown,
 )
+from tests.client_errors import client_error
 from tests.stall import StallingServer
 
 from .fakes import FakeRepository
@@ -33,11 +34,11 @@ POLICY = TimeoutPolicy(safety_margin_seconds=1.0, attempt_timeouts_seconds=(2.0,
 
 
 def throttled() -> ClientError:
-    return ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "SendMessage")
+    return client_error("ThrottlingException", "SendMessage", message="slow down")
 
 
 def denied() -> ClientError:
-    return ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}, "ResponseMetadata": {"HTTPStatusCode": 403}}, "SendMessage")
+    return client_error("AccessDeniedException", "SendMessage", status=403, message="no")
 
 
 class FakeEvents:
@@ -86,8 +87,9 @@ def read_timeout() -> ReadTimeoutError:
 
 
 def kms_throttled(query_code: bool) -> ClientError:
-    error = {"Code": "KMS.ThrottlingException", "QueryErrorCode": "KmsThrottled"} if query_code else {"Code": "KmsThrottled"}
-    return ClientError({"Error": {**error, "Message": "Rate exceeded"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "SendMessage")
+    if query_code:
+        return client_error("KMS.ThrottlingException", "SendMessage", message="Rate exceeded", query_code="KmsThrottled")
+    return client_error("KmsThrottled", "SendMessage", message="Rate exceeded")
 
 
 # ---------------------------------------------------------------- the ladder (pure)
@@ -121,9 +123,9 @@ def test_the_shipped_policies_leave_time_for_the_answer():
     "error, retryable",
     [
         (throttled(), True),
-        (ClientError({"Error": {"Code": "Whatever"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "X"), True),
+        (client_error("Whatever", "X", status=503), True),
         (denied(), False),
-        (ClientError({"Error": {"Code": "ConditionalCheckFailedException"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "PutItem"), False),
+        (client_error("ConditionalCheckFailedException", "PutItem"), False),
         (ReadTimeoutError(endpoint_url="http://x"), True),
         (ParamValidationError(report="bad"), False),
         (DeadlineExceeded("SendMessage", 0.1), True),
@@ -132,8 +134,8 @@ def test_the_shipped_policies_leave_time_for_the_answer():
         (ResponseParserError("no element found"), True),
         (kms_throttled(query_code=False), True),
         (kms_throttled(query_code=True), True),
-        (ClientError({"Error": {"Code": "KMSThrottling"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "PublishBatch"), True),
-        (ClientError({"Error": {"Code": "KMSAccessDenied"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "PublishBatch"), False),
+        (client_error("KMSThrottling", "PublishBatch"), True),
+        (client_error("KMSAccessDenied", "PublishBatch"), False),
         (ValueError("not AWS"), False),
     ],
 )
@@ -147,7 +149,7 @@ def test_what_is_worth_retrying(error, retryable):
         (throttled(), True, False),
         (kms_throttled(query_code=True), True, False),
         (denied(), False, False),
-        (ClientError({"Error": {"Code": "InternalError"}, "ResponseMetadata": {"HTTPStatusCode": 500}}, "X"), False, True),
+        (client_error("InternalError", "X", status=500), False, True),
         (read_timeout(), False, True),
         (AttemptTimedOut("SendMessage", 2.5), False, True),
         (UnverifiedResponse("SendMessage", "no MessageId"), False, True),
@@ -299,6 +301,7 @@ def test_the_deadline_is_per_thread_and_restored():
 def test_a_context_without_remaining_time_gives_no_deadline():
     assert Deadline.from_context(object(), margin_seconds=1) is None
     deadline = Deadline.from_context(TickingContext(5), margin_seconds=1)
+    assert deadline is not None
     assert 3.5 < deadline.remaining() <= 4
 
 

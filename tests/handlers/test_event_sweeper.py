@@ -82,9 +82,9 @@ def test_pages_max_orders_and_time_bound_a_run():
         stored(repository, f"o-{i:02d}", f"2026-11-28T21:{i:02d}:00.000000Z")
     sweep = EventSweepService(repository=repository, publisher=FakePublisher(), page_size=4)
     outcome = sweep.sweep(created_before=sweep_cutoff(NOW, 60), max_orders=10)
-    assert len(outcome.published) == 10 and "max_orders" in outcome.stopped
+    assert len(outcome.published) == 10 and outcome.stopped is not None and "max_orders" in outcome.stopped
     outcome = sweep.sweep(created_before=sweep_cutoff(NOW, 60), out_of_time=lambda: True)
-    assert outcome.found == 0 and "out of time" in outcome.stopped
+    assert outcome.found == 0 and outcome.stopped is not None and "out of time" in outcome.stopped
     outcome = sweep.sweep(created_before=sweep_cutoff(NOW, 60))
     assert len(outcome.published) == 20 and outcome.stopped is None
     assert all(item["eventPublished"] for item in repository.items.values())

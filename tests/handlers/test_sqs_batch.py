@@ -78,7 +78,7 @@ def test_a_base_exception_stops_the_invocation():
     ],
 )
 def test_an_event_that_is_no_sqs_batch_fails_the_invocation_naming_the_problem(event, words):
-    calls = []
+    calls: list[SqsRecord] = []
     with pytest.raises(InvalidSqsEvent, match="SQS") as raised:
         process_batch(event, calls.append)
     assert words in str(raised.value)
