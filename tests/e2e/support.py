@@ -148,7 +148,7 @@ class Ledger:
         in_dlq: dict[str, list[str]] = collections.defaultdict(list)  # fingerprint -> messageIds
         for message in dead:
             in_dlq[fingerprint_of(json.loads(message["Body"]))].append(message["MessageId"])
-        counts = collections.Counter()
+        counts: collections.Counter[str] = collections.Counter()
         unaccounted = []
         for body in self.accepted:
             fingerprint = fingerprint_of(body)

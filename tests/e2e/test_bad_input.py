@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+from typing import Any
 
 import pytest
 import requests
@@ -16,7 +17,7 @@ from tests.e2e.support import HTTP_TIMEOUT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
-VALID = {"orderId": "ord-1", "customerId": "cust-1", "currency": "EUR", "items": [{"productId": "p-1", "quantity": 2, "unitPrice": 3.5}]}
+VALID: dict[str, Any] = {"orderId": "ord-1", "customerId": "cust-1", "currency": "EUR", "items": [{"productId": "p-1", "quantity": 2, "unitPrice": 3.5}]}
 IS_VALID = load_edge_validator()
 
 junk = st.one_of(

@@ -32,8 +32,9 @@ def stall():
 
 def api_with(pipeline, *, sqs, dynamodb):
     """A local API whose handler uses these clients; invoked with a fresh 10 s Lambda context per request."""
-    from api_handler.app import API_TIMEOUTS, ApiFunction
+    from api_handler.app import ApiFunction
     from orders_core.aws import AwsClients
+    from orders_core.budget import API_TIMEOUTS
 
     handler = ApiFunction.bound_to(pipeline.handler_settings(), AwsClients(sqs=sqs, dynamodb=dynamodb, sns=pipeline.api_clients.sns))
     assert API_TIMEOUTS.safety_margin_seconds < API_TIMEOUT_SECONDS

@@ -11,8 +11,8 @@ import json
 import time
 
 import pytest
-from botocore.exceptions import ClientError
 
+from tests.client_errors import client_error
 from tests.e2e.conftest import EVENT_SWEEP_MIN_AGE_SECONDS, IDLE_TIMEOUT
 from tests.e2e.support import dlq_bodies, events_per_order, new_order, post_order, stored_item
 
@@ -25,7 +25,7 @@ def fail_publishing(order_id: str):
     def hook(params, **_):
         ids = [json.loads(entry["Message"]).get("orderId") for entry in params.get("PublishBatchRequestEntries", [])]
         if order_id in ids:
-            raise ClientError({"Error": {"Code": "KMSThrottling", "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "PublishBatch")
+            raise client_error("KMSThrottling", "PublishBatch", message="injected")
 
     return hook
 
@@ -76,6 +76,7 @@ def test_an_order_whose_event_never_got_out_is_published_by_the_sweep_once_sns_r
     events = event_for(pipeline, order["orderId"], timeout=30)
     assert events_per_order(events)[order["orderId"]] >= 1
     item = stored_item(pipeline, order["orderId"])
+    assert item is not None, f"{order['orderId']} was never stored"
     assert item["eventPublished"] == {"BOOL": True} and "unpublishedShard" not in item  # out of the sparse index
     assert any(run.result["published"] for run in list(pipeline.sweep_schedule.runs)[runs_before:] if run.result)
 
@@ -90,5 +91,6 @@ def test_a_re_post_of_a_stored_order_whose_event_never_got_out_sends_it_again(pi
     events = event_for(pipeline, order["orderId"], timeout=20)
     assert events_per_order(events)[order["orderId"]] >= 1
     pipeline.wait_until_idle(timeout=IDLE_TIMEOUT)
-    assert stored_item(pipeline, order["orderId"])["eventPublished"] == {"BOOL": True}
+    item = stored_item(pipeline, order["orderId"])
+    assert item is not None and item["eventPublished"] == {"BOOL": True}, item
     hooks.remove(ids[-1:])

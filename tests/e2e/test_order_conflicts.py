@@ -13,8 +13,8 @@ import random
 import threading
 
 import pytest
-from botocore.exceptions import ClientError
 
+from tests.client_errors import client_error
 from tests.e2e.conftest import IDLE_TIMEOUT
 from tests.e2e.support import ConflictLog, Ledger, dlq_bodies, fingerprint_of, new_order, post_order, stored_item, unique
 
@@ -98,6 +98,7 @@ def test_a_different_order_in_flight_goes_to_the_dlq_with_a_reason(pipeline, con
     reason = conflict_log.reasons[message["MessageId"]]
     assert first["orderId"] in reason and "different content" in reason
     stored = stored_item(pipeline, first["orderId"])
+    assert stored is not None, f"{first['orderId']} was never stored"
     assert stored["orderFingerprint"]["S"] in {fingerprint_of(first), fingerprint_of(second)}
     assert int(message["Attributes"]["ApproximateReceiveCount"]) >= pipeline.config.max_receive_count
 
@@ -131,7 +132,7 @@ def test_every_accepted_order_is_stored_as_accepted_or_dead_lettered_with_a_reas
             fail = rng.random() < 0.15
             faults["injected"] += fail
         if fail:
-            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "PutItem")
+            raise client_error("ProvisionedThroughputExceededException", "PutItem", message="injected")
 
     hooks.register("dynamodb", "before-call.dynamodb.PutItem", flaky_put)
     ledger = Ledger()

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from botocore.exceptions import ClientError
 
+from tests.client_errors import client_error
 from tests.e2e.conftest import IDLE_TIMEOUT
 from tests.e2e.support import events_per_order, new_order, post_order, stored_items, unique
 
@@ -37,7 +37,7 @@ def test_orders_dead_lettered_by_a_failing_table_are_stored_after_an_ordersctl_r
 
     def refuse(params, **_):
         if params["Item"]["orderId"]["S"] in refused:
-            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "injected by the e2e test"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "PutItem")
+            raise client_error("AccessDeniedException", "PutItem", message="injected by the e2e test")
 
     hooks.register("dynamodb", "provide-client-params.dynamodb.PutItem", refuse)
     for order in orders:

@@ -7,11 +7,12 @@ import json
 import random
 import threading
 import types
+from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from orders_core.budget import PROCESSOR_TIMEOUTS
+from tests.client_errors import client_error
 from tests.e2e.conftest import IDLE_TIMEOUT
 from tests.e2e.support import dlq_bodies, events_per_order, new_order, post_order, stored_items, unique
 
@@ -34,7 +35,7 @@ class Faults:
             if fail:
                 self.failed += 1
         if fail:
-            raise ClientError({"Error": {"Code": self.code, "Message": "injected by the e2e test"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, self.operation)
+            raise client_error(self.code, self.operation, message="injected by the e2e test")
 
 
 def send_orders(pipeline, count: int) -> tuple[str, list[dict]]:
@@ -75,7 +76,7 @@ def test_random_put_item_and_publish_failures_lose_nothing(pipeline, hooks):
     rng = random.Random(20240611)
     lock = threading.Lock()
     failures_per_order: collections.Counter = collections.Counter()
-    injected = collections.Counter()
+    injected: collections.Counter[str] = collections.Counter()
 
     def maybe_fail(operation: str, order_ids: list[str], code: str) -> None:
         with lock:
@@ -83,7 +84,7 @@ def test_random_put_item_and_publish_failures_lose_nothing(pipeline, hooks):
                 return
             failures_per_order.update((operation, o) for o in order_ids)
             injected[operation] += 1
-        raise ClientError({"Error": {"Code": code, "Message": "injected by the e2e test"}, "ResponseMetadata": {"HTTPStatusCode": 500}}, operation)
+        raise client_error(code, operation, status=500, message="injected by the e2e test")
 
     def put_item(params, **_):
         maybe_fail("PutItem", [params["Item"]["orderId"]["S"]], "InternalServerError")
@@ -119,7 +120,7 @@ def test_publish_failing_after_the_write_succeeded_publishes_on_redelivery(pipel
 
 def test_publish_batch_partial_failure_retries_only_the_failed_entries(pipeline, hooks):
     # SNS answers 200 with every entry in "Failed" once (nothing published): the partial-failure path.
-    state = {"ids": [], "short_circuited": 0}
+    state: dict[str, Any] = {"ids": [], "short_circuited": 0}
     lock = threading.Lock()
 
     def remember_ids(params, **_):

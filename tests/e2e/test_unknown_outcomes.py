@@ -28,9 +28,10 @@ API_TIMEOUT_SECONDS = 10
 @contextlib.contextmanager
 def api_through(pipeline, proxy: FaultProxy, *, services: tuple[str, ...]):
     """A local API whose handler calls ``services`` through ``proxy`` (the rest directly); a fresh 10 s context per request."""
-    from api_handler.app import API_TIMEOUTS, ApiFunction
+    from api_handler.app import ApiFunction
     from local_pipeline.handler_loading import handler_clients
     from orders_core.aws import AwsClients
+    from orders_core.budget import API_TIMEOUTS
 
     proxy.start(pipeline.endpoint_url)
     proxied = handler_clients(proxy.url, pipeline.region, API_TIMEOUTS)
