@@ -78,6 +78,7 @@ def test_attach_runs_the_real_handlers_on_existing_resources(provider):
             attached.wait_until_idle(timeout=30)
             item = stored(provider, order_id)
             assert item is not None and item["customerId"] == {"S": "c-1"}
+            assert attached.poller is not None, "a started pipeline, attached or not, runs a poller"
             invoked = [i for i in attached.poller.invocations if not i.failed_ids]
             assert invoked, "the attached pipeline's poller processed nothing"
             assert requests.get(f"{attached.api_url}/orders/{order_id}", timeout=30).json()["orderId"] == order_id

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -62,6 +63,7 @@ def _wait_for_banner(proc: subprocess.Popen, timeout: float = 45) -> str:
     """Read stdout until the banner's 'Try:' line; return what was read."""
     seen: list[str] = []
     deadline = time.monotonic() + timeout
+    assert proc.stdout is not None, "start the process with stdout=subprocess.PIPE"
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         if not line and proc.poll() is not None:
@@ -105,7 +107,7 @@ def test_attach_to_existing_resources_from_the_command_line(tmp_path):
         banner = _wait_for_banner(proc)
         assert "attached" in banner and "events tap" not in banner
         api = next(line.split()[1] for line in banner.splitlines() if line.strip().startswith("API "))
-        order = {"orderId": "cli-attached-1", "customerId": "c-1", "items": [{"productId": "p", "quantity": 1, "unitPrice": 2}]}
+        order: dict[str, Any] = {"orderId": "cli-attached-1", "customerId": "c-1", "items": [{"productId": "p", "quantity": 1, "unitPrice": 2}]}
         assert requests.post(f"{api}/orders", json=order, timeout=10).status_code == 202
         dynamodb = emulator.client("dynamodb", config.region)
         deadline = time.monotonic() + 30

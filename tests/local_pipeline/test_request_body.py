@@ -72,7 +72,7 @@ def api():
 
     local = LocalApi(handler, context_factory=lambda: None, read_timeout_seconds=1)
     local.start()
-    local.seen = seen  # type: ignore[attr-defined]
+    local.seen = seen  # type: ignore[attr-defined]  # the tests read what the handler got off the server they use
     yield local
     local.stop()
 

@@ -67,7 +67,7 @@ def test_the_traffic_holds_every_kind_and_each_extra_comes_after_its_original():
     kinds = collections.Counter(r.kind for r in requests)
     assert kinds["new"] == 400 and kinds["duplicate"] > 0 and kinds["conflict"] > 0
     assert any(not r.retries for r in requests) and any(r.retries for r in requests)
-    first = {}
+    first: dict[str, tuple[int, str]] = {}
     for position, request in enumerate(requests):
         first.setdefault(request.body["orderId"], (position, request.kind))
     assert all(kind == "new" for _, kind in first.values())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
@@ -12,9 +12,12 @@ from moto import mock_aws
 
 from local_pipeline.emulator import MotoEmulator, emulator_client
 
+if TYPE_CHECKING:  # boto3-stubs (a dev dependency): the request shapes
+    from mypy_boto3_dynamodb.type_defs import CreateTableInputTypeDef, TransactWriteItemTypeDef
+
 pytestmark = pytest.mark.e2e
 
-TABLE = {
+TABLE: CreateTableInputTypeDef = {
     "TableName": "t",
     "KeySchema": [{"AttributeName": "orderId", "KeyType": "HASH"}],
     "AttributeDefinitions": [{"AttributeName": "orderId", "AttributeType": "S"}],
@@ -22,7 +25,7 @@ TABLE = {
 }
 
 
-def mark(order_id: str, condition: str = "attribute_exists(orderId)") -> dict[str, Any]:
+def mark(order_id: str, condition: str = "attribute_exists(orderId)") -> TransactWriteItemTypeDef:
     return {
         "Update": {
             "TableName": "t",
