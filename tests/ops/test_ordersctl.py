@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -266,12 +267,17 @@ def test_only_local_endpoints_count_as_emulators(endpoint, emulated):
 # ============================================================================ end to end on the local pipeline
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
-    """A LocalPipeline (moto server + local API + poller) for this module, with its outputs file."""
+    """A LocalPipeline (moto server + local API + poller) for this module."""
     from local_pipeline import LocalPipeline
 
     with LocalPipeline(suffix="opsctl", visibility_timeout_seconds=2, config_overrides={"batching_window_seconds": 0}) as running:
-        running.outputs_file = running.write_outputs(tmp_path_factory.mktemp("ordersctl") / "outputs.json")
         yield running
+
+
+@pytest.fixture(scope="module")
+def outputs_file(pipeline, tmp_path_factory) -> Path:
+    """The module pipeline's outputs, written where ``ordersctl --outputs`` reads them."""
+    return pipeline.write_outputs(tmp_path_factory.mktemp("ordersctl") / "outputs.json")
 
 
 def _run(capsys, *argv):
@@ -289,25 +295,25 @@ def _order_message(order_id):
 
 
 @pytest.mark.e2e
-def test_smoke_round_trip(pipeline, capsys):
-    code, out, err = _run(capsys, "smoke", "--outputs", str(pipeline.outputs_file), "--json", "--timeout", "20")
+def test_smoke_round_trip(outputs_file, capsys):
+    code, out, err = _run(capsys, "smoke", "--outputs", str(outputs_file), "--json", "--timeout", "20")
     result = json.loads(out)
     assert code == 0, (out, err)
     assert result["ok"] and result["post_status"] == 202 and result["round_trip_seconds"] > 0
 
 
 @pytest.mark.e2e
-def test_load_at_concurrency_100_against_the_local_api(pipeline, capsys):
+def test_load_at_concurrency_100_against_the_local_api(outputs_file, capsys):
     # 100 clients connecting at once must all be served (the local API's listen backlog).
-    code, out, err = _run(capsys, "load", "--outputs", str(pipeline.outputs_file), "-n", "200", "-c", "100", "--json", "--verify-timeout", "60")
+    code, out, err = _run(capsys, "load", "--outputs", str(outputs_file), "-n", "200", "-c", "100", "--json", "--verify-timeout", "60")
     result = json.loads(out)
     assert code == 0, (out, err)
     assert result["statuses"] == {"202": 200} and result["stored"] == 200 and result["in_dlq"] == []
 
 
 @pytest.mark.e2e
-def test_load_posts_and_verifies_every_order(pipeline, capsys):
-    code, out, err = _run(capsys, "load", "--outputs", str(pipeline.outputs_file), "-n", "12", "-c", "4", "--json", "--verify-timeout", "30")
+def test_load_posts_and_verifies_every_order(pipeline, outputs_file, capsys):
+    code, out, err = _run(capsys, "load", "--outputs", str(outputs_file), "-n", "12", "-c", "4", "--json", "--verify-timeout", "30")
     result = json.loads(out)
     assert code == 0, (out, err)
     assert result["accepted"] == 12 and result["stored"] == 12 and result["missing"] == [] and result["in_dlq"] == []
@@ -318,7 +324,7 @@ def test_load_posts_and_verifies_every_order(pipeline, capsys):
 
 
 @pytest.mark.e2e
-def test_redrive_dry_run_then_real_moves(pipeline, capsys):
+def test_redrive_dry_run_then_real_moves(pipeline, outputs_file, capsys):
     sqs = pipeline.client("sqs")
     ids = [f"redrive-{i}" for i in range(5)]
     for order_id in ids:
@@ -327,7 +333,7 @@ def test_redrive_dry_run_then_real_moves(pipeline, capsys):
             MessageBody=json.dumps(_order_message(order_id)),
             MessageAttributes={"origin": {"DataType": "String", "StringValue": "test"}},
         )
-    outputs = str(pipeline.outputs_file)
+    outputs = str(outputs_file)
 
     code, out, _ = _run(capsys, "redrive", "--outputs", outputs, "--dry-run", "--json")
     dry = json.loads(out)
@@ -352,7 +358,7 @@ def test_redrive_dry_run_then_real_moves(pipeline, capsys):
 
 
 @pytest.mark.e2e
-def test_status_shows_depths_alarms_and_orders(pipeline, capsys):
+def test_status_shows_depths_alarms_and_orders(pipeline, outputs_file, capsys):
     cloudwatch = pipeline.client("cloudwatch")
     firing, quiet = pipeline.names.alarm("dlq-messages"), pipeline.names.alarm("processor-errors")
     for name in (firing, quiet, "orders-dlq-messages-otherenv"):
@@ -371,14 +377,14 @@ def test_status_shows_depths_alarms_and_orders(pipeline, capsys):
     sqs = pipeline.client("sqs")
     sqs.send_message(QueueUrl=pipeline.dlq_url, MessageBody="{}")
     try:
-        code, out, _ = _run(capsys, "status", "--outputs", str(pipeline.outputs_file), "--json")
+        code, out, _ = _run(capsys, "status", "--outputs", str(outputs_file), "--json")
         report = json.loads(out)
         assert code == 0
         assert report["dlq"]["visible"] == 1 and set(report["queue"]) == {"visible", "in_flight", "delayed"}
         assert {a["name"]: a["state"] for a in report["alarms"]} == {firing: "ALARM", quiet: "OK"}
         assert report["orders"] and report["orders"][0]["createdAt"] >= report["orders"][-1]["createdAt"]
 
-        code, out, _ = _run(capsys, "status", "--outputs", str(pipeline.outputs_file), "--check")
+        code, out, _ = _run(capsys, "status", "--outputs", str(outputs_file), "--check")
         assert code == 3
         assert "dead-letter queue" in out and firing in out and "alarm(s) firing" in out and "Newest" in out
     finally:
@@ -400,9 +406,9 @@ def test_bad_outputs_give_a_clear_error_and_exit_2(pipeline, tmp_path, capsys):
 
 
 @pytest.mark.e2e
-def test_preflight_against_the_local_pipeline_uses_its_emulator(pipeline, capsys, monkeypatch):
+def test_preflight_against_the_local_pipeline_uses_its_emulator(pipeline, outputs_file, capsys, monkeypatch):
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    code, out, err = _run(capsys, "preflight", "--outputs", str(pipeline.outputs_file), "--environment", "dev", "--json")
+    code, out, err = _run(capsys, "preflight", "--outputs", str(outputs_file), "--environment", "dev", "--json")
     report = json.loads(out)
     assert report["target"] == f"the endpoint {pipeline.endpoint_url}" and report["stacks"] == ["orders-dev"]
     checks = {c["name"]: c for c in report["checks"]}
@@ -447,6 +453,7 @@ def test_the_missing_outputs_hint_gives_a_command_that_writes_the_file(tmp_path)
         deadline = time.monotonic() + 120
         while not target.exists() and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.5)
+        assert process.stderr is not None  # Popen(stderr=subprocess.PIPE) above
         assert target.exists(), process.stderr.read() if process.poll() is not None else "no outputs file after 120 s"
         time.sleep(0.5)  # written in one go, but give the writer its moment
         outputs = load_outputs(target)
@@ -486,14 +493,14 @@ def _ordersctl(env, *argv):
 
 
 @pytest.mark.e2e
-def test_a_plain_shell_without_aws_credentials_works_against_the_local_pipeline(pipeline, tmp_path):
+def test_a_plain_shell_without_aws_credentials_works_against_the_local_pipeline(outputs_file, tmp_path):
     # As a user runs it: `python -m local_pipeline --outputs-file outputs.json`, then ordersctl
     # in another shell that has no AWS credentials (the emulator accepts any).
     env = _shell_env(tmp_path)
-    status = _ordersctl(env, "status", "--outputs", str(pipeline.outputs_file), "--json")
+    status = _ordersctl(env, "status", "--outputs", str(outputs_file), "--json")
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["stack"] == "orders-opsctl"
-    dry = _ordersctl(env, "redrive", "--outputs", str(pipeline.outputs_file), "--dry-run", "--json")
+    dry = _ordersctl(env, "redrive", "--outputs", str(outputs_file), "--dry-run", "--json")
     assert dry.returncode == 0, dry.stderr
     assert json.loads(dry.stdout)["method"] == "dry-run"
 

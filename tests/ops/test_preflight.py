@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.message
 import io
 import json
 import urllib.error
@@ -15,6 +16,7 @@ from ordersctl.preflight import (
     AccountRoleFacts,
     ConcurrencyFacts,
     ExecutionLogGroupFacts,
+    PreflightPort,
     Unsupported,
     account_role_check,
     backend_checks,
@@ -84,7 +86,47 @@ def test_what_already_reserves_in_the_account_counts_and_what_the_plan_adds_come
     assert facts.reserved_by_others == 750 and concurrency_check("us-east-1", facts, planned_reservations(prod, "us-east-1")).ok
 
 
-class FakeLambda:
+class UnaskedPort(PreflightPort):
+    """A ``PreflightPort`` whose every question fails the test; fakes answer only what their check asks."""
+
+    def _unasked(self, question: str) -> AssertionError:
+        return AssertionError(f"preflight asked {question}, which this test's fake does not answer")
+
+    def concurrency_settings(self, region):
+        raise self._unasked("concurrency_settings")
+
+    def function_reservation(self, region, function_name):
+        raise self._unasked("function_reservation")
+
+    def all_reservations(self, region):
+        raise self._unasked("all_reservations")
+
+    def layer_version_exists(self, region, arn):
+        raise self._unasked("layer_version_exists")
+
+    def account_cloudwatch_role_arn(self, region):
+        raise self._unasked("account_cloudwatch_role_arn")
+
+    def role_exists(self, role_name):
+        raise self._unasked("role_exists")
+
+    def bucket_exists(self, bucket, region):
+        raise self._unasked("bucket_exists")
+
+    def table_hash_key(self, table, region):
+        raise self._unasked("table_hash_key")
+
+    def cloud_workspace_exists(self, hostname, organization, workspace):
+        raise self._unasked("cloud_workspace_exists")
+
+    def rest_api_ids(self, region, api_name):
+        raise self._unasked("rest_api_ids")
+
+    def log_group_tags(self, region, name):
+        raise self._unasked("log_group_tags")
+
+
+class FakeLambda(UnaskedPort):
     def __init__(self, settings=None, reservations=None):
         self.settings, self.reservations = settings, reservations or {}
 
@@ -169,7 +211,7 @@ def test_account_role_is_set_by_whom_and_in_time(facts, owner, selected, environ
 
 
 # ============================================================================ state backend
-class FakeBackendPort:
+class FakeBackendPort(UnaskedPort):
     def __init__(self, buckets=(), tables=None, workspaces=()):
         self.buckets, self.tables, self.workspaces = set(buckets), tables or {}, set(workspaces)
 
@@ -219,7 +261,7 @@ def test_hcp_workspace_lookup_sends_the_token_to_the_api_and_maps_404():
     def opener(request, timeout):
         seen["url"], seen["auth"] = request.full_url, request.get_header("Authorization")
         if request.full_url.endswith("/orders-prod"):
-            raise urllib.error.HTTPError(request.full_url, 404, "Not Found", {}, None)
+            raise urllib.error.HTTPError(request.full_url, 404, "Not Found", email.message.Message(), None)
         return FakeResponse()
 
     environ = {"TF_TOKEN_app_terraform_io": "secret-token"}
@@ -234,7 +276,7 @@ def test_hcp_without_or_with_a_refused_token_is_an_error_that_names_the_fix(tmp_
         workspace_exists("app.terraform.io", "acme", "orders-dev", environ={}, opener=lambda *a, **k: None)
 
     def refused(request, timeout):
-        raise urllib.error.HTTPError(request.full_url, 401, "Unauthorized", {}, None)
+        raise urllib.error.HTTPError(request.full_url, 401, "Unauthorized", email.message.Message(), None)
 
     with pytest.raises(HcpError, match="refused the token") as caught:
         workspace_exists("app.terraform.io", "acme", "orders-dev", environ={"TF_TOKEN_app_terraform_io": "secret-token"}, opener=refused)
