@@ -22,6 +22,12 @@ PY312, _ = find_interpreter("3.12")
 needs_312 = pytest.mark.skipif(PY312 is None, reason="no Python 3.12 on this machine (LAMBDA_BYTECODE_PYTHON, PATH, pyenv)")
 
 
+def py312() -> Interpreter:
+    """The Python 3.12 a ``needs_312`` test runs with (the mark skips it where there is none)."""
+    assert PY312 is not None, "a test that needs Python 3.12 lacks the needs_312 mark"
+    return PY312
+
+
 @pytest.fixture()
 def source(tmp_path) -> Path:
     return write_tree(
@@ -155,7 +161,7 @@ def test_python_uses_the_shipped_bytecode_and_ignores_it_once_the_source_changes
     )
 
     def run() -> str:
-        done = subprocess.run([PY312.path, "-B", "-c", f"import sys; sys.path.insert(0, {str(task)!r})\n" + probe], capture_output=True, text=True, timeout=60)
+        done = subprocess.run([py312().path, "-B", "-c", f"import sys; sys.path.insert(0, {str(task)!r})\n" + probe], capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
 
@@ -173,7 +179,7 @@ def test_a_handler_that_does_not_compile_fails_the_synth_naming_the_file(tmp_pat
 
 @needs_312
 def test_compile_tree_writes_checked_hash_bytecode_named_by_package_path(tmp_path, source):
-    compiled = compile_tree(PY312, source)
+    compiled = compile_tree(py312(), source)
     assert compiled == ["pkg/__init__.py", "pkg/app.py"]
     data = (source / "pkg" / "__pycache__" / "app.cpython-312.pyc").read_bytes()
     assert int.from_bytes(data[4:8], "little") == 0b11  # hash-based, checked against the source
@@ -204,8 +210,13 @@ def test_a_later_synth_reuses_the_bytecode_build_without_probing_interpreters(mo
     monkeypatch.setattr(lambda_package, "find_interpreter", lambda minor: (None, "nowhere"))
     with pytest.raises(ConfigError, match="given 'required'"):
         _package(tmp_path, source, bytecode="required")
-    monkeypatch.setenv(bytecode.INTERPRETER_VAR, PY312.path)
-    probed = []
-    monkeypatch.setattr(lambda_package, "find_interpreter", lambda minor: probed.append(minor) or (PY312, "explicit"))
+    monkeypatch.setenv(bytecode.INTERPRETER_VAR, py312().path)
+    probed: list[str] = []
+
+    def find_explicit(minor):
+        probed.append(minor)
+        return py312(), "explicit"
+
+    monkeypatch.setattr(lambda_package, "find_interpreter", find_explicit)
     _package(tmp_path, source)
     assert probed == ["3.12"]

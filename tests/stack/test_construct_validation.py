@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
@@ -74,7 +75,13 @@ def test_the_error_names_the_construct_and_its_id(stack):
 
 
 # --------------------------------------------------------------------------- SqsEventSource
-def _esm(stack, package, *, visibility: object = 180, timeout: object = 30, reserved: int | None = 100, **props):
+def _token_int(number: float) -> int:
+    """A token number where a prop declares int: the token stands for an int known at apply time."""
+    # jsii types Token.as_number as int | float (a JavaScript number); the value is the token's marker.
+    return cast(int, number)
+
+
+def _esm(stack, package, *, visibility: int = 180, timeout: int = 30, reserved: int | None = 100, **props):
     """An event source on a fresh queue and function with these timeouts and reservation."""
     from constructs_lib.python_function import PythonFunction, PythonFunctionProps
     from constructs_lib.queue_with_dlq import QueueWithDeadLetterQueue, QueueWithDeadLetterQueueProps
@@ -152,7 +159,7 @@ def test_event_source_skips_checks_on_unresolved_numbers(stack, package):
     from constructs_lib.support.framework import Token
     from constructs_lib.support.provider import DataAwsRegion
 
-    number = Token.as_number(DataAwsRegion(stack, "region").region)
+    number = _token_int(Token.as_number(DataAwsRegion(stack, "region").region))
     _esm(stack, package, visibility=number, timeout=number, batch_size=number, maximum_concurrency=number)
 
 
@@ -224,10 +231,11 @@ def test_function_skips_validation_of_unresolved_tokens(stack, package):
     from constructs_lib.support.provider import DataAwsRegion
 
     region = DataAwsRegion(stack, "region").region  # a real token, known only at apply time
+    number = _token_int(Token.as_number(region))
     function = PythonFunction(
         stack,
         "fn",
-        PythonFunctionProps(function_name=region, handler=region, code=package, memory_mb=Token.as_number(region), timeout_seconds=Token.as_number(region)),
+        PythonFunctionProps(function_name=region, handler=region, code=package, memory_mb=number, timeout_seconds=number),
     )
     assert function.resource is not None
 
@@ -283,7 +291,7 @@ def test_table_rejects_bad_name_and_flag(stack):
     from constructs_lib.orders_table import OrdersTable, OrdersTableProps
 
     with pytest.raises(ConfigError) as caught:
-        OrdersTable(stack, "t", OrdersTableProps(table_name="ab", deletion_protection="yes"))
+        OrdersTable(stack, "t", OrdersTableProps(table_name="ab", deletion_protection="yes"))  # type: ignore[arg-type]  # a wrong type on purpose: the props must name it
     assert sorted(_settings(caught.value)) == ["deletion_protection", "table_name"]
 
 

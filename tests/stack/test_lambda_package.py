@@ -78,7 +78,12 @@ def test_package_is_staged_once_per_process(source, tmp_path, monkeypatch):
 
     calls = []
     real_stage = lambda_package.stage
-    monkeypatch.setattr(lambda_package, "stage", lambda *a: calls.append(a) or real_stage(*a))
+
+    def counted_stage(*args):
+        calls.append(args)
+        return real_stage(*args)
+
+    monkeypatch.setattr(lambda_package, "stage", counted_stage)
     props = HandlersPackageProps(source_dir=str(source), staging_dir=str(tmp_path / "staging"))
     app = App(outdir=str(tmp_path / "out"))
     first = HandlersPackage(TerraformStack(app, "one"), "pkg", props)

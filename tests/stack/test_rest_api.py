@@ -9,6 +9,7 @@ import json
 import re
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -66,7 +67,7 @@ def scratch(tmp_path_factory) -> dict[str, dict]:
     app = App(outdir=str(outdir))
     changed_schema = order_schema()
     changed_schema["properties"]["note"] = {"type": "string", "maxLength": 200}
-    variants = {
+    variants: dict[str, dict[str, Any]] = {
         "apikey": {"authorization": ApiAuthorization.API_KEY, "quota_limit_per_day": 5000, "throttle_rate_limit": 10.0, "throttle_burst_limit": 20},
         "open": {"authorization": ApiAuthorization.NONE, "data_trace_enabled": True, "manage_account": True},
         "schema-changed": {"order_schema": changed_schema},
@@ -74,7 +75,7 @@ def scratch(tmp_path_factory) -> dict[str, dict]:
     for stack_id, overrides in variants.items():
         stack = TerraformStack(app, stack_id)
         AwsProvider(stack, "aws", region="us-east-1")
-        props = {
+        props: dict[str, Any] = {
             "api_name": f"orders-api-{stack_id}",
             "handler": SimpleNamespace(function_name="orders-api-handler-x", invoke_arn="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/fn/invocations"),
             "order_schema": order_schema(),
@@ -282,7 +283,7 @@ def trigger_variants(tmp_path_factory) -> dict[str, dict]:
     changed_schema = order_schema()
     changed_schema["properties"]["note"] = {"type": "string", "maxLength": 200}
     extra_route = ApiRoute("delete-order", "DELETE", "/orders/{orderId}")
-    variants = {
+    variants: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         "base": ({}, {}),
         "base-again": ({}, {}),
         "schema-changed": ({"order_schema": changed_schema}, {}),
@@ -296,7 +297,7 @@ def trigger_variants(tmp_path_factory) -> dict[str, dict]:
     for stack_id, (overrides, module_patches) in variants.items():
         stack = TerraformStack(app, stack_id)
         AwsProvider(stack, "aws", region="us-east-1")
-        props = {
+        props: dict[str, Any] = {
             "api_name": "orders-api-x",
             "handler": SimpleNamespace(function_name="orders-api-handler-x", invoke_arn="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/fn/invocations"),
             "order_schema": order_schema(),

@@ -93,12 +93,11 @@ def test_the_documented_sample_error_is_what_make_synth_prints(project):
 @pytest.mark.parametrize("bad", ["environment", "file"])
 def test_malformed_context_json_is_one_line_and_exit_2(project, bad):
     write_context(project, {})
-    extra = {}
     if bad == "environment":
-        extra["CDKTF_CONTEXT_JSON"] = '{"orderPipeline": {prod: {}}}'
+        result = run(["make", "synth"], project, CDKTF_CONTEXT_JSON='{"orderPipeline": {prod: {}}}')
     else:
         (project / "cdktf.json").write_text('{\n  "app": "pipenv run python main.py",\n  "context": {"orderPipeline": }\n}\n')
-    result = run(["make", "synth"], project, **extra)
+        result = run(["make", "synth"], project)
     ours = [line for line in result.stderr.splitlines() if not line.startswith("make: ")]
     assert len(ours) == 1, result.stderr
     expected = "error: CDKTF_CONTEXT_JSON: is not valid JSON" if bad == "environment" else "error: cdktf.json: is not valid JSON"
