@@ -18,7 +18,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -181,7 +181,7 @@ class RehearsalBatch:
 
 
 @pytest.fixture(scope="session")
-def rehearsals(request, provider_source, tmp_path_factory) -> RehearsalBatch:
+def rehearsals(request, provider_source, tmp_path_factory) -> Iterator[RehearsalBatch]:
     """The batch of every job the selected tests name with ``rehearsal_jobs``, started at once."""
     from tests.rehearsal.jobs import JOBS
 

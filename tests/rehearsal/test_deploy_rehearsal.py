@@ -77,7 +77,9 @@ def test_dev_rehearsal_lists_exactly_its_differences_from_what_ships(dev_rehears
 
 @pytest.mark.rehearsal_jobs("fresh-dev")
 def test_dev_rehearsal_leaves_nothing_behind(dev_rehearsal):
-    port = int(re.search(r"moto on http://127\.0\.0\.1:(\d+)", dev_rehearsal.stdout).group(1))
+    found = re.search(r"moto on http://127\.0\.0\.1:(\d+)", dev_rehearsal.stdout)
+    assert found, f"no moto address in the output:\n{dev_rehearsal.stdout}"
+    port = int(found.group(1))
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0, "the rehearsal's moto server is still running"
     assert "kept in" not in dev_rehearsal.stdout  # the temp dir (state, working copy) is gone after a pass
@@ -115,6 +117,8 @@ def test_failed_apply_reports_the_resource_and_error_cleans_up_and_exits_non_zer
     assert phase_lines(out)["cleanup"].startswith("[  ok]")
     assert "re-plan" not in phase_lines(out) and out.strip().splitlines()[-2].startswith("FAILED")
     assert state_resources(result.workdir / "state" / "terraform.tfstate") == []
-    port = int(re.search(r"moto on http://127\.0\.0\.1:(\d+)", out).group(1))
+    found = re.search(r"moto on http://127\.0\.0\.1:(\d+)", out)
+    assert found, f"no moto address in the output:\n{out}"
+    port = int(found.group(1))
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0

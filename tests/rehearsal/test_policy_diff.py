@@ -64,4 +64,5 @@ def test_a_created_policy_grants_everything_it_holds_and_an_unreadable_one_is_fl
 
 def test_not_action_and_single_statement_objects_are_read():
     document = parse_policy(json.dumps({"Statement": {"Effect": "Allow", "NotAction": ["iam:*"], "Resource": "*"}}))
+    assert document is not None, "a JSON policy document must parse"
     assert grants(document) == {grants(document).pop()._replace(action="NOT iam:*")}

@@ -98,7 +98,9 @@ def test_without_any_mirror_the_registry_at_the_pinned_version(tmp_path, monkeyp
 def test_cli_config_takes_only_aws_from_the_mirror(tmp_path):
     mirror = _mirror(tmp_path / "m", "5.100.0")
     source = choose_provider("6.25.0", _isolated(tmp_path, **{MIRROR_ENV_VAR: str(mirror)}))
-    text = write_cli_config(source, tmp_path).read_text()
+    config = write_cli_config(source, tmp_path)
+    assert config is not None, f"a mirror source writes a CLI config: {source}"
+    text = config.read_text()
     assert f'path    = "{mirror}"' in text and 'exclude = ["registry.terraform.io/hashicorp/aws"]' in text
 
 

@@ -33,7 +33,9 @@ def upgrade_line(stdout: str) -> str:
 
 
 def moto_stopped(stdout: str) -> bool:
-    port = int(re.search(r"moto on http://127\.0\.0\.1:(\d+)", stdout).group(1))
+    found = re.search(r"moto on http://127\.0\.0\.1:(\d+)", stdout)
+    assert found, f"no moto address in the output:\n{stdout}"
+    port = int(found.group(1))
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 

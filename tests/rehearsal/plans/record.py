@@ -124,7 +124,7 @@ def _base(doc: dict[str, Any]) -> None:
 
 
 def _trim(plan: dict[str, Any], *, drift: bool = False) -> dict[str, Any]:
-    keep = {key: plan[key] for key in ("format_version", "terraform_version") if key in plan}
+    keep: dict[str, Any] = {key: plan[key] for key in ("format_version", "terraform_version") if key in plan}
     keep["resource_changes"] = [c for c in plan.get("resource_changes", []) if c["change"]["actions"] not in (["no-op"], ["read"])]
     if drift:
         keep["resource_drift"] = plan.get("resource_drift", [])
@@ -140,10 +140,11 @@ def _one_of(state: list[StateResource], address_part: str) -> StateResource:
 def by_hand(rehearsal: Rehearsal) -> None:
     """What a person in the console might change: each is drift the check must report (and nothing else)."""
     state = read_state(rehearsal.state_path)
-    assert rehearsal.emulator is not None
+    emulator = rehearsal.emulator
+    assert emulator is not None, "record the plans against a rehearsal that started its emulator"
 
     def client(service: str) -> Any:
-        return rehearsal.emulator.client(service, rehearsal.region)  # type: ignore[union-attr]
+        return emulator.client(service, rehearsal.region)
 
     function = _one_of(state, "aws_lambda_function.api-handler")
     package = io.BytesIO()
@@ -169,10 +170,11 @@ def by_hand(rehearsal: Rehearsal) -> None:
 
 def by_the_rehearsal(rehearsal: Rehearsal) -> None:
     """The mapping paused and resumed (as the pipeline check does), then the rehearsal's own out-of-band changes."""
-    assert rehearsal.emulator is not None
+    emulator = rehearsal.emulator
+    assert emulator is not None, "record the plans against a rehearsal that started its emulator"
 
     def client(service: str) -> Any:
-        return rehearsal.emulator.client(service, rehearsal.region)  # type: ignore[union-attr]
+        return emulator.client(service, rehearsal.region)
 
     state = read_state(rehearsal.state_path)
     mapping = _one_of(state, "aws_lambda_event_source_mapping")
@@ -205,8 +207,9 @@ def settle(rehearsal: Rehearsal) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Deploy, record every scenario (or those named on the command line) and the drift plans, tear down."""
     wanted = set(sys.argv[1:] if argv is None else argv) or set(SCENARIOS) | {"drift", "drift-by-hand", "aws-schema"}
-    rehearsal = Rehearsal(RehearsalOptions(workdir=Path(tempfile.mkdtemp(prefix="record-plans-")), pipeline_check=False))
-    rehearsal.root = Path(rehearsal.options.workdir)
+    workdir = Path(tempfile.mkdtemp(prefix="record-plans-"))
+    rehearsal = Rehearsal(RehearsalOptions(workdir=workdir, pipeline_check=False))
+    rehearsal.root = workdir
     terraform = find_terraform()
     steps = [rehearsal._synth, lambda: rehearsal._prepare(terraform), rehearsal._init, rehearsal._start_emulator]
     try:
