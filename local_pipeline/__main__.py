@@ -11,6 +11,7 @@ import threading
 
 from local_pipeline.api_events import ROUTES
 from pipeline_config import ConfigError
+from pipeline_config.commands import make_usage
 from pipeline_config.errors import ConfigProblem
 
 #: Signals that stop the pipeline in order (SIGHUP: the terminal was closed).
@@ -24,7 +25,7 @@ EXAMPLE_ORDER = {"orderId": "order-0001", "customerId": "customer-42", "items": 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(
-        prog="python -m local_pipeline",
+        prog="make local",
         description="Run the order pipeline locally: moto server + local API Gateway + SQS poller, configured from pipeline_config like the stack. Runs until Ctrl-C. See docs/local_pipeline.md.",
     )
     parser.add_argument("--port", type=int, default=8080, help="port of the local API (default 8080; 0 picks a free one)")
@@ -51,6 +52,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--endpoint-url", metavar="URL", help="with --attach-outputs: the running emulator, e.g. http://127.0.0.1:5000")
     parser.add_argument("--verbose", action="store_true", help="log the plumbing (poller, API) at DEBUG")
+    parser.usage = make_usage(parser, "local")
     args = parser.parse_args(argv)
     if bool(args.attach_outputs) != bool(args.endpoint_url):
         parser.error("--attach-outputs and --endpoint-url go together: pass both to attach to existing resources, or neither")

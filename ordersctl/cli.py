@@ -303,7 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
     shown.add_argument("--json", action="store_true", help="print JSON instead of text")
     shown.add_argument("--no-progress", action="store_true", help="no progress bar (it is also off when stderr is not a terminal)")
 
-    parser = argparse.ArgumentParser(prog="ordersctl", description="Operate the order pipeline of one stack, from its Terraform outputs.")
+    # bin/ordersctl: the entry point that works from a fresh clone and keeps the exit codes (`make ops` does not).
+    parser = argparse.ArgumentParser(prog="bin/ordersctl", description="Operate the order pipeline of one stack, from its Terraform outputs.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     status = sub.add_parser("status", parents=[common], help="queue/DLQ depth, alarm states, newest orders", description=cmd_status.__doc__)
