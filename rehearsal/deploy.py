@@ -83,7 +83,7 @@ class DeployPhases:
         logs.mkdir(exist_ok=True)
         doc = json.loads((work / "cdk.tf.json").read_text(encoding="utf-8"))
         self._log_counter[0] = len(list(logs.iterdir()))
-        self.copies["work"] = WorkingCopy("work", work, doc, TerraformRunner(terraform.path, work, logs, env, counter=self._log_counter))
+        self.copies["work"] = WorkingCopy("work", work, doc, TerraformRunner(terraform.path, work, logs, env, counter=self._log_counter, progress=self._progress_line))
         self.report.stack = record["stack"]
         self._reviewed_plan = plan.name
         return f"{record['stack']}: {record['guard']['verdict']}; {record['guard']['changes']}; plan {plan.name} sha256 {record['sha256'][:12]} (reviewed {record.get('reviewed_at', '?')})"
