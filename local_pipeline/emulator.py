@@ -67,9 +67,16 @@ class MotoEmulator:
         separate_process: bool = False,
         server_module: str | None = None,
         extra_env: Mapping[str, str] | None = None,
+        own_process_group: bool = False,
     ) -> None:
         """``server_module``/``extra_env`` (child process only): run ``python -m <module> -H host -p port``
-        instead of moto's own server, with these variables added (the deploy rehearsal's patched moto)."""
+        instead of moto's own server, with these variables added (the deploy rehearsal's patched moto).
+
+        ``own_process_group`` (child process only): start the child in a process group of its own, so
+        a terminal's Ctrl-C or a group signal reaches only the parent, which must then stop it
+        (``stop()``) after whatever still uses it. Off by default: a parent that does not stop
+        in order lets its server die with it."""
+        self._own_process_group = own_process_group
         self._host = host
         self._port = port
         self._separate_process = separate_process or server_module is not None
@@ -135,11 +142,10 @@ class MotoEmulator:
             stderr=self._stderr,
             env=env,
             cwd=root,
-            # Its own process group: a terminal's Ctrl-C (SIGINT to the foreground group) or a
-            # group SIGTERM reaches only the parent, which stops its users first and then this
-            # server (stop()). In the parent's group, moto died first and every AWS call of a
-            # stopping poller or a rehearsal's cleanup failed.
-            process_group=0,
+            # With its own process group, a terminal's Ctrl-C (SIGINT to the foreground group)
+            # reaches only the parent, which stops its users first and then this server. In the
+            # parent's group, moto died first and every AWS call of a stopping poller failed.
+            process_group=0 if self._own_process_group else None,
         )
         deadline = time.monotonic() + timeout_seconds
         while time.monotonic() < deadline:

@@ -54,7 +54,16 @@ class LocalPipeline:
         self.existing: AttachedResources | None = options.existing
         """The resources this pipeline is attached to; None when it provisions its own."""
         self.emulator: MotoEmulator | None = (
-            None if options.existing else MotoEmulator(host=options.host, port=options.moto_port, separate_process=options.moto_separate_process, server_module=options.moto_server_module)
+            None
+            if options.existing
+            # Its own process group: a Ctrl-C stops the poller and the API first, then moto (__main__).
+            else MotoEmulator(
+                host=options.host,
+                port=options.moto_port,
+                separate_process=options.moto_separate_process,
+                server_module=options.moto_server_module,
+                own_process_group=True,
+            )
         )
         self.resources: ProvisionedResources | None = None
         self.api: LocalApi | None = None

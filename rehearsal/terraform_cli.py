@@ -196,7 +196,7 @@ class StreamProgress:
             parts.append(f"{self.failed} failed")
         if self.refreshed and not parts:
             parts.append(f"{self.refreshed} resources refreshed")
-        return ", ".join(parts) or "no resource started yet"
+        return ", ".join(parts) or "still planning, no resource changed yet"
 
 
 class ProgressTicker:

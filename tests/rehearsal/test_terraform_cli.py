@@ -132,7 +132,7 @@ def test_stream_progress_counts_what_terraform_announced_started_and_finished():
     text = "\n".join(json.dumps({"type": kind}) for kind in kinds) + '\n{"type": "apply_st'  # a line still being written
     progress = StreamProgress.of(text)
     assert progress.describe() == "1/4 resources done, 1 in progress, 1 failed"
-    assert StreamProgress.of("").describe() == "no resource started yet"
+    assert StreamProgress.of("").describe() == "still planning, no resource changed yet"
     assert StreamProgress.of(json.dumps({"type": "refresh_complete"})).describe() == "1 resources refreshed"
 
 
