@@ -13,7 +13,7 @@ from bench.measure import ROOT, BenchError, dumps, machine
 from bench.report import render_markdown, render_table
 from pipeline_config.commands import make_usage
 
-SECTIONS = ("synth", "footprint", "handlers", "processor", "post", "pipeline", "rehearsal")
+SECTIONS = ("synth", "footprint", "handlers", "processor", "post", "pipeline", "local-stop", "rehearsal")
 # Run only when asked for with --only: first-run clones the repository and downloads everything
 # again; suite (the same as --suite) runs the test suite three times (twice with --quick); soak
 # sends 10,000 orders through injected faults (1,000 with --quick), minutes of both cores.
@@ -131,6 +131,10 @@ def _run_section(section: str, args: argparse.Namespace) -> dict:
         from bench.pipeline import bench_pipeline
 
         return bench_pipeline(args.runs, args.quick, log)
+    if section == "local-stop":
+        from bench.local_stop import bench_local_stop
+
+        return bench_local_stop(args.runs, args.quick, log)
     if section == "rehearsal":
         from bench.rehearsal import bench_rehearsal
 
