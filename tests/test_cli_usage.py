@@ -41,6 +41,7 @@ def _helps() -> dict[str, list[str]]:
     from bench.__main__ import parse_args as bench_args
     from local_pipeline.__main__ import parse_args as local_args
     from rehearsal.__main__ import parse_args as rehearsal_args
+    from rehearsal.plan_guard import parse_args as plan_guard_args
     from tools.synth_compare import main as synth_compare
 
     return {
@@ -49,6 +50,7 @@ def _helps() -> dict[str, list[str]]:
         "ordersctl": _ordersctl_helps(),
         "bench": [_help_of(lambda: bench_args(["--help"]))],
         "synth-compare": [_help_of(lambda: synth_compare(["--help"]))],
+        "plan guard": [_help_of(lambda: plan_guard_args(["--help"]))],
     }
 
 
@@ -83,11 +85,17 @@ def problem_with(command: str) -> str | None:
     if words[0].startswith("bin/"):
         script = ROOT / words[0]
         return None if script.is_file() and os.access(script, os.X_OK) else f"{words[0]} is not an executable file"
+    if words[:2] == ["python3", "-m"]:
+        # Only a module that needs nothing but the standard library runs so: try it with the system's python3, no .venv/.
+        done = subprocess.run(["python3", "-m", words[2], "--help"], cwd=ROOT, env={"PATH": "/usr/local/bin:/usr/bin:/bin"}, capture_output=True, text=True, timeout=60)
+        return None if done.returncode == 0 else f"python3 -m {words[2]} fails outside .venv/: {done.stderr.strip()[-300:]}"
     return f"{words[0]!r} is neither a make target nor a bin/ script (python -m works only inside .venv/)"
 
 
 def test_the_checker_rejects_what_only_works_inside_the_environment():
     assert problem_with("python -m rehearsal --env dev")
+    assert problem_with("python3 -m rehearsal --env dev")  # needs the project's packages
+    assert problem_with("python3 -m rehearsal.plan_guard plan.json") is None  # the standard library only
     assert problem_with("make rehersal ENV=dev")
     assert problem_with("make local NOPE=1")
     assert problem_with("bin/nothing --help")
