@@ -71,3 +71,41 @@ def test_a_long_install_says_it_is_still_working(tmp_path):
     os.remove(project / target)
     failed = subprocess.run(["make", target, "INSTALL_TICK_SECONDS=1"], cwd=project, env=clean_environ(), capture_output=True, text=True, timeout=60)
     assert failed.returncode != 0 and not (project / target).exists()
+
+
+def _sleeps(seconds: str) -> list[int]:
+    """Live ``sleep <seconds>`` processes (the ticker's), from /proc."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if cmdline.read_bytes() == b"sleep\0" + seconds.encode() + b"\0":
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_the_install_ticker_leaves_nothing_behind_holding_makes_output(tmp_path):
+    """An install that ends before the first tick: the ticker's sleep goes with it, so a pipe reading make's output closes at once."""
+    import os
+    import sys
+
+    project = tmp_path / "project"
+    (project / ".tools" / "bin").mkdir(parents=True)
+    (project / ".venv" / "bin").mkdir(parents=True)
+    shutil.copy2(ROOT / "Makefile", project / "Makefile")
+    shutil.copy2(ROOT / "Pipfile.lock", project / "Pipfile.lock")
+    (project / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    fake = project / ".tools" / "bin" / "pipenv"
+    fake.write_text("#!/bin/sh\nsleep 1\n")  # long enough for the ticker to be asleep
+    fake.chmod(0o755)
+    stamp = subprocess.run(["make", "-s", "--no-print-directory", "-p", "-n", "env"], cwd=project, env=clean_environ(), capture_output=True, text=True, timeout=60)
+    target = next(line.split(":")[0] for line in stamp.stdout.splitlines() if line.startswith(".venv/.synced-packages-"))
+    tick = "347"  # a sleep no one else runs
+    # capture_output reads until EOF: a sleep left holding the pipe would keep this waiting for 347 s (the timeout fails it first).
+    done = subprocess.run(["make", target, f"INSTALL_TICK_SECONDS={tick}"], cwd=project, env=clean_environ(), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    leftover = _sleeps(tick)
+    for pid in leftover:  # do not leave them to the machine if the assertion fails
+        os.kill(pid, 9)
+    assert leftover == []
