@@ -23,7 +23,11 @@ def stop_seconds() -> float:
     """Start ``make local``, Ctrl-C it once it is up; the seconds from the signal to its exit."""
     proc = subprocess.Popen(
         ["make", "--no-print-directory", "local", "ARGS=--port 0"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     try:
         seen = 0

@@ -119,8 +119,7 @@ def wait_for_stop(pipeline, stop: threading.Event, poll_seconds: float = 0.2) ->
             last = emulator.output().strip()[-1500:]
             return (
                 f"the moto server (pid {emulator.pid}, {pipeline.endpoint_url}) {ended} while the pipeline was running; "
-                "nothing works without it, so the pipeline stopped. Fix: run make local again"
-                + (f". Its last output:\n{last}" if last else "")
+                "nothing works without it, so the pipeline stopped. Fix: run make local again" + (f". Its last output:\n{last}" if last else "")
             )
     return None
 

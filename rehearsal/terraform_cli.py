@@ -173,7 +173,7 @@ class StreamProgress:
     refreshed: int = 0
 
     @classmethod
-    def of(cls, text: str) -> "StreamProgress":
+    def of(cls, text: str) -> StreamProgress:
         """Count the complete JSON lines of ``text`` (a partial last line is left for the next look)."""
         counts = dict.fromkeys(("planned_change", "apply_start", "apply_complete", "apply_errored", "refresh_complete"), 0)
         for line in text.splitlines():

@@ -34,7 +34,7 @@ class OneBatchQueue:
         taken, self.messages = self.messages, []
         return {"Messages": taken}
 
-    def delete_message_batch(self, Entries, **_):  # noqa: N803 - boto3's argument name
+    def delete_message_batch(self, Entries, **_):
         handles = {"r" + self.undeletable}
         return {
             "Successful": [{"Id": e["Id"]} for e in Entries if e["ReceiptHandle"] not in handles],

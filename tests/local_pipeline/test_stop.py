@@ -35,8 +35,14 @@ class RunningPipeline:
 
     def __init__(self, command: list[str]) -> None:
         self.proc = subprocess.Popen(
-            command, cwd=ROOT, env=clean_environ(PYTHONUNBUFFERED="1"), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            command,
+            cwd=ROOT,
+            env=clean_environ(PYTHONUNBUFFERED="1"),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
         )
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()

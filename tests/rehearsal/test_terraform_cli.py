@@ -167,4 +167,3 @@ def test_a_long_json_command_says_how_far_it_is_while_it_runs(tmp_path):
     assert result.ok and result.changes == {"add": 3, "change": 0, "remove": 0}
     assert result.stdout.count('"type": "apply_complete"') == 3 and result.log.read_text().count("apply_complete") == 3
     assert not list(logs.glob("*.stdout"))  # the stream file is gone with the run
-
