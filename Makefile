@@ -99,7 +99,11 @@ CATEGORY_WHAT_dev-packages := test and dev tools (pytest, moto, checkov, Powerto
 	fi
 	@echo ">> installing Pipfile category [$*] into .venv/: $(CATEGORY_WHAT_$*)"
 	@# pipenv prints nothing while it downloads and installs (minutes for [dev-packages]): say so every $(INSTALL_TICK_SECONDS) s.
-	@( started=$$(date +%s); while sleep $(INSTALL_TICK_SECONDS); do echo ">>   still installing [$*]: $$(( $$(date +%s) - started )) s so far"; done ) & ticker=$$!; \
+	@# Stopping the ticker stops its sleep too: a sleep left behind kept the pipe reading make's
+	@# output open (`make local | ...` waited up to INSTALL_TICK_SECONDS after make had exited).
+	@( trap 'kill $$nap 2>/dev/null; exit 0' TERM; started=$$(date +%s); \
+	  while :; do sleep $(INSTALL_TICK_SECONDS) </dev/null >/dev/null 2>&1 & nap=$$!; wait $$nap || exit 0; \
+	    echo ">>   still installing [$*]: $$(( $$(date +%s) - started )) s so far"; done ) & ticker=$$!; \
 	$(if $(filter $*,$(FRAMEWORKS)),PIP_COMPILE=false )$(PIPENV) sync --categories "$*"; status=$$?; \
 	kill $$ticker 2>/dev/null; wait $$ticker 2>/dev/null; exit $$status
 	@rm -f .venv/.synced-$*-*

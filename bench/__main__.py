@@ -1,4 +1,4 @@
-"""``python -m bench [--only synth,footprint,handlers,processor,post,pipeline,rehearsal,first-run,suite,soak] [--runs N] [--quick] [--suite] [--refs A,B]``."""
+"""``make bench ARGS="[--only synth,footprint,handlers,processor,post,pipeline,rehearsal,first-run,suite,soak] [--runs N] [--quick] [--suite] [--refs A,B]"``: measure, print the tables, write bench/results/latest.{json,md}."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from pathlib import Path
 
 from bench.measure import ROOT, BenchError, dumps, machine
 from bench.report import render_markdown, render_table
+from pipeline_config.commands import make_usage
 
-SECTIONS = ("synth", "footprint", "handlers", "processor", "post", "pipeline", "rehearsal")
+SECTIONS = ("synth", "footprint", "handlers", "processor", "post", "pipeline", "local-stop", "rehearsal")
 # Run only when asked for with --only: first-run clones the repository and downloads everything
 # again; suite (the same as --suite) runs the test suite three times (twice with --quick); soak
 # sends 10,000 orders through injected faults (1,000 with --quick), minutes of both cores.
@@ -22,7 +23,7 @@ RESULTS_DIR = ROOT / "bench" / "results"
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Command-line options; every problem with them is reported at once."""
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="make bench", description="Measure the project (bench/README.md): print the tables, write bench/results/latest.json and latest.md.")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections to run (default: all of {','.join(SECTIONS)}; also {','.join(OPT_IN)})")
     parser.add_argument("--runs", type=int, default=None, help="repetitions per measurement, median reported (default 5; 2 with --quick)")
     parser.add_argument("--quick", action="store_true", help="fewer runs and smaller loads, for a smoke check; figures are noisier")
@@ -30,6 +31,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--refs", default="HEAD", help="first-run: comma-separated git refs to clone and measure, e.g. 'main~3,HEAD' for before/after (default HEAD)")
     parser.add_argument("--rehearsal-stacks", default="dev,staging,prod,account", help="rehearsal: the environments rehearsed fresh (default all four); the dev upgrade rehearsal always runs")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where latest.json / latest.md go (default bench/results)")
+    parser.usage = make_usage(parser, "bench")
     args = parser.parse_args(argv)
     problems = []
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -129,6 +131,10 @@ def _run_section(section: str, args: argparse.Namespace) -> dict:
         from bench.pipeline import bench_pipeline
 
         return bench_pipeline(args.runs, args.quick, log)
+    if section == "local-stop":
+        from bench.local_stop import bench_local_stop
+
+        return bench_local_stop(args.runs, args.quick, log)
     if section == "rehearsal":
         from bench.rehearsal import bench_rehearsal
 

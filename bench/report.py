@@ -222,6 +222,12 @@ def pipeline_tables(r: dict) -> list[Table]:
     return [("Local pipeline (loopback)", ["measure", "value", "note"], rows, [r.get("note", "")])]
 
 
+def local_stop_tables(r: dict) -> list[Table]:
+    """Table of the local-stop section."""
+    rows = [["make local: Ctrl-C to exit", f"{r['median_s']:.2f} s median", f"max {r['max_s']:.2f} s; runs {', '.join(f'{t:.2f}' for t in r['runs_s'])} s"]]
+    return [("Stopping the local pipeline", ["measure", "value", "note"], rows, ["SIGINT to make local's process group once its banner is printed (bench/local_stop.py)"])]
+
+
 def suite_tables(r: dict) -> list[Table]:
     """Tables of the test-suite section."""
     rows = [[mode, _s(v["wall_s"]), v["summary"]] for mode, v in r["modes"].items()]
@@ -331,6 +337,7 @@ RENDERERS = {
     "processor": processor_tables,
     "post": post_tables,
     "pipeline": pipeline_tables,
+    "local-stop": local_stop_tables,
     "suite": suite_tables,
 }
 

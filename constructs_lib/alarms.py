@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from constructs_lib.references import TopicReference, check_reference
 from constructs_lib.support.framework import Construct, is_unresolved
 from constructs_lib.support.provider import CloudwatchMetricAlarm
-from constructs_lib.validation import raise_problems
+from constructs_lib.validation import raise_problems, validated
 from pipeline_config import rules
 from pipeline_config.defaults import AlarmThresholds
 from pipeline_config.errors import ConfigProblem
@@ -323,7 +323,7 @@ class PipelineAlarms(Construct):
         raise_problems(props, "PipelineAlarms", id)
         super().__init__(scope, id)
         self.props = props
-        names: ResourceNames = props.names  # type: ignore[assignment]  # checked above
+        names = validated(props.names, "names", "PipelineAlarms")
 
         #: The plain-data definitions, in paging-priority order.
         self.specs: list[AlarmSpec] = alarm_specs(props)
@@ -331,7 +331,7 @@ class PipelineAlarms(Construct):
         self.alarms: dict[str, CloudwatchMetricAlarm] = {}
         #: Physical alarm names by key, e.g. ``orders-processor-errors-dev``.
         self.alarm_names: dict[str, str] = {}
-        actions = [props.alarm_topic.topic_arn, *props.additional_topic_arns]  # type: ignore[union-attr]  # checked above
+        actions = [validated(props.alarm_topic, "alarm_topic", "PipelineAlarms").topic_arn, *props.additional_topic_arns]
         for spec in self.specs:
             name = names.alarm(spec.key)
             self.alarm_names[spec.key] = name

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from constructs_lib.support.framework import Construct, is_unresolved
 from constructs_lib.support.provider import CloudwatchDashboard
@@ -141,10 +141,22 @@ def metric(namespace: str, name: str, dimensions: dict[str, str], **options: Any
     return line
 
 
+class _GraphSettings(TypedDict):
+    """The ``metric_widget`` keywords every graph of one dashboard shares."""
+
+    region: str
+    period_seconds: int
+
+
+def _graph_settings(props: OrdersDashboardProps) -> _GraphSettings:
+    # A TypedDict, not a dict[str, object]: ``**common`` stays checked against metric_widget's keywords.
+    return {"region": props.region, "period_seconds": props.period_seconds}
+
+
 def api_widgets(props: OrdersDashboardProps) -> list[Widget]:
     """Requests, latency percentiles and 4XX/5XX of the REST API stage."""
     dims = {"ApiName": props.api_name, "Stage": props.api_stage_name}
-    common = {"region": props.region, "period_seconds": props.period_seconds}
+    common = _graph_settings(props)
     return [
         metric_widget("API requests", [metric("AWS/ApiGateway", "Count", dims, label="Requests")], stat="Sum", **common),
         metric_widget(
@@ -173,7 +185,7 @@ def queue_widgets(props: OrdersDashboardProps) -> list[Widget]:
     """Backlog and age of the order queue, and the DLQ depth."""
     queue = {"QueueName": props.queue_name}
     dlq = {"QueueName": props.dlq_name}
-    common = {"region": props.region, "period_seconds": props.period_seconds}
+    common = _graph_settings(props)
     return [
         metric_widget(
             "Order queue depth",
@@ -203,7 +215,7 @@ def queue_widgets(props: OrdersDashboardProps) -> list[Widget]:
 def function_widgets(function_name: str, props: OrdersDashboardProps) -> list[Widget]:
     """Invocations/errors/throttles, duration percentiles and concurrency of one function."""
     dims = {"FunctionName": function_name}
-    common = {"region": props.region, "period_seconds": props.period_seconds}
+    common = _graph_settings(props)
     return [
         metric_widget(
             "Invocations, errors, throttles",
@@ -237,7 +249,7 @@ def function_widgets(function_name: str, props: OrdersDashboardProps) -> list[Wi
 def table_widgets(props: OrdersDashboardProps) -> list[Widget]:
     """Throttling and consumed capacity of the orders table."""
     dims = {"TableName": props.table_name}
-    common = {"region": props.region, "period_seconds": props.period_seconds}
+    common = _graph_settings(props)
     return [
         metric_widget(
             "Table throttling",

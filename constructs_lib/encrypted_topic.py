@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from constructs_lib.references import KeyReference, check_reference
 from constructs_lib.support.framework import Construct, is_unresolved
 from constructs_lib.support.provider import DataAwsCallerIdentity, DataAwsPartition, SnsTopic, SnsTopicPolicy, SnsTopicSubscription
-from constructs_lib.validation import add, raise_problems
+from constructs_lib.validation import add, raise_problems, validated
 from pipeline_config import rules
 from pipeline_config.errors import ConfigProblem
 
@@ -86,7 +86,7 @@ class EncryptedTopic(Construct):
         raise_problems(props, "EncryptedTopic", id)
         super().__init__(scope, id)
 
-        kms_key_arn: str = props.encryption_key.key_arn  # type: ignore[union-attr]  # required by problems()
+        kms_key_arn = validated(props.encryption_key, "encryption_key", "EncryptedTopic").key_arn
         topic = SnsTopic(self, "topic", name=props.topic_name, kms_master_key_id=kms_key_arn)
         # TLS only, as AWS documents it for topics
         # (https://docs.aws.amazon.com/sns/latest/dg/sns-security-best-practices.html, "Enforce

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from constructs_lib.support.framework import Construct, TerraformResourceLifecycle
 from constructs_lib.support.provider import DataAwsCallerIdentity, DataAwsPartition, KmsAlias, KmsKey
-from constructs_lib.validation import check_whole_number, raise_problems
+from constructs_lib.validation import check_whole_number, raise_problems, validated
 from pipeline_config import rules
 from pipeline_config.errors import ConfigProblem
 
@@ -72,7 +72,7 @@ class EncryptionKey(Construct):
         partition = DataAwsPartition(self, "partition")
         self._account = identity.account_id
         self._partition = partition.partition
-        self._region: str = props.region  # type: ignore[assignment]  # checked by problems()
+        self._region = validated(props.region, "region", "EncryptionKey")
         self._log_group_names: list[str] = []
 
         key = KmsKey(

@@ -29,7 +29,7 @@ from constructs_lib.orders_table import OrdersTable
 from constructs_lib.python_function import PythonFunction
 from constructs_lib.support.framework import Construct, is_unresolved
 from constructs_lib.support.provider import CloudwatchEventRule, CloudwatchEventTarget, LambdaFunctionEventInvokeConfig, LambdaPermission
-from constructs_lib.validation import check_whole_number, raise_problems
+from constructs_lib.validation import check_whole_number, raise_problems, validated
 from pipeline_config import rules
 from pipeline_config.defaults import AlarmThresholds, EventSweepSettings
 from pipeline_config.errors import ConfigProblem
@@ -143,10 +143,10 @@ class EventSweep(Construct):
     def __init__(self, scope: Construct, id: str, props: EventSweepProps) -> None:
         raise_problems(props, "EventSweep", id)
         super().__init__(scope, id)
-        function: PythonFunction = props.function  # type: ignore[assignment]  # checked above
-        names: ResourceNames = props.names  # type: ignore[assignment]
-        props.table.grant_sweep(function)  # type: ignore[union-attr]
-        props.topic.grant_publish(function)  # type: ignore[union-attr]
+        function = validated(props.function, "function", "EventSweep")
+        names = validated(props.names, "names", "EventSweep")
+        validated(props.table, "table", "EventSweep").grant_sweep(function)
+        validated(props.topic, "topic", "EventSweep").grant_publish(function)
         minutes = props.interval_minutes
         rule = CloudwatchEventRule(
             self,
@@ -175,7 +175,7 @@ class EventSweep(Construct):
             principal=EVENTS_PRINCIPAL,
             source_arn=rule.arn,
         )
-        actions = [props.alarm_topic.topic_arn, *props.additional_topic_arns]  # type: ignore[union-attr]  # checked above
+        actions = [validated(props.alarm_topic, "alarm_topic", "EventSweep").topic_arn, *props.additional_topic_arns]
         self.alarms = {}
         for spec in sweep_alarm_specs(props, function.function_name):
             period = minutes * 60 * SILENT_INTERVALS if spec.key == "unpublished-events" else props.alarm_period_seconds

@@ -18,7 +18,7 @@ from constructs_lib.support.provider import (
     LambdaFunctionEnvironment,
     LambdaFunctionTracingConfig,
 )
-from constructs_lib.validation import add, check_whole_number, raise_problems
+from constructs_lib.validation import add, check_whole_number, raise_problems, validated
 from pipeline_config import rules
 from pipeline_config.defaults import LOG_RETENTION_DAYS, FunctionSizing
 from pipeline_config.errors import ConfigError, ConfigProblem
@@ -127,6 +127,7 @@ class PythonFunction(Construct):
         super().__init__(scope, id)
         name = props.function_name
         kms_key_arn = props.encryption_key.key_arn if props.encryption_key is not None else None
+        code = validated(props.code, "code", "PythonFunction")
 
         role = IamRole(
             self,
@@ -203,8 +204,8 @@ class PythonFunction(Construct):
             role=role.arn,
             handler=props.handler,
             runtime=RUNTIME,
-            filename=props.code.asset_path,
-            source_code_hash=props.code.source_code_hash,
+            filename=code.asset_path,
+            source_code_hash=code.source_code_hash,
             timeout=props.timeout_seconds,
             memory_size=props.memory_mb,
             layers=list(props.layers) or None,

@@ -46,7 +46,7 @@ from constructs_lib.support.provider import (
     CloudwatchLogGroup,
     LambdaPermission,
 )
-from constructs_lib.validation import add, check_whole_number, raise_problems
+from constructs_lib.validation import add, check_whole_number, raise_problems, validated
 from pipeline_config import ApiAuthorization, rules
 from pipeline_config.errors import ConfigProblem
 from pipeline_config.lambda_contract import ApiRoute
@@ -197,7 +197,7 @@ class OrdersRestApiProps:
 
         if not isinstance(self.authorization, ApiAuthorization):
             try:
-                ApiAuthorization.parse(self.authorization)  # type: ignore[arg-type]
+                ApiAuthorization.parse(self.authorization)
             except ValueError:
                 problems.append(ConfigProblem("authorization", self.authorization, "is not an authorization mode", "use AWS_IAM, API_KEY or NONE"))
 
@@ -300,6 +300,7 @@ class OrdersRestApi(Construct):
         raise_problems(props, "OrdersRestApi", id)
         super().__init__(scope, id)
         self.props = props
+        self._handler: FunctionReference = validated(props.handler, "handler", "OrdersRestApi")
         self.authorization = ApiAuthorization.parse(props.authorization)
         #: (construct id, arguments) of every resource of the API definition, as built: the deployment trigger hashes them.
         self._definition: list[tuple[str, dict[str, Any]]] = []
@@ -409,7 +410,7 @@ class OrdersRestApi(Construct):
                 type="AWS_PROXY",
                 # Lambda is always invoked with POST, whatever the client's method.
                 integration_http_method="POST",
-                uri=self.props.handler.invoke_arn,
+                uri=self._handler.invoke_arn,
             )
 
     def _build_gateway_responses(self) -> None:
@@ -448,7 +449,7 @@ class OrdersRestApi(Construct):
             "deployment",
             rest_api_id=self.rest_api_id,
             description="Managed by cdktf; replaced whenever the API definition changes.",
-            triggers={"redeployment": self.redeployment_trigger(), "handler_invoke_arn": self.props.handler.invoke_arn},
+            triggers={"redeployment": self.redeployment_trigger(), "handler_invoke_arn": self._handler.invoke_arn},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             depends_on=[
                 *self.methods.values(),
@@ -553,7 +554,7 @@ class OrdersRestApi(Construct):
                 f"invoke-permission-{route.id}",
                 statement_id=f"AllowApiGateway-{route.id}",
                 action="lambda:InvokeFunction",
-                function_name=self.props.handler.function_name,
+                function_name=self._handler.function_name,
                 principal=API_GATEWAY_PRINCIPAL,
                 source_arn=f"{self.rest_api.execution_arn}/{self.props.stage_name}/{route.http_method}{route.source_arn_path}",
             )

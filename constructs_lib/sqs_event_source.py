@@ -14,7 +14,7 @@ from constructs_lib.python_function import PythonFunction
 from constructs_lib.queue_with_dlq import QueueWithDeadLetterQueue
 from constructs_lib.support.framework import Construct, is_unresolved
 from constructs_lib.support.provider import LambdaEventSourceMapping, LambdaEventSourceMappingScalingConfig
-from constructs_lib.validation import add, check_whole_number, raise_problems
+from constructs_lib.validation import add, check_whole_number, raise_problems, validated
 from pipeline_config import rules
 from pipeline_config.defaults import EventSourceBatching
 from pipeline_config.errors import ConfigProblem
@@ -81,8 +81,8 @@ class SqsEventSource(Construct):
     def __init__(self, scope: Construct, id: str, props: SqsEventSourceProps) -> None:
         raise_problems(props, "SqsEventSource", id)
         super().__init__(scope, id)
-        queue: QueueWithDeadLetterQueue = props.queue  # type: ignore[assignment]  # checked above
-        function: PythonFunction = props.function  # type: ignore[assignment]
+        queue = validated(props.queue, "queue", "SqsEventSource")
+        function = validated(props.function, "function", "SqsEventSource")
         maximum_concurrency = props.maximum_concurrency
         if maximum_concurrency is None:
             maximum_concurrency = rules.default_event_source_maximum_concurrency(function.reserved_concurrency)

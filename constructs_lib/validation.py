@@ -8,10 +8,12 @@ enters the tree. The rules themselves live in ``pipeline_config.rules`` (no jsii
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from constructs_lib.support.framework import is_unresolved
 from pipeline_config.errors import ConfigError, ConfigProblem, whole_number_problem
+
+_T = TypeVar("_T")
 
 
 class Props(Protocol):
@@ -26,6 +28,13 @@ def raise_problems(props: Props, construct: str, id: str) -> None:
     problems = props.problems()
     if problems:
         raise ConfigError(problems, context=f"{construct} {id!r} props")
+
+
+def validated(value: _T | None, setting: str, construct: str) -> _T:
+    """A required prop after ``raise_problems``: its ``problems()`` rejects ``None``, so ``None`` here is a bug there."""
+    if value is None:
+        raise AssertionError(f"{construct} prop {setting!r} is None after raise_problems: {construct}'s problems() must require it")
+    return value
 
 
 def check_whole_number(problems: list[ConfigProblem], props: object, setting: str, low: int, high: int, unit: str = "") -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import signal
 import socket
 import threading
 import urllib.request
@@ -19,11 +20,11 @@ EVENTS_TAP_COMPONENT = "order-events-tap"
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "aws_session_token": "testing"}
 
 
-def emulator_client(endpoint_url: str, service: str, region: str) -> Any:
-    """A new boto3 client for ``service`` bound to an emulator at ``endpoint_url``, with fake credentials."""
+def emulator_client(endpoint_url: str, service: str, region: str, *, config: Any = None) -> Any:
+    """A new boto3 client for ``service`` bound to an emulator at ``endpoint_url``, with fake credentials (and a botocore ``config``)."""
     import boto3
 
-    return boto3.session.Session().client(service, region_name=region, endpoint_url=endpoint_url, **FAKE_CREDENTIALS)
+    return boto3.session.Session().client(service, region_name=region, endpoint_url=endpoint_url, config=config, **FAKE_CREDENTIALS)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -66,9 +67,16 @@ class MotoEmulator:
         separate_process: bool = False,
         server_module: str | None = None,
         extra_env: Mapping[str, str] | None = None,
+        own_process_group: bool = False,
     ) -> None:
         """``server_module``/``extra_env`` (child process only): run ``python -m <module> -H host -p port``
-        instead of moto's own server, with these variables added (the deploy rehearsal's patched moto)."""
+        instead of moto's own server, with these variables added (the deploy rehearsal's patched moto).
+
+        ``own_process_group`` (child process only): start the child in a process group of its own, so
+        a terminal's Ctrl-C or a group signal reaches only the parent, which must then stop it
+        (``stop()``) after whatever still uses it. Off by default: a parent that does not stop
+        in order lets its server die with it."""
+        self._own_process_group = own_process_group
         self._host = host
         self._port = port
         self._separate_process = separate_process or server_module is not None
@@ -134,6 +142,10 @@ class MotoEmulator:
             stderr=self._stderr,
             env=env,
             cwd=root,
+            # With its own process group, a terminal's Ctrl-C (SIGINT to the foreground group)
+            # reaches only the parent, which stops its users first and then this server. In the
+            # parent's group, moto died first and every AWS call of a stopping poller failed.
+            process_group=0 if self._own_process_group else None,
         )
         deadline = time.monotonic() + timeout_seconds
         while time.monotonic() < deadline:
@@ -159,6 +171,23 @@ class MotoEmulator:
         return stderr.read().decode(errors="replace")
 
     @property
+    def pid(self) -> int | None:
+        """The child process's id (None in-process or when not started)."""
+        return self._process.pid if self._process is not None else None
+
+    def exit_description(self) -> str | None:
+        """How the child process ended (``"exited with status 1"``, ``"was killed by SIGKILL"``); None while it runs or in-process."""
+        if self._process is None or self._process.poll() is None:
+            return None
+        status = self._process.returncode
+        if status < 0:
+            try:
+                return f"was killed by {signal.Signals(-status).name}"
+            except ValueError:
+                return f"was killed by signal {-status}"
+        return f"exited with status {status}"
+
+    @property
     def running(self) -> bool:
         """True while the server (thread or child process) is up."""
         if self._process is not None:
@@ -175,8 +204,8 @@ class MotoEmulator:
         """A boto3 client bound to this server with fake credentials."""
         return emulator_client(self.endpoint_url, service, region)
 
-    def stop(self) -> None:
-        """Stop the server and free its port."""
+    def stop(self, stop_timeout_seconds: float = 3.0) -> None:
+        """Stop the server and free its port (a child process that ignores SIGTERM is killed after ``stop_timeout_seconds``)."""
         if self._server is not None:
             self._server.stop()
             with MotoEmulator._in_process_lock:
@@ -185,7 +214,9 @@ class MotoEmulator:
         if self._process is not None:
             self._process.terminate()
             try:
-                self._process.wait(timeout=10)
+                # moto exits at once on SIGTERM; a child that does not is killed soon, so a
+                # Ctrl-C never waits long for it.
+                self._process.wait(timeout=stop_timeout_seconds)
             except Exception:  # noqa: BLE001 -- it must not outlive us
                 self._process.kill()
                 self._process.wait(timeout=10)

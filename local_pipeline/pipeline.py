@@ -19,6 +19,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from botocore.config import Config
+
 from local_pipeline import probes
 from local_pipeline.api_server import LocalApi
 from local_pipeline.attached import AttachedResources
@@ -34,6 +36,11 @@ from pipeline_config import PipelineConfig, ResourceNames
 
 __all__ = ["LocalPipeline", "LocalPipelineOptions"]
 
+# The poller retries on its own (as the event source mapping does), so its client does not: with
+# botocore's default backoff, one call to an emulator that is gone took up to ~15 s, and a
+# Ctrl-C waited for it.
+POLLER_CLIENT_CONFIG = Config(retries={"total_max_attempts": 1})
+
 
 class LocalPipeline:
     """The order pipeline on this machine: API -> API handler -> SQS -> poller -> processor -> DynamoDB + SNS."""
@@ -47,7 +54,16 @@ class LocalPipeline:
         self.existing: AttachedResources | None = options.existing
         """The resources this pipeline is attached to; None when it provisions its own."""
         self.emulator: MotoEmulator | None = (
-            None if options.existing else MotoEmulator(host=options.host, port=options.moto_port, separate_process=options.moto_separate_process, server_module=options.moto_server_module)
+            None
+            if options.existing
+            # Its own process group: a Ctrl-C stops the poller and the API first, then moto (__main__).
+            else MotoEmulator(
+                host=options.host,
+                port=options.moto_port,
+                separate_process=options.moto_separate_process,
+                server_module=options.moto_server_module,
+                own_process_group=True,
+            )
         )
         self.resources: ProvisionedResources | None = None
         self.api: LocalApi | None = None
@@ -211,7 +227,7 @@ class LocalPipeline:
     def _start_poller(self, handler: Handler) -> None:
         cfg = self.config
         self.poller = QueuePoller(
-            sqs_client=self.client("sqs"),
+            sqs_client=emulator_client(self.endpoint_url, "sqs", self.region, config=POLLER_CLIENT_CONFIG),
             queue_url=self.queue_url,
             queue_arn=self.queue_arn,
             region=self.region,
@@ -243,17 +259,19 @@ class LocalPipeline:
         return self.sweep_schedule.run_now()
 
     def stop(self) -> None:
-        """Stop the sweep schedule, the poller and the API, the fault proxy, then moto (only the one this pipeline started)."""
-        if self.sweep_schedule is not None:
-            self.sweep_schedule.stop()
-        if self.poller is not None:
-            self.poller.stop()
-        if self.api is not None:
-            self.api.stop()
-        if self.fault_proxy is not None:
-            self.fault_proxy.stop()
-        if self.emulator is not None:
-            self.emulator.stop()
+        """Stop the sweep schedule, the poller and the API, the fault proxy, then moto (only the one this pipeline started; always, even if the others fail)."""
+        try:
+            if self.sweep_schedule is not None:
+                self.sweep_schedule.stop()
+            if self.poller is not None:
+                self.poller.stop()
+            if self.api is not None:
+                self.api.stop()
+            if self.fault_proxy is not None:
+                self.fault_proxy.stop()
+        finally:
+            if self.emulator is not None:
+                self.emulator.stop()
 
     def __enter__(self) -> LocalPipeline:
         return self.start()

@@ -25,6 +25,8 @@ _IDLE_WAIT_SECONDS = 1
 # With several workers: their receives take turns (see QueuePoller._receive), short polls, and a
 # worker that got nothing waits this long before it asks again.
 _SHARED_IDLE_PAUSE_SECONDS = 0.2
+# After a failed receive or delete: the pause before polling again (the event source mapping retries too).
+_ERROR_PAUSE_SECONDS = 1
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Invocation:
 class _State:
     busy: set = field(default_factory=set)
     """The workers (thread names) that hold a batch right now."""
+    processed: int = 0
     invocations: collections.deque = field(default_factory=lambda: collections.deque(maxlen=10_000))
     crashes: int = 0
 
@@ -130,6 +133,11 @@ class QueuePoller:
             (self._state.busy.add if busy else self._state.busy.discard)(name)
 
     @property
+    def processed(self) -> int:
+        """Records the processor handled and the poller deleted from the queue, since this poller was made."""
+        return self._state.processed
+
+    @property
     def invocations(self) -> list[Invocation]:
         """Every invocation so far (the last 10 000), oldest first."""
         with self._lock:
@@ -206,6 +214,7 @@ class QueuePoller:
                 self._state.invocations.append(Invocation(started, receive_counts, frozenset(receive_counts), "poller crashed after the invocation (injected)"))
             raise PollerCrashed(f"injected: the poller died after invoking the processor with {len(messages)} record(s), before deleting any")
         done = [m for m in messages if m["MessageId"] not in failed]
+        deleted = 0
         for start in range(0, len(done), _SQS_RECEIVE_MAX):
             chunk = done[start : start + _SQS_RECEIVE_MAX]
             with self._sqs_lock if self.concurrency > 1 else contextlib.nullcontext():  # see _receive
@@ -215,9 +224,11 @@ class QueuePoller:
                 )
             for failure in result.get("Failed", []):
                 log.warning("could not delete a processed message: %s", failure)
+            deleted += len(result.get("Successful", []))
         invocation = Invocation(started, receive_counts, frozenset(failed), error)
         with self._lock:
             self._state.invocations.append(invocation)
+            self._state.processed += deleted
         return invocation
 
     # ------------------------------------------------------------------ thread
@@ -229,11 +240,24 @@ class QueuePoller:
                     self.process_batch(messages)
             except PollerCrashed as crash:
                 log.info("%s; restarting the worker", crash)  # the batch comes back after its visibility timeout
-            except Exception:
-                log.exception("poller error; retrying in 1 s")
-                self._stop.wait(1)
+            except Exception as error:  # noqa: BLE001 -- keep polling, as the event source mapping does; _report logs it
+                # Wait first, report after: when a stop is under way the emulator may already be
+                # gone, and a failed call then is the stop, not an error.
+                if self._stop.wait(_ERROR_PAUSE_SECONDS):
+                    log.debug("poller stopping; its last call failed: %s", error)
+                    break
+                self._report(error)
             finally:
                 self._set_busy(False)
+
+    def _report(self, error: Exception) -> None:
+        from botocore.exceptions import ConnectionError as EndpointUnreachable, HTTPClientError
+
+        if isinstance(error, (EndpointUnreachable, HTTPClientError)):
+            # The emulator is down or restarting: one line per attempt, not a traceback each second.
+            log.warning("poller: the queue does not answer (%s); polling again", error)
+        else:
+            log.exception("poller error; polling again")
 
     def start(self) -> None:
         """Start ``concurrency`` polling daemon threads (no-op when already polling)."""

@@ -75,7 +75,9 @@ def client(service: str, *, region: str | None, endpoint_url: str | None, retrie
     extra: dict[str, str] = {}
     if emulator_credentials and session.get_credentials() is None:
         extra = dict(EMULATOR_CREDENTIALS)
-    return session.client(service, region_name=region, endpoint_url=endpoint_url, config=config, **extra)
+    # boto3-stubs overload Session.client on literal service names only; this factory takes any name.
+    make_client: Callable[..., Any] = session.client
+    return make_client(service, region_name=region, endpoint_url=endpoint_url, config=config, **extra)
 
 
 def credentials(region: str | None) -> Any:

@@ -192,6 +192,8 @@ def cmd_smoke(ctx: Context) -> int:
 
     result = smoke(ctx.api(), timeout_seconds=ctx.args.timeout)
     if result.ok:
+        # smoke() sets both timings on every successful round trip.
+        assert result.post_latency_seconds is not None and result.round_trip_seconds is not None
         text = f"OK: order {result.order_id} accepted ({result.post_status}, {result.post_latency_seconds * 1000:.0f} ms) and stored; round trip {result.round_trip_seconds:.2f} s"
     else:
         text = f"FAILED: order {result.order_id}: {result.error}"
@@ -273,7 +275,7 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     if endpoint is None and args.outputs:
         endpoint = load_outputs(args.outputs).get(output_keys.AWS_ENDPOINT_URL)
     emulated = aws.is_emulator(endpoint)
-    if emulated:
+    if emulated and endpoint is not None:
         require_answer(endpoint, args.outputs or "--endpoint-url")
     port = aws.AwsPreflightPort(endpoint_url=endpoint, emulated=emulated)
     inputs = PreflightInputs(selection=selection, backend=selection.backend, concurrency_quota=args.concurrency_quota)
@@ -303,7 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     shown.add_argument("--json", action="store_true", help="print JSON instead of text")
     shown.add_argument("--no-progress", action="store_true", help="no progress bar (it is also off when stderr is not a terminal)")
 
-    parser = argparse.ArgumentParser(prog="ordersctl", description="Operate the order pipeline of one stack, from its Terraform outputs.")
+    # bin/ordersctl: the entry point that works from a fresh clone and keeps the exit codes (`make ops` does not).
+    parser = argparse.ArgumentParser(prog="bin/ordersctl", description="Operate the order pipeline of one stack, from its Terraform outputs.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     status = sub.add_parser("status", parents=[common], help="queue/DLQ depth, alarm states, newest orders", description=cmd_status.__doc__)

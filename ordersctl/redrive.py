@@ -212,13 +212,13 @@ def redrive(
     if dry:
         return dry_run(port, dlq_url=dlq_url, max_messages=max_messages)
     # A move task moves everything and cannot stop after N messages.
-    can_move = max_messages is None and dlq_arn is not None and queue_arn is not None
-    if mode == "move-task" and not can_move:
+    move_arns = (dlq_arn, queue_arn) if max_messages is None and dlq_arn is not None and queue_arn is not None else None
+    if mode == "move-task" and move_arns is None:
         raise ValueError("the SQS move task needs both queue ARNs and moves every message: drop --max-messages or use --mode copy")
     fallback_note = None
-    if mode in ("auto", "move-task") and can_move:
+    if mode in ("auto", "move-task") and move_arns is not None:
         try:
-            return native_move(port, dlq_url=dlq_url, dlq_arn=dlq_arn, queue_arn=queue_arn, wait=wait)
+            return native_move(port, dlq_url=dlq_url, dlq_arn=move_arns[0], queue_arn=move_arns[1], wait=wait)
         except MoveTaskUnsupported as unsupported:
             if mode == "move-task":
                 raise

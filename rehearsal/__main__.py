@@ -1,4 +1,4 @@
-"""``python -m rehearsal``: rehearse a deploy of one stack (``make rehearse`` runs this)."""
+"""``bin/rehearse`` (``python -m rehearsal`` in the project's environment; ``make rehearse`` runs it too): rehearse a deploy of one stack."""
 
 from __future__ import annotations
 
@@ -11,20 +11,24 @@ from rehearsal.plan_guard import add_allow_arguments, allow_entries
 from rehearsal.runner import OPTIONS_CONTEXT, TARGETS, UNTIL_CHOICES, Rehearsal, RehearsalOptions
 
 EPILOG = """\
+bin/rehearse sets up the project's environment on first use and keeps these exit codes;
+make rehearse ENV=<suffix> ARGS="..." runs the same, but make turns every failure into its own exit 2.
+
 exit codes: 0 the rehearsal passed; 1 a phase failed, or the guard stopped a plan that loses data
 (the failing resource and the provider's error are printed; what was applied is destroyed);
 2 bad arguments. With --until drift, terraform's -detailed-exitcode: 0 no drift, 2 drift,
 1 the stack could not be checked (never "no drift"); read --drift-report to tell 2 from bad arguments.
 
 examples:
-  python -m rehearsal                      # dev: synth, init, validate, apply to moto, use, re-plan, drift check, destroy
-  python -m rehearsal --from HEAD          # upgrade: deploy HEAD, put orders in, upgrade to the working tree, check the orders
-  python -m rehearsal --from main --allow-data-loss aws_dynamodb_table.orders-table_B86164D2   # a replacement on purpose
-  python -m rehearsal --env staging --until plan
-  python -m rehearsal --env dev --target aws --until plan --plan-text plan.txt --review-file review.md   # what the PR workflow runs
-  python -m rehearsal --env dev --target aws --until plan --workdir deploy/ --review-file review.md     # the deploy workflow: plan, review ...
-  python -m rehearsal --env dev --target aws --apply-reviewed deploy/ --outputs-file outputs.json       # ... then apply exactly that plan
-  python -m rehearsal --env prod --target aws --until drift --drift-report drift.json                    # the nightly drift check
+  bin/rehearse                                     # dev: synth, init, validate, apply to moto, use, re-plan, drift check, destroy
+  bin/rehearse --from HEAD                         # upgrade: deploy HEAD, put orders in, upgrade to the working tree, check the orders
+  bin/rehearse --from main --allow-data-loss aws_dynamodb_table.orders-table_B86164D2   # a replacement on purpose
+  bin/rehearse --env staging --until plan
+  make rehearse ENV=staging ARGS="--until plan"    # the same through make (every failure exits 2)
+  bin/rehearse --env dev --target aws --until plan --plan-text plan.txt --review-file review.md   # what the PR workflow runs
+  bin/rehearse --env dev --target aws --until plan --workdir deploy/ --review-file review.md   # the deploy workflow: plan, review ...
+  bin/rehearse --env dev --target aws --apply-reviewed deploy/ --outputs-file outputs.json   # ... then apply exactly that plan
+  bin/rehearse --env prod --target aws --until drift --drift-report drift.json   # the nightly drift check
 environment:
   TF_PROVIDER_MIRROR  a filesystem mirror holding registry.terraform.io/hashicorp/aws (overrides discovery)
   TERRAFORM           the terraform binary (default: terraform on PATH)
@@ -34,7 +38,7 @@ environment:
 def parse_args(argv: list[str] | None = None) -> RehearsalOptions:
     """Command-line arguments as RehearsalOptions."""
     parser = argparse.ArgumentParser(
-        prog="python -m rehearsal",
+        prog="bin/rehearse",
         description="Rehearse a deploy: synthesize one stack, then terraform init, validate, apply to a local AWS emulator (moto), "
         "use what it created, plan again (no changes expected), change it out of band (the drift check must report exactly that), destroy.",
         epilog=EPILOG,

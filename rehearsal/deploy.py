@@ -42,9 +42,15 @@ def file_digest(path: Path) -> str:
 
 
 class DeployPhases:
-    """Record a review next to its saved plan; later, apply exactly that plan."""
+    """Record a review next to its saved plan; later, apply exactly that plan.
 
-    def _record_review(self: Rehearsal, result: Review, plan_file: str) -> None:
+    Mixed into ``rehearsal.runner.Rehearsal`` only: each method declares ``self: Rehearsal``, so
+    mypy checks its body against the runner's real attributes. mypy accepts only a protocol as
+    a mixin's self-type ("erased type of self ... is not a supertype", code misc); a protocol
+    would repeat the runner's attributes here, so each method carries that one ignore instead.
+    """
+
+    def _record_review(self: Rehearsal, result: Review, plan_file: str) -> None:  # type: ignore[misc]  # Rehearsal mixin (class docstring)
         copy = self.work
         plan = copy.path / plan_file
         record = {
@@ -59,7 +65,7 @@ class DeployPhases:
         }
         (self.root / REVIEW_RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
-    def _load_reviewed(self: Rehearsal, terraform: Terraform) -> str:
+    def _load_reviewed(self: Rehearsal, terraform: Terraform) -> str:  # type: ignore[misc]  # Rehearsal mixin (class docstring)
         path = self.root / REVIEW_RECORD
         if not path.is_file():
             raise PhaseFailed(f"apply_reviewed: no reviewed plan in {self.root} (no {REVIEW_RECORD}). Fix: run --target aws --until plan --workdir {self.root} first; it plans, reviews and records")
@@ -83,12 +89,12 @@ class DeployPhases:
         logs.mkdir(exist_ok=True)
         doc = json.loads((work / "cdk.tf.json").read_text(encoding="utf-8"))
         self._log_counter[0] = len(list(logs.iterdir()))
-        self.copies["work"] = WorkingCopy("work", work, doc, TerraformRunner(terraform.path, work, logs, env, counter=self._log_counter))
+        self.copies["work"] = WorkingCopy("work", work, doc, TerraformRunner(terraform.path, work, logs, env, counter=self._log_counter, progress=self._progress_line))
         self.report.stack = record["stack"]
         self._reviewed_plan = plan.name
         return f"{record['stack']}: {record['guard']['verdict']}; {record['guard']['changes']}; plan {plan.name} sha256 {record['sha256'][:12]} (reviewed {record.get('reviewed_at', '?')})"
 
-    def _apply_reviewed(self: Rehearsal) -> str:
+    def _apply_reviewed(self: Rehearsal) -> str:  # type: ignore[misc]  # Rehearsal mixin (class docstring)
         result = self.work.tf.run("apply", "-input=false", "-json", self._reviewed_plan, timeout_seconds=self.options.apply_timeout_seconds, json_stream=True)
         self._require(result, "terraform apply of the reviewed plan")
         done = result.changes

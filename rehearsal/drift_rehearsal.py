@@ -160,9 +160,15 @@ def change_out_of_band(state: list[StateResource], client: Callable[[str], Any])
 
 
 class DriftPhases:
-    """The drift phase of a full rehearsal and of ``--until drift``; they use the runner's working copy, state, emulator and report."""
+    """The drift phase of a full rehearsal and of ``--until drift``; they use the runner's working copy, state, emulator and report.
 
-    def _drift(self: Rehearsal) -> str:
+    Mixed into ``rehearsal.runner.Rehearsal`` only: each method declares ``self: Rehearsal``, so
+    mypy checks its body against the runner's real attributes. mypy accepts only a protocol as
+    a mixin's self-type ("erased type of self ... is not a supertype", code misc); a protocol
+    would repeat the runner's attributes here, so each method carries that one ignore instead.
+    """
+
+    def _drift(self: Rehearsal) -> str:  # type: ignore[misc]  # Rehearsal mixin (class docstring)
         assert self.emulator is not None
         copy = self.deployed or self.work
         schema = load_schema(copy.tf)  # once for both checks: the provider does not change in between
@@ -192,12 +198,12 @@ class DriftPhases:
         lines += [f"set aside: {s.address} {s.path}: {s.reason}" for s in found.set_aside]
         return "\n".join(lines + [fixed])
 
-    def _checked(self: Rehearsal, report: DriftReport) -> DriftReport:
+    def _checked(self: Rehearsal, report: DriftReport) -> DriftReport:  # type: ignore[misc]  # Rehearsal mixin (class docstring)
         if report.status == ERROR:
             raise PhaseFailed(f"the drift check could not run: {report.error}")
         return report
 
-    def _put_code_back(self: Rehearsal, copy: Any, drifted: set[str]) -> str:
+    def _put_code_back(self: Rehearsal, copy: Any, drifted: set[str]) -> str:  # type: ignore[misc]  # Rehearsal mixin (class docstring)
         """A plan of the code, reviewed and applied as a deploy would: it must put back every drifted resource, and change nothing else but what follows from them."""
         plan = self._plan(copy, DRIFT_FIX_PLAN)
         verdict = review(plan, stack=self.report.stack, allows=self.options.allow_data_loss)
@@ -218,7 +224,7 @@ class DriftPhases:
         follow = f" (follow-on updates: {', '.join(sorted(planned - drifted))})" if planned - drifted else ""
         return f"apply of the code: {done.get('add', '?')} added, {done.get('change', '?')} changed, {done.get('remove', '?')} destroyed{follow}"
 
-    def _drift_check(self: Rehearsal) -> str:
+    def _drift_check(self: Rehearsal) -> str:  # type: ignore[misc]  # Rehearsal mixin (class docstring)
         """``--until drift``: the nightly check against the deployed stack; fails (exit 1) only when it could not run."""
         report = check_drift(self.work.tf, stack=self.report.stack, timeout_seconds=self.options.apply_timeout_seconds)
         self.report.drift = report
@@ -227,7 +233,7 @@ class DriftPhases:
         lines = [report.line()] + [d.describe() for d in report.drifts]
         return "\n".join(lines)
 
-    def write_drift_report(self: Rehearsal) -> None:
+    def write_drift_report(self: Rehearsal) -> None:  # type: ignore[misc]  # Rehearsal mixin (class docstring)
         """The ``--drift-report`` file: always written, an error when the check did not run (so a missing check is never 'no drift')."""
         path = self.options.drift_report_file
         if path is None:

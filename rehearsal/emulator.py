@@ -59,6 +59,8 @@ def stand_in_layer_zip() -> tuple[bytes, list[str]]:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for package in LAYER_PACKAGES:
             module = importlib.import_module(package)
+            if module.__file__ is None:
+                raise EmulatorError(f"cannot put {package} into the stand-in layer: it has no source file here (a namespace package); install it as a regular package")
             source = Path(module.__file__).resolve()
             root = source.parent if source.name == "__init__.py" else source
             files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)

@@ -64,22 +64,22 @@ def apply_patches() -> None:
             # place makes the provider wait forever when it deletes the redrive-allow policy.
             self.redrive_allow_policy = None
 
-    Queue._set_attributes = _set_attributes
+    Queue._set_attributes = _set_attributes  # type: ignore[method-assign]  # moto internals: the patch replaces the model method
     original_attributes = Queue.attributes
 
     def attributes(self: Any) -> dict[str, Any]:
-        result = original_attributes.fget(self)
+        result = original_attributes.fget(self)  # type: ignore[attr-defined]  # moto declares attributes a property under its own type: ignore
         if self.redrive_policy:
             result["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
         return result
 
-    Queue.attributes = property(attributes)
+    Queue.attributes = property(attributes)  # type: ignore[method-assign,assignment]  # moto internals: the patch replaces the property
     # _set_attributes already stores RedriveAllowPolicy as `redrive_allow_policy`; listing it makes
     # GetQueueAttributes accept the name and return the value (None is left out of responses).
-    Queue.redrive_allow_policy = None
+    Queue.redrive_allow_policy = None  # type: ignore[attr-defined]  # moto internals: a class default for the attribute it stores
     if "RedriveAllowPolicy" not in Queue.BASE_ATTRIBUTES:
         Queue.BASE_ATTRIBUTES = [*Queue.BASE_ATTRIBUTES, "RedriveAllowPolicy"]
-    Queue._rehearsal_patched = True
+    Queue._rehearsal_patched = True  # type: ignore[attr-defined]  # our marker on moto's class: the patch runs once
 
 
 #: Test-only fault injection: KMS CreateKey fails with ValidationException when this is "1", so
@@ -96,7 +96,7 @@ def apply_fault_injection() -> None:
     def create_key(self: Any, *args: Any, **kwargs: Any) -> Any:
         raise ValidationException(f"CreateKey is rejected by the rehearsal's fault injection ({REJECT_KEY_ENV}=1)")
 
-    KmsBackend.create_key = create_key
+    KmsBackend.create_key = create_key  # type: ignore[method-assign]  # moto internals: the fault injection replaces the method
 
 
 def main(argv: list[str] | None = None) -> int:

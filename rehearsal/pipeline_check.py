@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
@@ -99,7 +100,7 @@ class _Check:
 
         if not wait_for(event_arrived):
             raise PipelineCheckFailed(f"no event for order {order_id} reached the topic {self.existing.order_topic_arn} within {WAIT_SECONDS} s")
-        get_url = urllib.request.urljoin(post_url, location)
+        get_url = urllib.parse.urljoin(post_url, location)
         status, _, got = http("GET", get_url)
         if status != 200 or got.get("orderId") != order_id or got.get("customerId") != customer_id:
             raise PipelineCheckFailed(f"GET {get_url} (the Location) answered {status}: {got}")
@@ -136,7 +137,13 @@ class _Check:
             if any(order_id in entry.get("Message", "") for entry in params.get("PublishBatchRequestEntries", [])):
                 from botocore.exceptions import ClientError
 
-                raise ClientError({"Error": {"Code": "KMSThrottling", "Message": "rehearsal"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "PublishBatch")
+                raise ClientError(
+                    {
+                        "Error": {"Code": "KMSThrottling", "Message": "rehearsal"},
+                        "ResponseMetadata": {"RequestId": "rehearsal", "HostId": "", "HTTPStatusCode": 400, "HTTPHeaders": {}, "RetryAttempts": 0},
+                    },
+                    "PublishBatch",
+                )
 
         sns = pipeline.processor_clients.sns
         sns.register("provide-client-params.sns.PublishBatch", fail_this_order, unique_id="rehearsal-sweep")

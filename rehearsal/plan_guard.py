@@ -13,7 +13,7 @@ in a text file such as the pull request's description (``--allow-data-loss-from 
 address may be qualified by a stack, ``orders-dev/ADDRESS``, to allow it in that stack only.
 Security changes are flagged at the top of the summary, never blocked.
 
-Standalone: ``python -m rehearsal.plan_guard plan.json [--allow-data-loss A] [--markdown OUT]``
+Standalone: ``python3 -m rehearsal.plan_guard plan.json [--allow-data-loss A] [--markdown OUT]``
 (``terraform show -json plan.tfplan > plan.json``); exit 0 passed, 1 blocked, 2 unusable input.
 """
 
@@ -257,9 +257,9 @@ def render_markdown(result: Review, *, title: str = "Plan review") -> str:
 
 # ------------------------------------------------------------------ command line
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command-line options of ``python -m rehearsal.plan_guard``."""
+    """Command-line options of ``python3 -m rehearsal.plan_guard`` (standard library only: any Python 3.11+, no .venv/ needed)."""
     parser = argparse.ArgumentParser(
-        prog="python -m rehearsal.plan_guard",
+        prog="python3 -m rehearsal.plan_guard",
         description="Classify a Terraform plan's changes (data loss, security, availability, routine) and fail on data loss that was not allowed.",
         epilog="exit codes: 0 the guard passed; 1 a data-loss change is not allowed; 2 bad arguments or not a plan.\nThe plan JSON comes from `terraform show -json plan.tfplan`.",
     )

@@ -250,8 +250,8 @@ def _merge_masks(first: Any, second: Any) -> Any:
         a, b = (first if isinstance(first, dict) else {}), (second if isinstance(second, dict) else {})
         return {key: _merge_masks(a.get(key), b.get(key)) for key in set(a) | set(b)}
     if isinstance(first, list) or isinstance(second, list):
-        a, b = (first if isinstance(first, list) else []), (second if isinstance(second, list) else [])
-        return [_merge_masks(a[i] if i < len(a) else None, b[i] if i < len(b) else None) for i in range(max(len(a), len(b)))]
+        x, y = (first if isinstance(first, list) else []), (second if isinstance(second, list) else [])
+        return [_merge_masks(x[i] if i < len(x) else None, y[i] if i < len(y) else None) for i in range(max(len(x), len(y)))]
     return None
 
 

@@ -281,6 +281,10 @@ class Rehearsal(UpgradePhases, DriftPhases, DeployPhases):
         """Print a line now (phases stream as they finish)."""
         print(text, file=self.out, flush=True)
 
+    def _progress_line(self, line: str) -> None:
+        """A long terraform command's progress (TerraformRunner's ticker), under the phase it belongs to."""
+        self.say(f"{'':7}... {line}")
+
     def _phase(self, name: str, action: Callable[[], str]) -> bool:
         started = time.monotonic()
         try:
@@ -399,7 +403,7 @@ class Rehearsal(UpgradePhases, DriftPhases, DeployPhases):
         for label in [label for label in ("base", "work") if label in self._stack_dirs]:
             path = self.root / label
             doc = work_doc if label == "work" else prepare(self._stack_dirs[label], path)
-            self.copies[label] = WorkingCopy(label, path, doc, TerraformRunner(terraform.path, path, logs, env, counter=self._log_counter))
+            self.copies[label] = WorkingCopy(label, path, doc, TerraformRunner(terraform.path, path, logs, env, counter=self._log_counter, progress=self._progress_line))
         # Against moto, local state in the temp dir from the first init on (the shipped backend is
         # never touched); against AWS, the shipped backend. The endpoints come once moto runs.
         self._write_overrides()

@@ -53,8 +53,9 @@ class Teardown:
     def run(self, *, refresh: bool) -> int:
         """Destroy everything in state; how many resources were destroyed. Notes say what each protection did."""
         state = read_state(self.state_file)
-        keys = [(r.attributes.get("key_id") or r.attributes.get("id"), r.attributes.get("deletion_window_in_days")) for r in state if r.type == "aws_kms_key"]
-        protected_tables = [r.attributes.get("name") for r in state if r.type == "aws_dynamodb_table" and r.attributes.get("deletion_protection_enabled")]
+        # Terraform writes every attribute of the schema into the state: a key has key_id and id, a table its name.
+        keys = [(r.attributes.get("key_id") or r.attributes["id"], r.attributes.get("deletion_window_in_days")) for r in state if r.type == "aws_kms_key"]
+        protected_tables = [r.attributes["name"] for r in state if r.type == "aws_dynamodb_table" and r.attributes.get("deletion_protection_enabled")]
         in_state = {r.address for r in state}
         expected = sorted(set(self.protected) & in_state)
         result = self._destroy(refresh)

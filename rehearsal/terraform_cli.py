@@ -6,6 +6,8 @@ import json
 import os
 import signal
 import subprocess
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -15,6 +17,8 @@ from typing import Any
 #: How ``TerraformRunner`` waits for terraform: ``wait(process, timeout_seconds) -> (stdout, stderr)``,
 #: raising ``subprocess.TimeoutExpired`` at the deadline. Tests inject one that times out at once.
 Waiter = Callable[["subprocess.Popen[str]", float], "tuple[str, str]"]
+#: How often a long -json command (a rehearsal apply takes about a minute) says how far it is.
+PROGRESS_INTERVAL_SECONDS = 15.0
 
 
 def communicate(process: subprocess.Popen[str], timeout_seconds: float) -> tuple[str, str]:
@@ -78,8 +82,21 @@ class TerraformRunner:
     """``terraform <command>`` in one directory, with one environment, each run logged to a file."""
 
     def __init__(
-        self, binary: str, workdir: Path, logdir: Path, env: Mapping[str, str], *, wait: Waiter = communicate, clock: Callable[[], float] = time.monotonic, counter: list[int] | None = None
+        self,
+        binary: str,
+        workdir: Path,
+        logdir: Path,
+        env: Mapping[str, str],
+        *,
+        wait: Waiter = communicate,
+        clock: Callable[[], float] = time.monotonic,
+        counter: list[int] | None = None,
+        progress: Callable[[str], None] | None = None,
+        progress_interval_seconds: float = PROGRESS_INTERVAL_SECONDS,
     ) -> None:
+        """``progress``: called with a line every ``progress_interval_seconds`` while a ``-json`` command (apply, destroy, plan) runs."""
+        self.progress = progress
+        self.progress_interval_seconds = progress_interval_seconds
         self.binary = binary
         self.workdir = workdir
         self.logdir = logdir
@@ -94,18 +111,24 @@ class TerraformRunner:
         self._counter[0] += 1
         log = self.logdir / f"{self._counter[0]:02d}-{args[0]}{'-' + self.workdir.name if self.workdir.name != 'work' else ''}.log"
         started = self._clock()
+        # A -json command's stdout goes to a file the ticker can read while it runs (a pipe is
+        # read only at the end); other commands keep the pipe.
+        stream = tempfile.NamedTemporaryFile("w+", dir=self.logdir, prefix=log.stem + "-", suffix=".stdout") if json_stream and self.progress else None
         process = subprocess.Popen(
             [self.binary, *args],
             cwd=self.workdir,
             env=self.env,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
+            stdout=stream if stream is not None else subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             start_new_session=True,  # a timeout kills terraform AND its provider plugin
         )
+        ticker = ProgressTicker(self.progress, args[0], Path(stream.name), self.progress_interval_seconds) if stream is not None and self.progress else None
         timed_out = False
         try:
+            if ticker is not None:
+                ticker.start()
             stdout, stderr = self._wait(process, timeout_seconds)
         except subprocess.TimeoutExpired:
             timed_out = True
@@ -116,6 +139,13 @@ class TerraformRunner:
             # runner's cleanup destroys what was applied and stops moto.
             _kill_group(process)
             raise
+        finally:
+            if ticker is not None:
+                ticker.stop()
+        if stream is not None:
+            stream.seek(0)
+            stdout = stream.read()
+            stream.close()
         seconds = self._clock() - started
         log.write_text(f"$ terraform {' '.join(args)}\n{stdout}\n--- stderr ---\n{stderr}\n--- {seconds:.1f} s, exit {process.returncode} ---\n", encoding="utf-8")
         result = RunResult(args=tuple(args), returncode=process.returncode, stdout=stdout, stderr=stderr, log=log, timed_out=timed_out, seconds=seconds)
@@ -129,6 +159,78 @@ class TerraformRunner:
         if not result.ok:
             raise RuntimeError(f"terraform show -json failed: {result.failure()}")
         return json.loads(result.stdout or "{}")
+
+
+@dataclass(frozen=True)
+class StreamProgress:
+    """How far a ``terraform <command> -json`` run is, from the messages it wrote so far."""
+
+    planned: int = 0
+    """Changes announced (``planned_change``); 0 before terraform has listed them."""
+    done: int = 0
+    in_progress: int = 0
+    failed: int = 0
+    refreshed: int = 0
+
+    @classmethod
+    def of(cls, text: str) -> StreamProgress:
+        """Count the complete JSON lines of ``text`` (a partial last line is left for the next look)."""
+        counts = dict.fromkeys(("planned_change", "apply_start", "apply_complete", "apply_errored", "refresh_complete"), 0)
+        for line in text.splitlines():
+            try:
+                kind = json.loads(line).get("type")
+            except (ValueError, AttributeError):
+                continue
+            if kind in counts:
+                counts[kind] += 1
+        ended = counts["apply_complete"] + counts["apply_errored"]
+        return cls(counts["planned_change"], counts["apply_complete"], counts["apply_start"] - ended, counts["apply_errored"], counts["refresh_complete"])
+
+    def describe(self) -> str:
+        """``31/55 resources done, 3 in progress`` (what applies to this run)."""
+        parts = []
+        if self.planned or self.done or self.in_progress:
+            parts.append(f"{self.done}/{self.planned} resources done" if self.planned else f"{self.done} resources done")
+            parts.append(f"{self.in_progress} in progress")
+        if self.failed:
+            parts.append(f"{self.failed} failed")
+        if self.refreshed and not parts:
+            parts.append(f"{self.refreshed} resources refreshed")
+        return ", ".join(parts) or "still planning, no resource changed yet"
+
+
+class ProgressTicker:
+    """Says every ``interval_seconds`` how far a running ``terraform <command> -json`` is, read from its stdout file."""
+
+    def __init__(self, say: Callable[[str], None], command: str, stream: Path, interval_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._say, self._command, self._stream, self._interval, self._clock = say, command, stream, interval_seconds, clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._started = 0.0
+
+    def line(self) -> str:
+        """The progress line now: ``apply: 42 s, 31/55 resources done, 3 in progress``."""
+        try:
+            text = self._stream.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = ""
+        return f"{self._command}: {self._clock() - self._started:.0f} s, {StreamProgress.of(text).describe()}"
+
+    def start(self) -> None:
+        """Start ticking in a daemon thread."""
+        self._started = self._clock()
+        self._thread = threading.Thread(target=self._run, name=f"terraform-{self._command}-progress", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._say(self.line())
+
+    def stop(self) -> None:
+        """Stop ticking (no line after this returns)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
 
 
 @dataclass(frozen=True)

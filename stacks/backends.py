@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pipeline_config.backend import DEFAULT_CLOUD_HOSTNAME, BackendSettings
+from pipeline_config.errors import ConfigError, ConfigProblem
 
 
 def configure_backend(stack, *, stack_name: str, region: str, settings: BackendSettings) -> BackendSettings:
@@ -17,7 +18,7 @@ def configure_backend(stack, *, stack_name: str, region: str, settings: BackendS
     elif settings.kind == "s3":
         S3Backend(
             stack,
-            bucket=settings.s3_bucket,
+            bucket=_required(settings.s3_bucket, "TF_STATE_BUCKET", settings.kind),
             key=settings.state_key(stack_name),
             region=settings.s3_region or region,
             encrypt=True,
@@ -30,8 +31,16 @@ def configure_backend(stack, *, stack_name: str, region: str, settings: BackendS
     else:
         CloudBackend(
             stack,
-            organization=settings.cloud_organization,
+            organization=_required(settings.cloud_organization, "TF_CLOUD_ORGANIZATION", settings.kind),
             hostname=None if settings.cloud_hostname == DEFAULT_CLOUD_HOSTNAME else settings.cloud_hostname,
             workspaces=NamedCloudWorkspace(stack_name, settings.cloud_project),
         )
     return settings
+
+
+def _required(value: str | None, variable: str, kind: str) -> str:
+    # backend_settings_from_env never leaves these out; BackendSettings built by hand may.
+    if value is None:
+        problem = ConfigProblem(variable, None, f"is required when TF_STATE_BACKEND={kind}", f"set {variable} (or build the settings with backend_settings_from_env)")
+        raise ConfigError([problem], context="Terraform state backend configuration")
+    return value

@@ -45,9 +45,8 @@ def test_clean_all_reclaims_the_environments_and_this_projects_jsii_packages(tmp
     assert "MiB freed" in done.stdout
 
 
-def test_a_long_install_says_it_is_still_working(tmp_path):
-    """pipenv is silent for minutes while it installs [dev-packages]: the Makefile ticks meanwhile."""
-    import os
+def install_scratch(tmp_path: Path, pipenv_script: str, category: str) -> tuple[Path, Path, str]:
+    """The Makefile and Pipfile.lock with a stand-in pipenv running ``pipenv_script``: (project, the stand-in, the stamp target of ``category``)."""
     import sys
 
     project = tmp_path / "project"
@@ -57,10 +56,18 @@ def test_a_long_install_says_it_is_still_working(tmp_path):
     shutil.copy2(ROOT / "Pipfile.lock", project / "Pipfile.lock")
     (project / ".venv" / "bin" / "python").symlink_to(sys.executable)
     fake = project / ".tools" / "bin" / "pipenv"
-    fake.write_text("#!/bin/sh\nsleep 2.6\n")  # a silent install of 2.6 s
+    fake.write_text("#!/bin/sh\n" + pipenv_script)
     fake.chmod(0o755)
     stamp = subprocess.run(["make", "-s", "--no-print-directory", "-p", "-n", "env"], cwd=project, env=clean_environ(), capture_output=True, text=True, timeout=60)
-    target = next(line.split(":")[0] for line in stamp.stdout.splitlines() if line.startswith(".venv/.synced-dev-packages-"))
+    target = next(line.split(":")[0] for line in stamp.stdout.splitlines() if line.startswith(f".venv/.synced-{category}-"))
+    return project, fake, target
+
+
+def test_a_long_install_says_it_is_still_working(tmp_path):
+    """pipenv is silent for minutes while it installs [dev-packages]: the Makefile ticks meanwhile."""
+    import os
+
+    project, fake, target = install_scratch(tmp_path, "sleep 2.6\n", "dev-packages")  # a silent install of 2.6 s
     done = subprocess.run(["make", target, "INSTALL_TICK_SECONDS=1"], cwd=project, env=clean_environ(), capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     ticks = [line for line in done.stdout.splitlines() if line.startswith(">>   still installing [dev-packages]:")]
@@ -71,3 +78,30 @@ def test_a_long_install_says_it_is_still_working(tmp_path):
     os.remove(project / target)
     failed = subprocess.run(["make", target, "INSTALL_TICK_SECONDS=1"], cwd=project, env=clean_environ(), capture_output=True, text=True, timeout=60)
     assert failed.returncode != 0 and not (project / target).exists()
+
+
+def _sleeps(seconds: str) -> list[int]:
+    """Live ``sleep <seconds>`` processes (the ticker's), from /proc."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if cmdline.read_bytes() == b"sleep\0" + seconds.encode() + b"\0":
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_the_install_ticker_leaves_nothing_behind_holding_makes_output(tmp_path):
+    """An install that ends before the first tick: the ticker's sleep goes with it, so a pipe reading make's output closes at once."""
+    import os
+
+    project, _, target = install_scratch(tmp_path, "sleep 1\n", "packages")  # long enough for the ticker to be asleep
+    tick = "347"  # a sleep no one else runs
+    # capture_output reads until EOF: a sleep left holding the pipe would keep this waiting for 347 s (the timeout fails it first).
+    done = subprocess.run(["make", target, f"INSTALL_TICK_SECONDS={tick}"], cwd=project, env=clean_environ(), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    leftover = _sleeps(tick)
+    for pid in leftover:  # do not leave them to the machine if the assertion fails
+        os.kill(pid, 9)
+    assert leftover == []

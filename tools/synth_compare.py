@@ -1,6 +1,7 @@
 """Prove a refactoring changes no byte of what ``main.py`` synthesizes (or list exactly what it changes).
 
-    python -m tools.synth_compare --base main          # or: make synth-compare BASE=main
+    make synth-compare                 # against main; BASE=HEAD: only what is not committed yet
+    make synth-compare BASE=v1.2 ARGS="--only default --allow 'aws_sqs_queue.*visibility'"
 
 Synthesizes the project at ``--base`` (a git revision, exported with ``git archive`` into a
 temp dir) and the working tree, with the SAME interpreter and environment, for several
@@ -12,8 +13,11 @@ Two differences are expected and normalised before comparing: the Lambda package
 hash when ``handlers/`` changed (it names the asset folder and is ``source_code_hash``; each
 side's own hash becomes ``<handlers-package>``, and the summary says whether the package
 changed), and the tree's own path (in the local backend's state path; it becomes ``<root>``).
-Any other difference is listed as a JSON path (``resource.aws_x.name.attribute``); exit 1,
-unless every one matches an ``--allow`` pattern (a change made on purpose).
+Each stack is reported ``unchanged: <stack>`` or ``changed: <stack>`` followed by its differences,
+one line each: ``<resource address>: <attribute path>: old -> new`` (``added ...``/``removed``
+for a whole key or resource). Exit 0 when every stack is identical, 1 when a difference does
+not match an ``--allow`` pattern (a change made on purpose), 2 when no comparison could be made
+(an unknown revision, a synth that failed).
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from pipeline_config.commands import make_usage
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_PLACEHOLDER = "<handlers-package>"
@@ -67,9 +73,11 @@ _DROPPED = ("ENVIRONMENT_SUFFIX", "CDKTF_", "TF_STATE_", "TF_CLOUD_")
 
 
 def export_revision(revision: str, destination: Path) -> Path:
-    """Write the tracked files of ``revision`` into ``destination`` (no .git, no build outputs)."""
+    """Write the tracked files of ``revision`` into ``destination`` (no .git, no build outputs); CompareError for an unknown revision."""
     archive = destination.with_suffix(".tar")
-    subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(archive), revision], check=True)
+    done = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(archive), revision], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise CompareError(f"BASE: git cannot export revision {revision!r} ({done.stderr.strip()}). Fix: give a branch, tag or commit, e.g. BASE=main or BASE=HEAD")
     with tarfile.open(archive) as tar:
         tar.extractall(destination, filter="data")
     archive.unlink()
@@ -99,66 +107,112 @@ def normalised(path: Path, tree: Path) -> tuple[str, set[str]]:
     return text, hashes
 
 
+#: Stands for a side of a difference that does not exist (an added or removed key).
+ABSENT = object()
+
+
 def stack_differences(old_text: str, new_text: str) -> list[str]:
-    """Where two normalised stack documents differ: JSON paths, or a note when only order or layout differs."""
+    """How two normalised stack documents differ, one readable line each; a note when only key order or layout differs."""
     if old_text == new_text:
         return []
-    paths = list(differing_paths(json.loads(old_text), json.loads(new_text)))
+    lines = [describe(path, old, new) for path, old, new in differing_values(json.loads(old_text), json.loads(new_text))]
     # Same values, other bytes: key order or whitespace moved. Not a behaviour change, but not
     # byte-identical either, so it is reported rather than hidden.
-    return paths or ["(same JSON values; key order or layout differs)"]
+    return lines or ["(same JSON values; key order or layout differs)"]
 
 
-def differing_paths(old: Any, new: Any, prefix: str = "") -> Iterator[str]:
-    """JSON paths (dotted; list items as [i]) where ``old`` and ``new`` differ."""
+def differing_values(old: Any, new: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any, Any]]:
+    """(path, old value, new value) wherever ``old`` and ``new`` differ; ABSENT on the side that lacks a key."""
+    if 1 <= len(path) <= 2 and path[0] in ("resource", "data"):
+        # A resource type (or the whole block) present on one side only: name each resource in it.
+        old, new = ({} if side is ABSENT else side for side in (old, new))
     if isinstance(old, dict) and isinstance(new, dict):
         for key in sorted(set(old) | set(new)):
-            where = f"{prefix}.{key}" if prefix else key
-            if key not in old:
-                yield f"{where} (added)"
-            elif key not in new:
-                yield f"{where} (removed)"
-            else:
-                yield from differing_paths(old[key], new[key], where)
+            yield from differing_values(old.get(key, ABSENT), new.get(key, ABSENT), (*path, key))
     elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         for index, (a, b) in enumerate(zip(old, new)):
-            yield from differing_paths(a, b, f"{prefix}[{index}]")
+            yield from differing_values(a, b, (*path, f"[{index}]"))
     elif old != new:
-        yield prefix
+        yield path, old, new
 
 
-def compare_variant(base: Path, work: Path, name: str, env: dict[str, str], scratch: Path) -> tuple[list[str], bool, int]:
-    """Synthesize one variant on both sides; return (differences, package changed, stacks compared)."""
+def describe(path: tuple[str, ...], old: Any, new: Any) -> str:
+    """One difference as ``<resource address>: <attribute path>: old -> new`` (``added``/``removed`` for a whole key)."""
+    if len(path) >= 3 and path[0] in ("resource", "data"):
+        prefix = "data." if path[0] == "data" else ""
+        where, attribute = f"{prefix}{path[1]}.{path[2]}", _dotted(path[3:])
+    else:
+        where, attribute = _dotted(path), ""
+    head = f"{where}: {attribute}: " if attribute else f"{where}: "
+    if old is ABSENT:
+        return f"{head}added {_short(new)}"
+    if new is ABSENT:
+        return f"{head}removed (was {_short(old)})"
+    return f"{head}{_short(old)} -> {_short(new)}"
+
+
+def _dotted(parts: tuple[str, ...]) -> str:
+    return "".join(part if part.startswith("[") else f".{part}" for part in parts).lstrip(".")
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class CompareError(Exception):
+    """The comparison could not be made (a bad revision, a synth that failed): exit 2, never a verdict."""
+
+
+def compare_variant(base: Path, work: Path, name: str, env: dict[str, str], scratch: Path) -> tuple[dict[str, list[str]], bool]:
+    """Synthesize one variant on both sides; return ({stack: its differences, [] when unchanged}, package changed)."""
     outputs = {}
     for side, tree in (("base", base), ("work", work)):
         outdir = scratch / name / side
         outdir.parent.mkdir(parents=True, exist_ok=True)
         done = synth(tree, outdir, env)
         if done.returncode != 0:
-            raise SystemExit(f"[{name}] synth of the {side} tree failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+            raise CompareError(f"[{name}] synth of the {side} tree failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
         outputs[side] = outdir / "stacks"
-    old_stacks = sorted(p.name for p in outputs["base"].iterdir())
-    new_stacks = sorted(p.name for p in outputs["work"].iterdir())
-    if old_stacks != new_stacks:
-        return [f"stacks differ: base {old_stacks} vs work {new_stacks}"], False, 0
-    differences: list[str] = []
+    old_stacks, new_stacks = ({p.name for p in outputs[side].iterdir()} for side in ("base", "work"))
+    stacks: dict[str, list[str]] = {stack: ["the whole stack was added"] for stack in new_stacks - old_stacks}
+    stacks.update({stack: ["the whole stack was removed"] for stack in old_stacks - new_stacks})
     package_changed = False
-    for stack in old_stacks:
+    for stack in old_stacks & new_stacks:
         old_file, new_file = (outputs[side] / stack / "cdk.tf.json" for side in ("base", "work"))
         if old_file.read_bytes() == new_file.read_bytes():
+            stacks[stack] = []
             continue
         (old, old_hashes), (new, new_hashes) = normalised(old_file, base), normalised(new_file, work)
         package_changed |= old_hashes != new_hashes
-        differences += [f"{stack}: {path}" for path in stack_differences(old, new)]
-    return differences, package_changed, len(old_stacks)
+        stacks[stack] = stack_differences(old, new)
+    return dict(sorted(stacks.items())), package_changed
+
+
+def report_variant(name: str, stacks: dict[str, list[str]], package_changed: bool, allowed: list[re.Pattern]) -> bool:
+    """Print one variant's verdict per stack; True when a difference is not allowed."""
+    note = "; the Lambda package's content changed (its hash is normalised, not compared)" if package_changed else ""
+    print(f"[{name}] {len(stacks)} stacks{note}")
+    failed = False
+    for stack, lines in stacks.items():
+        if not lines:
+            print(f"  unchanged: {stack}")
+            continue
+        print(f"  changed: {stack}")
+        for line in lines:
+            ok = any(pattern.search(f"{stack}: {line}") for pattern in allowed)
+            failed |= not ok
+            print(f"      {line}{'  (allowed)' if ok else ''}")
+    return failed
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Compare every variant; print a summary; exit 1 when anything but the package hash differs."""
-    parser = argparse.ArgumentParser(prog="python -m tools.synth_compare", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--base", default="main", help="git revision to compare against (default main)")
+    """Compare every variant; print each stack's verdict; exit 0 identical, 1 a difference not allowed, 2 no comparison possible."""
+    parser = argparse.ArgumentParser(prog="make synth-compare", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--base", default="main", help="git revision to compare against (default main; `make synth-compare BASE=REV`)")
     parser.add_argument("--only", default=",".join(VARIANTS), help=f"comma-separated variants (default all: {','.join(VARIANTS)})")
-    parser.add_argument("--allow", action="append", default=[], metavar="REGEX", help="a difference made on purpose: JSON paths matching it are listed but do not fail (repeatable)")
+    parser.add_argument("--allow", action="append", default=[], metavar="REGEX", help="a difference made on purpose: '<stack>: <difference>' lines matching it are listed but do not fail (repeatable)")
+    parser.usage = make_usage(parser, "synth-compare")
     args = parser.parse_args(argv)
     allowed = [re.compile(pattern) for pattern in args.allow]
     chosen = [v.strip() for v in args.only.split(",") if v.strip()]
@@ -166,19 +220,16 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"--only: unknown variant(s) {unknown}; choose from {','.join(VARIANTS)}")
     failed = False
-    with tempfile.TemporaryDirectory(prefix="synth-compare-") as tmp:
-        scratch = Path(tmp)
-        base = export_revision(args.base, scratch / "base-tree")
-        for name in chosen:
-            differences, package_changed, count = compare_variant(base, ROOT, name, VARIANTS[name], scratch)
-            note = " (Lambda package content changed; its hash was normalised)" if package_changed else ""
-            if differences:
-                unexpected = [d for d in differences if not any(pattern.search(d) for pattern in allowed)]
-                failed |= bool(unexpected)
-                print(f"[{name}] {len(differences)} difference(s) in {count} stacks, {len(unexpected)} not allowed{note}:")
-                print("\n".join(f"    {line}{'' if line in unexpected else '  (allowed)'}" for line in differences))
-            else:
-                print(f"[{name}] {count} stacks identical{note}")
+    try:
+        with tempfile.TemporaryDirectory(prefix="synth-compare-") as tmp:
+            scratch = Path(tmp)
+            base = export_revision(args.base, scratch / "base-tree")
+            for name in chosen:
+                failed |= report_variant(name, *compare_variant(base, ROOT, name, VARIANTS[name], scratch), allowed)
+    except CompareError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print("different: see the lines above (exit 1)" if failed else f"identical to {args.base} (exit 0)")
     return 1 if failed else 0
 
 

@@ -73,7 +73,7 @@ def _install_lean_package(package: str = PACKAGE) -> str:
     if package in sys.modules:
         return f"eager: the package was imported before constructs_lib.support.provider ({package})"
     spec, init_text, problem = _package_init(package)
-    if init_text is None:
+    if spec is None or init_text is None:  # (init_text is None whenever spec is)
         return f"eager: {problem}"  # (a package that is not installed is reported by the import below)
     if all(marker in init_text for marker in _LAZY_INIT_MARKERS):
         return LAZY_ALREADY

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 import requests
 
+from local_pipeline.__main__ import TRY_HEADING
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 
@@ -60,7 +62,7 @@ def test_runs_serves_and_stops_cleanly(tmp_path, signum):
 
 
 def _wait_for_banner(proc: subprocess.Popen, timeout: float = 45) -> str:
-    """Read stdout until the banner's 'Try:' line; return what was read."""
+    """Read stdout until the banner's 'Try' line; return what was read."""
     seen: list[str] = []
     deadline = time.monotonic() + timeout
     assert proc.stdout is not None, "start the process with stdout=subprocess.PIPE"
@@ -69,7 +71,7 @@ def _wait_for_banner(proc: subprocess.Popen, timeout: float = 45) -> str:
         if not line and proc.poll() is not None:
             break
         seen.append(line)
-        if line.startswith("Try:"):
+        if line.startswith(TRY_HEADING):
             return "".join(seen)
     raise AssertionError(f"no banner within {timeout} s: {''.join(seen)[-2000:]}")
 

@@ -471,7 +471,7 @@ def test_make_ops_runs_ordersctl_in_the_project_environment():
     # The system Python may lack tqdm and boto3; `make ops` uses the project's environment.
     done = subprocess.run(["make", "ops", "ARGS=preflight --help"], cwd=ROOT, env=clean_environ(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "usage: ordersctl preflight" in done.stdout and "--concurrency-quota" in done.stdout
+    assert "usage: bin/ordersctl preflight" in done.stdout and "--concurrency-quota" in done.stdout
 
 
 def test_outputs_json_is_ignored_by_git():

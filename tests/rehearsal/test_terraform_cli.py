@@ -123,3 +123,47 @@ def test_plain_text_errors_before_the_json_ui_are_kept(tmp_path):
     runner = _runner(tmp_path, "echo 'Error: Failed to load plugin schemas' >&2\necho 'detail line' >&2\nexit 1\n")
     result = runner.run("apply", "-json", json_stream=True)
     assert "Error: Failed to load plugin schemas" in result.failure()
+
+
+def test_stream_progress_counts_what_terraform_announced_started_and_finished():
+    from rehearsal.terraform_cli import StreamProgress
+
+    kinds = ["planned_change"] * 4 + ["apply_start"] * 3 + ["apply_complete", "apply_errored"]
+    text = "\n".join(json.dumps({"type": kind}) for kind in kinds) + '\n{"type": "apply_st'  # a line still being written
+    progress = StreamProgress.of(text)
+    assert progress.describe() == "1/4 resources done, 1 in progress, 1 failed"
+    assert StreamProgress.of("").describe() == "still planning, no resource changed yet"
+    assert StreamProgress.of(json.dumps({"type": "refresh_complete"})).describe() == "1 resources refreshed"
+
+
+def test_a_long_json_command_says_how_far_it_is_while_it_runs(tmp_path):
+    """Given an apply that stops half-way until the test lets it go, a progress line reports the half; the run's stdout is whole."""
+    import queue
+
+    release = tmp_path / "release"
+    os.mkfifo(release)
+    first = [{"type": "planned_change"}] * 3 + [{"type": "apply_start"}, {"type": "apply_complete"}, {"type": "apply_start"}]
+    last = [{"type": "apply_complete"}, {"type": "apply_start"}, {"type": "apply_complete"}, {"type": "change_summary", "changes": {"add": 3, "change": 0, "remove": 0}}]
+    quoted = ["\n".join(json.dumps(line) for line in part).replace("'", "'\\''") for part in (first, last)]
+    work, logs = tmp_path / "work", tmp_path / "logs"
+    work.mkdir()
+    logs.mkdir()
+    lines: queue.Queue[str] = queue.Queue()
+    script = f"printf '%s\\n' '{quoted[0]}'\nread go < {release}\nprintf '%s\\n' '{quoted[1]}'\n"
+    runner = TerraformRunner(_fake_terraform(tmp_path, script), work, logs, {"PATH": "/usr/bin:/bin"}, progress=lines.put, progress_interval_seconds=0.05)
+    outcome: dict = {}
+    thread = threading.Thread(target=lambda: outcome.setdefault("result", runner.run("apply", "-json", json_stream=True)))
+    thread.start()
+    try:
+        seen = lines.get(timeout=30)
+        while "1/3 resources done, 1 in progress" not in seen:
+            seen = lines.get(timeout=30)
+        assert seen.startswith("apply: ") and " s, 1/3 resources done" in seen
+    finally:
+        with open(release, "w") as fifo:
+            fifo.write("go\n")
+        thread.join(timeout=30)
+    result = outcome["result"]
+    assert result.ok and result.changes == {"add": 3, "change": 0, "remove": 0}
+    assert result.stdout.count('"type": "apply_complete"') == 3 and result.log.read_text().count("apply_complete") == 3
+    assert not list(logs.glob("*.stdout"))  # the stream file is gone with the run
