@@ -11,6 +11,7 @@ import importlib.metadata
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from bench.measure import ROOT
 from constructs_lib.support.framework_choice import FRAMEWORKS
@@ -26,7 +27,7 @@ def _dist_size(name: str) -> int | None:
         return None
     total = 0
     for file in dist.files or []:
-        path = Path(dist.locate_file(file))
+        path = Path(str(dist.locate_file(file)))
         if path.is_file():
             total += path.stat().st_size
     return total
@@ -67,7 +68,7 @@ def categories() -> dict:
 def framework_extras() -> dict:
     """Per framework: its jsii runtime package cache (after a synth) and its npm CLI (when installed)."""
     cache_root = Path(os.environ.get("JSII_RUNTIME_PACKAGE_CACHE_ROOT") or Path.home() / ".cache" / "aws" / "jsii" / "package-cache")
-    out = {}
+    out: dict[str, Any] = {}
     for name in FRAMEWORKS:
         cache_dirs = [cache_root / name, cache_root / f"@{name}"]
         cli_dir = ROOT / "cli" / name / "node_modules"

@@ -26,11 +26,13 @@ T_CPU = time.process_time()
 import json  # noqa: E402 -- after the clock starts: the probe times what comes next
 import os  # noqa: E402 -- after the clock starts: the probe times what comes next
 import resource  # noqa: E402 -- after the clock starts: the probe times what comes next
+from collections.abc import Callable  # noqa: E402 -- after the clock starts: the probe times what comes next
+from typing import Any  # noqa: E402 -- after the clock starts: the probe times what comes next
 
 SERVICES = ("sqs", "dynamodb", "sns")
 #: The same botocore Config options as orders_core.aws.build_clients gives each client's main rung
 #: (orders_core.budget.API_TIMEOUTS: 0.5 s connect, 2.0 s read; the processor's values differ, not its options).
-BARE_CONFIG = {"connect_timeout": 0.5, "read_timeout": 2.0, "retries": {"mode": "standard", "total_max_attempts": 1}, "tcp_keepalive": True}
+BARE_CONFIG: dict[str, Any] = {"connect_timeout": 0.5, "read_timeout": 2.0, "retries": {"mode": "standard", "total_max_attempts": 1}, "tcp_keepalive": True}
 
 spec = json.loads(sys.argv[1])
 interpreter_path = list(sys.path)
@@ -74,8 +76,10 @@ def init(target: str):
         from botocore.config import Config
 
         session = boto3.session.Session()
+        # Typed loosely: boto3-stubs' overloads take only literal service names, SERVICES is a tuple of them.
+        make_client: Callable[..., Any] = session.client
         for service in SERVICES:
-            session.client(service, config=Config(**BARE_CONFIG))
+            make_client(service, config=Config(**BARE_CONFIG))
         return None
     module = __import__(f"{target}.app", fromlist=["lambda_handler"])
     t_import[0] = time.perf_counter(), time.process_time()

@@ -333,7 +333,7 @@ def _syscalls(variant: dict, name: str) -> dict:
 def _instructions(variants: dict[str, dict], log) -> dict:
     """Instructions executed by init (``callgrind``, minus a probe that imports nothing): load-independent."""
     names = ["noop", *(f"lambda:{t}" for t in TARGETS), *(f"{e}:{h}" for e in ("lambda-source", "lambda-layer-source") for h in HANDLERS)]
-    procs = {}
+    procs: dict[str, subprocess.Popen[str]] = {}
     counts: dict[str, int] = {}
     pending = list(names)
     while pending or procs:
@@ -345,6 +345,7 @@ def _instructions(variants: dict[str, dict], log) -> dict:
             procs[name] = subprocess.Popen(cmd, env=variant["env"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         for name, proc in list(procs.items()):
             if proc.poll() is not None:
+                assert proc.stderr is not None  # Popen(stderr=PIPE)
                 match = re.search(r"Collected : (\d+)", proc.stderr.read())
                 if proc.returncode != 0 or not match:
                     raise BenchError(f"valgrind run of {name} failed (exit {proc.returncode})")

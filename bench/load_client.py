@@ -29,13 +29,16 @@ def order(run_id: str, index: int) -> bytes:
 def main() -> None:
     """Run the load and print one JSON line."""
     url, n, concurrency, run_id = urlsplit(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    if not url.hostname:
+        raise SystemExit(f"load_client: {sys.argv[1]!r} is not an http://host:port URL")
+    host = url.hostname
     errors: list[str] = []
 
     def post(i: int) -> tuple[int, float, float, float, int]:
         # A new connection per request: the local API (http.server) answers HTTP/1.0 and
         # closes the connection after each response. Connect and request are timed apart:
         # the connect time shows the server's accept backlog, the rest the request handling.
-        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+        conn = http.client.HTTPConnection(host, url.port, timeout=60)
         data = order(run_id, i)
         start = time.perf_counter()
         connected = start

@@ -29,6 +29,7 @@ def stop_seconds() -> float:
         text=True,
         start_new_session=True,
     )
+    assert proc.stdout is not None  # Popen(stdout=PIPE)
     try:
         seen = 0
         for line in proc.stdout:

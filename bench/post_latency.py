@@ -23,7 +23,11 @@ from bench.measure import BenchError, percentile
 
 def _summary_ms(samples: list[float]) -> dict[str, float]:
     ms = [s * 1000 for s in samples]
-    return {"p50": percentile(ms, 50), "p95": percentile(ms, 95), "p99": percentile(ms, 99), "max": max(ms), "n": len(ms)}
+    if not ms:
+        raise BenchError("post latency: no samples (requests must be at least 1)")
+    p50, p95, p99 = (percentile(ms, pct) for pct in (50, 95, 99))
+    assert p50 is not None and p95 is not None and p99 is not None  # samples are not empty
+    return {"p50": p50, "p95": p95, "p99": p99, "max": max(ms), "n": len(ms)}
 
 
 def bench_post_latency(runs: int, quick: bool, log) -> dict:

@@ -62,7 +62,7 @@ def bench_processor(runs: int, quick: bool, log) -> dict:
         stored = pipeline.client("dynamodb").scan(TableName=pipeline.table_name, Select="COUNT")["Count"]
     # The first batch also builds the processor's service and pays for first-use imports: report it apart.
     steady = per_batch[1:] or per_batch
-    calls = Counter()
+    calls: Counter[str] = Counter()
     for c in steady:
         calls.update(c)
     mean_calls = {k: round(v / len(steady), 2) for k, v in sorted(calls.items())}

@@ -12,6 +12,7 @@ import stat
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.measure import PYTHON, ROOT, BenchError, child_env, median, run, summary
 from constructs_lib.support.framework_choice import FRAMEWORKS
@@ -30,6 +31,14 @@ TARGET_RATIO = 0.25
 PROBE = ROOT / "bench" / "synth_probe.py"
 # The Node hook says what it did on stderr when asked (constructs_lib/support/node_lazy_provider_index.js).
 HOOK_LINE = re.compile(r"\[lazy-index\] (\d+) lazy exports \((\w+) layout\)")
+
+
+def _median(values: list[float]) -> float:
+    """The median of a probe's samples; a probe with none is a bench error, not a figure."""
+    found = median(values)
+    if found is None:
+        raise BenchError("the synth probe returned no samples (probe_runs must be at least 1)")
+    return found
 
 
 def framework_installed(framework: str) -> bool:
@@ -178,7 +187,7 @@ def _jsii_cache(tmp: Path, quick: bool) -> dict:
     if quick:
         return info
     cold_root = tmp / "jsii-cache-cold"
-    runs = {}
+    runs: dict[str, Any] = {}
     for label, env in (
         ("cold (empty cache root)", {"JSII_RUNTIME_PACKAGE_CACHE_ROOT": str(cold_root)}),
         ("warm (same root, 2nd run)", {"JSII_RUNTIME_PACKAGE_CACHE_ROOT": str(cold_root)}),
@@ -296,15 +305,15 @@ def _breakdown(tmp: Path, modes: list[str], probe_runs: int, log) -> dict:
         out[mode] = {
             "runs": probe_runs,
             "import_mode": probes[0]["import_mode"],
-            "phases": [{"phase": label, "seconds": round(median([p["phases"][j]["seconds"] for p in probes]), 3)} for j, label in enumerate(labels)],
-            "wall_s_with_importtime": round(median([p["wall_s"] for p in probes]), 3),
-            "provider_assembly_load_s": round(median([p["provider_assembly_load_s"] or 0 for p in probes]), 3),
-            "provider_python_submodules_s": round(median([p["provider_python_submodules_s"] for p in probes]), 3),
+            "phases": [{"phase": label, "seconds": round(_median([p["phases"][j]["seconds"] for p in probes]), 3)} for j, label in enumerate(labels)],
+            "wall_s_with_importtime": round(_median([p["wall_s"] for p in probes]), 3),
+            "provider_assembly_load_s": round(_median([p["provider_assembly_load_s"] or 0 for p in probes]), 3),
+            "provider_python_submodules_s": round(_median([p["provider_python_submodules_s"] for p in probes]), 3),
             "provider_submodules_loaded": probes[0]["provider_submodules_loaded"],
             "modules_loaded": probes[0]["modules_loaded"],
             "python_max_rss_mib": median([p["python_max_rss_mib"] for p in probes]),
             "node_max_rss_mib": median([p["node_max_rss_mib"] for p in probes]),
-            "tree_max_rss_mib": round(median([p["max_rss_mib"] for p in probes]), 1),
+            "tree_max_rss_mib": round(_median([p["max_rss_mib"] for p in probes]), 1),
         }
         if mode == "ours":
             out["repeated_work"] = {

@@ -11,8 +11,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeAlias
 from urllib.parse import urlsplit
 
 from local_pipeline.api_events import (
@@ -60,14 +61,18 @@ class BodyError(Exception):
         self.message = message
 
 
-def _chunk_line(rfile: BinaryIO) -> bytes:
+#: What a request body is read from: a socket file (http.server's ``rfile``) or a test's BytesIO.
+RequestStream: TypeAlias = BinaryIO | io.BufferedIOBase
+
+
+def _chunk_line(rfile: RequestStream) -> bytes:
     line = rfile.readline(_MAX_CHUNK_LINE + 1)
     if len(line) > _MAX_CHUNK_LINE or not line.endswith(b"\n"):
         raise BodyError(400, f"Bad Request: a chunk-size or trailer line is longer than {_MAX_CHUNK_LINE} bytes or unterminated")
     return line
 
 
-def _read_chunked(rfile: BinaryIO, limit: int) -> bytes:
+def _read_chunked(rfile: RequestStream, limit: int) -> bytes:
     body = bytearray()
     while True:
         match = _CHUNK_SIZE.fullmatch(_chunk_line(rfile))
@@ -91,7 +96,7 @@ def _read_chunked(rfile: BinaryIO, limit: int) -> bytes:
             raise BodyError(400, f"Bad Request: a chunk is longer than its declared size ({size} bytes)")
 
 
-def read_request_body(headers: Mapping[str, str], rfile: BinaryIO, *, limit: int = MAX_BODY_BYTES) -> bytes | None:
+def read_request_body(headers: Message | Mapping[str, str], rfile: RequestStream, *, limit: int = MAX_BODY_BYTES) -> bytes | None:
     """The body per ``Content-Length`` or ``Transfer-Encoding: chunked`` (None when there is none).
 
     Raises ``BodyError`` (400 for a malformed length or chunk, 413 above ``limit``) instead of
@@ -289,6 +294,8 @@ class LocalApi:
         if self._server is None:
             raise RuntimeError("LocalApi is not started; call start() first")
         host, port = self._server.server_address[:2]
+        if isinstance(host, bytes):  # typeshed allows it; an AF_INET server's address is a str
+            host = host.decode()
         return f"http://{host}:{port}"
 
     @property

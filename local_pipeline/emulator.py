@@ -8,7 +8,7 @@ import signal
 import socket
 import threading
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,9 @@ def emulator_client(endpoint_url: str, service: str, region: str, *, config: Any
     """A new boto3 client for ``service`` bound to an emulator at ``endpoint_url``, with fake credentials (and a botocore ``config``)."""
     import boto3
 
-    return boto3.session.Session().client(service, region_name=region, endpoint_url=endpoint_url, config=config, **FAKE_CREDENTIALS)
+    # Typed loosely: boto3-stubs' overloads take only literal service names; this factory takes any.
+    make_client: Callable[..., Any] = boto3.session.Session().client
+    return make_client(service, region_name=region, endpoint_url=endpoint_url, config=config, **FAKE_CREDENTIALS)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -43,6 +43,7 @@ import uuid
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from email.message import Message
 from enum import Enum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -220,6 +221,8 @@ class FaultProxy:
         if self._server is None:
             raise RuntimeError("FaultProxy is not started; call start(upstream) first")
         host, port = self._server.server_address[:2]
+        if isinstance(host, bytes):  # typeshed allows it; an AF_INET server's address is a str
+            host = host.decode()
         return f"http://{host}:{port}"
 
     def start(self, upstream: str) -> FaultProxy:
@@ -281,7 +284,7 @@ class FaultProxy:
         return self._stop.is_set()
 
 
-def identify(headers: http.client.HTTPMessage, body: bytes) -> AwsCall:
+def identify(headers: Message, body: bytes) -> AwsCall:
     """Service and operation of a signed AWS request (``unknown`` where the request does not say)."""
     scope = _SCOPE.search(headers.get("Authorization", ""))
     service = scope.group(1) if scope else "unknown"
@@ -302,8 +305,8 @@ def _handler_class(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             call = identify(self.headers, body)
             fault = proxy.decide(call)
             if fault is not None and not fault.forwards:
-                status, headers, payload = error_answer(call.service, fault)
-                self._answer(status, headers, payload)
+                status, error_headers, payload = error_answer(call.service, fault)
+                self._answer(status, error_headers, payload)
                 return
             status, headers, payload = self._forward(body)
             if proxy.observer is not None:
@@ -329,6 +332,8 @@ def _handler_class(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
         def _connect(self) -> http.client.HTTPConnection:
             parts = urlsplit(proxy.upstream or "")
+            if not parts.hostname:
+                raise RuntimeError(f"FaultProxy: the upstream {proxy.upstream!r} is not an http://host:port URL; start(upstream) with the emulator's URL")
             self.upstream_connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
             return self.upstream_connection
 

@@ -212,13 +212,16 @@ def send(api_url: str, request: Request, options: SoakOptions, gate: BacklogGate
     if gate is not None:
         gate.wait()
     parts = urlsplit(f"{api_url}/orders")
+    if not parts.hostname:
+        raise ValueError(f"soak: the API URL {api_url!r} is not an http://host:port URL")
+    host = parts.hostname
     exchange = Exchange(request)
     payload = json.dumps(request.body).encode()
     for attempt in range(1 + (options.max_retries if request.retries else 0)):
         if attempt:
             time.sleep(options.retry_pause_seconds)
         started = time.perf_counter()
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        connection = http.client.HTTPConnection(host, parts.port, timeout=60)
         try:
             connection.request("POST", parts.path, body=payload, headers={"Content-Type": "application/json"})
             response = connection.getresponse()
@@ -445,10 +448,13 @@ def run_soak(options: SoakOptions | None = None, *, log: Callable[[str], None] =
         cpu_s = time.process_time() - cpu_before
         # Drained: stop the pollers and the sweeps, so reading the queues does not compete with them.
         pipeline.pause_processing()
-        pipeline.sweep_schedule.stop()
+        poller, schedule = pipeline.poller, pipeline.sweep_schedule
+        if poller is None or schedule is None:  # the soak runs the real handlers, so both exist once started
+            raise RuntimeError("soak: the pipeline has no poller or no sweep schedule; it must run the real handlers")
+        schedule.stop()
         observed = observe(pipeline, published)
         log(f"soak: observed in {time.perf_counter() - finished:.0f} s: {len(observed.stored)} stored, {len(observed.dlq)} in the DLQ, {sum(observed.events.values())} events; stopping")
-        extras = {"poller_crashes": pipeline.poller.crashes, "sweeps": len(pipeline.sweep_schedule.runs), "swept_events": sum(r.result["published"] for r in pipeline.sweep_schedule.runs if r.result)}
+        extras = {"poller_crashes": poller.crashes, "sweeps": len(schedule.runs), "swept_events": sum(r.result["published"] for r in schedule.runs if r.result)}
     timing = {"traffic_s": sent - started, "clients_held_back_s": gate.paused_s, "total_s": finished - started, "cpu_s_this_process": cpu_s, "drained": drained}
     return account(options, exchanges, observed, reasons, proxy.stats, {**extras, **timing})
 

@@ -18,7 +18,9 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from api_handler.http import HttpRequest, InvalidRequest, MethodNotAllowed, RouteNotFound, UnsupportedMediaType, error_response, json_response
 from orders_core.adapters import DynamoOrderRepository, SqsOrderQueue
 from orders_core.aws import AwsClients, build_clients, lazy, settings
-from orders_core.budget import API_TIMEOUTS, Deadline, TimeoutPolicy, deadline_scope
+
+# API_TIMEOUTS is re-exported: the local pipeline builds this function's clients with it.
+from orders_core.budget import API_TIMEOUTS as API_TIMEOUTS, Deadline, TimeoutPolicy, deadline_scope
 from orders_core.errors import (
     DownstreamError,
     InvalidJson,

@@ -18,7 +18,9 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from orders_core.adapters import DynamoOrderRepository, SnsEventPublisher
 from orders_core.aws import AwsClients, build_clients, lazy, settings
-from orders_core.budget import PROCESSOR_TIMEOUTS, Deadline, TimeoutPolicy, deadline_scope
+
+# PROCESSOR_TIMEOUTS is re-exported: the local pipeline builds this function's clients with it.
+from orders_core.budget import PROCESSOR_TIMEOUTS as PROCESSOR_TIMEOUTS, Deadline, TimeoutPolicy, deadline_scope
 from orders_core.errors import ConflictingOrder, PoisonMessage
 from orders_core.function import TRACED_MODULES, PowertoolsFunction
 from orders_core.service import OrderProcessingService, StoredOrder

@@ -49,6 +49,7 @@ class RunningPipeline:
         threading.Thread(target=self._pump, daemon=True).start()
 
     def _pump(self) -> None:
+        assert self.proc.stdout is not None  # Popen(stdout=PIPE)
         for line in self.proc.stdout:
             self._queue.put(line)
         self._queue.put(None)
