@@ -424,7 +424,7 @@ def _ratios(samples: dict[str, list[dict]], env_name: str, handler: str) -> dict
     bare, mine = samples[f"{env_name.split('-')[0]}:bare"], samples[f"{env_name}:{handler}"]
     out = {}
     for key in ("init_wall_s", "init_cpu_s"):
-        paired = [m[key] / b[key] for m, b in zip(mine, bare)]
+        paired = [m[key] / b[key] for m, b in zip(mine, bare, strict=True)]
         out[key.removeprefix("init_").removesuffix("_s")] = {"ratio_of_medians": round(_median(mine, key) / _median(bare, key), 3), "median_of_round_ratios": round(statistics.median(paired), 3)}
     return out
 

@@ -365,12 +365,12 @@ def render_table(results: dict) -> str:
     m = results["machine"]
     out = [f"Machine: {m['nproc']} CPU ({m['cpu']}), {m['ram_gib']} GiB RAM, Python {m['python']}, Node {m['node']}, {m['date']}, load {m['load_avg_1m_at_start']}"]
     for title, headers, rows, notes in _tables(results):
-        widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
+        widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
         out.append("")
         out.append(title)
-        out.append("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
+        out.append("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
         out.append("  ".join("-" * w for w in widths))
-        out.extend("  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in rows)
+        out.extend("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows)
         out.extend(f"  * {n}" for n in notes if n)
     return "\n".join(out) + "\n"
 

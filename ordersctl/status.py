@@ -20,7 +20,7 @@ def newest(orders: Sequence[Mapping[str, Any]], limit: int) -> list[dict[str, An
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return lines
 

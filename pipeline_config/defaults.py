@@ -144,14 +144,19 @@ def field_docs(group: type) -> dict[str, str]:
     """Each field's docstring in ``group`` (the string literal right after it in the class body), whitespace folded."""
     import ast
     import inspect
+    from itertools import pairwise
 
     class_def = ast.parse(inspect.getsource(group)).body[0]
     if not isinstance(class_def, ast.ClassDef):
         raise TypeError(f"the source of {group.__name__} does not start with its class statement")
-    body = class_def.body
     docs: dict[str, str] = {}
-    for node, following in zip(body, body[1:]):
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            if isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant) and isinstance(following.value.value, str):
-                docs[node.target.id] = " ".join(following.value.value.split())
+    for node, following in pairwise(class_def.body):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            docs[node.target.id] = " ".join(following.value.value.split())
     return docs

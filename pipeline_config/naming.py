@@ -47,7 +47,7 @@ DEFAULT_TAG_KEYS = ("Project", "Environment", "ManagedBy")
 
 def default_tags(suffix: str) -> dict[str, str]:
     """The tags every resource of environment ``suffix`` carries (the provider's default tags)."""
-    return dict(zip(DEFAULT_TAG_KEYS, (PROJECT_TAG_VALUE, suffix, "cdktf")))
+    return dict(zip(DEFAULT_TAG_KEYS, (PROJECT_TAG_VALUE, suffix, "cdktf"), strict=True))
 
 
 def api_execution_log_group(rest_api_id: str, stage: str = API_STAGE_NAME) -> str:

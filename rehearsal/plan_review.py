@@ -270,7 +270,7 @@ def _diffs(before: Any, after: Any, unknown: Any, sensitive: Any, path: str) -> 
     if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
         unknown = unknown if isinstance(unknown, list) else []
         sensitive = sensitive if isinstance(sensitive, list) else []
-        for index, (b, a) in enumerate(zip(before, after)):
+        for index, (b, a) in enumerate(zip(before, after, strict=True)):
             yield from _diffs(b, a, unknown[index] if index < len(unknown) else None, sensitive[index] if index < len(sensitive) else None, f"{path}[{index}]")
         return
     if before != after:

@@ -130,7 +130,7 @@ def differing_values(old: Any, new: Any, path: tuple[str, ...] = ()) -> Iterator
         for key in sorted(set(old) | set(new)):
             yield from differing_values(old.get(key, ABSENT), new.get(key, ABSENT), (*path, key))
     elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        for index, (a, b) in enumerate(zip(old, new)):
+        for index, (a, b) in enumerate(zip(old, new, strict=True)):
             yield from differing_values(a, b, (*path, f"[{index}]"))
     elif old != new:
         yield path, old, new

@@ -76,7 +76,7 @@ class Route:
         if len(segments) != len(template):
             return None
         found: dict[str, str] = {}
-        for want, got in zip(template, segments):
+        for want, got in zip(template, segments, strict=True):
             parameter = _PARAMETER.match(want)
             if parameter is None:
                 if want != got:

@@ -34,7 +34,8 @@ def _differences(a, b, path: str = "") -> list[str]:
         return out
     if isinstance(a, list):
         out = [f"{path}: {len(a)} items != {len(b)}"] if len(a) != len(b) else []
-        for index, (x, y) in enumerate(zip(a, b)):
+        # Unequal lengths are reported above; compare the common prefix too, so one added item shows its neighbours' differences.
+        for index, (x, y) in enumerate(zip(a, b, strict=False)):
             out += _differences(x, y, f"{path}[{index}]")
         return out
     return [] if a == b else [f"{path}: {a!r:.80} != {b!r:.80}"]

@@ -30,7 +30,7 @@ def metric_lines(body: dict) -> list[tuple[str, str, dict, dict]]:
             parts = line[:-1] if options else line
             namespace, name, *dims = parts
             assert len(dims) % 2 == 0, line
-            lines.append((namespace, name, dict(zip(dims[::2], dims[1::2])), {"stat": properties.get("stat"), **options}))
+            lines.append((namespace, name, dict(zip(dims[::2], dims[1::2], strict=True)), {"stat": properties.get("stat"), **options}))
     return lines
 
 
