@@ -90,5 +90,5 @@ def test_a_powertools_release_without_an_entry_stops_the_bench_naming_the_fix():
     from bench.measure import BenchError
 
     assert "0.0.1" not in LAYER_CARRIES
-    with pytest.raises(BenchError, match="LAYER_CARRIES has no entry for Powertools 0.0.1.*Fix: add one"):
+    with pytest.raises(BenchError, match=r"LAYER_CARRIES has no entry for Powertools 0\.0\.1.*Fix: add one"):
         layer_requirements("0.0.1")

@@ -66,7 +66,7 @@ def test_malformed_cdktf_json_names_the_line(tmp_path):
 
 
 def test_context_that_is_not_an_object_is_refused(tmp_path):
-    with pytest.raises(ContextError, match="cdktf.json: context: must be a JSON object"):
+    with pytest.raises(ContextError, match=r"cdktf\.json: context: must be a JSON object"):
         file_context(project(tmp_path, '{"context": []}'))
 
 

@@ -107,7 +107,7 @@ def test_data_protections_follow_prod_like_unless_set_and_are_checked():
 def test_unknown_setting_is_rejected_with_its_name_and_a_guess():
     with pytest.raises(ConfigError, match="reserved_concurency: is not a setting; did you mean 'processor_reserved_concurrency'"):
         config_for("dev", reserved_concurency=5)
-    with pytest.raises(ConfigError, match="zzz: is not a setting \\(given 5\\). Fix: use one of the settings"):
+    with pytest.raises(ConfigError, match=r"zzz: is not a setting \(given 5\)\. Fix: use one of the settings"):
         config_for("dev", zzz=5)
 
 

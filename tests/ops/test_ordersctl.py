@@ -49,7 +49,7 @@ def test_bad_outputs_files_explain_the_fix(tmp_path, content, fragment):
 def test_missing_file_and_unknown_stack(tmp_path):
     with pytest.raises(OutputsError, match="no such outputs file"):
         load_outputs(tmp_path / "absent.json")
-    with pytest.raises(OutputsError, match="no stack 'orders-qa'.*orders-dev"):
+    with pytest.raises(OutputsError, match=r"no stack 'orders-qa'.*orders-dev"):
         parse_outputs({"orders-dev": {}}, stack="orders-qa")
 
 

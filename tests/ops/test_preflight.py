@@ -272,7 +272,7 @@ def test_hcp_workspace_lookup_sends_the_token_to_the_api_and_maps_404():
 
 def test_hcp_without_or_with_a_refused_token_is_an_error_that_names_the_fix(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))  # no `terraform login` credentials either
-    with pytest.raises(HcpError, match="terraform login app.terraform.io.*TF_TOKEN_app_terraform_io"):
+    with pytest.raises(HcpError, match=r"terraform login app\.terraform\.io.*TF_TOKEN_app_terraform_io"):
         workspace_exists("app.terraform.io", "acme", "orders-dev", environ={}, opener=lambda *a, **k: None)
 
     def refused(request, timeout):

@@ -197,7 +197,7 @@ def test_missing_bucket_and_disabled_lock_are_errors():
 
 
 def test_lockfile_flag_must_be_boolean():
-    with pytest.raises(ConfigError, match="TF_STATE_S3_LOCKFILE.*must be true or false"):
+    with pytest.raises(ConfigError, match=r"TF_STATE_S3_LOCKFILE.*must be true or false"):
         backend_settings_from_env({"TF_STATE_BACKEND": "s3", "TF_STATE_BUCKET": "acme-state", "TF_STATE_S3_LOCKFILE": "maybe"})
 
 

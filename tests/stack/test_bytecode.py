@@ -188,7 +188,7 @@ def test_compile_tree_writes_checked_hash_bytecode_named_by_package_path(tmp_pat
 
 def test_an_interpreter_of_the_wrong_tag_is_refused(tmp_path, source):
     fake = Interpreter(sys.executable, "3.99.0")
-    with pytest.raises(BytecodeError, match="writes cpython-3\\d+ bytecode, expected cpython-399"):
+    with pytest.raises(BytecodeError, match=r"writes cpython-3\d+ bytecode, expected cpython-399"):
         compile_tree(fake, source)
 
 
