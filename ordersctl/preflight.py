@@ -10,7 +10,8 @@ looking would be worse than none.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -302,11 +303,13 @@ class PreflightInputs:
     """Quota to assume instead of (or, on an emulator, in the absence of) the account's."""
 
 
-def _guarded(name: str, check: Callable[[], list[CheckResult]], errors: tuple[type[BaseException], ...]) -> list[CheckResult]:
+@contextmanager
+def _guarded(results: list[CheckResult], name: str, errors: tuple[type[BaseException], ...]) -> Iterator[None]:
+    """Run the check in the ``with`` body; an error of ``errors`` becomes a failed ``name`` check, so the others still run."""
     try:
-        return check()
+        yield
     except errors as error:
-        return [CheckResult(name, False, f"could not check: {error}", "fix the cause (usually the caller's read permissions, docs/operations.md, 'ordersctl'), then run preflight again")]
+        results.append(CheckResult(name, False, f"could not check: {error}", "fix the cause (usually the caller's read permissions, docs/operations.md, 'ordersctl'), then run preflight again"))
 
 
 def run_checks(port: PreflightPort, inputs: PreflightInputs, errors: tuple[type[BaseException], ...] = ()) -> list[CheckResult]:
@@ -318,20 +321,24 @@ def run_checks(port: PreflightPort, inputs: PreflightInputs, errors: tuple[type[
     for region in regions:
         if any(c.region == region for c in selection.environments):
             planned = planned_reservations(selection, region)
-            results += _guarded(f"Lambda concurrency in {region}", lambda: [_concurrency(port, region, planned, selection, inputs.concurrency_quota)], errors)
+            with _guarded(results, f"Lambda concurrency in {region}", errors):
+                results.append(_concurrency(port, region, planned, selection, inputs.concurrency_quota))
         layers: dict[str, list[str]] = {}
         for config in selection.environments:
             if config.region == region:
                 layers.setdefault(config.effective_powertools_layer_arn, []).append(config.names.stack)
         for arn, stacks in layers.items():
-            results += _guarded(f"Powertools layer in {region}", lambda: [layer_check(region, arn, port.layer_version_exists(region, arn), stacks)], errors)
-        results += _guarded(f"API Gateway account role in {region}", lambda: [_account_role(port, region, inputs, selected)], errors)
+            with _guarded(results, f"Powertools layer in {region}", errors):
+                results.append(layer_check(region, arn, port.layer_version_exists(region, arn), stacks))
+        with _guarded(results, f"API Gateway account role in {region}", errors):
+            results.append(_account_role(port, region, inputs, selected))
         for config in selection.environments:
             if config.region == region:
-                stack = config.names.stack
-                results += _guarded(f"API execution log group of {stack}", lambda: [_execution_log_group(port, region, config)], errors)
+                with _guarded(results, f"API execution log group of {config.names.stack}", errors):
+                    results.append(_execution_log_group(port, region, config))
     default_region = regions[0] if regions else "us-east-1"
-    results += _guarded("state backend", lambda: backend_checks(port, inputs.backend, selected, default_region), errors)
+    with _guarded(results, "state backend", errors):
+        results += backend_checks(port, inputs.backend, selected, default_region)
     return results
 
 

@@ -16,6 +16,7 @@ from ordersctl.preflight import (
     AccountRoleFacts,
     ConcurrencyFacts,
     ExecutionLogGroupFacts,
+    PreflightInputs,
     PreflightPort,
     Unsupported,
     account_role_check,
@@ -25,6 +26,7 @@ from ordersctl.preflight import (
     execution_log_group_check,
     lock_table_check,
     planned_reservations,
+    run_checks,
 )
 from pipeline_config.addresses import EXECUTION_LOG_GROUP_ADDRESS
 from pipeline_config.backend import BackendSettings
@@ -243,6 +245,49 @@ def test_cloud_backend_needs_a_workspace_per_stack_and_local_needs_nothing():
     assert "cdktf.out/stacks/orders-prod" in results[1].fix
     (local,) = backend_checks(FakeBackendPort(), BackendSettings(), ["orders-dev"], "us-east-1")
     assert local.ok
+
+
+# ============================================================================ a check that cannot ask
+class Denied(Exception):
+    """Stands for the AWS error (``ClientError``) the CLI passes to ``run_checks``."""
+
+
+class DeniedPort(UnaskedPort):
+    """Every question (each method of ``UnaskedPort``) fails with ``Denied`` naming the question and its arguments."""
+
+    def __getattribute__(self, name):
+        if name.startswith("_"):
+            return object.__getattribute__(self, name)
+
+        def ask(*args):
+            raise Denied(f"{name}{args}")
+
+        return ask
+
+
+def test_a_question_that_fails_fails_its_own_check_only_and_each_check_asked_about_its_own_region_and_stack():
+    # Two regions, so a check that asked with another iteration's region or stack would show in the detail.
+    selection = select_stacks({}, {"orderPipeline": {**DEFAULT_CONTEXT["orderPipeline"], "staging": {"region": "eu-west-1"}}})
+    inputs = PreflightInputs(selection=selection, backend=BackendSettings())
+    results = run_checks(DeniedPort(), inputs, errors=(Denied,))
+    layer = {c.region: c.effective_powertools_layer_arn for c in selection.environments}
+    assert [(r.name, r.ok, r.detail.removeprefix("could not check: ")) for r in results[:-1]] == [
+        ("Lambda concurrency in eu-west-1", False, "concurrency_settings('eu-west-1',)"),
+        ("Powertools layer in eu-west-1", False, f"layer_version_exists('eu-west-1', '{layer['eu-west-1']}')"),
+        ("API Gateway account role in eu-west-1", False, "account_cloudwatch_role_arn('eu-west-1',)"),
+        ("API execution log group of orders-staging", False, "rest_api_ids('eu-west-1', 'orders-api-staging')"),
+        ("Lambda concurrency in us-east-1", False, "concurrency_settings('us-east-1',)"),
+        ("Powertools layer in us-east-1", False, f"layer_version_exists('us-east-1', '{layer['us-east-1']}')"),
+        ("API Gateway account role in us-east-1", False, "account_cloudwatch_role_arn('us-east-1',)"),
+        ("API execution log group of orders-dev", False, "rest_api_ids('us-east-1', 'orders-api-dev')"),
+        ("API execution log group of orders-prod", False, "rest_api_ids('us-east-1', 'orders-api-prod')"),
+    ]
+    assert all("read permissions" in r.fix for r in results[:-1])
+    # The local backend asks nothing, so it passes after the others failed.
+    assert (results[-1].name, results[-1].ok) == ("state backend", True)
+    # An error the caller did not list is a bug, not a failed check: it propagates.
+    with pytest.raises(Denied):
+        run_checks(DeniedPort(), inputs)
 
 
 class FakeResponse:
