@@ -44,7 +44,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.message import Message
-from enum import Enum
+from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -53,7 +53,7 @@ from local_pipeline.api_server import LocalHttpServer
 log = logging.getLogger(__name__)
 
 
-class Fault(str, Enum):
+class Fault(StrEnum):
     """One failure shape of an AWS call (module docstring)."""
 
     ERROR_BEFORE = "error-before"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from enum import Enum
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from pipeline_config import naming, rules
@@ -49,7 +49,7 @@ ALARM_DESTINATION_CHECKS = ("error", "warn", "off")
 JSON_NONE = "json_none"
 
 
-class ApiAuthorization(str, Enum):
+class ApiAuthorization(StrEnum):
     """How callers authenticate to the REST API."""
 
     AWS_IAM = "AWS_IAM"  # SigV4-signed requests; the default.

@@ -27,11 +27,11 @@ exception's class name (``KMSThrottlingException``).
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class ErrorClass(str, Enum):
+class ErrorClass(StrEnum):
     """What an error means for another attempt of the same request."""
 
     THROTTLE = "throttle"
