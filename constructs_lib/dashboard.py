@@ -68,10 +68,9 @@ class OrdersDashboardProps:
             if not _present(value):
                 problems.append(ConfigProblem(setting, value, "is required (a non-empty string or token)", f"pass the {setting.replace('_', ' ')}"))
         name = self.dashboard_name
-        if _present(name) and not is_unresolved(name):
-            # CloudWatch: up to 255 characters, letters, digits, '-' and '_'.
-            if len(name) > 255 or not all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in name):
-                problems.append(ConfigProblem("dashboard_name", name, "may hold only letters, digits, '-' and '_' (at most 255)", "use names.dashboard"))
+        # CloudWatch: up to 255 characters, letters, digits, '-' and '_'.
+        if _present(name) and not is_unresolved(name) and (len(name) > 255 or not all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in name)):
+            problems.append(ConfigProblem("dashboard_name", name, "may hold only letters, digits, '-' and '_' (at most 255)", "use names.dashboard"))
         functions = self.function_names
         if isinstance(functions, str) or not isinstance(functions, Sequence) or not functions or not all(_present(f) for f in functions):
             problems.append(ConfigProblem("function_names", functions, "must be a non-empty sequence of function names", "pass e.g. (api_handler.function_name, processor.function_name)"))

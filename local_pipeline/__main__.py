@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from local_pipeline.api_events import ROUTES
 from pipeline_config import ConfigError
@@ -66,7 +68,7 @@ def _existing(args: argparse.Namespace):
     from local_pipeline import AttachedResources
 
     try:
-        document = json.loads(open(args.attach_outputs, encoding="utf-8").read())
+        document = json.loads(Path(args.attach_outputs).read_text(encoding="utf-8"))
     except OSError as error:
         raise ConfigError([ConfigProblem("--attach-outputs", args.attach_outputs, f"cannot be read ({error.strerror})", "pass the path of an outputs JSON file")]) from None
     except ValueError as error:
@@ -185,10 +187,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _say(text: str, stream=None) -> None:
     """Print and flush, unless the output is gone (a closed terminal or pipe): stopping must not depend on it."""
-    try:
+    with contextlib.suppress(OSError):
         print(text, file=stream or sys.stdout, flush=True)
-    except OSError:
-        pass
 
 
 if __name__ == "__main__":

@@ -136,7 +136,7 @@ class MotoEmulator:
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env = {**os.environ, **self._extra_env, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
         # What remains on stderr (start-up failures, tracebacks) goes to a temp file, read on failure.
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 -- lives as long as the server: output() reads it after start
         self._process = subprocess.Popen(
             [*command, "-H", self._host, "-p", str(self._bound_port)],
             stdin=subprocess.DEVNULL,

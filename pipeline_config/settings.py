@@ -9,6 +9,7 @@ Validation runs in ``__post_init__`` and reports every problem at once.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -203,10 +204,8 @@ class PipelineConfig:
 
     def __post_init__(self) -> None:
         # Normalise the enum first so a string from JSON/env works like the enum.
-        try:
+        with contextlib.suppress(ValueError):  # reported by validate()
             object.__setattr__(self, "api_authorization", ApiAuthorization.parse(self.api_authorization))
-        except ValueError:
-            pass  # reported by validate()
         problems = self.problems()
         if problems:
             raise ConfigError(problems, context=f"configuration for environment {self.environment_suffix!r}")

@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -86,10 +86,8 @@ def remove_tap(existing: Any, tap: dict[str, str]) -> None:
     """Unsubscribe and delete a tap made by ``create_tap`` (a subscription already gone with its topic is fine)."""
     from botocore.exceptions import ClientError
 
-    try:
+    with suppress(ClientError):
         client(existing, "sns").unsubscribe(SubscriptionArn=tap["subscription_arn"])
-    except ClientError:
-        pass
     client(existing, "sqs").delete_queue(QueueUrl=tap["queue_url"])
 
 

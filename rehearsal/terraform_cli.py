@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -12,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 #: How ``TerraformRunner`` waits for terraform: ``wait(process, timeout_seconds) -> (stdout, stderr)``,
 #: raising ``subprocess.TimeoutExpired`` at the deadline. Tests inject one that times out at once.
@@ -113,7 +114,22 @@ class TerraformRunner:
         started = self._clock()
         # A -json command's stdout goes to a file the ticker can read while it runs (a pipe is
         # read only at the end); other commands keep the pipe.
-        stream = tempfile.NamedTemporaryFile("w+", dir=self.logdir, prefix=log.stem + "-", suffix=".stdout") if json_stream and self.progress else None
+        if json_stream and self.progress:
+            with tempfile.NamedTemporaryFile("w+", dir=self.logdir, prefix=log.stem + "-", suffix=".stdout") as stream:
+                process, _, stderr, timed_out = self._run_process(args, timeout_seconds, stream)
+                stream.seek(0)
+                stdout = stream.read()
+        else:
+            process, stdout, stderr, timed_out = self._run_process(args, timeout_seconds, None)
+        seconds = self._clock() - started
+        log.write_text(f"$ terraform {' '.join(args)}\n{stdout}\n--- stderr ---\n{stderr}\n--- {seconds:.1f} s, exit {process.returncode} ---\n", encoding="utf-8")
+        result = RunResult(args=tuple(args), returncode=process.returncode, stdout=stdout, stderr=stderr, log=log, timed_out=timed_out, seconds=seconds)
+        if json_stream:
+            _read_json_stream(stdout, result)
+        return result
+
+    def _run_process(self, args: tuple[str, ...], timeout_seconds: float, stream: IO[str] | None) -> tuple[subprocess.Popen[str], str, str, bool]:
+        """Start terraform, wait (ticking progress while ``stream`` fills), kill its group on timeout or Ctrl-C: (process, stdout, stderr, timed out)."""
         process = subprocess.Popen(
             [self.binary, *args],
             cwd=self.workdir,
@@ -142,16 +158,7 @@ class TerraformRunner:
         finally:
             if ticker is not None:
                 ticker.stop()
-        if stream is not None:
-            stream.seek(0)
-            stdout = stream.read()
-            stream.close()
-        seconds = self._clock() - started
-        log.write_text(f"$ terraform {' '.join(args)}\n{stdout}\n--- stderr ---\n{stderr}\n--- {seconds:.1f} s, exit {process.returncode} ---\n", encoding="utf-8")
-        result = RunResult(args=tuple(args), returncode=process.returncode, stdout=stdout, stderr=stderr, log=log, timed_out=timed_out, seconds=seconds)
-        if json_stream:
-            _read_json_stream(stdout, result)
-        return result
+        return process, stdout, stderr, timed_out
 
     def show_json(self, plan_file: str | None = None) -> dict[str, Any]:
         """``terraform show -json [plan]`` parsed; RuntimeError when it fails."""
@@ -294,10 +301,8 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=15)
     except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def terraform_env(base: Mapping[str, str], cli_config: Path | None, data_dir: Path | None = None, extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -73,9 +73,8 @@ def is_shipped(relative: Path) -> bool:
     name = relative.name
     if name.startswith(".") or name.endswith(EXCLUDED_SUFFIXES):
         return False
-    if name == "conftest.py" or (name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))):
-        return False
-    return True
+    is_test = name == "conftest.py" or (name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py")))
+    return not is_test
 
 
 def shipped_files(source_dir: Path) -> list[Path]:

@@ -42,9 +42,8 @@ def base64_flag(value: Any) -> bool:
     ``bool("false")`` is True: reading the string with ``bool()`` treated a plain JSON body as base64.
     """
     key = value.strip().lower() if isinstance(value, str) else value
-    if isinstance(key, (bool, str)) or key is None:
-        if key in _BASE64_FLAGS:
-            return _BASE64_FLAGS[key]
+    if (isinstance(key, (bool, str)) or key is None) and key in _BASE64_FLAGS:
+        return _BASE64_FLAGS[key]
     shown = repr(value)[:40]
     raise InvalidRequest(
         f'isBase64Encoded must be true or false (a JSON boolean, or the string "true" or "false"); got {shown}',

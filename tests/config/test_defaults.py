@@ -70,9 +70,10 @@ def test_no_construct_repeats_a_default_as_a_literal():
     offenders = []
     for path in sorted((ROOT / "constructs_lib").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id in home_names and node.value is not None:
-                if any(isinstance(n, ast.Constant) and type(n.value) is int for n in ast.walk(node.value)):
-                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.target.id}")
+            if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id in home_names and node.value is not None):
+                continue
+            if any(isinstance(n, ast.Constant) and type(n.value) is int for n in ast.walk(node.value)):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.target.id}")
     assert offenders == []
 
 

@@ -9,6 +9,7 @@ are in docs/local_pipeline.md, "Stopping".
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -98,10 +99,8 @@ class RunningPipeline:
     def kill(self) -> None:
         """Kill whatever is left of the session (a failed test must not leave a pipeline running)."""
         for pid in session_processes(self.proc.pid):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(timeout=10)
