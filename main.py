@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """CDKTF app: one ``OrderPipelineStack`` per selected environment, plus the account-level stacks.
 
 The configuration comes from ``cdktf.json``'s ``context`` with ``CDKTF_CONTEXT_JSON``

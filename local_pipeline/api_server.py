@@ -172,7 +172,7 @@ class LocalHttpServer(ThreadingHTTPServer):
         if isinstance(error, CLIENT_GONE):
             log.debug("client %s went away: %r", client_address, error)
             return
-        log.exception("local API: unexpected error serving %s", client_address)
+        log.error("local API: unexpected error serving %s", client_address, exc_info=error)
 
 
 def _framing_error(error: BodyError) -> HttpResponse:
@@ -366,7 +366,8 @@ class LocalApi:
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
 
             def log_message(self, format: str, *args: Any) -> None:
-                log.debug("api %s - " + format, self.client_address[0], *args)
+                if log.isEnabledFor(logging.DEBUG):  # http.server's format and args, formatted as its own log_message does
+                    log.debug("api %s - %s", self.client_address[0], format % args)
 
         self._server = LocalHttpServer((self._host, self._port), _RequestHandler)
         self._server.daemon_threads = True

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import collections
 import http.client
+import json
 import logging
 import random
 import re
@@ -152,19 +153,24 @@ _SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/[^/]+/([a-z0-9-]+)/aws4_request")
 _DYNAMODB_ERROR = "com.amazonaws.dynamodb.v20120810#{}"
 
 
+def _error_body(error_type: str) -> bytes:
+    """A JSON-protocol error body, compact as AWS sends it."""
+    return json.dumps({"__type": error_type, "message": "injected by the fault proxy"}, separators=(",", ":")).encode()
+
+
 def _json_error(service: str, kind: Fault) -> tuple[int, dict[str, str], bytes]:
     if service == "sqs":
         code, query, status = {
             Fault.THROTTLE: ("RequestThrottled", "RequestThrottled;Sender", 403),
             Fault.KMS_THROTTLE: ("KmsThrottled", "KMS.ThrottlingException;Sender", 400),
         }.get(kind, ("InternalFailure", "InternalFailure;Receiver", 500))
-        body = ('{"__type":"com.amazonaws.sqs#%s","message":"injected by the fault proxy"}' % code).encode()
+        body = _error_body(f"com.amazonaws.sqs#{code}")
         return status, {"x-amzn-query-error": query, "Content-Type": "application/x-amz-json-1.0"}, body
     code, status = {
         Fault.THROTTLE: ("ThrottlingException", 400),
         Fault.KMS_THROTTLE: ("ProvisionedThroughputExceededException", 400),
     }.get(kind, ("InternalServerError", 500))
-    body = ('{"__type":"%s","message":"injected by the fault proxy"}' % _DYNAMODB_ERROR.format(code)).encode()
+    body = _error_body(_DYNAMODB_ERROR.format(code))
     return status, {"Content-Type": "application/x-amz-json-1.0", "x-amz-crc32": str(zlib.crc32(body) & 0xFFFFFFFF)}, body
 
 
@@ -352,7 +358,8 @@ def _handler_class(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             super().finish()
 
         def log_message(self, format: str, *args: object) -> None:
-            log.debug("fault proxy %s - " + format, self.client_address[0], *args)
+            if log.isEnabledFor(logging.DEBUG):  # http.server's format and args, formatted as its own log_message does
+                log.debug("fault proxy %s - %s", self.client_address[0], format % args)
 
     return _Handler
 

@@ -257,7 +257,7 @@ class QueuePoller:
             # The emulator is down or restarting: one line per attempt, not a traceback each second.
             log.warning("poller: the queue does not answer (%s); polling again", error)
         else:
-            log.exception("poller error; polling again")
+            log.error("poller error; polling again", exc_info=error)
 
     def start(self) -> None:
         """Start ``concurrency`` polling daemon threads (no-op when already polling)."""

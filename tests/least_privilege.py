@@ -285,7 +285,7 @@ def required_accesses(calls: Iterable[RecordedCall], names: ResourceNames, *, en
             for access in extra.accesses:
                 needed[function][access].append(f"platform: {extra.why} ({extra.source})")
     encrypted = set(encrypted)
-    for function, accesses in needed.items():
+    for accesses in needed.values():
         for access in list(accesses):
             table = access.resource.split("/index/")[0]
             for kms_access in KMS_FOR_ENCRYPTED.get(access.action, ()) if table in encrypted else ():

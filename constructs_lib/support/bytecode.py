@@ -92,7 +92,7 @@ def python_version(path: str) -> str | None:
 def candidates(minor: str, environ: dict[str, str]) -> list[str]:
     """Where a ``python<minor>`` is looked for, in order (explicit variable excluded)."""
     pyenv_root = environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
-    found = [sys.executable] if "%d.%d" % sys.version_info[:2] == minor else []
+    found = [sys.executable] if f"{sys.version_info.major}.{sys.version_info.minor}" == minor else []
     on_path = shutil.which(f"python{minor}", path=environ.get("PATH", os.defpath))
     found += [on_path] if on_path else []
     found += sorted(glob.glob(os.path.join(pyenv_root, "versions", f"{minor}.*", "bin", f"python{minor}")), reverse=True)

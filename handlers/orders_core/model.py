@@ -97,7 +97,7 @@ def is_timestamp(value: Any) -> bool:
     if not isinstance(value, str) or not TIMESTAMP_PATTERN.fullmatch(value):
         return False
     try:
-        datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ")
+        datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")  # the pattern's trailing Z: %z reads it as UTC
     except ValueError:
         return False
     return True
@@ -139,7 +139,7 @@ class Order:
     @property
     def fingerprint(self) -> str:
         """``order_fingerprint`` of this order (the idempotency check compares it with the stored one)."""
-        return order_fingerprint(self.order_id, self.customer_id, self.currency, ((l.product_id, l.quantity, l.unit_price) for l in self.items))
+        return order_fingerprint(self.order_id, self.customer_id, self.currency, ((item.product_id, item.quantity, item.unit_price) for item in self.items))
 
     @property
     def item_count(self) -> int:

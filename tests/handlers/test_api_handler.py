@@ -250,7 +250,7 @@ def test_oversized_body_is_413(api, load_event):
 @pytest.mark.parametrize("retryable, status, code", [(True, 503, "ServiceUnavailable"), (False, 500, "InternalError")])
 def test_queue_failure_is_a_json_5xx_with_request_id_and_no_internals(api, load_event, retryable, status, code):
     api.queue.fail_with = downstream(retryable)
-    got_status, body, headers = api(load_event("api_post_order"))
+    got_status, body, _ = api(load_event("api_post_order"))
     assert got_status == status
     assert_error_shape(body, code)
     assert body["requestId"] == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"

@@ -277,7 +277,7 @@ def test_no_pause_is_taken_that_would_leave_no_room_for_another_attempt():
 
 def test_hooks_reach_every_rung_including_later_ones():
     client, made, _ = budgeted([])
-    client.meta  # creates the main rung
+    _ = client.meta  # creates the main rung
     client.register("before-call.sqs.SendMessage", print, unique_id="h1")
     with deadline_scope(Deadline.after(1.6)):
         client.send_message(QueueUrl="q", MessageBody="b")  # creates the 1.0 s rung

@@ -126,6 +126,6 @@ def test_items_written_before_the_fingerprint_existed_get_it_computed_from_their
     legacy = order.to_item(created_at=TS)
     del legacy[FINGERPRINT_ATTRIBUTE]
     # As DynamoDB returns it: every number a Decimal.
-    legacy["items"] = [{"productId": l["productId"], "quantity": Decimal(l["quantity"]), "unitPrice": l["unitPrice"]} for l in legacy["items"]]
+    legacy["items"] = [{"productId": item["productId"], "quantity": Decimal(item["quantity"]), "unitPrice": item["unitPrice"]} for item in legacy["items"]]
     assert stored_fingerprint(legacy) == parsed(SAME[0]).fingerprint
     assert stored_fingerprint(legacy) != parsed(DIFFERENT[1]).fingerprint

@@ -26,6 +26,11 @@ def problems_of(payload):
     return {(p.path, p.problem) for p in info.value.details}
 
 
+def decoded(quantity: str = "1", unit_price: str = "1"):
+    """An order whose one item carries the given JSON number texts, parsed by the handlers' JSON reader (the text reaches it verbatim)."""
+    return jsonutil.loads(f'{{"orderId":"o","customerId":"c","items":[{{"productId":"p","quantity":{quantity},"unitPrice":{unit_price}}}]}}')
+
+
 def paths_of(payload):
     return {path for path, _ in problems_of(payload)}
 
@@ -76,13 +81,13 @@ def test_more_than_100_items_is_rejected():
 
 @pytest.mark.parametrize("text", ["0.001", "1e-7", "19.999", "0.1000001", "1.005"])
 def test_unit_price_with_more_than_two_decimals_is_rejected_on_its_decimal_text(text):
-    payload = jsonutil.loads('{"orderId":"o","customerId":"c","items":[{"productId":"p","quantity":1,"unitPrice":%s}]}' % text)
+    payload = decoded(unit_price=text)
     assert "items[0].unitPrice" in paths_of(payload)
 
 
 @pytest.mark.parametrize("text, expected", [("0.1", "0.10"), ("19.99", "19.99"), ("5", "5.00"), ("1.500", "1.50"), ("1E+2", "100.00"), ("-0", "0.00")])
 def test_unit_price_with_at_most_two_decimals_is_accepted_and_canonical(text, expected):
-    payload = jsonutil.loads('{"orderId":"o","customerId":"c","items":[{"productId":"p","quantity":1,"unitPrice":%s}]}' % text)
+    payload = decoded(unit_price=text)
     assert str(parse_order(payload, timestamp=TS).items[0].unit_price) == expected
 
 
@@ -92,7 +97,7 @@ def test_float_prices_from_other_callers_are_judged_on_their_shortest_text():
 
 
 def test_huge_numbers_are_rejected_not_crashing():
-    payload = jsonutil.loads('{"orderId":"o","customerId":"c","items":[{"productId":"p","quantity":%d,"unitPrice":1e999999}]}' % (10**30))
+    payload = decoded(quantity=str(10**30), unit_price="1e999999")
     assert paths_of(payload) == {"items[0].quantity", "items[0].unitPrice"}
     assert ("items[0].quantity", f"must be <= {MAX_QUANTITY}") in problems_of(payload)
 

@@ -85,7 +85,7 @@ def test_attach_runs_the_real_handlers_on_existing_resources(provider):
             assert attached.visibility_timeout_seconds == 2  # read from the existing queue
             assert "EventsQueueUrl" not in attached.outputs() and attached.outputs()["OrdersTableName"] == provider.table_name
             with pytest.raises(RuntimeError, match="events tap"):
-                attached.events_queue_url
+                _ = attached.events_queue_url
             assert dict(os.environ) == environ_before
     finally:
         provider.resume_processing()

@@ -134,7 +134,7 @@ def test_fifty_stalled_half_bodies_do_not_hold_the_server(api):
             sock.sendall(POST + b"Content-Length: %d\r\n\r\n" % len(order) + order[: len(order) // 2])
         time.sleep(0.3)
         assert threading.active_count() >= before + 50  # one server thread each, waiting
-        status, body = _raw_request(api, POST + b"Content-Length: %d\r\n\r\n" % len(order) + order)
+        status, _ = _raw_request(api, POST + b"Content-Length: %d\r\n\r\n" % len(order) + order)
         assert status == 200
         deadline = time.monotonic() + 10
         while threading.active_count() > before + 1 and time.monotonic() < deadline:

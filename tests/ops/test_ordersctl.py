@@ -408,7 +408,7 @@ def test_bad_outputs_give_a_clear_error_and_exit_2(pipeline, tmp_path, capsys):
 @pytest.mark.e2e
 def test_preflight_against_the_local_pipeline_uses_its_emulator(pipeline, outputs_file, capsys, monkeypatch):
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    code, out, err = _run(capsys, "preflight", "--outputs", str(outputs_file), "--environment", "dev", "--json")
+    code, out, _ = _run(capsys, "preflight", "--outputs", str(outputs_file), "--environment", "dev", "--json")
     report = json.loads(out)
     assert report["target"] == f"the endpoint {pipeline.endpoint_url}" and report["stacks"] == ["orders-dev"]
     checks = {c["name"]: c for c in report["checks"]}

@@ -185,7 +185,7 @@ def test_the_issue_names_each_resource_attribute_deployed_and_coded_value(schema
 
 def test_a_cell_cannot_break_the_table_and_a_huge_report_fits_githubs_limit():
     drifts = tuple(Drift(f"aws_x.r{i}", "policy", coded="a|b`c\nd", deployed="x" * 5000, type="aws_x") for i in range(400))
-    title, body = render_issue(DriftReport(stack="orders-dev", status=DRIFTED, drifts=drifts))
+    _, body = render_issue(DriftReport(stack="orders-dev", status=DRIFTED, drifts=drifts))
     assert "`a\\|b'c d`" in body
     assert len(body) <= ISSUE_BODY_LIMIT and "more row(s): the job summary of the run lists them all" in body
 

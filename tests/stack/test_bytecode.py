@@ -75,7 +75,7 @@ def test_nothing_found_says_where_it_looked(monkeypatch):
 
 
 def test_the_running_interpreter_is_a_candidate_of_its_own_version(monkeypatch):
-    minor = "%d.%d" % sys.version_info[:2]
+    minor = f"{sys.version_info.major}.{sys.version_info.minor}"
     assert bytecode.candidates(minor, {"PATH": "", "PYENV_ROOT": "/nonexistent"})[0] == sys.executable
     monkeypatch.delenv(bytecode.INTERPRETER_VAR, raising=False)
     found, _ = find_interpreter(minor)

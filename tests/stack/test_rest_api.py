@@ -335,7 +335,7 @@ def test_changing_a_route_the_model_auth_or_a_gateway_response_changes_the_trigg
 
 # ------------------------------------------------------------------ stage and logging
 def test_stage_logs_json_access_logs_to_its_own_encrypted_log_group_with_xray(dev):
-    stage_name, stage = only(dev, "aws_api_gateway_stage")
+    _, stage = only(dev, "aws_api_gateway_stage")
     assert stage["stage_name"] == "v1"
     assert stage["xray_tracing_enabled"] is True
     log_name, log_group = find(dev, "aws_cloudwatch_log_group", name="/aws/apigateway/orders-api-dev/access")
