@@ -62,7 +62,7 @@ def resolve_revision(spec: str, repo: Path = ROOT) -> BaseRevision:
         raise BaseRevisionError(f"--from: {spec!r} is not a commit of this repository.{extra} Fix: {REVISION_HINT}")
     commit = found.stdout.strip()
     shown = _git("show", "-s", "--format=%h%x00%s", commit, repo=repo).stdout.strip().split("\x00")
-    short, subject = (shown + ["", ""])[:2]
+    short, subject = [*shown, "", ""][:2]
     return BaseRevision(spec=spec, commit=commit, short=short or commit[:7], subject=subject)
 
 

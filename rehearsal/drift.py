@@ -346,9 +346,9 @@ def render_summary(report: DriftReport) -> str:
     icon = {CLEAN: "✅", DRIFTED: "⚠️", ERROR: "❌"}[report.status]
     lines = [f"#### {icon} Drift check: {report.line()}", ""]
     if report.status == ERROR:
-        return "\n".join(lines + ["```", report.error, "```", "", "Not checked is not clean: fix the cause (credentials, a held state lock, the configuration) and run the check again."])
+        return "\n".join([*lines, "```", report.error, "```", "", "Not checked is not clean: fix the cause (credentials, a held state lock, the configuration) and run the check again."])
     if report.drifts:
-        lines += _table(report.drifts) + [""]
+        lines += [*_table(report.drifts), ""]
     if report.set_aside:
         lines += [f"<details><summary>Set aside ({len(report.set_aside)}): not changes anyone made</summary>", ""]
         lines += [f"- `{s.address}` `{s.path}`: {s.reason}" for s in report.set_aside] + ["", "</details>", ""]

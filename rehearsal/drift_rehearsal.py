@@ -196,7 +196,7 @@ class DriftPhases:
         lines += [f"out of band: {c.what}" for c in changes]
         lines += [f"reported: {d.describe()}" for d in found.drifts]
         lines += [f"set aside: {s.address} {s.path}: {s.reason}" for s in found.set_aside]
-        return "\n".join(lines + [fixed])
+        return "\n".join([*lines, fixed])
 
     def _checked(self: Rehearsal, report: DriftReport) -> DriftReport:  # type: ignore[misc]  # Rehearsal mixin (class docstring)
         if report.status == ERROR:

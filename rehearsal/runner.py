@@ -357,12 +357,12 @@ class Rehearsal(UpgradePhases, DriftPhases, DeployPhases):
         if opts.until == "validate":
             return steps
         if opts.until == "drift":
-            return steps + [("drift", self._drift_check)]
+            return [*steps, ("drift", self._drift_check)]
         if opts.target == "moto":
             steps.append(("emulator", self._start_emulator))
         steps.append(("plan", self._first_plan))
         if opts.until == "plan":
-            return steps + [("review", self._review)]
+            return [*steps, ("review", self._review)]
         steps.append(("apply", self._apply))
         if opts.from_rev:
             steps += [("seed", self._seed), ("upgrade-plan", self._upgrade_plan), ("review", self._review), ("upgrade", self._upgrade), ("verify", self._verify)]
@@ -371,7 +371,7 @@ class Rehearsal(UpgradePhases, DriftPhases, DeployPhases):
         steps.append(("re-plan", self._replan))
         if opts.drift_check:
             steps.append(("drift", self._drift))
-        return steps + [("destroy", self._destroy)]
+        return [*steps, ("destroy", self._destroy)]
 
     # ------------------------------------------------------------------ phases
     def _synth(self) -> str:

@@ -69,7 +69,7 @@ class UpgradePhases:
         assert self.emulator is not None
         args = [step, "--outputs", str(self.root / "outputs.json"), "--endpoint-url", self.emulator.endpoint_url, "--stack", self.report.stack]
         args += ["--package", str(package), "--record", str(self.root / "seed-record.json")]
-        return args + ["--stored", str(self.options.stored_orders), "--queued", str(self.options.queued_orders)]
+        return [*args, "--stored", str(self.options.stored_orders), "--queued", str(self.options.queued_orders)]
 
     def _seed(self: Rehearsal) -> str:  # type: ignore[misc]  # Rehearsal mixin (class docstring)
         if not self._has_pipeline():
@@ -100,7 +100,7 @@ class UpgradePhases:
             return "skipped: nothing was seeded"
         package = self._unpack("work")
         result_file = self.root / "verify-result.json"
-        args = self._data_args("verify", package) + ["--result", str(result_file)]
+        args = [*self._data_args("verify", package), "--result", str(result_file)]
         failure: PhaseFailed | None = None
         try:
             verdict = self._run_python("rehearsal.upgrade_data", args, "verify.log", RESULT_PREFIX, "the data did not survive the upgrade")

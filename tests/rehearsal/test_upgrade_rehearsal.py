@@ -81,7 +81,7 @@ def test_a_renamed_table_is_stopped_by_the_guard_before_anything_of_the_upgrade_
     result = rehearsals.result("upgrade-table-renamed-dev")
     assert result.returncode != 0, result.tail()
     phases = phase_lines(result.stdout)
-    assert list(phases) == UPGRADE_PHASES[: UPGRADE_PHASES.index("review") + 1] + ["cleanup"], phases
+    assert list(phases) == [*UPGRADE_PHASES[: UPGRADE_PHASES.index("review") + 1], "cleanup"], phases
     assert phases["review"].startswith("[FAIL]") and f"not allowed: {TABLE}" in phases["review"]
     assert f"⛔ blocked `{TABLE}` replace, forced by `name`: replacing it loses every stored order in the table" in result.stdout
     assert f"allow-data-loss: {TABLE}" in result.stdout
