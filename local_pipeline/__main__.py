@@ -8,7 +8,7 @@ import json
 import logging
 import signal
 import sys
-import threading
+import time
 from pathlib import Path
 
 from local_pipeline.api_events import ROUTES
@@ -112,7 +112,34 @@ def banner(pipeline) -> str:
     )
 
 
-def wait_for_stop(pipeline, stop: threading.Event, poll_seconds: float = 0.2) -> str | None:
+class StopRequest:
+    """A stop asked for by a signal handler: a plain flag, set without a lock.
+
+    Not a ``threading.Event``: its ``set()`` takes a lock, and a second signal arriving while the
+    handler is inside ``set()`` runs the handler again on the same thread, which then waits for that
+    lock forever (Ctrl-C pressed twice hung ``make local``). Assigning a bool is atomic.
+    """
+
+    def __init__(self) -> None:
+        self._requested = False
+
+    def set(self) -> None:
+        """Ask for the stop (safe in a signal handler, however often it runs)."""
+        self._requested = True
+
+    def is_set(self) -> bool:
+        """True once a stop was asked for."""
+        return self._requested
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep up to ``timeout`` seconds, waking early once a stop is asked for; whether it was."""
+        deadline = time.monotonic() + timeout
+        while not self._requested and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, 0.05))
+        return self._requested
+
+
+def wait_for_stop(pipeline, stop: StopRequest, poll_seconds: float = 0.2) -> str | None:
     """Block until ``stop`` is set (None), or until the emulator this pipeline started ends (why, as a sentence)."""
     emulator = pipeline.emulator
     while not stop.wait(poll_seconds):
@@ -126,7 +153,7 @@ def wait_for_stop(pipeline, stop: threading.Event, poll_seconds: float = 0.2) ->
     return None
 
 
-def _install_stop_signals(stop: threading.Event) -> None:
+def _install_stop_signals(stop: StopRequest) -> None:
     """SIGINT (Ctrl-C), SIGTERM and SIGHUP (the terminal closed) start an orderly stop.
 
     Set explicitly: a shell that starts us in the background ignores SIGINT, and Python then never
@@ -144,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    stop = threading.Event()
+    stop = StopRequest()
     _install_stop_signals(stop)
     from local_pipeline import LocalPipeline  # after argparse, so --help is instant
 
