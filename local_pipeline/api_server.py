@@ -164,6 +164,14 @@ class LocalHttpServer(ThreadingHTTPServer):
     request_queue_size = 512
     daemon_threads = True
 
+    @property
+    def root_url(self) -> str:
+        """``http://<host>:<port>`` of the bound socket (the port the kernel picked for port 0)."""
+        host, port = self.server_address[:2]
+        if isinstance(host, bytes):  # typeshed allows it; an AF_INET server's address is a str
+            host = host.decode()
+        return f"http://{host}:{port}"
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that disconnected or stalled is logged at DEBUG; anything else with its traceback."""
         import sys
@@ -239,7 +247,7 @@ class LocalApi:
         self._host = host
         self._port = port
         self._validate = validate_body or load_edge_validator()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: LocalHttpServer | None = None
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ request handling (no sockets)
@@ -293,10 +301,7 @@ class LocalApi:
         """The server's root, e.g. ``http://127.0.0.1:8080`` (nothing is served there: 403, as in AWS)."""
         if self._server is None:
             raise RuntimeError("LocalApi is not started; call start() first")
-        host, port = self._server.server_address[:2]
-        if isinstance(host, bytes):  # typeshed allows it; an AF_INET server's address is a str
-            host = host.decode()
-        return f"http://{host}:{port}"
+        return self._server.root_url
 
     @property
     def url(self) -> str:

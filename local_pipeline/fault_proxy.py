@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.message import Message
 from enum import StrEnum
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 from local_pipeline.api_server import LocalHttpServer
@@ -215,7 +215,7 @@ class FaultProxy:
         self._host = host
         self._lock = threading.Lock()
         self._stats = FaultStats()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: LocalHttpServer | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self.upstream: str | None = None
@@ -226,10 +226,7 @@ class FaultProxy:
         """``http://127.0.0.1:<port>``: give it to the clients as their endpoint URL."""
         if self._server is None:
             raise RuntimeError("FaultProxy is not started; call start(upstream) first")
-        host, port = self._server.server_address[:2]
-        if isinstance(host, bytes):  # typeshed allows it; an AF_INET server's address is a str
-            host = host.decode()
-        return f"http://{host}:{port}"
+        return self._server.root_url
 
     def start(self, upstream: str) -> FaultProxy:
         """Listen on a free loopback port and forward to ``upstream`` (``http://host:port``)."""
